@@ -1,0 +1,25 @@
+// Small string helpers for text that came from outside.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+
+namespace salvo {
+
+// Debian 12's abseil is built with its own absl::string_view (not std::string_view): convert
+// explicitly when passing std::string_view to absl::StrCat, StrSplit, ... e.g. StrCat(Av(sv)).
+inline absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+inline std::string_view Sv(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+// Copy of `in` safe to store and log: bytes outside printable ASCII (and CR/LF/TAB) become '?',
+// and the result is cut to `max_len` bytes with "..." appended when cut.
+std::string SanitizeForLog(std::string_view in, size_t max_len = 512);
+
+// True when `s` contains CR or LF (header injection guard).
+inline bool HasLineBreak(std::string_view s) {
+  return s.find_first_of("\r\n") != std::string_view::npos;
+}
+
+}  // namespace salvo

@@ -1,0 +1,163 @@
+// salvo.toml: typed, validated configuration. Unknown keys and wrong types are errors that name
+// the key, the file and the line (`salvo.toml:12: unknown key "acount.name"`).
+//
+// Every section any module reads lives here so that one parser can reject unknown keys. When a
+// feature needs a new key, add the field here and its parsing in config.cc (same section), and
+// document it in README.md's config reference.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace salvo {
+
+enum class TlsMode { kStartTls, kImplicit, kNone };
+
+// Per-state SMTP client timeouts; defaults from RFC 5321 §4.5.3.2.
+struct SmtpTimeouts {
+  absl::Duration connect = absl::Seconds(30);
+  absl::Duration greeting = absl::Minutes(5);
+  absl::Duration ehlo = absl::Minutes(5);
+  absl::Duration starttls = absl::Minutes(2);   // STARTTLS reply + TLS handshake
+  absl::Duration auth = absl::Minutes(2);
+  absl::Duration mail = absl::Minutes(5);
+  absl::Duration rcpt = absl::Minutes(5);
+  absl::Duration data_init = absl::Minutes(2);
+  absl::Duration data_block = absl::Minutes(3);
+  absl::Duration data_done = absl::Minutes(10);
+  absl::Duration rset = absl::Minutes(2);
+  absl::Duration quit = absl::Seconds(30);
+  absl::Duration idle = absl::Seconds(60);      // an unused pooled connection is closed after this
+};
+
+// [[account]] — one SMTP submission account (or sub-account) at a provider.
+struct AccountConfig {
+  std::string name;
+  std::string host;
+  uint16_t port = 587;
+  TlsMode tls = TlsMode::kStartTls;
+  bool tls_verify = true;
+  std::string ca_file;                 // optional, resolved relative to the config file
+  std::string username;                // empty: no AUTH
+  std::string password_env;            // name of an env var holding the password / API key
+  std::string password_file;           // or a file holding it (resolved relative to the config)
+  uint32_t max_connections = 20;
+  uint32_t messages_per_connection = 1000;
+  std::vector<std::string> source_ips;  // optional local addresses to bind
+  std::string ehlo_name;                // default: the machine's host name
+  double rate_per_second = 0;           // 0 = unlimited
+  uint64_t daily_limit = 0;             // 0 = unlimited
+  bool chunking = true;                 // use BDAT when the server offers CHUNKING
+  bool pipelining = true;               // use PIPELINING when offered
+
+  // Reads the secret from password_env / password_file. Never logged.
+  absl::StatusOr<std::string> Password() const;
+};
+
+struct RouteAccount {
+  std::string name;
+  uint32_t weight = 1;
+};
+
+// [[route]] — which accounts a campaign's list goes out through.
+struct RouteConfig {
+  std::string name;
+  std::vector<std::string> lists;
+  std::string purpose = "bulk";  // bulk | responder
+  bool is_default = false;       // TOML key: default
+  std::vector<RouteAccount> accounts;
+};
+
+// [[throttle]] — per destination domain limits (per account and source IP).
+struct ThrottleConfig {
+  std::vector<std::string> domains;
+  uint32_t max_connections = 0;  // 0 = no domain-specific cap
+  double rate_per_second = 0;    // 0 = unlimited
+};
+
+// [tracking]
+struct TrackingConfig {
+  std::string base_url;            // e.g. https://click.example.com (no trailing slash kept)
+  std::string secret_file;         // HMAC key for link, open and unsubscribe tokens
+  std::string unsubscribe_mailto;  // optional second List-Unsubscribe URI
+  std::string bounce_domain;       // VERP domain; default: the From domain
+  // Loaded from secret_file by LoadConfig when set.
+  std::string secret;
+};
+
+// [[dkim]]
+struct DkimConfig {
+  std::string domain;
+  std::string selector;
+  std::string key_file;  // RSA >= 2048 or Ed25519 PEM (resolved relative to the config)
+};
+
+// [http] — the daemon's HTTP listener (tracking, unsubscribe, webhooks, /metrics, /healthz).
+struct HttpConfig {
+  std::string listen = "127.0.0.1:8025";
+  uint32_t threads = 4;
+  uint64_t max_body_bytes = 1 << 20;
+  absl::Duration timeout = absl::Seconds(30);
+};
+
+// [metrics]
+struct MetricsConfig {
+  std::string listen;                   // e.g. 127.0.0.1:9464; empty: no listener for `salvo send`
+  std::vector<std::string> top_domains  // destination domains reported by name; others: "other"
+      = {"gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "aol.com"};
+};
+
+// [webhooks.<provider>] for sendgrid, mailgun, ses, postmark, sparkpost, mailjet, brevo.
+struct WebhookConfig {
+  std::string signing_key_env;   // mailgun
+  std::string signing_key_file;  // mailgun
+  std::string public_key_file;   // sendgrid (ECDSA PEM)
+  std::string public_key;        // sendgrid, base64 DER as the provider shows it
+  std::string cert_file;         // ses (SNS signing certificate)
+  std::string basic_auth_user;
+  std::string basic_auth_password_env;
+  std::string basic_auth_password_file;
+};
+
+// [sending] — campaign runner policy.
+struct SendingConfig {
+  absl::Duration retry_for = absl::Hours(24);       // deferrals become final after this
+  absl::Duration retry_base = absl::Seconds(60);    // first backoff; doubles, with jitter
+  absl::Duration retry_max = absl::Hours(1);        // backoff cap
+  uint32_t batch_size = 512;                        // members scanned per store read
+};
+
+struct Config {
+  std::string path;       // the config file, as given
+  std::string base_dir;   // directory of the config file; relative paths resolve against it
+  std::string data_dir = "data";  // resolved to an absolute path by LoadConfig
+  uint32_t workers = 0;   // 0 = one per core
+  SmtpTimeouts smtp_timeouts;
+  std::vector<AccountConfig> accounts;
+  std::vector<RouteConfig> routes;
+  std::vector<ThrottleConfig> throttles;
+  std::optional<TrackingConfig> tracking;
+  std::vector<DkimConfig> dkim;
+  HttpConfig http;
+  MetricsConfig metrics;
+  std::map<std::string, WebhookConfig> webhooks;  // provider name -> config
+  SendingConfig sending;
+
+  const AccountConfig* FindAccount(std::string_view name) const;
+  const RouteConfig* FindRoute(std::string_view name) const;
+  // Resolves `p` against base_dir unless it is absolute or empty.
+  std::string Resolve(const std::string& p) const;
+};
+
+// Parses and validates a salvo.toml file. Errors name the file, line and key.
+absl::StatusOr<Config> LoadConfig(const std::string& path);
+// Same, from text (tests). `path` is used in messages and for relative paths.
+absl::StatusOr<Config> ParseConfig(std::string_view toml_text, const std::string& path);
+
+}  // namespace salvo

@@ -1,0 +1,13 @@
+// Durations in config: "30s", "5m", "24h", "1h30m", "250ms" or a bare integer of seconds.
+#pragma once
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace salvo {
+
+absl::StatusOr<absl::Duration> ParseConfigDuration(std::string_view text);
+
+}  // namespace salvo

@@ -1,0 +1,68 @@
+// Recipients, consent, fields and list membership.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "store/store.h"
+
+namespace salvo {
+
+struct Consent {
+  std::string opted_in_at;  // RFC 3339; empty = no consent on record
+  std::string source;       // consent_source, e.g. "signup-form"
+  std::string ip;           // consent_ip, optional
+};
+
+struct Recipient {
+  std::string address;  // stored form (local part's case kept, domain lowercased A-label)
+  std::string key;      // case-folded address: identity and suppression key
+  uint32_t shard = 0;   // ShardOf(key)
+  Consent consent;
+  std::vector<std::pair<std::string, std::string>> fields;  // sorted by name, unique names
+
+  bool HasConsent() const { return !consent.opted_in_at.empty(); }
+  // The value of a field, or nullptr. "email" is answered with `address`.
+  const std::string* Field(std::string_view name) const;
+};
+
+struct ListInfo {
+  std::string name;
+  uint64_t members = 0;
+};
+
+// Result of upserting one batch.
+struct UpsertCounts {
+  uint64_t imported = 0;   // new recipients
+  uint64_t updated = 0;    // existing recipients whose record or membership changed
+  uint64_t unchanged = 0;  // identical to what was stored
+};
+
+class RecipientStore {
+ public:
+  explicit RecipientStore(Store* store) : store_(store) {}
+
+  // Inserts or updates recipients and adds them to `list`, atomically per batch (one WriteBatch,
+  // WAL on). Re-upserting identical records changes nothing and counts them as unchanged.
+  absl::StatusOr<UpsertCounts> Upsert(std::string_view list, const std::vector<Recipient>& batch);
+
+  absl::StatusOr<std::optional<Recipient>> Get(std::string_view address_key);
+
+  // Members of `list` in virtual shard `shard` whose key sorts after `after_key` (empty: from the
+  // start), in key order, at most `limit`. A range scan; never reads other shards or lists.
+  absl::Status ScanListShard(std::string_view list, uint32_t shard, std::string_view after_key,
+                             size_t limit, std::vector<Recipient>* out);
+
+  absl::StatusOr<std::vector<ListInfo>> Lists();
+  absl::StatusOr<uint64_t> ListSize(std::string_view list);
+
+ private:
+  Store* store_;
+};
+
+}  // namespace salvo

@@ -1,0 +1,62 @@
+// The RocksDB store behind one data_dir. One process owns a data_dir at a time; a second
+// process gets an error naming the holder (pid and command), never RocksDB's raw lock message.
+//
+// Column families (key layout documented in store/README.md):
+//   recipients   address_key -> Recipient record (address, consent, fields)
+//   members      list '\0' shard(1 byte) address_key -> ""     (range scan per list and shard)
+//   lists        list -> member count and metadata
+//   suppression  "user@dom" | "@dom" -> SuppressionEntry record
+//   campaigns    campaign_id -> campaign record (state, counters)      (store/campaign_store.h)
+//   progress     campaign_id '\0' shard(1 byte) address_key -> outcome record
+//   events       event id / time-ordered keys -> click, open, webhook events (store/event_store.h)
+//   meta         misc (schema version, dedup markers)
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace salvo {
+
+struct StoreOptions {
+  std::string data_dir;
+  bool create_if_missing = true;
+};
+
+enum class Cf : int { kDefault = 0, kRecipients, kMembers, kLists, kSuppression, kCampaigns,
+                      kProgress, kEvents, kMeta, kCount };
+
+class Store {
+ public:
+  // Opens (creating when allowed) the store in options.data_dir and records this process as its
+  // holder. If another live process holds it: FailedPrecondition "data_dir X is in use by pid N
+  // (salvo serve ...)".
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  rocksdb::DB* db() const { return db_; }
+  rocksdb::ColumnFamilyHandle* cf(Cf which) const { return cfs_[static_cast<int>(which)]; }
+  const std::string& data_dir() const { return data_dir_; }
+
+  // Flushes memtables (tests, clean shutdown).
+  absl::Status Flush();
+
+ private:
+  Store() = default;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::string data_dir_;
+  int lock_fd_ = -1;
+};
+
+}  // namespace salvo

@@ -1,0 +1,225 @@
+#include "tests/testlib/testlib.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace salvo::test {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/salvo-test-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::Write(const std::string& name, const std::string& content) const {
+  std::string p = File(name);
+  std::filesystem::create_directories(std::filesystem::path(p).parent_path());
+  std::ofstream(p, std::ios::binary) << content;
+  return p;
+}
+
+int FreePort(const std::string& host) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+  a.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+bool WaitForPort(const std::string& host, int port, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+    a.sin_port = htons(port);
+    int r = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    close(fd);
+    if (r == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+Subprocess::Subprocess(const std::vector<std::string>& argv,
+                       const std::map<std::string, std::string>& env, const std::string& log_path) {
+  log_path_ = log_path;
+  if (log_path_.empty()) {
+    char tmpl[] = "/tmp/salvo-sub-XXXXXX";
+    int fd = mkstemp(tmpl);
+    close(fd);
+    log_path_ = tmpl;
+    owns_log_ = true;
+  }
+  pid_ = fork();
+  if (pid_ == 0) {
+    setpgid(0, 0);
+    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    for (int i = 3; i < 1024; ++i) close(i);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Subprocess::~Subprocess() {
+  if (Running()) Stop(SIGTERM, std::chrono::seconds(5));
+  if (Running()) Stop(SIGKILL, std::chrono::seconds(5));
+  if (owns_log_) unlink(log_path_.c_str());
+}
+
+bool Subprocess::Running() {
+  if (pid_ <= 0 || status_ != -1) return false;
+  int st;
+  pid_t r = waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return false;
+  }
+  return true;
+}
+
+int Subprocess::Wait(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (Running()) {
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return status_;
+}
+
+int Subprocess::Stop(int sig, std::chrono::milliseconds timeout) {
+  if (Running()) kill(pid_, sig);
+  return Wait(timeout);
+}
+
+std::string Subprocess::Log() const { return ReadFile(log_path_); }
+
+RunResult RunProcess(const std::vector<std::string>& argv, const std::string& stdin_data,
+              std::chrono::milliseconds timeout, const std::map<std::string, std::string>& env) {
+  RunResult res;
+  int in[2], out[2], err[2];
+  if (pipe(in) || pipe(out) || pipe(err)) return res;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    for (int i = 3; i < 1024; ++i) close(i);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  fcntl(in[1], F_SETFL, O_NONBLOCK);
+  size_t written = 0;
+  if (stdin_data.empty()) {
+    close(in[1]);
+    in[1] = -1;
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool out_open = true, err_open = true;
+  char buf[65536];
+  while (out_open || err_open) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      kill(pid, SIGKILL);
+      break;
+    }
+    pollfd fds[3] = {{out_open ? out[0] : -1, POLLIN, 0}, {err_open ? err[0] : -1, POLLIN, 0},
+                     {in[1], POLLOUT, 0}};
+    poll(fds, 3, static_cast<int>(std::min<long>(left.count(), 100)));
+    if (fds[0].revents) {
+      ssize_t n = read(out[0], buf, sizeof buf);
+      if (n <= 0) out_open = false; else res.out.append(buf, n);
+    }
+    if (fds[1].revents) {
+      ssize_t n = read(err[0], buf, sizeof buf);
+      if (n <= 0) err_open = false; else res.err.append(buf, n);
+    }
+    if (in[1] >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t n = write(in[1], stdin_data.data() + written, stdin_data.size() - written);
+      if (n > 0) written += n;
+      if (n < 0 || written == stdin_data.size()) {
+        close(in[1]);
+        in[1] = -1;
+      }
+    }
+  }
+  if (in[1] >= 0) close(in[1]);
+  close(out[0]);
+  close(err[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (std::chrono::steady_clock::now() >= deadline) res.exit_code = -1;
+  else res.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return res;
+}
+
+static std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+std::string SalvoBin() { return Env("SALVO_BIN"); }
+std::string FixturesDir() { return Env("SALVO_FIXTURES"); }
+std::string SourceRoot() { return Env("SALVO_SOURCE_ROOT"); }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int CountOpenFds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  while (readdir(d)) ++n;
+  closedir(d);
+  return n - 3;  // ".", "..", and the dir fd itself
+}
+
+}  // namespace salvo::test

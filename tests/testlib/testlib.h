@@ -1,0 +1,72 @@
+// Helpers for tests: temp dirs, free ports, child processes bounded in time, paths to the
+// salvo binary and ../shared/fixtures. Tests that need a server start it with these on
+// 127.0.0.1 / 127.0.0.x and stop it in their destructor.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace salvo::test {
+
+// A fresh directory under $TMPDIR, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+  // Writes `content` to File(name) and returns that path.
+  std::string Write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+// A TCP port that was free on `host` a moment ago.
+int FreePort(const std::string& host = "127.0.0.1");
+
+// Waits until something accepts TCP connections on host:port. False on timeout.
+bool WaitForPort(const std::string& host, int port, std::chrono::milliseconds timeout);
+
+// A child process with stdout+stderr to a log file; killed (SIGTERM, then SIGKILL) on destruction.
+class Subprocess {
+ public:
+  Subprocess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+             const std::string& log_path = "");
+  ~Subprocess();
+  pid_t pid() const { return pid_; }
+  bool Running();
+  // Sends `sig`; waits up to `timeout` for exit. Returns the exit status (or -1 on timeout).
+  int Stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  int Wait(std::chrono::milliseconds timeout);  // exit code, 128+signal, or -1 on timeout
+  std::string Log() const;                      // what it printed so far
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+  std::string log_path_;
+  bool owns_log_ = false;
+};
+
+struct RunResult {
+  int exit_code = -1;   // 128+signal when killed; -1 on timeout
+  std::string out;      // stdout
+  std::string err;      // stderr
+};
+
+// Runs argv to completion (killed after `timeout`), feeding `stdin_data`.
+RunResult RunProcess(const std::vector<std::string>& argv, const std::string& stdin_data = "",
+              std::chrono::milliseconds timeout = std::chrono::seconds(120),
+              const std::map<std::string, std::string>& env = {});
+
+std::string SalvoBin();       // $SALVO_BIN
+std::string FixturesDir();    // $SALVO_FIXTURES (../shared/fixtures)
+std::string SourceRoot();     // $SALVO_SOURCE_ROOT
+std::string ReadFile(const std::string& path);
+int CountOpenFds();           // of this process (leak checks)
+
+}  // namespace salvo::test

@@ -1,0 +1,50 @@
+// salvo: the command line. Thin: every subcommand lives in its own cmd_*.cc.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tools/salvo/command.h"
+
+namespace salvo {
+
+int RunCli(const std::vector<std::string>& argv, CommandContext& ctx) {
+  CLI::App app{"salvo: high-throughput bulk mailer engine", "salvo"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for all subcommands");
+  int rc = 0;
+  RegisterImportCommands(app, ctx, &rc);
+  RegisterSuppressCommands(app, ctx, &rc);
+  RegisterSmtpCommands(app, ctx, &rc);
+  RegisterRenderCommands(app, ctx, &rc);
+  RegisterSendCommands(app, ctx, &rc);
+  RegisterServeCommands(app, ctx, &rc);
+  RegisterBouncesCommands(app, ctx, &rc);
+  std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);  // CLI11 wants reversed, no argv0
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    std::fputs(app.help().c_str(), ctx.out);
+    return 0;
+  } catch (const CLI::CallForAllHelp& e) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), ctx.out);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(ctx.err, "salvo: %s\nRun 'salvo --help' for usage.\n", e.what());
+    return 2;
+  }
+  return rc;
+}
+
+}  // namespace salvo
+
+int main(int argc, char** argv) {
+  salvo::CommandContext ctx;
+  ctx.argv.assign(argv, argv + argc);
+  ctx.tty = isatty(STDOUT_FILENO);
+  std::error_code ec;
+  ctx.cwd = std::filesystem::current_path(ec).string();
+  return salvo::RunCli(ctx.argv, ctx);
+}
