@@ -1,0 +1,39 @@
+// Campaign file (TOML): what to send, to which list, from whom. The key names are the contract
+// (see README "Campaigns, rendering and DKIM"): id, list, segment, route, from, reply_to,
+// subject, html_file, text_file, headers, track_clicks, track_opens. Unknown keys and wrong types
+// are errors naming the file and line. Relative paths resolve against the campaign file's dir.
+// Trust: the file is operator input, but still parsed with size limits and full validation.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace salvo {
+
+struct CampaignConfig {
+  std::string path;      // the campaign file as given (messages)
+  std::string base_dir;  // its directory; html_file / text_file are resolved against it
+  std::string id;        // [A-Za-z0-9._-], 1..64 bytes
+  std::string list;
+  std::string segment;   // optional; evaluated by the campaign runner
+  std::string route;     // optional
+  std::string from;      // "Display Name <addr@domain>" or "addr@domain"
+  std::string reply_to;  // optional, same forms as from
+  std::string subject;   // may contain {{field}} / {{field|default}}
+  std::string html_file; // absolute after parsing
+  std::string text_file; // optional; absolute after parsing; empty: generated from the HTML
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, in file order
+  bool track_clicks = true;
+  bool track_opens = false;
+};
+
+// Reads and validates a campaign file (<= 1 MB).
+absl::StatusOr<CampaignConfig> LoadCampaign(const std::string& path);
+// Same from text (tests); `path` is used in messages and for resolving relative paths.
+absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view toml_text, const std::string& path);
+
+}  // namespace salvo
