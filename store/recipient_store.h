@@ -24,6 +24,15 @@ struct UpsertCounts {
   uint64_t imported = 0;   // new recipients
   uint64_t updated = 0;    // existing recipients whose record or membership changed
   uint64_t unchanged = 0;  // identical to what was stored
+  uint64_t duplicate = 0;  // same key seen earlier in this batch (or, with a run_id, this run)
+};
+
+struct UpsertOptions {
+  // Non-zero: marks each membership written with this id, so a key seen again in a later batch of
+  // the same run (one import) counts as `duplicate` and is skipped: first occurrence wins.
+  uint64_t run_id = 0;
+  bool sync = false;  // fsync the WAL before returning (WAL is always on; a SIGKILLed process
+                      // keeps every acknowledged batch either way)
 };
 
 class RecipientStore {
@@ -32,7 +41,12 @@ class RecipientStore {
 
   // Inserts or updates recipients and adds them to `list`, atomically per batch (one WriteBatch,
   // WAL on). Re-upserting identical records changes nothing and counts them as unchanged.
+  // Merge rule for an existing recipient: the new address spelling replaces the old; non-empty
+  // consent values replace stored ones; named fields replace fields of the same name, other stored
+  // fields are kept. batch[i].key must be NormalizeAddress(...).key and fields sorted by name.
   absl::StatusOr<UpsertCounts> Upsert(std::string_view list, const std::vector<Recipient>& batch);
+  absl::StatusOr<UpsertCounts> Upsert(std::string_view list, const std::vector<Recipient>& batch,
+                                      const UpsertOptions& options);
 
   absl::StatusOr<std::optional<Recipient>> Get(std::string_view address_key);
 
@@ -43,6 +57,9 @@ class RecipientStore {
 
   absl::StatusOr<std::vector<ListInfo>> Lists();
   absl::StatusOr<uint64_t> ListSize(std::string_view list);
+
+  // A list name is 1..200 bytes of printable text (UTF-8 allowed), no control characters.
+  static absl::Status ValidateListName(std::string_view list);
 
  private:
   Store* store_;

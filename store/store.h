@@ -13,6 +13,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,12 +52,17 @@ class Store {
   // Flushes memtables (tests, clean shutdown).
   absl::Status Flush();
 
+  // Serializes read-modify-write batches (list member counts) within this process; the data_dir
+  // lock guarantees no other process writes.
+  std::mutex& write_mutex() { return write_mu_; }
+
  private:
   Store() = default;
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::string data_dir_;
   int lock_fd_ = -1;
+  std::mutex write_mu_;
 };
 
 }  // namespace salvo

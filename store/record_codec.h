@@ -1,0 +1,42 @@
+// Compact binary encoding of the store's values (format documented in store/README.md).
+// Trust: decoders read bytes from disk that may be damaged: every length is checked against the
+// remaining input and a bad record is an error naming what is wrong, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "engine/base/recipient.h"
+#include "store/suppression_store.h"
+
+namespace salvo {
+
+inline constexpr uint8_t kRecipientRecordVersion = 1;
+inline constexpr uint8_t kSuppressionRecordVersion = 1;
+inline constexpr uint8_t kRecipientFlagConsent = 0x01;
+
+// Varint (LEB128, as RocksDB's) helpers.
+void PutVarint64(std::string* out, uint64_t v);
+bool GetVarint64(std::string_view* in, uint64_t* v);
+void PutLengthPrefixed(std::string* out, std::string_view s);
+bool GetLengthPrefixed(std::string_view* in, std::string_view* s);
+
+// Recipient value: version, flags, address, opted_in_at, consent_source, consent_ip, field count,
+// then (name, value) pairs in name order. r.fields must be sorted with unique names.
+// The key (r.key) and shard are not part of the value: they come from the RocksDB key.
+void EncodeRecipient(const Recipient& r, std::string* out);
+absl::Status DecodeRecipient(std::string_view key, std::string_view value, Recipient* r);
+// Reads only the flags byte: "has consent" without decoding the record.
+bool RecipientHasConsent(std::string_view value);
+
+// Suppression value: version, reason, first_seen, last_seen (zigzag varints), source, detail.
+void EncodeSuppression(const SuppressionEntry& e, std::string* out);
+absl::Status DecodeSuppression(std::string_view key, std::string_view value, SuppressionEntry* e);
+
+// Members key: list '\0' shard(1 byte) address_key. List names never contain '\0'.
+void MembersKey(std::string_view list, uint32_t shard, std::string_view address_key,
+                std::string* out);
+
+}  // namespace salvo

@@ -1,0 +1,171 @@
+// Global suppression list in RocksDB (column family "suppression"). Lookups at send time are
+// batched MultiGets answered mostly by bloom filters. Trust: keys are validated for size and
+// control characters; source and detail are sanitized and bounded before they are stored.
+#include "store/suppression_store.h"
+
+#include <ctime>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "engine/base/status_macros.h"
+#include "engine/base/strings.h"
+#include "rocksdb/db.h"
+#include "store/record_codec.h"
+
+namespace salvo {
+namespace {
+
+constexpr size_t kMaxKey = 300;
+constexpr size_t kMaxSource = 64;
+constexpr size_t kMaxDetail = 512;
+constexpr size_t kCheckChunk = 1024;
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  return absl::InternalError(absl::StrCat(Av(what), ": ", s.ToString()));
+}
+
+absl::Status ValidateKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKey || key.find('@') == std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid suppression key \"", SanitizeForLog(key, 80), "\""));
+  }
+  for (unsigned char c : key) {
+    if (c < 0x20 || c == 0x7F || (c >= 'A' && c <= 'Z')) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "suppression key \"", SanitizeForLog(key, 80), "\" is not normalized"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// "@dom" for "user@dom"; empty for a domain key itself.
+std::string_view DomainKeyOf(std::string_view key) {
+  if (!key.empty() && key.front() == '@') return {};
+  size_t at = key.rfind('@');
+  if (at == std::string_view::npos) return {};
+  return key.substr(at);
+}
+
+}  // namespace
+
+SuppressionStore::SuppressionStore(Store* store) : store_(store) {}
+
+absl::Status SuppressionStore::Add(const SuppressionEntry& entry) {
+  RETURN_IF_ERROR(ValidateKey(entry.key));
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  SuppressionEntry e;
+  e.key = entry.key;
+  e.reason = entry.reason;
+  e.source = SanitizeForLog(entry.source, kMaxSource);
+  e.detail = SanitizeForLog(entry.detail, kMaxDetail);
+  e.first_seen = entry.first_seen != 0 ? entry.first_seen : now;
+  e.last_seen = entry.last_seen != 0 ? entry.last_seen : (entry.first_seen != 0 ? entry.first_seen : now);
+  if (e.last_seen < e.first_seen) e.last_seen = e.first_seen;
+
+  std::lock_guard<std::mutex> lock(store_->write_mutex());
+  std::string value;
+  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression),
+                                        e.key, &value);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading suppression");
+  if (s.ok()) {
+    SuppressionEntry old;
+    RETURN_IF_ERROR(DecodeSuppression(e.key, value, &old));
+    if (old.first_seen != 0 && old.first_seen < e.first_seen) e.first_seen = old.first_seen;
+    if (old.last_seen > e.last_seen) e.last_seen = old.last_seen;  // events may arrive late
+  }
+  EncodeSuppression(e, &value);
+  s = store_->db()->Put(rocksdb::WriteOptions(), store_->cf(Cf::kSuppression), e.key, value);
+  if (!s.ok()) return FromRocks(s, "writing suppression");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> SuppressionStore::Remove(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  std::lock_guard<std::mutex> lock(store_->write_mutex());
+  rocksdb::Slice k(key.data(), key.size());
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s =
+      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression), k, &value);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return FromRocks(s, "reading suppression");
+  value.Reset();
+  s = store_->db()->Delete(rocksdb::WriteOptions(), store_->cf(Cf::kSuppression), k);
+  if (!s.ok()) return FromRocks(s, "removing suppression");
+  return true;
+}
+
+absl::StatusOr<std::optional<SuppressionEntry>> SuppressionStore::Check(
+    std::string_view address_key) {
+  std::string_view candidates[2] = {address_key, DomainKeyOf(address_key)};
+  for (std::string_view k : candidates) {
+    if (k.empty()) continue;
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression),
+                                          rocksdb::Slice(k.data(), k.size()), &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return FromRocks(s, "reading suppression");
+    SuppressionEntry e;
+    RETURN_IF_ERROR(DecodeSuppression(k, value.ToStringView(), &e));
+    return e;
+  }
+  return std::nullopt;
+}
+
+absl::Status SuppressionStore::CheckBatch(const std::vector<std::string_view>& keys,
+                                          std::vector<bool>* out) {
+  out->assign(keys.size(), false);
+  std::vector<rocksdb::Slice> slices;
+  std::vector<size_t> owner;
+  std::vector<rocksdb::PinnableSlice> values;
+  std::vector<rocksdb::Status> stats;
+  for (size_t start = 0; start < keys.size(); start += kCheckChunk) {
+    size_t end = std::min(keys.size(), start + kCheckChunk);
+    slices.clear();
+    owner.clear();
+    for (size_t i = start; i < end; ++i) {
+      slices.emplace_back(keys[i].data(), keys[i].size());
+      owner.push_back(i);
+      std::string_view dom = DomainKeyOf(keys[i]);
+      if (!dom.empty()) {
+        slices.emplace_back(dom.data(), dom.size());
+        owner.push_back(i);
+      }
+    }
+    values.clear();
+    values.resize(slices.size());
+    stats.assign(slices.size(), rocksdb::Status());
+    store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression), slices.size(),
+                           slices.data(), values.data(), stats.data());
+    for (size_t j = 0; j < slices.size(); ++j) {
+      if (stats[j].ok()) {
+        (*out)[owner[j]] = true;
+      } else if (!stats[j].IsNotFound()) {
+        return FromRocks(stats[j], "reading suppression");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SuppressionStore::ForEach(const std::function<bool(const SuppressionEntry&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression)));
+  SuppressionEntry e;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    RETURN_IF_ERROR(DecodeSuppression(it->key().ToStringView(), it->value().ToStringView(), &e));
+    if (!fn(e)) break;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading suppression");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> SuppressionStore::Count() {
+  uint64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  if (!it->status().ok()) return FromRocks(it->status(), "reading suppression");
+  return n;
+}
+
+}  // namespace salvo

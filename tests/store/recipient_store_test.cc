@@ -1,0 +1,173 @@
+// Tests for store/recipient_store.cc: upsert counts and merge rule, idempotence, list counts,
+// per-shard range scans, shard balance.
+#include "store/recipient_store.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "engine/base/address.h"
+#include "engine/base/shard.h"
+#include "tests/testlib/testlib.h"
+
+namespace salvo {
+namespace {
+
+Recipient Make(const std::string& raw, std::vector<std::pair<std::string, std::string>> fields = {},
+               std::string opted_in_at = "2024-05-01T10:00:00Z") {
+  auto n = NormalizeAddress(raw);
+  EXPECT_TRUE(n.ok()) << n.status();
+  Recipient r;
+  r.address = n->address;
+  r.key = n->key;
+  r.shard = ShardOf(r.key);
+  r.consent.opted_in_at = opted_in_at;
+  r.consent.source = opted_in_at.empty() ? "" : "test";
+  r.fields = std::move(fields);
+  return r;
+}
+
+class RecipientStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions o;
+    o.data_dir = dir_.File("data");
+    auto s = Store::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  test::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(RecipientStoreTest, UpsertCountsAndIdempotence) {
+  RecipientStore rs(store_.get());
+  std::vector<Recipient> batch = {Make("Ann@Example.com", {{"first_name", "Ann"}}),
+                                  Make("bob@example.com", {{"first_name", "Bob"}}),
+                                  Make("ANN@example.com", {{"first_name", "Other"}})};
+  auto c = rs.Upsert("news", batch);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->imported, 2u);
+  EXPECT_EQ(c->duplicate, 1u);  // same key within the batch: first one wins
+  EXPECT_EQ(c->updated, 0u);
+  auto ann = rs.Get("ann@example.com");
+  ASSERT_TRUE(ann.ok() && ann->has_value());
+  EXPECT_EQ((*ann)->address, "Ann@example.com");
+  EXPECT_EQ(*(*ann)->Field("first_name"), "Ann");
+  EXPECT_TRUE((*ann)->HasConsent());
+
+  auto again = rs.Upsert("news", batch);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->imported, 0u);
+  EXPECT_EQ(again->updated, 0u);
+  EXPECT_EQ(again->unchanged, 2u);
+  EXPECT_EQ(*rs.ListSize("news"), 2u);
+
+  // Same recipient into another list: updated (new membership), record unchanged.
+  auto other = rs.Upsert("vip", {Make("ann@example.com", {{"first_name", "Ann"}})});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->updated, 1u);
+  EXPECT_EQ(*rs.ListSize("vip"), 1u);
+  auto lists = rs.Lists();
+  ASSERT_TRUE(lists.ok());
+  ASSERT_EQ(lists->size(), 2u);
+  EXPECT_EQ((*lists)[0].name, "news");
+  EXPECT_EQ((*lists)[0].members, 2u);
+  EXPECT_EQ((*lists)[1].name, "vip");
+  EXPECT_EQ(*rs.ListSize("nothing"), 0u);
+}
+
+TEST_F(RecipientStoreTest, MergeRuleKeepsOtherFieldsAndConsent) {
+  RecipientStore rs(store_.get());
+  ASSERT_TRUE(rs.Upsert("l", {Make("c@example.com", {{"a", "1"}, {"b", "2"}})}).ok());
+  auto c = rs.Upsert("l", {Make("C@example.com", {{"b", "3"}, {"c", "4"}}, "")});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->updated, 1u);
+  auto r = rs.Get("c@example.com");
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_EQ((*r)->address, "C@example.com");
+  std::vector<std::pair<std::string, std::string>> want = {{"a", "1"}, {"b", "3"}, {"c", "4"}};
+  EXPECT_EQ((*r)->fields, want);
+  EXPECT_EQ((*r)->consent.opted_in_at, "2024-05-01T10:00:00Z");  // empty value does not erase
+}
+
+TEST_F(RecipientStoreTest, RunIdMakesLaterBatchesDuplicates) {
+  RecipientStore rs(store_.get());
+  UpsertOptions o;
+  o.run_id = 77;
+  ASSERT_EQ(rs.Upsert("l", {Make("a@example.com")}, o)->imported, 1u);
+  auto c = rs.Upsert("l", {Make("a@example.com", {{"x", "changed"}})}, o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->duplicate, 1u);
+  EXPECT_EQ((*rs.Get("a@example.com"))->fields.size(), 0u);  // first occurrence won
+  o.run_id = 78;  // a new run: unchanged again
+  EXPECT_EQ(rs.Upsert("l", {Make("a@example.com")}, o)->unchanged, 1u);
+}
+
+TEST_F(RecipientStoreTest, RejectsBadListNames) {
+  RecipientStore rs(store_.get());
+  EXPECT_FALSE(rs.Upsert("", {Make("a@example.com")}).ok());
+  EXPECT_FALSE(rs.Upsert(std::string("a\0b", 3), {Make("a@example.com")}).ok());
+  EXPECT_FALSE(rs.Upsert(std::string(201, 'x'), {Make("a@example.com")}).ok());
+}
+
+TEST_F(RecipientStoreTest, ScanListShardIsAPagedRangeScanOfOneShard) {
+  RecipientStore rs(store_.get());
+  std::vector<Recipient> a, b;
+  for (int i = 0; i < 2000; ++i) a.push_back(Make(absl::StrCat("user", i, "@example.com")));
+  for (int i = 0; i < 500; ++i) b.push_back(Make(absl::StrCat("other", i, "@example.com")));
+  ASSERT_TRUE(rs.Upsert("a", a).ok());
+  ASSERT_TRUE(rs.Upsert("b", b).ok());
+  ASSERT_TRUE(rs.Upsert("a", {Make("user0@example.com")}).ok());
+  std::set<std::string> seen;
+  for (uint32_t shard = 0; shard < kVirtualShards; ++shard) {
+    std::string after;
+    std::string prev;
+    for (;;) {
+      std::vector<Recipient> page;
+      ASSERT_TRUE(rs.ScanListShard("a", shard, after, 7, &page).ok());
+      if (page.empty()) break;
+      EXPECT_LE(page.size(), 7u);
+      for (const auto& r : page) {
+        EXPECT_EQ(r.shard, shard);
+        EXPECT_EQ(r.shard, ShardOf(r.key));
+        EXPECT_GT(r.key, prev);
+        prev = r.key;
+        EXPECT_EQ(r.key.rfind("user", 0), 0u) << r.key;  // never another list's members
+        EXPECT_TRUE(seen.insert(r.key).second);
+      }
+      after = page.back().key;
+    }
+  }
+  EXPECT_EQ(seen.size(), 2000u);
+  std::vector<Recipient> page;
+  EXPECT_FALSE(rs.ScanListShard("a", kVirtualShards, "", 10, &page).ok());
+}
+
+TEST(ShardBalance, MillionAddressesSpreadEvenly) {
+  // Pure hashing: 1 M generated addresses -> each in exactly one shard (ShardOf is a function of
+  // the key, in [0, 64)), and every shard within +-5% of the mean.
+  std::vector<uint64_t> sizes(kVirtualShards, 0);
+  const uint64_t n = 1000000;
+  std::string addr;
+  for (uint64_t i = 0; i < n; ++i) {
+    addr.clear();
+    absl::StrAppend(&addr, "user", i, "@", (i % 7 == 0 ? "example.test" : "mail.example.org"));
+    uint32_t s = ShardOf(addr);
+    ASSERT_LT(s, kVirtualShards);
+    ++sizes[s];
+  }
+  uint64_t total = 0;
+  for (uint64_t s : sizes) total += s;
+  EXPECT_EQ(total, n);
+  const double mean = static_cast<double>(n) / kVirtualShards;
+  for (uint32_t s = 0; s < kVirtualShards; ++s) {
+    EXPECT_NEAR(static_cast<double>(sizes[s]), mean, mean * 0.05) << "shard " << s;
+  }
+}
+
+}  // namespace
+}  // namespace salvo

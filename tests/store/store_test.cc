@@ -1,0 +1,88 @@
+// Tests for store/store.cc: opening, column families, the one-process-per-data_dir lock.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "rocksdb/db.h"
+#include "tests/testlib/testlib.h"
+
+namespace salvo {
+namespace {
+
+TEST(Store, OpensWithEveryColumnFamilyAndReopens) {
+  test::TempDir dir;
+  StoreOptions o;
+  o.data_dir = dir.File("data");
+  {
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+      ASSERT_NE((*store)->cf(static_cast<Cf>(i)), nullptr);
+    }
+    EXPECT_EQ((*store)->cf(Cf::kSuppression)->GetName(), "suppression");
+    EXPECT_EQ((*store)->cf(Cf::kMembers)->GetName(), "members");
+    ASSERT_TRUE((*store)->db()->Put(rocksdb::WriteOptions(), (*store)->cf(Cf::kMeta), "k", "v").ok());
+    ASSERT_TRUE((*store)->Flush().ok());
+    // The lock file names this process.
+    std::string holder = test::ReadFile(o.data_dir + "/salvo.lock");
+    EXPECT_EQ(holder.substr(0, holder.find(' ')), std::to_string(getpid()));
+  }
+  auto store = Store::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::string v;
+  ASSERT_TRUE((*store)->db()->Get(rocksdb::ReadOptions(), (*store)->cf(Cf::kMeta), "k", &v).ok());
+  EXPECT_EQ(v, "v");
+}
+
+TEST(Store, MissingDirWithoutCreateIsAnError) {
+  test::TempDir dir;
+  StoreOptions o;
+  o.data_dir = dir.File("nope");
+  o.create_if_missing = false;
+  auto store = Store::Open(o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(std::string(store.status().message()).find("does not exist"), std::string::npos);
+}
+
+TEST(Store, SecondOpenNamesTheHolder) {
+  test::TempDir dir;
+  StoreOptions o;
+  o.data_dir = dir.File("data");
+  auto first = Store::Open(o);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = Store::Open(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  std::string msg(second.status().message());
+  EXPECT_NE(msg.find("data_dir " + o.data_dir + " is in use by pid " + std::to_string(getpid()) +
+                     " ("),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("store_test"), std::string::npos) << msg;  // our command line
+  EXPECT_EQ(msg.find("LOCK"), std::string::npos) << msg;         // never RocksDB's message
+
+  // Another process gets the same clear error while we hold it...
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto s = Store::Open(o);
+    bool ok = !s.ok() && std::string(s.status().message()).find(
+                             "in use by pid " + std::to_string(getppid())) != std::string::npos;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  // ... and the data_dir is free again once the holder closes it.
+  first->reset();
+  auto third = Store::Open(o);
+  EXPECT_TRUE(third.ok()) << third.status();
+}
+
+}  // namespace
+}  // namespace salvo
