@@ -1,0 +1,114 @@
+// Rate limits for the send path, driven by a caller-supplied clock (microseconds) so they are
+// pure and testable: token buckets (per account, per account x source IP x destination domain),
+// a daily cap, an adaptive rate that backs off on throttling replies and recovers gradually, and
+// the retry backoff schedule for deferrals.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "engine/config/config.h"
+
+namespace salvo {
+
+// Token bucket: `rate` tokens per second, at most `burst` stored. rate <= 0 means unlimited.
+class TokenBucket {
+ public:
+  TokenBucket() = default;
+  TokenBucket(double rate, double burst);
+
+  void SetRate(double rate);  // keeps the current tokens (capped at the new burst)
+  double rate() const { return rate_; }
+  bool unlimited() const { return rate_ <= 0; }
+  // Takes one token if available at `now_us`.
+  bool TryTake(int64_t now_us);
+  // When the next token will be available (now_us if already).
+  int64_t NextAvailable(int64_t now_us);
+
+ private:
+  void Refill(int64_t now_us);
+  double rate_ = 0;
+  double burst_ = 1;
+  double tokens_ = 1;
+  int64_t last_us_ = 0;
+};
+
+// Messages per UTC day, `limit` 0 = unlimited.
+class DailyCap {
+ public:
+  explicit DailyCap(uint64_t limit = 0) : limit_(limit) {}
+  bool Allowed(int64_t now_us);
+  void Count(int64_t now_us);
+  uint64_t used() const { return used_; }
+
+ private:
+  void Roll(int64_t now_us);
+  uint64_t limit_;
+  uint64_t used_ = 0;
+  int64_t day_ = -1;
+};
+
+// The sending rate of one account x destination domain. Starts at `base` (0 = unlimited). A
+// throttling reply cuts the rate to half of what was being sent (measured) and holds the pair
+// for `hold`; every `recovery_interval` without a throttle the rate grows by 25 % until it is back
+// at base (or, for an unlimited base, until it has doubled past the cut point, then unlimited).
+class AdaptiveRate {
+ public:
+  struct Params {
+    double min_rate = 1;                   // never below this (msgs/s)
+    int64_t hold_us = 2'000'000;           // pause after a throttle reply
+    int64_t recovery_interval_us = 5'000'000;
+  };
+  explicit AdaptiveRate(double base) : AdaptiveRate(base, Params()) {}
+  AdaptiveRate(double base, Params p);
+
+  // Records one send (for the measured rate).
+  void OnSend(int64_t now_us);
+  // A throttling reply arrived.
+  void OnThrottle(int64_t now_us);
+  // Whether a message may go now (takes a token when it may).
+  bool TryAcquire(int64_t now_us);
+  // Earliest time TryAcquire may succeed.
+  int64_t NextAvailable(int64_t now_us);
+
+  bool throttled() const { return cut_; }      // currently below base
+  double current_rate() const { return bucket_.rate(); }
+  uint64_t throttle_events() const { return events_; }
+
+ private:
+  void Recover(int64_t now_us);
+  double base_;
+  Params p_;
+  TokenBucket bucket_;
+  bool cut_ = false;
+  double cut_point_ = 0;
+  int64_t hold_until_ = 0;
+  int64_t last_change_ = 0;
+  uint64_t events_ = 0;
+  // Measured send rate: count in the current and previous one-second windows.
+  int64_t window_start_ = 0;
+  uint64_t window_count_ = 0;
+  double last_window_rate_ = 0;
+};
+
+// Backoff before retry number `attempt` (1 = first retry): retry_base * 2^(attempt-1), capped at
+// retry_max, with +-25 % jitter from `unit_random` in [0, 1).
+int64_t RetryDelayUs(const SendingConfig& cfg, uint32_t attempt, double unit_random);
+
+// Lowercased domain of an address ("" when none).
+std::string_view DomainOf(std::string_view address);
+
+// [[throttle]] lookup: index of the throttle naming `domain` (lowercase), or -1.
+class DomainThrottles {
+ public:
+  explicit DomainThrottles(const std::vector<ThrottleConfig>& throttles);
+  int Find(std::string_view domain) const;
+
+ private:
+  std::vector<std::pair<std::string, int>> sorted_;  // domain -> index
+};
+
+}  // namespace salvo

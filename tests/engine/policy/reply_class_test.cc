@@ -1,0 +1,73 @@
+// Every row of ../shared/fixtures/smtp_replies.tsv must classify as its `class` column says.
+#include "engine/policy/reply_class.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tests/testlib/testlib.h"
+
+namespace salvo {
+namespace {
+
+TEST(ReplyClass, AllFixtureRows) {
+  std::ifstream in(test::FixturesDir() + "/smtp_replies.tsv");
+  ASSERT_TRUE(in) << "cannot open " << test::FixturesDir() << "/smtp_replies.tsv";
+  std::string line;
+  std::getline(in, line);
+  ASSERT_EQ(line, "reply\tclass\tsource");
+  int rows = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
+    ASSERT_NE(t1, std::string::npos);
+    std::string reply = line.substr(0, t1);
+    std::string cls = line.substr(t1 + 1, t2 - t1 - 1);
+    SmtpReply r = ParseLoggedReply(reply);
+    EXPECT_GE(r.code, 400) << reply;
+    EXPECT_EQ(ReplyClassName(ClassifyReply(r)), cls) << reply << "\n parsed: " << r.code << " ["
+                                                     << r.enhanced << "] " << r.text;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 20);
+}
+
+TEST(ReplyClass, ParseLoggedReplyJoinsContinuations) {
+  SmtpReply r = ParseLoggedReply(
+      "550-5.1.1 The email account does not exist. 550-5.1.1 Please try 550 5.1.1 again");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.enhanced, "5.1.1");
+  EXPECT_EQ(r.text, "The email account does not exist. Please try again");
+  r = ParseLoggedReply("smtp; 451 Authentication failed: Maximum credits exceeded");
+  EXPECT_EQ(r.code, 451);
+  EXPECT_EQ(r.enhanced, "");
+  EXPECT_EQ(r.text, "Authentication failed: Maximum credits exceeded");
+  r = ParseLoggedReply("421 4.7.0 [TSS04] Messages from 198.51.100.23 deferred");
+  EXPECT_EQ(r.enhanced, "4.7.0");
+  EXPECT_EQ(r.text, "[TSS04] Messages from 198.51.100.23 deferred");
+  r = ParseLoggedReply("garbage");
+  EXPECT_EQ(r.code, 0);
+}
+
+TEST(ReplyClass, CodesWithoutText) {
+  auto C = [](int code, std::string enh, std::string text = "") {
+    return ClassifyReply(SmtpReply{code, std::move(enh), std::move(text)});
+  };
+  EXPECT_EQ(C(250, "2.0.0"), ReplyClass::kDelivered);
+  EXPECT_EQ(C(550, "5.1.1"), ReplyClass::kHard);
+  EXPECT_EQ(C(550, "5.4.4"), ReplyClass::kHard);
+  EXPECT_EQ(C(550, "5.1.10"), ReplyClass::kHard);
+  EXPECT_EQ(C(550, "5.7.26"), ReplyClass::kPolicy);
+  EXPECT_EQ(C(552, "5.2.2", "mailbox full"), ReplyClass::kPolicy);
+  EXPECT_EQ(C(554, "5.6.0"), ReplyClass::kPolicy);
+  EXPECT_EQ(C(452, "4.2.2"), ReplyClass::kQuota);
+  EXPECT_EQ(C(450, "4.2.1"), ReplyClass::kThrottle);
+  EXPECT_EQ(C(421, "4.7.28"), ReplyClass::kThrottle);
+  EXPECT_EQ(C(451, "4.3.0"), ReplyClass::kSoft);
+  EXPECT_EQ(C(0, "", ""), ReplyClass::kSoft);
+  EXPECT_EQ(C(535, "5.7.8", "Authentication credentials invalid"), ReplyClass::kAuth);
+}
+
+}  // namespace
+}  // namespace salvo
