@@ -1,0 +1,129 @@
+// Campaign file parser (TOML via header-only toml++, exceptions off so errors stay values).
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#include "engine/config/campaign.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "absl/strings/str_cat.h"
+#include "engine/base/strings.h"
+
+namespace salvo {
+namespace {
+
+constexpr size_t kMaxCampaignFile = 1 << 20;
+
+std::string LineOf(const toml::node& n) { return std::to_string(n.source().begin.line); }
+
+bool ValidId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// RFC 5322 field-name: printable ASCII except ':' and space.
+bool ValidHeaderName(std::string_view s) {
+  if (s.empty() || s.size() > 76) return false;
+  for (char c : s)
+    if (c <= 32 || c >= 127 || c == ':') return false;
+  return true;
+}
+
+std::string ResolveAgainst(const std::string& dir, const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  return (std::filesystem::path(dir) / p).lexically_normal().string();
+}
+
+}  // namespace
+
+absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::string& path) {
+  if (text.size() > kMaxCampaignFile)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": campaign file larger than 1 MB"));
+  toml::parse_result res = toml::parse(text, path);
+  if (!res) {
+    const auto& e = res.error();
+    return absl::InvalidArgumentError(absl::StrCat(path, ":", e.source().begin.line, ": ",
+                                                   Av(e.description())));
+  }
+  const toml::table& t = res.table();
+  CampaignConfig c;
+  c.path = path;
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  c.base_dir = dir.empty() ? "." : dir.string();
+
+  auto err = [&](const toml::node& n, std::string_view key, std::string_view what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", LineOf(n), ": \"", Av(key), "\" ", Av(what)));
+  };
+  const std::set<std::string> kStrings = {"id",      "list",      "segment",  "route", "from",
+                                          "reply_to", "subject", "html_file", "text_file"};
+  for (const auto& [k, v] : t) {
+    std::string key(k.str());
+    if (kStrings.count(key)) {
+      auto s = v.value<std::string>();
+      if (!s || !v.is_string()) return err(v, key, "must be a string");
+      if (s->size() > 64 * 1024) return err(v, key, "is longer than 64 KB");
+      if (key == "id") c.id = *s;
+      else if (key == "list") c.list = *s;
+      else if (key == "segment") c.segment = *s;
+      else if (key == "route") c.route = *s;
+      else if (key == "from") c.from = *s;
+      else if (key == "reply_to") c.reply_to = *s;
+      else if (key == "subject") c.subject = *s;
+      else if (key == "html_file") c.html_file = *s;
+      else if (key == "text_file") c.text_file = *s;
+      if (key != "segment" && key != "subject" && HasLineBreak(*s))
+        return err(v, key, "must not contain a line break");
+    } else if (key == "track_clicks" || key == "track_opens") {
+      auto b = v.value<bool>();
+      if (!b || !v.is_boolean()) return err(v, key, "must be true or false");
+      (key == "track_clicks" ? c.track_clicks : c.track_opens) = *b;
+    } else if (key == "headers") {
+      const toml::table* h = v.as_table();
+      if (!h) return err(v, key, "must be a table of strings");
+      for (const auto& [hk, hv] : *h) {
+        std::string name(hk.str());
+        auto s = hv.value<std::string>();
+        if (!s || !hv.is_string()) return err(hv, "headers." + name, "must be a string");
+        if (!ValidHeaderName(name)) return err(hv, "headers." + name, "is not a valid header name");
+        if (HasLineBreak(*s)) return err(hv, "headers." + name, "must not contain a line break");
+        if (s->size() > 900) return err(hv, "headers." + name, "is longer than 900 bytes");
+        c.headers.emplace_back(name, *s);
+      }
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", LineOf(v), ": unknown key \"", key, "\""));
+    }
+  }
+  auto missing = [&](const char* key) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": missing required key \"", key, "\""));
+  };
+  if (c.id.empty()) return missing("id");
+  if (!ValidId(c.id))
+    return err(*t.get("id"), "id", "must be 1-64 characters of A-Z a-z 0-9 . _ -");
+  if (c.list.empty()) return missing("list");
+  if (c.from.empty()) return missing("from");
+  if (c.subject.empty()) return missing("subject");
+  if (c.html_file.empty()) return missing("html_file");
+  c.html_file = ResolveAgainst(c.base_dir, c.html_file);
+  c.text_file = ResolveAgainst(c.base_dir, c.text_file);
+  return c;
+}
+
+absl::StatusOr<CampaignConfig> LoadCampaign(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open campaign file ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseCampaign(ss.str(), path);
+}
+
+}  // namespace salvo

@@ -1,0 +1,194 @@
+// Tracking tokens: compact binary payload + truncated HMAC-SHA256, URL-safe base64 without
+// padding. Layout (before base64):
+//   version(1)=1 | kind(1) | len(1) campaign_id | len(1) address_key | [link_index u32 BE: click]
+//   | tag(12) = HMAC-SHA256(secret, everything before the tag)[0..12)   (96 bits)
+// Trust: VerifyToken takes hostile input (URLs, bounce addresses): it is bounded (<= 1024 chars),
+// checks every length, and compares the tag in constant time before returning any data.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include "engine/links/token.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+
+#include "absl/status/status.h"
+
+namespace salvo {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+constexpr size_t kTagLen = 12;
+constexpr size_t kMaxTokenChars = 1024;
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void AppendB64Url(const uint8_t* p, size_t n, std::string* out) {
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
+    char c[4] = {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], kB64[v & 63]};
+    out->append(c, 4);
+  }
+  if (n - i == 1) {
+    uint32_t v = uint32_t{p[i]} << 16;
+    out->push_back(kB64[v >> 18]);
+    out->push_back(kB64[(v >> 12) & 63]);
+  } else if (n - i == 2) {
+    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8);
+    out->push_back(kB64[v >> 18]);
+    out->push_back(kB64[(v >> 12) & 63]);
+    out->push_back(kB64[(v >> 6) & 63]);
+  }
+}
+
+int B64Val(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+// Strict decode: rejects padding, foreign characters, a dangling sextet and non-zero unused
+// bits (so every token has exactly one encoding and any changed character changes the bytes).
+bool DecodeB64Url(std::string_view s, std::string* out) {
+  if (s.size() % 4 == 1) return false;
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : s) {
+    int v = B64Val(c);
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return false;
+  return true;
+}
+
+}  // namespace
+
+struct TokenSigner::State {
+  SHA256_CTX inner;  // after absorbing key ^ ipad
+  SHA256_CTX outer;  // after absorbing key ^ opad
+
+  void Tag(const uint8_t* msg, size_t n, uint8_t tag[SHA256_DIGEST_LENGTH]) const {
+    SHA256_CTX c = inner;
+    SHA256_Update(&c, msg, n);
+    uint8_t ih[SHA256_DIGEST_LENGTH];
+    SHA256_Final(ih, &c);
+    c = outer;
+    SHA256_Update(&c, ih, sizeof ih);
+    SHA256_Final(tag, &c);
+  }
+};
+
+TokenSigner::TokenSigner(std::string_view secret) : state_(std::make_unique<State>()) {
+  uint8_t key[SHA256_CBLOCK] = {0};
+  if (secret.size() > SHA256_CBLOCK) {
+    SHA256(reinterpret_cast<const uint8_t*>(secret.data()), secret.size(), key);
+  } else {
+    std::memcpy(key, secret.data(), secret.size());
+  }
+  uint8_t ipad[SHA256_CBLOCK], opad[SHA256_CBLOCK];
+  for (size_t i = 0; i < SHA256_CBLOCK; ++i) {
+    ipad[i] = key[i] ^ 0x36;
+    opad[i] = key[i] ^ 0x5c;
+  }
+  SHA256_Init(&state_->inner);
+  SHA256_Update(&state_->inner, ipad, sizeof ipad);
+  SHA256_Init(&state_->outer);
+  SHA256_Update(&state_->outer, opad, sizeof opad);
+  OPENSSL_cleanse(key, sizeof key);
+  OPENSSL_cleanse(ipad, sizeof ipad);
+  OPENSSL_cleanse(opad, sizeof opad);
+}
+
+TokenSigner::~TokenSigner() { OPENSSL_cleanse(state_.get(), sizeof(State)); }
+
+void TokenSigner::Append(const TokenData& data, std::string* out) const {
+  uint8_t buf[4 + 255 + 255 + 4 + SHA256_DIGEST_LENGTH];
+  size_t n = 0;
+  size_t clen = data.campaign_id.size() > 255 ? 255 : data.campaign_id.size();
+  size_t klen = data.address_key.size() > 255 ? 255 : data.address_key.size();
+  buf[n++] = kVersion;
+  buf[n++] = static_cast<uint8_t>(data.kind);
+  buf[n++] = static_cast<uint8_t>(clen);
+  std::memcpy(buf + n, data.campaign_id.data(), clen);
+  n += clen;
+  buf[n++] = static_cast<uint8_t>(klen);
+  std::memcpy(buf + n, data.address_key.data(), klen);
+  n += klen;
+  if (data.kind == TokenKind::kClick) {
+    buf[n++] = static_cast<uint8_t>(data.link_index >> 24);
+    buf[n++] = static_cast<uint8_t>(data.link_index >> 16);
+    buf[n++] = static_cast<uint8_t>(data.link_index >> 8);
+    buf[n++] = static_cast<uint8_t>(data.link_index);
+  }
+  uint8_t tag[SHA256_DIGEST_LENGTH];
+  state_->Tag(buf, n, tag);
+  std::memcpy(buf + n, tag, kTagLen);
+  n += kTagLen;
+  AppendB64Url(buf, n, out);
+}
+
+absl::StatusOr<TokenData> TokenSigner::Verify(std::string_view token) const {
+  if (token.size() > kMaxTokenChars) return absl::InvalidArgumentError("token too long");
+  std::string raw;
+  if (!DecodeB64Url(token, &raw)) return absl::InvalidArgumentError("token is not base64url");
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  const size_t n = raw.size();
+  if (n < 4 + kTagLen) return absl::InvalidArgumentError("token too short");
+  const size_t body = n - kTagLen;
+  uint8_t tag[SHA256_DIGEST_LENGTH];
+  state_->Tag(p, body, tag);
+  if (CRYPTO_memcmp(tag, p + body, kTagLen) != 0)
+    return absl::PermissionDeniedError("token signature mismatch");
+  // Authentic from here on; still parse defensively.
+  size_t i = 0;
+  if (p[i++] != kVersion) return absl::InvalidArgumentError("unknown token version");
+  TokenData d;
+  uint8_t k = p[i++];
+  switch (k) {
+    case 'c': case 'o': case 'u': case 'b': d.kind = static_cast<TokenKind>(k); break;
+    default: return absl::InvalidArgumentError("unknown token kind");
+  }
+  size_t clen = p[i++];
+  if (i + clen + 1 > body) return absl::InvalidArgumentError("token truncated");
+  d.campaign_id.assign(raw.data() + i, clen);
+  i += clen;
+  size_t klen = p[i++];
+  if (i + klen > body) return absl::InvalidArgumentError("token truncated");
+  d.address_key.assign(raw.data() + i, klen);
+  i += klen;
+  if (d.kind == TokenKind::kClick) {
+    if (i + 4 > body) return absl::InvalidArgumentError("token truncated");
+    d.link_index = (uint32_t{p[i]} << 24) | (uint32_t{p[i + 1]} << 16) |
+                   (uint32_t{p[i + 2]} << 8) | p[i + 3];
+    i += 4;
+  }
+  if (i != body) return absl::InvalidArgumentError("token has trailing bytes");
+  return d;
+}
+
+void AppendToken(const TokenData& data, std::string_view secret, std::string* out) {
+  TokenSigner(secret).Append(data, out);
+}
+
+std::string MakeToken(const TokenData& data, std::string_view secret) {
+  std::string s;
+  AppendToken(data, secret, &s);
+  return s;
+}
+
+absl::StatusOr<TokenData> VerifyToken(std::string_view token, std::string_view secret) {
+  return TokenSigner(secret).Verify(token);
+}
+
+}  // namespace salvo

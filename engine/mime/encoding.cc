@@ -1,0 +1,261 @@
+// Encoders for message bytes; see encoding.h for the guarantees.
+#include "engine/mime/encoding.h"
+
+#include <cstdint>
+
+namespace salvo {
+namespace {
+
+constexpr char kHex[] = "0123456789ABCDEF";
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
+size_t Utf8Len(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  uint8_t c = b(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp;
+  if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
+  else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
+  else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
+  else return 0;
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i + k) & 0x3F);
+  }
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+bool IsAtext(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Appends encoded-words for `value` (valid UTF-8), separated by "\r\n ".
+void AppendEncodedWords(std::string_view value, std::string* out) {
+  constexpr size_t kChunk = 30;  // bytes per word: 40 base64 chars, 52 with the delimiters
+  size_t i = 0;
+  bool first = true;
+  while (i < value.size()) {
+    size_t end = i;
+    while (end < value.size()) {
+      size_t n = Utf8Len(value, end);
+      if (n == 0) n = 1;  // not expected (sanitized input); never split inside anyway
+      if (end + n - i > kChunk && end > i) break;
+      end += n;
+    }
+    if (!first) out->append("\r\n ");
+    first = false;
+    out->append("=?UTF-8?B?");
+    AppendBase64(reinterpret_cast<const unsigned char*>(value.data() + i), end - i, out);
+    out->append("?=");
+    i = end;
+  }
+}
+
+}  // namespace
+
+std::string SanitizeUtf8(std::string_view in, bool single_line, size_t max_bytes) {
+  std::string out;
+  out.reserve(in.size() < max_bytes ? in.size() : max_bytes);
+  size_t i = 0;
+  while (i < in.size()) {
+    size_t n = Utf8Len(in, i);
+    std::string_view piece;
+    if (n == 0) {
+      piece = "\xEF\xBF\xBD";
+      n = 1;
+    } else {
+      piece = in.substr(i, n);
+      unsigned char c = static_cast<unsigned char>(in[i]);
+      if (single_line && (c < 0x20 || c == 0x7F)) piece = " ";
+      else if (c == 0) piece = " ";  // NUL never goes on the wire
+    }
+    if (out.size() + piece.size() > max_bytes) break;
+    out.append(piece);
+    i += n;
+  }
+  return out;
+}
+
+void AppendHtmlEscaped(std::string_view in, std::string* out) {
+  for (char c : in) {
+    switch (c) {
+      case '&': out->append("&amp;"); break;
+      case '<': out->append("&lt;"); break;
+      case '>': out->append("&gt;"); break;
+      case '"': out->append("&quot;"); break;
+      case '\'': out->append("&#39;"); break;
+      default: out->push_back(c);
+    }
+  }
+}
+
+void AppendBase64(const unsigned char* p, size_t n, std::string* out) {
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
+    char c[4] = {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], kB64[v & 63]};
+    out->append(c, 4);
+  }
+  if (n - i == 1) {
+    uint32_t v = uint32_t{p[i]} << 16;
+    char c[4] = {kB64[v >> 18], kB64[(v >> 12) & 63], '=', '='};
+    out->append(c, 4);
+  } else if (n - i == 2) {
+    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8);
+    char c[4] = {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], '='};
+    out->append(c, 4);
+  }
+}
+
+// --- QpEncoder ---
+
+void QpEncoder::Token(const char* s, size_t n, bool literal_space) {
+  if (col_ + n > 75) {
+    out_->append("=\r\n");
+    col_ = 0;
+    last_wsp_ = false;
+  }
+  out_->append(s, n);
+  col_ += n;
+  last_wsp_ = literal_space;
+}
+
+void QpEncoder::FlushSpace(bool at_line_end) {
+  if (!pending_space_) return;
+  pending_space_ = false;
+  // A space that would end a line, follow another literal space, or land at the end of a line
+  // because of a soft break is encoded; otherwise it stays readable.
+  if (at_line_end || last_wsp_ || col_ + 1 > 75) Token("=20", 3, false);
+  else Token(" ", 1, true);
+}
+
+void QpEncoder::HardBreak() {
+  FlushSpace(true);
+  out_->append("\r\n");
+  col_ = 0;
+  last_wsp_ = false;
+}
+
+void QpEncoder::Append(std::string_view in) {
+  for (char ch : in) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      if (pending_cr_) { pending_cr_ = false; continue; }
+      HardBreak();
+      continue;
+    }
+    pending_cr_ = false;
+    if (c == '\r') {
+      HardBreak();
+      pending_cr_ = true;
+      continue;
+    }
+    if (c == ' ') {
+      if (pending_space_) FlushSpace(false);
+      pending_space_ = true;
+      continue;
+    }
+    FlushSpace(false);
+    bool literal = c > 32 && c < 127 && c != '=';
+    if (col_ == 0 && (c == '.' || c == 'F')) literal = false;  // "." and "From " line starts
+    if (literal) {
+      char s = static_cast<char>(c);
+      // A literal octet right before a soft break is fine; keep room for the '='.
+      Token(&s, 1, false);
+    } else {
+      char s[3] = {'=', kHex[c >> 4], kHex[c & 15]};
+      Token(s, 3, false);
+    }
+  }
+}
+
+void QpEncoder::SoftBreak() {
+  FlushSpace(true);
+  pending_cr_ = false;
+  if (col_ > 0) {
+    out_->append("=\r\n");
+    col_ = 0;
+    last_wsp_ = false;
+  }
+}
+
+void QpEncoder::Finish() {
+  FlushSpace(true);
+  pending_cr_ = false;
+}
+
+// --- headers ---
+
+void AppendUnstructuredHeader(std::string_view name, std::string_view value, std::string* out) {
+  out->append(name);
+  out->append(": ");
+  bool ascii = value.find("=?") == std::string_view::npos;
+  size_t word = 0;
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7E) { ascii = false; break; }
+    word = (c == ' ') ? 0 : word + 1;
+    if (word > 900) { ascii = false; break; }
+  }
+  if (!ascii) {
+    AppendEncodedWords(value, out);
+    out->append("\r\n");
+    return;
+  }
+  // Greedy folding before a space when the line would pass 78 octets.
+  size_t col = name.size() + 2;
+  size_t i = 0;
+  while (i < value.size()) {
+    size_t sp = value.find(' ', i + 1);
+    if (sp == std::string_view::npos) sp = value.size();
+    std::string_view w = value.substr(i, sp - i);  // starts with ' ' except the first
+    if (i > 0 && col + w.size() > 78 && w.size() > 1 && w[0] == ' ') {
+      out->append("\r\n");
+      col = 0;
+    }
+    out->append(w);
+    col += w.size();
+    i = sp;
+  }
+  out->append("\r\n");
+}
+
+void AppendPhrase(std::string_view value, std::string* out) {
+  bool atoms = !value.empty() && value.front() != ' ' && value.back() != ' ';
+  bool ascii = value.find("=?") == std::string_view::npos;
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7E) ascii = false;
+    if (!IsAtext(c) && c != ' ') atoms = false;
+  }
+  if (ascii && value.size() <= 200) {
+    if (atoms && value.find("  ") == std::string_view::npos) {
+      out->append(value);
+      return;
+    }
+    out->push_back('"');
+    for (char c : value) {
+      if (c == '"' || c == '\\') out->push_back('\\');
+      out->push_back(c);
+    }
+    out->push_back('"');
+    return;
+  }
+  AppendEncodedWords(value, out);
+}
+
+}  // namespace salvo
