@@ -1,0 +1,252 @@
+// Campaign records and per-recipient progress in RocksDB (see campaign_store.h). Values use the
+// varint helpers of store/record_codec.h; decoders bound-check everything they read.
+#include "store/campaign_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/base/status_macros.h"
+#include "engine/base/strings.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "store/record_codec.h"
+
+namespace salvo {
+namespace {
+
+constexpr uint8_t kCampaignVersion = 1;
+constexpr uint8_t kProgressVersion = 1;
+constexpr uint8_t kFlagFinal = 1, kFlagInFlight = 2;
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  return absl::InternalError(absl::StrCat(Av(what), ": ", s.ToString()));
+}
+
+uint64_t Zig(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t Unzig(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+absl::Status Bad(std::string_view what, std::string_view key) {
+  return absl::DataLossError(
+      absl::StrCat("damaged ", Av(what), " record for \"", SanitizeForLog(key, 80), "\""));
+}
+
+std::string Prefix(std::string_view campaign) {
+  std::string p(campaign);
+  p.push_back('\0');
+  return p;
+}
+
+}  // namespace
+
+std::string_view CampaignStateName(CampaignState s) {
+  switch (s) {
+    case CampaignState::kRunning: return "running";
+    case CampaignState::kPaused: return "paused";
+    case CampaignState::kCancelled: return "cancelled";
+    case CampaignState::kDone: return "done";
+  }
+  return "running";
+}
+
+void EncodeProgress(const ProgressRecord& r, std::string* out) {
+  out->clear();
+  out->push_back(static_cast<char>(kProgressVersion));
+  out->push_back(static_cast<char>(r.outcome));
+  out->push_back(static_cast<char>((r.final ? kFlagFinal : 0) | (r.in_flight ? kFlagInFlight : 0)));
+  PutVarint64(out, r.attempts);
+  PutVarint64(out, Zig(r.first_attempt_us));
+  PutVarint64(out, Zig(r.next_retry_us));
+  PutLengthPrefixed(out, std::string_view(r.account).substr(0, 128));
+  PutLengthPrefixed(out, std::string_view(r.reply).substr(0, 512));
+}
+
+absl::Status DecodeProgress(std::string_view v, ProgressRecord* r) {
+  if (v.size() < 3 || static_cast<uint8_t>(v[0]) != kProgressVersion ||
+      static_cast<uint8_t>(v[1]) > static_cast<uint8_t>(Outcome::kOutsideSegment))
+    return Bad("progress", "");
+  r->outcome = static_cast<Outcome>(v[1]);
+  uint8_t flags = static_cast<uint8_t>(v[2]);
+  r->final = flags & kFlagFinal;
+  r->in_flight = flags & kFlagInFlight;
+  v.remove_prefix(3);
+  uint64_t a, f, n;
+  std::string_view acct, reply;
+  if (!GetVarint64(&v, &a) || !GetVarint64(&v, &f) || !GetVarint64(&v, &n) ||
+      !GetLengthPrefixed(&v, &acct) || !GetLengthPrefixed(&v, &reply))
+    return Bad("progress", "");
+  r->attempts = static_cast<uint32_t>(a);
+  r->first_attempt_us = Unzig(f);
+  r->next_retry_us = Unzig(n);
+  r->account = std::string(acct);
+  r->reply = std::string(reply);
+  return absl::OkStatus();
+}
+
+absl::Status CampaignStore::Put(const CampaignRecord& c) {
+  std::string v;
+  v.push_back(static_cast<char>(kCampaignVersion));
+  v.push_back(static_cast<char>(c.state));
+  PutLengthPrefixed(&v, c.list);
+  PutLengthPrefixed(&v, std::string_view(c.pause_reason).substr(0, 2048));
+  PutLengthPrefixed(&v, c.campaign_file);
+  PutLengthPrefixed(&v, c.config_file);
+  PutVarint64(&v, Zig(c.started_at));
+  PutVarint64(&v, Zig(c.finished_at));
+  PutVarint64(&v, c.list_size);
+  PutVarint64(&v, c.runs);
+  PutVarint64(&v, c.in_flight_at_resume);
+  rocksdb::Status s = store_->db()->Put(rocksdb::WriteOptions(), store_->cf(Cf::kCampaigns), c.id, v);
+  if (!s.ok()) return FromRocks(s, "writing campaign record");
+  return absl::OkStatus();
+}
+
+namespace {
+absl::Status DecodeCampaign(std::string_view id, std::string_view v, CampaignRecord* c) {
+  if (v.size() < 2 || static_cast<uint8_t>(v[0]) != kCampaignVersion ||
+      static_cast<uint8_t>(v[1]) > static_cast<uint8_t>(CampaignState::kDone))
+    return Bad("campaign", id);
+  c->id = std::string(id);
+  c->state = static_cast<CampaignState>(v[1]);
+  v.remove_prefix(2);
+  std::string_view list, reason, cf, conf;
+  uint64_t st, fin, size, runs, inflight;
+  if (!GetLengthPrefixed(&v, &list) || !GetLengthPrefixed(&v, &reason) ||
+      !GetLengthPrefixed(&v, &cf) || !GetLengthPrefixed(&v, &conf) || !GetVarint64(&v, &st) ||
+      !GetVarint64(&v, &fin) || !GetVarint64(&v, &size) || !GetVarint64(&v, &runs) ||
+      !GetVarint64(&v, &inflight))
+    return Bad("campaign", id);
+  c->list = std::string(list);
+  c->pause_reason = std::string(reason);
+  c->campaign_file = std::string(cf);
+  c->config_file = std::string(conf);
+  c->started_at = Unzig(st);
+  c->finished_at = Unzig(fin);
+  c->list_size = size;
+  c->runs = runs;
+  c->in_flight_at_resume = inflight;
+  return absl::OkStatus();
+}
+}  // namespace
+
+absl::StatusOr<std::optional<CampaignRecord>> CampaignStore::Get(std::string_view id) {
+  std::string v;
+  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kCampaigns),
+                                        rocksdb::Slice(id.data(), id.size()), &v);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocks(s, "reading campaign record");
+  CampaignRecord c;
+  RETURN_IF_ERROR(DecodeCampaign(id, v, &c));
+  return c;
+}
+
+absl::StatusOr<std::vector<CampaignRecord>> CampaignStore::List() {
+  std::vector<CampaignRecord> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kCampaigns)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    CampaignRecord c;
+    RETURN_IF_ERROR(DecodeCampaign(Sv(absl::string_view(it->key().data(), it->key().size())),
+                                   std::string_view(it->value().data(), it->value().size()), &c));
+    out.push_back(std::move(c));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "listing campaigns");
+  return out;
+}
+
+void CampaignStore::ProgressKey(std::string_view campaign, uint32_t shard,
+                                std::string_view address_key, std::string* out) {
+  out->assign(campaign);
+  out->push_back('\0');
+  out->push_back(static_cast<char>(shard & 0xFF));
+  out->append(address_key);
+}
+
+absl::Status CampaignStore::GetProgress(std::string_view campaign,
+                                        const std::vector<uint32_t>& shards,
+                                        const std::vector<std::string_view>& keys,
+                                        std::vector<std::optional<ProgressRecord>>* out) {
+  const size_t n = keys.size();
+  out->assign(n, std::nullopt);
+  if (n == 0) return absl::OkStatus();
+  std::vector<std::string> full(n);
+  std::vector<rocksdb::Slice> slices(n);
+  for (size_t i = 0; i < n; ++i) {
+    ProgressKey(campaign, shards[i], keys[i], &full[i]);
+    slices[i] = full[i];
+  }
+  std::vector<rocksdb::PinnableSlice> values(n);
+  std::vector<rocksdb::Status> stats(n);
+  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::kProgress), n, slices.data(),
+                         values.data(), stats.data());
+  for (size_t i = 0; i < n; ++i) {
+    if (stats[i].IsNotFound()) continue;
+    if (!stats[i].ok()) return FromRocks(stats[i], "reading progress");
+    ProgressRecord r;
+    absl::Status st = DecodeProgress(values[i].ToStringView(), &r);
+    if (!st.ok()) return Bad("progress", keys[i]);
+    (*out)[i] = std::move(r);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CampaignStore::PutProgress(std::string_view campaign, const std::vector<Write>& writes) {
+  if (writes.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  std::string key, value;
+  for (const auto& w : writes) {
+    ProgressKey(campaign, w.shard, w.key, &key);
+    EncodeProgress(w.rec, &value);
+    batch.Put(store_->cf(Cf::kProgress), key, value);
+  }
+  rocksdb::Status s = store_->db()->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) return FromRocks(s, "writing progress");
+  return absl::OkStatus();
+}
+
+absl::Status CampaignStore::ForEachProgress(
+    std::string_view campaign,
+    const std::function<bool(uint32_t, std::string_view, const ProgressRecord&)>& fn) {
+  const std::string prefix = Prefix(campaign);
+  std::string upper = prefix;
+  upper.back() = '\1';
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice ub(upper);
+  ro.iterate_upper_bound = &ub;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->cf(Cf::kProgress)));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (k.size() < prefix.size() + 1) continue;
+    uint32_t shard = static_cast<uint8_t>(k[prefix.size()]);
+    std::string_view addr = k.substr(prefix.size() + 1);
+    ProgressRecord r;
+    absl::Status st = DecodeProgress(std::string_view(it->value().data(), it->value().size()), &r);
+    if (!st.ok()) return Bad("progress", addr);
+    if (!fn(shard, addr, r)) break;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scanning progress");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ProgressCounts> CampaignStore::Count(std::string_view campaign) {
+  ProgressCounts c;
+  RETURN_IF_ERROR(ForEachProgress(campaign, [&](uint32_t, std::string_view, const ProgressRecord& r) {
+    ++c.total;
+    ++c.by_outcome[static_cast<int>(r.outcome)];
+    if (r.outcome == Outcome::kDeferred && r.final) ++c.deferred_final;
+    if (r.in_flight) ++c.in_flight;
+    return true;
+  }));
+  return c;
+}
+
+absl::Status CampaignStore::Delete(std::string_view id) {
+  const std::string prefix = Prefix(id);
+  std::string upper = prefix;
+  upper.back() = '\1';
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(store_->cf(Cf::kProgress), prefix, upper);
+  batch.Delete(store_->cf(Cf::kCampaigns), rocksdb::Slice(id.data(), id.size()));
+  rocksdb::Status s = store_->db()->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) return FromRocks(s, "deleting campaign");
+  return absl::OkStatus();
+}
+
+}  // namespace salvo

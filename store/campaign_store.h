@@ -1,0 +1,103 @@
+// Campaign records and per-recipient progress (column families "campaigns" and "progress").
+//
+//   campaigns  campaign_id -> CampaignRecord (state, pause reason, timestamps, file paths,
+//                             in-flight counts found at each resume)
+//   progress   campaign_id '\0' shard(1 byte) address_key -> ProgressRecord
+//
+// A progress record is written only after the server's reply (or the runner's decision to skip
+// a recipient). Before a message is handed to the SMTP runtime the runner writes an "attempt
+// started" marker (ProgressRecord::in_flight) in the same kind of batch; after kill -9 the markers
+// still set are the messages that may have been delivered twice, and they are re-sent.
+// All writes are WriteBatches with the WAL on. Trust: records are read back from disk and decoded
+// with bounds checks (a damaged record is an error naming the key).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/base/types.h"
+#include "store/store.h"
+
+namespace salvo {
+
+enum class CampaignState : uint8_t { kRunning = 0, kPaused, kCancelled, kDone };
+std::string_view CampaignStateName(CampaignState s);  // running | paused | cancelled | done
+
+struct CampaignRecord {
+  std::string id;
+  std::string list;
+  CampaignState state = CampaignState::kRunning;
+  std::string pause_reason;      // why it paused (SIGINT, accounts failed, operator) — plain words
+  std::string campaign_file;     // absolute path of the campaign TOML (for `campaign resume`)
+  std::string config_file;       // absolute path of salvo.toml it was started with
+  int64_t started_at = 0;        // unix seconds (first start)
+  int64_t finished_at = 0;       // 0 while not done/cancelled
+  uint64_t list_size = 0;        // at the last start
+  uint64_t runs = 0;             // starts + resumes
+  uint64_t in_flight_at_resume = 0;  // total "attempt started" markers found on resumes
+};
+
+struct ProgressRecord {
+  Outcome outcome = Outcome::kPending;
+  bool final = true;             // false for kPending and retryable kDeferred
+  bool in_flight = false;        // attempt started, no reply recorded yet
+  uint32_t attempts = 0;         // SMTP attempts that got a verdict (throttles do not count)
+  int64_t first_attempt_us = 0;  // unix microseconds; retry_for counts from here
+  int64_t next_retry_us = 0;     // deferred: when to retry
+  std::string account;           // the account that produced the last reply
+  std::string reply;             // last reply or reason, sanitized, <= 512 bytes
+};
+
+struct ProgressCounts {
+  uint64_t total = 0;
+  uint64_t by_outcome[8] = {};   // indexed by Outcome (final and interim)
+  uint64_t deferred_final = 0;   // kDeferred that gave up (retry_for exceeded)
+  uint64_t in_flight = 0;        // records with the in-flight marker
+};
+
+class CampaignStore {
+ public:
+  explicit CampaignStore(Store* store) : store_(store) {}
+
+  absl::Status Put(const CampaignRecord& rec);
+  absl::StatusOr<std::optional<CampaignRecord>> Get(std::string_view id);
+  absl::StatusOr<std::vector<CampaignRecord>> List();
+
+  static void ProgressKey(std::string_view campaign, uint32_t shard, std::string_view address_key,
+                          std::string* out);
+
+  // Reads the progress of many recipients of one campaign (nullopt: no record).
+  absl::Status GetProgress(std::string_view campaign, const std::vector<uint32_t>& shards,
+                           const std::vector<std::string_view>& keys,
+                           std::vector<std::optional<ProgressRecord>>* out);
+
+  // One atomic batch of progress writes.
+  struct Write {
+    uint32_t shard;
+    std::string key;
+    ProgressRecord rec;
+  };
+  absl::Status PutProgress(std::string_view campaign, const std::vector<Write>& writes);
+
+  // Iterates the progress of one campaign in key order; fn returns false to stop.
+  absl::Status ForEachProgress(
+      std::string_view campaign,
+      const std::function<bool(uint32_t shard, std::string_view key, const ProgressRecord&)>& fn);
+  absl::StatusOr<ProgressCounts> Count(std::string_view campaign);
+
+  // Deletes the campaign record and all its progress (tests, re-running an id from scratch).
+  absl::Status Delete(std::string_view id);
+
+ private:
+  Store* store_;
+};
+
+void EncodeProgress(const ProgressRecord& r, std::string* out);
+absl::Status DecodeProgress(std::string_view value, ProgressRecord* r);
+
+}  // namespace salvo

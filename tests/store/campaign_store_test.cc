@@ -1,0 +1,88 @@
+#include "store/campaign_store.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testlib/testlib.h"
+
+namespace salvo {
+namespace {
+
+TEST(CampaignStore, RecordRoundTrip) {
+  test::TempDir dir;
+  auto store = Store::Open({dir.path()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  CampaignStore cs(store->get());
+  CampaignRecord c;
+  c.id = "nov-promo";
+  c.list = "dk-leads";
+  c.state = CampaignState::kPaused;
+  c.pause_reason = "accounts paused: sg-bulk (535 auth failed)";
+  c.campaign_file = "/x/nov.toml";
+  c.config_file = "/x/salvo.toml";
+  c.started_at = 1700000000;
+  c.list_size = 100000;
+  c.runs = 2;
+  c.in_flight_at_resume = 17;
+  ASSERT_TRUE(cs.Put(c).ok());
+  auto got = cs.Get("nov-promo");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->pause_reason, c.pause_reason);
+  EXPECT_EQ((*got)->state, CampaignState::kPaused);
+  EXPECT_EQ((*got)->list_size, 100000u);
+  EXPECT_EQ((*got)->in_flight_at_resume, 17u);
+  EXPECT_EQ((*got)->campaign_file, "/x/nov.toml");
+  EXPECT_FALSE(cs.Get("other")->has_value());
+  EXPECT_EQ(cs.List()->size(), 1u);
+}
+
+TEST(CampaignStore, ProgressBatchesCountsAndIsolation) {
+  test::TempDir dir;
+  auto store = Store::Open({dir.path()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  CampaignStore cs(store->get());
+  std::vector<CampaignStore::Write> w;
+  for (int i = 0; i < 100; ++i) {
+    ProgressRecord r;
+    r.outcome = i % 4 == 0 ? Outcome::kDelivered : (i % 4 == 1 ? Outcome::kDeferred : Outcome::kBounced);
+    r.final = i % 4 != 1;
+    r.in_flight = i % 10 == 0;
+    r.attempts = i % 3;
+    r.next_retry_us = -5 + i;
+    r.reply = "550 5.1.1 no such user";
+    w.push_back({static_cast<uint32_t>(i % 64), "u" + std::to_string(i) + "@x.test", r});
+  }
+  ASSERT_TRUE(cs.PutProgress("a", w).ok());
+  ASSERT_TRUE(cs.PutProgress("ab", {w[0]}).ok());  // a prefix-sharing campaign id stays apart
+  auto counts = cs.Count("a");
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->total, 100u);
+  EXPECT_EQ(counts->by_outcome[static_cast<int>(Outcome::kDelivered)], 25u);
+  EXPECT_EQ(counts->by_outcome[static_cast<int>(Outcome::kDeferred)], 25u);
+  EXPECT_EQ(counts->in_flight, 10u);
+  std::vector<std::optional<ProgressRecord>> got;
+  ASSERT_TRUE(cs.GetProgress("a", {5, 6}, {"u5@x.test", "u6@x.test"}, &got).ok());
+  ASSERT_TRUE(got[0].has_value());
+  EXPECT_EQ(got[0]->outcome, Outcome::kDeferred);
+  EXPECT_FALSE(got[0]->final);
+  EXPECT_EQ(got[0]->next_retry_us, 0);
+  EXPECT_EQ(got[0]->attempts, 2u);
+  EXPECT_EQ(got[0]->reply, "550 5.1.1 no such user");
+  EXPECT_TRUE(got[1].has_value());  // u6 was written with shard 6
+  ASSERT_TRUE(cs.Delete("a").ok());
+  EXPECT_EQ(cs.Count("a")->total, 0u);
+  EXPECT_EQ(cs.Count("ab")->total, 1u);
+}
+
+TEST(CampaignStore, DamagedProgressIsAnError) {
+  ProgressRecord r;
+  EXPECT_FALSE(DecodeProgress("", &r).ok());
+  EXPECT_FALSE(DecodeProgress(std::string("\x01\x09\x00", 3), &r).ok());
+  std::string v;
+  r.reply = "x";
+  EncodeProgress(r, &v);
+  EXPECT_TRUE(DecodeProgress(v, &r).ok());
+  EXPECT_FALSE(DecodeProgress(v.substr(0, v.size() - 1), &r).ok());
+}
+
+}  // namespace
+}  // namespace salvo
