@@ -1,0 +1,201 @@
+// shard/: RingLoop — see ring_worker.h.
+#include "shard/ring_worker.h"
+
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+
+#include "absl/strings/str_cat.h"
+
+namespace salvo {
+
+namespace {
+constexpr uint8_t kWakeRead = 1;
+constexpr size_t kCqeBatch = 256;
+}  // namespace
+
+int64_t MonoNowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+RingLoop::~RingLoop() { StopAndJoin(); }
+
+absl::Status RingLoop::Start(uint32_t entries, std::function<void()> on_start) {
+  std::promise<absl::Status> ready;
+  auto ready_future = ready.get_future();
+  thread_ = std::thread([this, entries, &ready, on_start = std::move(on_start)] {
+    thread_id_ = std::this_thread::get_id();
+    io_uring_params p{};
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN;
+    int r = io_uring_queue_init_params(entries, &ring_, &p);
+    if (r < 0) {  // older kernel: plain ring
+      p = io_uring_params{};
+      r = io_uring_queue_init_params(entries, &ring_, &p);
+    }
+    if (r < 0) {
+      ready.set_value(absl::InternalError(absl::StrCat("io_uring setup failed: ", strerror(-r))));
+      return;
+    }
+    ring_ok_ = true;
+    event_fd_ = eventfd(0, EFD_CLOEXEC);
+    if (event_fd_ < 0) {
+      ready.set_value(absl::InternalError(absl::StrCat("eventfd failed: ", strerror(errno))));
+      return;
+    }
+    ready.set_value(absl::OkStatus());
+    if (on_start) on_start();
+    Run();
+  });
+  absl::Status st = ready_future.get();
+  if (!st.ok()) {
+    thread_.join();
+    if (ring_ok_) io_uring_queue_exit(&ring_);
+    ring_ok_ = false;
+  }
+  return st;
+}
+
+void RingLoop::StopAndJoin() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  uint64_t one = 1;
+  if (event_fd_ >= 0) (void)!write(event_fd_, &one, sizeof one);
+  Join();
+}
+
+void RingLoop::Join() {
+  if (!thread_.joinable()) return;
+  thread_.join();
+  if (ring_ok_) io_uring_queue_exit(&ring_);
+  ring_ok_ = false;
+  if (event_fd_ >= 0) close(event_fd_);
+  event_fd_ = -1;
+}
+
+void RingLoop::Post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    posted_.push_back(std::move(fn));
+  }
+  if (!wake_pending_.exchange(true)) {
+    uint64_t one = 1;
+    (void)!write(event_fd_, &one, sizeof one);
+  }
+}
+
+io_uring_sqe* RingLoop::Sqe(IoHandler* handler, uint8_t kind) {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  while (sqe == nullptr) {
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<uintptr_t>(handler) | (kind & 7));
+  return sqe;
+}
+
+uint64_t RingLoop::AddTimer(absl::Duration delay, std::function<void()> fn) {
+  return AddTimerAtNs(MonoNowNs() + absl::ToInt64Nanoseconds(delay), std::move(fn));
+}
+
+uint64_t RingLoop::AddTimerAtNs(int64_t deadline_ns, std::function<void()> fn) {
+  uint64_t id = next_timer_id_++;
+  timers_.emplace(id, std::move(fn));
+  timer_heap_.push({deadline_ns, id});
+  return id;
+}
+
+void RingLoop::CancelTimer(uint64_t id) { timers_.erase(id); }
+
+void RingLoop::WakeHandler::OnCompletion(uint8_t, int, uint32_t) {
+  loop_->wake_pending_.store(false);
+  loop_->ArmWake();
+}
+
+void RingLoop::ArmWake() {
+  io_uring_sqe* sqe = Sqe(&wake_, kWakeRead);
+  io_uring_prep_read(sqe, event_fd_, &wake_buf_, sizeof wake_buf_, 0);
+}
+
+void RingLoop::RunPosted() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batch.swap(posted_);
+    if (stopping_ && batch.empty()) exit_ = true;
+  }
+  for (auto& fn : batch) fn();
+}
+
+void RingLoop::RunTimers() {
+  if (timer_heap_.empty()) return;
+  int64_t now = MonoNowNs();
+  while (!timer_heap_.empty() && timer_heap_.top().deadline_ns <= now) {
+    uint64_t id = timer_heap_.top().id;
+    timer_heap_.pop();
+    auto it = timers_.find(id);
+    if (it == timers_.end()) continue;  // cancelled
+    std::function<void()> fn = std::move(it->second);
+    timers_.erase(it);
+    fn();
+  }
+  // Drop cancelled entries at the top so the wait below uses a live deadline.
+  while (!timer_heap_.empty() && !timers_.contains(timer_heap_.top().id)) timer_heap_.pop();
+}
+
+void RingLoop::Run() {
+  ArmWake();
+  io_uring_cqe* batch[kCqeBatch];
+  struct Done {
+    uint64_t data;
+    int res;
+    uint32_t flags;
+  };
+  std::vector<Done> done;
+  done.reserve(kCqeBatch);
+  while (true) {
+    RunPosted();
+    RunTimers();
+    if (exit_) break;
+    __kernel_timespec ts{};
+    __kernel_timespec* tsp = nullptr;
+    if (!timer_heap_.empty()) {
+      int64_t wait = timer_heap_.top().deadline_ns - MonoNowNs();
+      if (wait < 0) wait = 0;
+      ts.tv_sec = wait / 1000000000;
+      ts.tv_nsec = wait % 1000000000;
+      tsp = &ts;
+    }
+    io_uring_cqe* cqe = nullptr;
+    int r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, tsp, nullptr);
+    if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+      // Nothing sensible to do but retry; avoid a hot loop.
+      usleep(1000);
+    }
+    // Reap in batches; copy first so handlers may submit freely.
+    while (true) {
+      unsigned n = io_uring_peek_batch_cqe(&ring_, batch, kCqeBatch);
+      if (n == 0) break;
+      done.clear();
+      for (unsigned i = 0; i < n; ++i)
+        done.push_back({batch[i]->user_data, batch[i]->res, batch[i]->flags});
+      io_uring_cq_advance(&ring_, n);
+      for (const Done& d : done) {
+        if (d.data == 0) continue;
+        auto* h = reinterpret_cast<IoHandler*>(d.data & ~uint64_t{7});
+        h->OnCompletion(static_cast<uint8_t>(d.data & 7), d.res, d.flags);
+      }
+      if (n < kCqeBatch) break;
+    }
+  }
+}
+
+}  // namespace salvo

@@ -1,0 +1,102 @@
+// shard/: the event loop of one worker — one thread, one io_uring, a timer heap and a
+// cross-thread post queue. Completions are reaped in batches; each CQE's user_data is an
+// IoHandler pointer with the operation kind in its low 3 bits. A handler must keep itself alive
+// until every operation it submitted has completed (it counts them), so the kernel never writes
+// into freed memory; stale completions are recognised by the handler's generation counters.
+// Trusts its callers (same process); no outside input is parsed here.
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace salvo {
+
+// Something that submitted ring operations and continues when they complete.
+class IoHandler {
+ public:
+  virtual ~IoHandler() = default;
+  // `kind` is the value given to RingLoop::Sqe(); res/flags from the CQE.
+  virtual void OnCompletion(uint8_t kind, int res, uint32_t flags) = 0;
+};
+
+// Monotonic nanoseconds.
+int64_t MonoNowNs();
+
+class RingLoop {
+ public:
+  RingLoop() = default;
+  ~RingLoop();
+  RingLoop(const RingLoop&) = delete;
+  RingLoop& operator=(const RingLoop&) = delete;
+
+  // Starts the thread and sets up the ring on it. `on_start` runs first on the thread.
+  absl::Status Start(uint32_t entries, std::function<void()> on_start = nullptr);
+  // Thread-safe. Stops the loop after the posted functions queued so far have run; joins.
+  void StopAndJoin();
+  // Joins a loop that ends by itself (RequestExit()) and releases the ring.
+  void Join();
+
+  bool InLoopThread() const { return std::this_thread::get_id() == thread_id_; }
+  void Post(std::function<void()> fn);  // thread-safe
+
+  // --- loop thread only ---
+  // A fresh SQE tagged for (handler, kind 0..7). Flushes the SQ when full. Never null.
+  io_uring_sqe* Sqe(IoHandler* handler, uint8_t kind);
+  uint64_t AddTimer(absl::Duration delay, std::function<void()> fn);
+  uint64_t AddTimerAtNs(int64_t deadline_ns, std::function<void()> fn);
+  void CancelTimer(uint64_t id);
+  // Stop the loop as soon as the current iteration ends (from the loop thread).
+  void RequestExit() { exit_ = true; }
+
+ private:
+  struct TimerEntry {
+    int64_t deadline_ns;
+    uint64_t id;
+    bool operator>(const TimerEntry& o) const {
+      return deadline_ns != o.deadline_ns ? deadline_ns > o.deadline_ns : id > o.id;
+    }
+  };
+  class WakeHandler : public IoHandler {
+   public:
+    explicit WakeHandler(RingLoop* loop) : loop_(loop) {}
+    void OnCompletion(uint8_t kind, int res, uint32_t flags) override;
+   private:
+    RingLoop* loop_;
+  };
+
+  void Run();
+  void ArmWake();
+  void RunPosted();
+  void RunTimers();
+
+  io_uring ring_{};
+  bool ring_ok_ = false;
+  int event_fd_ = -1;
+  uint64_t wake_buf_ = 0;
+  WakeHandler wake_{this};
+  std::thread thread_;
+  std::thread::id thread_id_;
+  bool exit_ = false;
+
+  std::mutex mu_;
+  std::vector<std::function<void()>> posted_;  // guarded by mu_
+  bool stopping_ = false;                       // guarded by mu_
+  std::atomic<bool> wake_pending_{false};
+
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timer_heap_;
+  absl::flat_hash_map<uint64_t, std::function<void()>> timers_;
+  uint64_t next_timer_id_ = 1;
+};
+
+}  // namespace salvo
