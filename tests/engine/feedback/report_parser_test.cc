@@ -1,0 +1,136 @@
+// Every DSN / ARF fixture in MANIFEST.tsv yields the expected recipients and classes; salvo's own
+// VERP tag is found and checked with the verifier; non-reports are refused with a reason.
+#include "engine/feedback/report_parser.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/engine/feedback/manifest.h"
+
+namespace salvo {
+namespace {
+
+TEST(ReportParserTest, EveryManifestReportClassifiedAsExpected) {
+  int checked = 0;
+  for (const test::ManifestRow& row : test::ReadManifest()) {
+    if (row.provider != "dsn" && row.provider != "arf") continue;
+    SCOPED_TRACE(row.path);
+    std::string mail = test::ReadFile(test::FixturesDir() + "/" + row.path);
+    auto got = ParseReport(mail);
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    EXPECT_EQ(got->kind == ReportKind::kArf ? "arf" : "dsn", row.provider);
+    ASSERT_EQ(got->events.size(), row.recipients.size());
+    for (size_t i = 0; i < row.recipients.size(); ++i) {
+      EXPECT_EQ(got->events[i].recipient, row.recipients[i]);
+      EXPECT_EQ(FeedbackClassName(got->events[i].klass), row.classes[i]) << got->events[i].reason;
+      EXPECT_EQ(got->events[i].provider, row.provider);
+    }
+    EXPECT_FALSE(got->tags.empty()) << "VERP tag in the returned headers";
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);
+}
+
+TEST(ReportParserTest, CrlfLineEndsParseTheSame) {
+  std::string mail =
+      test::ReadFile(test::FixturesDir() + "/dsn/postfix_multi_5.1.1_and_5.2.2.eml");
+  std::string crlf;
+  for (char c : mail) {
+    if (c == '\n') crlf += '\r';
+    crlf += c;
+  }
+  auto got = ParseReport(crlf);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_EQ(got->events.size(), 2u);
+  EXPECT_EQ(got->events[0].klass, FeedbackClass::kHardBounce);
+  EXPECT_EQ(got->events[1].klass, FeedbackClass::kSoftBounce);
+}
+
+TEST(ReportParserTest, VerifiedTagGivesTheCampaign) {
+  std::string mail = test::ReadFile(test::FixturesDir() + "/dsn/sendmail_5.1.1_user_unknown.eml");
+  std::vector<std::string> seen;
+  auto got = ParseReport(mail, [&](std::string_view tag, std::string* c, std::string* a) {
+    seen.emplace_back(tag);
+    if (tag != "767335a6cf") return false;
+    *c = "spring";
+    *a = "olivia.grant@example.org";
+    return true;
+  });
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->tag_verified);
+  EXPECT_EQ(got->events[0].campaign_id, "spring");
+  EXPECT_FALSE(seen.empty());
+}
+
+TEST(ReportParserTest, PlainTextPostfixStyleWithoutDeliveryStatusPart) {
+  std::string mail =
+      "From: MAILER-DAEMON@mx.example.org\n"
+      "To: bounces+abc@mail.example-sender.com\n"
+      "Subject: Undelivered Mail Returned to Sender\n"
+      "\n"
+      "I'm sorry to have to inform you that your message could not\n"
+      "be delivered to one or more recipients.\n"
+      "\n"
+      "<gone@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1\n"
+      "    <gone@example.com>: Recipient address rejected: User unknown\n"
+      "\n"
+      "<full@example.net>: host mx.example.net[192.0.2.2] said: 452 4.2.2 Mailbox full\n";
+  auto got = ParseReport(mail);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_EQ(got->events.size(), 2u);
+  EXPECT_EQ(got->events[0].recipient, "gone@example.com");
+  EXPECT_EQ(got->events[0].klass, FeedbackClass::kHardBounce);
+  EXPECT_EQ(got->events[1].recipient, "full@example.net");
+  EXPECT_EQ(got->events[1].klass, FeedbackClass::kSoftBounce);
+  ASSERT_EQ(got->tags.size(), 1u);
+  EXPECT_EQ(got->tags[0], "abc");
+}
+
+TEST(ReportParserTest, PlainTextSendmailStyleReasonInNextParagraph) {
+  std::string mail =
+      "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\n"
+      "Subject: Returned mail\n"
+      "\n"
+      "   ----- The following addresses had permanent fatal errors -----\n"
+      "<nobody@example.org>\n"
+      "\n"
+      "    (reason: 550 5.1.1 User unknown)\n";
+  auto got = ParseReport(mail);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_EQ(got->events.size(), 1u);
+  EXPECT_EQ(got->events[0].recipient, "nobody@example.org");
+  EXPECT_EQ(got->events[0].klass, FeedbackClass::kHardBounce);
+}
+
+TEST(ReportParserTest, NotAReportIsRefusedWithAReason) {
+  auto got = ParseReport("From: a@example.com\nSubject: hello\n\nJust a normal mail.\n");
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("not a delivery status notification"), std::string::npos);
+  EXPECT_FALSE(ParseReport("").ok());
+  EXPECT_EQ(ParseReport(std::string(100, 'x'), nullptr, 10).status().code(),
+            absl::StatusCode::kOutOfRange);
+}
+
+TEST(ReportParserTest, ClassifyDsnRules) {
+  EXPECT_EQ(ClassifyDsn("failed", "5.1.1", ""), FeedbackClass::kHardBounce);
+  EXPECT_EQ(ClassifyDsn("failed", "5.1.10", ""), FeedbackClass::kHardBounce);
+  EXPECT_EQ(ClassifyDsn("failed", "5.4.4", ""), FeedbackClass::kHardBounce);
+  EXPECT_EQ(ClassifyDsn("failed", "5.2.2", ""), FeedbackClass::kSoftBounce);
+  EXPECT_EQ(ClassifyDsn("failed", "5.7.26", "DMARC"), FeedbackClass::kSoftBounce);
+  EXPECT_EQ(ClassifyDsn("failed", "5.7.1", "blocked"), FeedbackClass::kSoftBounce);
+  EXPECT_EQ(ClassifyDsn("delayed", "5.1.1", ""), FeedbackClass::kSoftBounce);
+  EXPECT_EQ(ClassifyDsn("failed", "4.4.1", ""), FeedbackClass::kSoftBounce);
+  EXPECT_EQ(ClassifyDsn("delivered", "2.0.0", ""), FeedbackClass::kIgnore);
+  EXPECT_EQ(ClassifyDsn("failed", "", "smtp; 550 user unknown"), FeedbackClass::kHardBounce);
+  EXPECT_EQ(ClassifyDsn("failed", "5.0.0", "550 blocked by spam filter"),
+            FeedbackClass::kSoftBounce);
+}
+
+TEST(ReportParserTest, VerpTag) {
+  EXPECT_EQ(VerpTag("<bounces+abc123@mail.example.com>"), "abc123");
+  EXPECT_EQ(VerpTag("Bounces+X@d.example"), "X");
+  EXPECT_EQ(VerpTag("news@example.com"), "");
+  EXPECT_EQ(VerpTag("bounces+@example.com"), "");
+}
+
+}  // namespace
+}  // namespace salvo
