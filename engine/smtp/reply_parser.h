@@ -56,7 +56,7 @@ class ReplyParser {
   void set_enhanced_status_codes(bool offered) { enhanced_offered_ = offered; }
 
   // True when part of a reply has been read (a line or more) but it is not complete yet.
-  bool InReply() const { return !line_.empty() || lines_ > 0; }
+  bool InReply() const { return !line_.empty() || (lines_ > 0 && !done_); }
 
   // Forgets partial input and errors (keeps the enhanced-codes setting).
   void Reset();

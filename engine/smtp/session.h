@@ -187,8 +187,11 @@ class SmtpSession {
     size_t next_rcpt = 0;        // non-pipelined: next RCPT to send
     size_t accepted = 0;
     bool active = false;
-    bool body_sent = false;
+    bool pipelined = false;
     bool use_bdat = false;
+    bool mail_sent = false;
+    bool mail_failed = false;
+    bool discard = false;        // "." sent after a 354 with no accepted recipient
   };
 
   explicit SmtpSession(SmtpSessionOptions options);
@@ -200,13 +203,14 @@ class SmtpSession {
   void OnAuth(Expect e, const SmtpReply& r);
   void EnterIdle();
   void OnTransactionReply(Expect e, const SmtpReply& r);
-  void SendNextRcptOrData();
+  void SendEhlo(bool helo);
+  void SendMail();
+  void SendRcpt(size_t i);
   void SendDataOrBdat();
-  void AppendBodyAndEnd();
-  void FinishTransaction(const SmtpReply* final_reply);
-  void FailTransaction(const SmtpReply* reply, std::string_view failure, bool connection_level);
+  void AuthFailed(const SmtpReply* reply, std::string reason);
+  void SettleAccepted(const SmtpReply& r, std::string_view failure);
+  void FinishTransaction();
   void Close(std::string reason, const SmtpReply* reply, bool graceful);
-  void FailConnection(std::string reason, const SmtpReply* reply);
   void Command(std::string_view a, std::string_view b = {}, std::string_view c = {});
   void Expecting(Expect e) { expect_.push_back(e); }
   Expect PopExpect();
@@ -224,6 +228,7 @@ class SmtpSession {
   bool tls_handshake_ = false;
   bool authenticated_ = false;
   bool need_rset_ = false;
+  bool tx_utf8_ = false;         // the current transaction needs SMTPUTF8
   bool closed_ = false;
   bool idle_ = false;
   uint64_t messages_done_ = 0;
