@@ -1,0 +1,134 @@
+// Feedback events and idempotency markers in RocksDB. See event_store.h.
+#include "store/event_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "engine/base/status_macros.h"
+#include "engine/base/strings.h"
+#include "store/record_codec.h"
+
+namespace salvo {
+namespace {
+
+constexpr uint8_t kEventRecordVersion = 1;
+constexpr size_t kMaxField = 2048;
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void PutBe64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("event store: ", Av(what), ": ", s.ToString()));
+}
+
+std::string MarkerKey(std::string_view source, std::string_view event_id) {
+  std::string k = "dedup";
+  k.push_back('\0');
+  k.append(source.substr(0, 64));
+  k.push_back('\0');
+  k.append(event_id.substr(0, 512));
+  return k;
+}
+
+std::string_view Bound(std::string_view s) { return s.substr(0, kMaxField); }
+
+}  // namespace
+
+void EncodeEvent(const StoredEvent& e, std::string* out) {
+  out->push_back(static_cast<char>(kEventRecordVersion));
+  PutVarint64(out, static_cast<uint64_t>(e.at_us));
+  PutVarint64(out, e.link_index);
+  for (std::string_view f : {std::string_view(e.kind), std::string_view(e.source),
+                             std::string_view(e.event_id), std::string_view(e.campaign_id),
+                             std::string_view(e.address), std::string_view(e.klass),
+                             std::string_view(e.detail)})
+    PutLengthPrefixed(out, Bound(f));
+}
+
+absl::Status DecodeEvent(std::string_view v, StoredEvent* e) {
+  if (v.empty() || static_cast<uint8_t>(v[0]) != kEventRecordVersion)
+    return absl::DataLossError("event record: unknown version");
+  v.remove_prefix(1);
+  uint64_t at = 0, link = 0;
+  if (!GetVarint64(&v, &at) || !GetVarint64(&v, &link))
+    return absl::DataLossError("event record: truncated header");
+  e->at_us = static_cast<int64_t>(at);
+  e->link_index = static_cast<uint32_t>(link);
+  for (std::string* f : {&e->kind, &e->source, &e->event_id, &e->campaign_id, &e->address,
+                         &e->klass, &e->detail}) {
+    std::string_view s;
+    if (!GetLengthPrefixed(&v, &s)) return absl::DataLossError("event record: truncated field");
+    f->assign(s.data(), s.size());
+  }
+  return absl::OkStatus();
+}
+
+std::string EventStore::NextKey(int64_t at_us) {
+  std::string k = "ev";
+  PutBe64(&k, static_cast<uint64_t>(at_us));
+  PutBe64(&k, seq_.fetch_add(1, std::memory_order_relaxed));
+  return k;
+}
+
+absl::Status EventStore::Append(const StoredEvent& ev) {
+  StoredEvent e = ev;
+  if (e.at_us == 0) e.at_us = NowUs();
+  std::string value;
+  EncodeEvent(e, &value);
+  return FromRocks(store_->db()->Put(rocksdb::WriteOptions(), store_->cf(Cf::kEvents),
+                                     NextKey(e.at_us), value),
+                   "append");
+}
+
+absl::StatusOr<bool> EventStore::Seen(std::string_view source, std::string_view event_id) {
+  std::string v;
+  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kMeta),
+                                        MarkerKey(source, event_id), &v);
+  if (s.IsNotFound()) return false;
+  RETURN_IF_ERROR(FromRocks(s, "marker lookup"));
+  return true;
+}
+
+absl::StatusOr<bool> EventStore::ApplyOnce(const StoredEvent& ev, const SuppressionEntry* suppress) {
+  if (ev.source.empty() || ev.event_id.empty())
+    return absl::InvalidArgumentError("event without source or id cannot be applied once");
+  std::lock_guard<std::mutex> lock(apply_mu_);
+  ASSIGN_OR_RETURN(bool seen, Seen(ev.source, ev.event_id));
+  if (seen) return false;
+  if (suppress) RETURN_IF_ERROR(suppression_.Add(*suppress));
+  StoredEvent e = ev;
+  if (e.at_us == 0) e.at_us = NowUs();
+  std::string value, stamp;
+  EncodeEvent(e, &value);
+  PutBe64(&stamp, static_cast<uint64_t>(e.at_us));
+  rocksdb::WriteBatch batch;
+  batch.Put(store_->cf(Cf::kEvents), NextKey(e.at_us), value);
+  batch.Put(store_->cf(Cf::kMeta), MarkerKey(e.source, e.event_id), stamp);
+  RETURN_IF_ERROR(FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "apply"));
+  return true;
+}
+
+absl::Status EventStore::ForEach(const std::function<bool(const StoredEvent&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kEvents)));
+  for (it->Seek("ev"); it->Valid() && it->key().starts_with("ev"); it->Next()) {
+    StoredEvent e;
+    RETURN_IF_ERROR(DecodeEvent(std::string_view(it->value().data(), it->value().size()), &e));
+    if (!fn(e)) break;
+  }
+  return FromRocks(it->status(), "scan");
+}
+
+}  // namespace salvo
