@@ -1,0 +1,165 @@
+// DKIM keys over OpenSSL 3 EVP; see dkim_key.h.
+#include "engine/dkim/dkim_key.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "engine/mime/encoding.h"
+
+namespace salvo {
+namespace {
+
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+}  // namespace
+
+DkimKey::~DkimKey() { EVP_PKEY_free(pkey_); }
+
+const char* DkimKey::algorithm_name() const {
+  return alg_ == DkimAlgorithm::kRsaSha256 ? "rsa-sha256" : "ed25519-sha256";
+}
+
+absl::StatusOr<std::shared_ptr<const DkimKey>> DkimKey::FromPem(std::string_view pem,
+                                                                const std::string& name) {
+  if (pem.size() > 64 * 1024)
+    return absl::InvalidArgumentError(absl::StrCat("DKIM key ", name, ": file larger than 64 KB"));
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) return absl::InternalError("BIO_new_mem_buf failed");
+  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (pkey == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat("DKIM key ", name,
+                                                   ": not a PEM private key (", OpenSslError(),
+                                                   ")"));
+  std::shared_ptr<DkimKey> k(new DkimKey());
+  k->pkey_ = pkey;
+  int id = EVP_PKEY_get_base_id(pkey);
+  if (id == EVP_PKEY_RSA) {
+    k->alg_ = DkimAlgorithm::kRsaSha256;
+    k->bits_ = EVP_PKEY_get_bits(pkey);
+    if (k->bits_ < 2048)
+      return absl::InvalidArgumentError(absl::StrCat("DKIM key ", name, ": RSA key of ", k->bits_,
+                                                     " bits; at least 2048 required (RFC 8301)"));
+  } else if (id == EVP_PKEY_ED25519) {
+    k->alg_ = DkimAlgorithm::kEd25519Sha256;
+    k->bits_ = 256;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("DKIM key ", name, ": unsupported key type (need RSA or Ed25519)"));
+  }
+  return std::shared_ptr<const DkimKey>(std::move(k));
+}
+
+absl::StatusOr<std::shared_ptr<const DkimKey>> DkimKey::LoadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("DKIM key ", path, ": cannot read file"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return FromPem(ss.str(), path);
+}
+
+absl::StatusOr<std::shared_ptr<const DkimKey>> DkimKey::Generate(DkimAlgorithm alg,
+                                                                 int rsa_bits) {
+  if (alg == DkimAlgorithm::kRsaSha256 && (rsa_bits < 2048 || rsa_bits > 8192))
+    return absl::InvalidArgumentError("RSA DKIM keys must have 2048 to 8192 bits");
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_id(
+      alg == DkimAlgorithm::kRsaSha256 ? EVP_PKEY_RSA : EVP_PKEY_ED25519, nullptr));
+  EVP_PKEY* pkey = nullptr;
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
+      (alg == DkimAlgorithm::kRsaSha256 &&
+       EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), rsa_bits) <= 0) ||
+      EVP_PKEY_keygen(ctx.get(), &pkey) <= 0)
+    return absl::InternalError(absl::StrCat("key generation failed: ", OpenSslError()));
+  std::shared_ptr<DkimKey> k(new DkimKey());
+  k->pkey_ = pkey;
+  k->alg_ = alg;
+  k->bits_ = alg == DkimAlgorithm::kRsaSha256 ? EVP_PKEY_get_bits(pkey) : 256;
+  return std::shared_ptr<const DkimKey>(std::move(k));
+}
+
+absl::StatusOr<std::string> DkimKey::PrivatePem() const {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return absl::InternalError("BIO_new failed");
+  std::string out;
+  if (PEM_write_bio_PrivateKey(bio, pkey_, nullptr, nullptr, 0, nullptr, nullptr) == 1) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    out.assign(data, static_cast<size_t>(n));
+  }
+  BIO_free(bio);
+  if (out.empty()) return absl::InternalError(absl::StrCat("PEM write failed: ", OpenSslError()));
+  return out;
+}
+
+absl::StatusOr<std::string> DkimKey::DnsTxtRecord() const {
+  std::string raw;
+  if (alg_ == DkimAlgorithm::kEd25519Sha256) {
+    unsigned char pub[64];
+    size_t len = sizeof pub;
+    if (EVP_PKEY_get_raw_public_key(pkey_, pub, &len) != 1)
+      return absl::InternalError(absl::StrCat("public key export failed: ", OpenSslError()));
+    raw.assign(reinterpret_cast<char*>(pub), len);
+  } else {
+    int n = i2d_PUBKEY(pkey_, nullptr);
+    if (n <= 0) return absl::InternalError("public key export failed");
+    raw.resize(static_cast<size_t>(n));
+    unsigned char* p = reinterpret_cast<unsigned char*>(raw.data());
+    i2d_PUBKEY(pkey_, &p);
+  }
+  std::string txt = alg_ == DkimAlgorithm::kEd25519Sha256 ? "v=DKIM1; k=ed25519; p="
+                                                          : "v=DKIM1; k=rsa; p=";
+  AppendBase64(reinterpret_cast<const unsigned char*>(raw.data()), raw.size(), &txt);
+  return txt;
+}
+
+absl::Status DkimKey::SignDigest(const unsigned char digest[32], std::string* sig) const {
+  if (alg_ == DkimAlgorithm::kRsaSha256) {
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(pkey_, nullptr));
+    size_t len = 0;
+    if (!ctx || EVP_PKEY_sign_init(ctx.get()) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) <= 0 ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) <= 0 ||
+        EVP_PKEY_sign(ctx.get(), nullptr, &len, digest, 32) <= 0)
+      return absl::InternalError(absl::StrCat("RSA sign setup failed: ", OpenSslError()));
+    sig->resize(len);
+    if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig->data()), &len, digest,
+                      32) <= 0)
+      return absl::InternalError(absl::StrCat("RSA sign failed: ", OpenSslError()));
+    sig->resize(len);
+    return absl::OkStatus();
+  }
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
+  size_t len = 64;
+  sig->resize(len);
+  if (!md || EVP_DigestSignInit(md.get(), nullptr, nullptr, nullptr, pkey_) <= 0 ||
+      EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(sig->data()), &len, digest, 32) <=
+          0)
+    return absl::InternalError(absl::StrCat("Ed25519 sign failed: ", OpenSslError()));
+  sig->resize(len);
+  return absl::OkStatus();
+}
+
+}  // namespace salvo
