@@ -22,8 +22,8 @@ namespace salvo::sink {
 namespace {
 
 constexpr unsigned kRingEntries = 2048;
-constexpr unsigned kBufCount = 1024;     // provided buffers (power of two)
-constexpr unsigned kBufSize = 16384;
+constexpr unsigned kBufCount = 256;      // provided buffers (power of two)
+constexpr unsigned kBufSize = 65536;
 constexpr int kBufGroup = 0;
 constexpr size_t kMaxPendingOut = 4u << 20;
 
