@@ -7,7 +7,6 @@
 #include <cstring>
 #include <mutex>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/shard.h"
 #include "engine/base/status_macros.h"
@@ -58,17 +57,6 @@ void MergeRecipient(const Recipient& stored, const Recipient& in, Recipient* out
   }
 }
 
-// Buffers of one Upsert call, allocated per batch (not per row).
-struct UpsertScratch {
-  std::vector<std::string> member_keys;
-  std::vector<rocksdb::Slice> rkeys, mkeys;
-  std::vector<rocksdb::PinnableSlice> rvals, mvals;
-  std::vector<rocksdb::Status> rstat, mstat;
-  std::string encoded, marker;
-  Recipient stored, merged;
-  rocksdb::WriteBatch wb;
-};
-
 }  // namespace
 
 absl::Status RecipientStore::ValidateListName(std::string_view list) {
@@ -94,71 +82,146 @@ absl::StatusOr<UpsertCounts> RecipientStore::Upsert(std::string_view list,
 absl::StatusOr<UpsertCounts> RecipientStore::Upsert(std::string_view list,
                                                     const std::vector<Recipient>& batch,
                                                     const UpsertOptions& options) {
+  PreparedBatch prepared;
+  RETURN_IF_ERROR(Prepare(list, batch, &prepared));
+  return UpsertPrepared(prepared, options);
+}
+
+absl::Status RecipientStore::Prepare(std::string_view list, const std::vector<Recipient>& batch,
+                                     PreparedBatch* out) {
   RETURN_IF_ERROR(ValidateListName(list));
-  UpsertCounts counts;
-  if (batch.empty()) return counts;
+  out->list.assign(list);
+  out->rows = &batch;
+  out->duplicate = 0;
+  out->order.clear();
+  out->member_order.clear();
+  out->arena.clear();
+  out->member_key_at.clear();
+  out->encoded_at.clear();
   const size_t n = batch.size();
-  UpsertScratch sc;
-  sc.member_keys.resize(n);
-  sc.rkeys.resize(n);
-  sc.mkeys.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    const Recipient& r = batch[i];
-    if (r.key.empty() || r.address.empty()) {
+    if (batch[i].key.empty() || batch[i].address.empty()) {
       return absl::InvalidArgumentError("recipient without address key in upsert batch");
     }
-    MembersKey(list, ShardOf(r.key), r.key, &sc.member_keys[i]);
-    sc.rkeys[i] = rocksdb::Slice(r.key);
-    sc.mkeys[i] = rocksdb::Slice(sc.member_keys[i]);
+    out->order.push_back(static_cast<uint32_t>(i));
   }
-  sc.rvals.resize(n);
-  sc.mvals.resize(n);
-  sc.rstat.assign(n, rocksdb::Status());
-  sc.mstat.assign(n, rocksdb::Status());
-  PutFixed64(&sc.marker, options.run_id);
+  // Sorted by key, then by position: a key's first occurrence comes first and is kept.
+  std::sort(out->order.begin(), out->order.end(), [&](uint32_t a, uint32_t b) {
+    int c = batch[a].key.compare(batch[b].key);
+    return c < 0 || (c == 0 && a < b);
+  });
+  size_t kept = 0;
+  for (size_t j = 0; j < out->order.size(); ++j) {
+    if (kept > 0 && batch[out->order[kept - 1]].key == batch[out->order[j]].key) {
+      ++out->duplicate;
+      continue;
+    }
+    out->order[kept++] = out->order[j];
+  }
+  out->order.resize(kept);
+  std::string scratch;
+  for (uint32_t i : out->order) {
+    const Recipient& r = batch[i];
+    MembersKey(list, ShardOf(r.key), r.key, &scratch);
+    out->member_key_at.emplace_back(out->arena.size(), scratch.size());
+    out->arena.append(scratch);
+    EncodeRecipient(r, &scratch);
+    out->encoded_at.emplace_back(out->arena.size(), scratch.size());
+    out->arena.append(scratch);
+  }
+  auto mkey = [&](uint32_t j) {
+    return std::string_view(out->arena).substr(out->member_key_at[j].first,
+                                               out->member_key_at[j].second);
+  };
+  for (uint32_t j = 0; j < kept; ++j) out->member_order.push_back(j);
+  std::sort(out->member_order.begin(), out->member_order.end(),
+            [&](uint32_t a, uint32_t b) { return mkey(a) < mkey(b); });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch& pb,
+                                                            const UpsertOptions& options) {
+  UpsertCounts counts;
+  counts.duplicate = pb.duplicate;
+  const std::vector<Recipient>& rows = *pb.rows;
+  const size_t n = pb.order.size();
+  if (n == 0) return counts;
+  auto slice_at = [&](const std::pair<uint32_t, uint32_t>& at) {
+    return rocksdb::Slice(pb.arena.data() + at.first, at.second);
+  };
+  std::string marker;
+  PutFixed64(&marker, options.run_id);
 
   rocksdb::DB* db = store_->db();
-  std::lock_guard<std::mutex> lock(store_->write_mutex());
   rocksdb::ReadOptions ro;
-  db->MultiGet(ro, store_->cf(Cf::kRecipients), n, sc.rkeys.data(), sc.rvals.data(),
-               sc.rstat.data());
-  db->MultiGet(ro, store_->cf(Cf::kMembers), n, sc.mkeys.data(), sc.mvals.data(), sc.mstat.data());
+  std::lock_guard<std::mutex> lock(store_->write_mutex());
 
-  absl::flat_hash_set<std::string_view> seen;
-  seen.reserve(n);
-  uint64_t new_members = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const Recipient& in = batch[i];
-    if (!seen.insert(in.key).second) {
-      ++counts.duplicate;
-      continue;
+  // 1. Which recipients exist (keys sorted: one sorted MultiGet).
+  std::vector<rocksdb::Slice> keys(n);
+  for (size_t j = 0; j < n; ++j) keys[j] = rocksdb::Slice(rows[pb.order[j]].key);
+  std::vector<rocksdb::PinnableSlice> rvals(n);
+  std::vector<rocksdb::Status> rstat(n);
+  db->MultiGet(ro, store_->cf(Cf::kRecipients), n, keys.data(), rvals.data(), rstat.data(),
+               /*sorted_input=*/true);
+
+  // 2. Memberships, only of recipients that exist (a member always has a record).
+  std::vector<uint32_t> probe;  // positions, in member key order
+  for (uint32_t j : pb.member_order) {
+    if (rstat[j].ok()) {
+      probe.push_back(j);
+    } else if (!rstat[j].IsNotFound()) {
+      return FromRocks(rstat[j], "reading recipients");
     }
-    const rocksdb::Status& rs = sc.rstat[i];
-    const rocksdb::Status& ms = sc.mstat[i];
-    if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading recipients");
-    if (!ms.ok() && !ms.IsNotFound()) return FromRocks(ms, "reading members");
-    bool is_member = ms.ok();
-    if (is_member && options.run_id != 0 && GetFixed64(sc.mvals[i].ToStringView()) ==
-                                                options.run_id) {
-      ++counts.duplicate;  // already written by an earlier batch of this run
-      continue;
-    }
-    bool record_changed;
-    if (rs.ok()) {
-      RETURN_IF_ERROR(DecodeRecipient(in.key, sc.rvals[i].ToStringView(), &sc.stored));
-      MergeRecipient(sc.stored, in, &sc.merged);
-      EncodeRecipient(sc.merged, &sc.encoded);
-      record_changed = sc.encoded != sc.rvals[i].ToStringView();
+  }
+  std::vector<rocksdb::Slice> mkeys(probe.size());
+  for (size_t k = 0; k < probe.size(); ++k) mkeys[k] = slice_at(pb.member_key_at[probe[k]]);
+  std::vector<rocksdb::PinnableSlice> mvals(probe.size());
+  std::vector<rocksdb::Status> mstat(probe.size());
+  if (!probe.empty()) {
+    db->MultiGet(ro, store_->cf(Cf::kMembers), probe.size(), mkeys.data(), mvals.data(),
+                 mstat.data(), /*sorted_input=*/true);
+  }
+  enum : uint8_t { kNotMember = 0, kMember = 1, kMemberThisRun = 2, kMemberOtherMarker = 3 };
+  std::vector<uint8_t> member(n, kNotMember);
+  for (size_t k = 0; k < probe.size(); ++k) {
+    if (mstat[k].IsNotFound()) continue;
+    if (!mstat[k].ok()) return FromRocks(mstat[k], "reading members");
+    uint64_t mark = GetFixed64(mvals[k].ToStringView());
+    if (options.run_id != 0 && mark == options.run_id) {
+      member[probe[k]] = kMemberThisRun;
     } else {
-      EncodeRecipient(in, &sc.encoded);
-      record_changed = true;
+      member[probe[k]] = mvals[k].ToStringView() == marker ? kMember : kMemberOtherMarker;
     }
-    if (record_changed) sc.wb.Put(store_->cf(Cf::kRecipients), in.key, sc.encoded);
-    if (!is_member || sc.mvals[i].ToStringView() != sc.marker) {
-      sc.wb.Put(store_->cf(Cf::kMembers), sc.member_keys[i], sc.marker);
+  }
+
+  // 3. Decide per row, then write records (key order) and memberships (member key order).
+  // Reserved up front: growing a large batch by doubling would copy it several times.
+  rocksdb::WriteBatch wb(pb.arena.size() + 2 * n * (32 + pb.list.size()) + 1024);
+  Recipient stored, merged;
+  std::string encoded;
+  std::vector<uint8_t> write_member(n, 0);
+  uint64_t new_members = 0;
+  for (size_t j = 0; j < n; ++j) {
+    const Recipient& in = rows[pb.order[j]];
+    if (member[j] == kMemberThisRun) {
+      ++counts.duplicate;  // written by an earlier batch of this run: first occurrence wins
+      continue;
     }
+    bool exists = rstat[j].ok();
+    bool record_changed = true;
+    if (exists) {
+      RETURN_IF_ERROR(DecodeRecipient(in.key, rvals[j].ToStringView(), &stored));
+      MergeRecipient(stored, in, &merged);
+      EncodeRecipient(merged, &encoded);
+      record_changed = encoded != rvals[j].ToStringView();
+      if (record_changed) wb.Put(store_->cf(Cf::kRecipients), in.key, encoded);
+    } else {
+      wb.Put(store_->cf(Cf::kRecipients), in.key, slice_at(pb.encoded_at[j]));
+    }
+    bool is_member = member[j] != kNotMember;
+    write_member[j] = member[j] != kMember;
     if (!is_member) ++new_members;
-    if (!rs.ok()) {
+    if (!exists) {
       ++counts.imported;
     } else if (record_changed || !is_member) {
       ++counts.updated;
@@ -166,20 +229,26 @@ absl::StatusOr<UpsertCounts> RecipientStore::Upsert(std::string_view list,
       ++counts.unchanged;
     }
   }
+  for (uint32_t j : pb.member_order) {
+    if (write_member[j]) wb.Put(store_->cf(Cf::kMembers), slice_at(pb.member_key_at[j]), marker);
+  }
+  // Release pinned blocks before writing.
+  rvals.clear();
+  mvals.clear();
   if (new_members > 0) {
+    rocksdb::Slice list(pb.list);
     std::string count;
-    rocksdb::Status s = db->Get(ro, store_->cf(Cf::kLists), rocksdb::Slice(list.data(), list.size()),
-                                &count);
+    rocksdb::Status s = db->Get(ro, store_->cf(Cf::kLists), list, &count);
     if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading lists");
     uint64_t members = s.ok() ? GetFixed64(count) : 0;
     count.clear();
     PutFixed64(&count, members + new_members);
-    sc.wb.Put(store_->cf(Cf::kLists), rocksdb::Slice(list.data(), list.size()), count);
+    wb.Put(store_->cf(Cf::kLists), list, count);
   }
-  if (sc.wb.Count() > 0) {
+  if (wb.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options.sync;
-    rocksdb::Status s = db->Write(wo, &sc.wb);
+    rocksdb::Status s = db->Write(wo, &wb);
     if (!s.ok()) return FromRocks(s, "writing recipients");
   }
   return counts;

@@ -35,6 +35,20 @@ struct UpsertOptions {
                       // keeps every acknowledged batch either way)
 };
 
+// A batch made ready for the store without touching it: deduplicated (first occurrence wins),
+// sorted by key, member keys built and new-record values encoded. An import pipeline prepares
+// batch k+1 on one thread while another writes batch k. Reusable: Prepare() keeps capacity.
+struct PreparedBatch {
+  std::string list;
+  const std::vector<Recipient>* rows = nullptr;
+  std::vector<uint32_t> order;             // indices of unique rows, sorted by key
+  std::vector<uint32_t> member_order;      // positions in `order`, sorted by member key
+  std::string arena;                       // member keys and encoded records, back to back
+  std::vector<std::pair<uint32_t, uint32_t>> member_key_at;  // per position: (offset, length)
+  std::vector<std::pair<uint32_t, uint32_t>> encoded_at;     // per position: (offset, length)
+  uint64_t duplicate = 0;
+};
+
 class RecipientStore {
  public:
   explicit RecipientStore(Store* store) : store_(store) {}
@@ -47,6 +61,13 @@ class RecipientStore {
   absl::StatusOr<UpsertCounts> Upsert(std::string_view list, const std::vector<Recipient>& batch);
   absl::StatusOr<UpsertCounts> Upsert(std::string_view list, const std::vector<Recipient>& batch,
                                       const UpsertOptions& options);
+
+  // Prepare + UpsertPrepared in two steps. Prepare does no I/O and keeps a pointer to `batch`,
+  // which must outlive the prepared batch.
+  static absl::Status Prepare(std::string_view list, const std::vector<Recipient>& batch,
+                              PreparedBatch* out);
+  absl::StatusOr<UpsertCounts> UpsertPrepared(const PreparedBatch& batch,
+                                              const UpsertOptions& options);
 
   absl::StatusOr<std::optional<Recipient>> Get(std::string_view address_key);
 

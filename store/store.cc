@@ -117,6 +117,10 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
     case Cf::kProgress:
       o.write_buffer_size = 64 << 20;
       o.max_write_buffer_number = 3;
+      // Imports look up mostly new keys: a memtable bloom filter answers those misses without
+      // walking the skip list.
+      o.memtable_whole_key_filtering = true;
+      o.memtable_prefix_bloom_size_ratio = 0.05;
       break;
     case Cf::kSuppression:
       // Mostly misses at send time: the whole-key bloom filter answers those without I/O.

@@ -1,0 +1,814 @@
+// Streaming CSV / JSONL importer. Trust: the input file is hostile; see importer.h for the limits.
+// One thread parses and converts rows into a batch while a writer thread upserts the previous
+// batch, so memory is two batches plus one read buffer whatever the file size.
+#include "store/importer.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/base/address.h"
+#include "engine/base/shard.h"
+#include "engine/base/status_macros.h"
+#include "engine/base/strings.h"
+#include "simdjson.h"
+#include "store/recipient_store.h"
+
+namespace salvo {
+namespace {
+
+constexpr size_t kReadChunk = 4 << 20;
+constexpr size_t kPadding = 64;  // >= SIMDJSON_PADDING
+static_assert(kPadding >= simdjson::SIMDJSON_PADDING);
+constexpr size_t kMaxConsentSource = 200;
+
+using Clock = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------------------------
+// Buffered input with simdjson padding after the data.
+
+class Input {
+ public:
+  Input(int fd, std::string_view mem) : fd_(fd) {
+    size_t cap = fd >= 0 ? kReadChunk + kImportMaxRowBytes : mem.size();
+    buf_.resize(cap + kPadding);
+    if (fd < 0) {
+      std::memcpy(buf_.data(), mem.data(), mem.size());
+      end_ = mem.size();
+      eof_ = true;
+    }
+  }
+  const char* begin() const { return buf_.data() + pos_; }
+  const char* end() const { return buf_.data() + end_; }
+  size_t size() const { return end_ - pos_; }
+  bool eof() const { return eof_; }
+  uint64_t consumed() const { return consumed_; }
+  void Consume(size_t n) {
+    pos_ += n;
+    consumed_ += n;
+  }
+  // Moves the unconsumed tail to the front and reads until the buffer is full or EOF.
+  absl::Status Fill(const std::string& name) {
+    if (eof_) return absl::OkStatus();
+    if (pos_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+      end_ -= pos_;
+      pos_ = 0;
+    }
+    size_t cap = buf_.size() - kPadding;
+    while (end_ < cap) {
+      ssize_t n = ::read(fd_, buf_.data() + end_, cap - end_);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return absl::UnavailableError(absl::StrCat(name, ": read error: ", std::strerror(errno)));
+      }
+      if (n == 0) {
+        eof_ = true;
+        break;
+      }
+      end_ += n;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int fd_;
+  std::vector<char> buf_;
+  size_t pos_ = 0;
+  size_t end_ = 0;
+  bool eof_ = false;
+  uint64_t consumed_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// RFC 4180 record parser.
+
+struct CsvRow {
+  std::string arena;                                  // unescaped field bytes, back to back
+  std::vector<std::pair<uint32_t, uint32_t>> fields;  // (offset, length) into arena
+  std::string problem;                                // row-level defect found while parsing
+  std::string_view Field(size_t i) const {
+    return std::string_view(arena).substr(fields[i].first, fields[i].second);
+  }
+  void Clear() {
+    arena.clear();
+    fields.clear();
+    problem.clear();
+  }
+};
+
+enum class ParseResult { kRecord, kNeedMore, kBinary, kUnterminated };
+
+// Parses one record from [p, end). On kRecord sets *consumed and *newlines (physical lines the
+// record spans, including its terminator).
+ParseResult ParseCsvRecord(const char* p, const char* end, bool eof, CsvRow* row,
+                           size_t* consumed, uint32_t* newlines) {
+  row->Clear();
+  const char* s = p;
+  uint32_t nl = 0;
+  for (;;) {
+    uint32_t start = static_cast<uint32_t>(row->arena.size());
+    if (s < end && *s == '"') {
+      ++s;
+      for (;;) {
+        const char* q = static_cast<const char*>(std::memchr(s, '"', end - s));
+        if (q == nullptr) return eof ? ParseResult::kUnterminated : ParseResult::kNeedMore;
+        if (std::memchr(s, '\0', q - s) != nullptr) return ParseResult::kBinary;
+        for (const char* c = s; c < q; ++c) nl += (*c == '\n');
+        row->arena.append(s, q - s);
+        if (q + 1 == end && !eof) return ParseResult::kNeedMore;
+        if (q + 1 < end && q[1] == '"') {
+          row->arena.push_back('"');
+          s = q + 2;
+          continue;
+        }
+        s = q + 1;
+        break;
+      }
+      // After the closing quote: a delimiter, or text we keep but flag (RFC 4180 forbids it).
+      if (s < end && *s != ',' && *s != '\n' && *s != '\r' && row->problem.empty()) {
+        row->problem = absl::StrCat("text after the closing quote in column ",
+                                    row->fields.size() + 1);
+      }
+    }
+    // Unquoted part (the whole field, or stray text after a closing quote).
+    const char* f = s;
+    while (s < end) {
+      char c = *s;
+      if (c == ',' || c == '\n' || c == '\r') break;
+      if (c == '\0') return ParseResult::kBinary;
+      ++s;
+    }
+    row->arena.append(f, s - f);
+    row->fields.emplace_back(start, static_cast<uint32_t>(row->arena.size() - start));
+    if (s == end) {
+      if (!eof) return ParseResult::kNeedMore;
+      *consumed = s - p;
+      *newlines = nl;
+      return ParseResult::kRecord;
+    }
+    if (*s == ',') {
+      ++s;
+      continue;
+    }
+    if (*s == '\r') {
+      if (s + 1 == end && !eof) return ParseResult::kNeedMore;
+      s += (s + 1 < end && s[1] == '\n') ? 2 : 1;
+    } else {
+      ++s;
+    }
+    *consumed = s - p;
+    *newlines = nl + 1;
+    return ParseResult::kRecord;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field checks.
+
+std::string_view TrimWs(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool HasControl(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7F) return true;
+  }
+  return false;
+}
+
+bool Digits(std::string_view s, size_t pos, size_t n, int* v) {
+  int x = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
+    x = x * 10 + (s[i] - '0');
+  }
+  *v = x;
+  return true;
+}
+
+enum class ColumnKind { kEmail, kOptedInAt, kConsentSource, kConsentIp, kField };
+
+struct Column {
+  std::string name;
+  ColumnKind kind = ColumnKind::kField;
+};
+
+ColumnKind KindOf(std::string_view lower) {
+  if (lower == "email") return ColumnKind::kEmail;
+  if (lower == "opted_in_at") return ColumnKind::kOptedInAt;
+  if (lower == "consent_source") return ColumnKind::kConsentSource;
+  if (lower == "consent_ip") return ColumnKind::kConsentIp;
+  return ColumnKind::kField;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  return out;
+}
+
+// Sets one special or named value on *r; returns the reject reason or "".
+std::string SetValue(ColumnKind kind, std::string_view name, std::string_view value, Recipient* r,
+                     size_t* field_slot) {
+  if (value.size() > kImportMaxFieldBytes) {
+    return absl::StrCat("value of \"", Av(name), "\" longer than ", kImportMaxFieldBytes,
+                        " bytes");
+  }
+  switch (kind) {
+    case ColumnKind::kEmail: {
+      auto a = NormalizeAddress(value);
+      if (!a.ok()) return std::string(a.status().message());
+      r->address = std::move(a->address);
+      r->key = std::move(a->key);
+      return "";
+    }
+    case ColumnKind::kOptedInAt: {
+      std::string_view v = TrimWs(value);
+      if (!v.empty() && !IsRfc3339(v)) {
+        return absl::StrCat("invalid opted_in_at \"", SanitizeForLog(v, 60),
+                            "\" (want RFC 3339, e.g. 2024-05-01T10:00:00Z)");
+      }
+      r->consent.opted_in_at.assign(v);
+      return "";
+    }
+    case ColumnKind::kConsentSource: {
+      std::string_view v = TrimWs(value);
+      if (v.size() > kMaxConsentSource || HasControl(v)) {
+        return absl::StrCat("invalid consent_source \"", SanitizeForLog(v, 60), "\"");
+      }
+      r->consent.source.assign(v);
+      return "";
+    }
+    case ColumnKind::kConsentIp: {
+      std::string_view v = TrimWs(value);
+      if (!v.empty()) {
+        char buf[64];
+        unsigned char addr[16];
+        bool ok = v.size() < sizeof(buf);
+        if (ok) {
+          std::memcpy(buf, v.data(), v.size());
+          buf[v.size()] = '\0';
+          ok = inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+        }
+        if (!ok) return absl::StrCat("invalid consent_ip \"", SanitizeForLog(v, 60), "\"");
+      }
+      r->consent.ip.assign(v);
+      return "";
+    }
+    case ColumnKind::kField: {
+      size_t i = (*field_slot)++;
+      if (i < r->fields.size()) {
+        r->fields[i].first.assign(name);
+        r->fields[i].second.assign(value);
+      } else {
+        r->fields.emplace_back(std::string(name), std::string(value));
+      }
+      return "";
+    }
+  }
+  return "";
+}
+
+void ResetRecipient(Recipient* r) {
+  r->address.clear();
+  r->key.clear();
+  r->consent.opted_in_at.clear();
+  r->consent.source.clear();
+  r->consent.ip.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// One import run: the parser side (caller's thread) and the writer thread.
+
+class ImportRun {
+ public:
+  ImportRun(Store* store, const std::string& name, const ImportOptions& options)
+      : rs_(store), name_(name), options_(options) {
+    std::random_device rd;
+    run_.run_id = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                  static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+    if (run_.run_id == 0) run_.run_id = 1;
+    run_.sync = options.sync;
+    batch_rows_ = std::max<size_t>(1, options.batch_rows);
+    for (auto& b : batches_) b.rows.resize(batch_rows_);
+    start_ = Clock::now();
+  }
+
+  ~ImportRun() { StopWriter(); }
+
+  absl::StatusOr<ImportSummary> Run(Input* in, uint64_t total_bytes) {
+    RETURN_IF_ERROR(RecipientStore::ValidateListName(options_.list));
+    total_bytes_ = total_bytes;
+    writer_ = std::thread([this] { WriterLoop(); });
+    RETURN_IF_ERROR(in->Fill(name_));
+    // Skip a UTF-8 byte order mark.
+    if (in->size() >= 3 && std::memcmp(in->begin(), "\xEF\xBB\xBF", 3) == 0) in->Consume(3);
+    ImportFormat format = options_.format;
+    if (format == ImportFormat::kAuto) format = Detect(in);
+    absl::Status s = format == ImportFormat::kJsonl ? ParseJsonl(in) : ParseCsv(in);
+    // Rows before a fatal error are stored too; the error says so.
+    absl::Status fs = Flush(/*final=*/true);
+    StopWriter();
+    if (!s.ok()) {
+      uint64_t stored = summary_.imported + summary_.updated + summary_.unchanged;
+      if (stored == 0) return s;
+      return absl::Status(s.code(), absl::StrCat(s.message(), " (", stored,
+                                                 " rows before it were stored)"));
+    }
+    if (!fs.ok()) return fs;
+    if (!writer_status_.ok()) return writer_status_;
+    summary_.rows = rows_.load();
+    summary_.rejected = rejected_.load();
+    summary_.seconds = Seconds();
+    Progress(in, /*force=*/true);
+    return summary_;
+  }
+
+ private:
+  struct Batch {
+    std::vector<Recipient> rows;
+    PreparedBatch prepared;
+    size_t used = 0;
+    uint64_t last_line = 0;
+  };
+
+  double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+  ImportFormat Detect(Input* in) {
+    auto ends_with = [&](std::string_view suffix) {
+      return name_.size() >= suffix.size() &&
+             Lower(std::string_view(name_).substr(name_.size() - suffix.size())) == suffix;
+    };
+    if (ends_with(".jsonl") || ends_with(".ndjson") || ends_with(".json")) {
+      return ImportFormat::kJsonl;
+    }
+    if (ends_with(".csv")) return ImportFormat::kCsv;
+    const char* p = in->begin();
+    while (p < in->end() && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) ++p;
+    return (p < in->end() && *p == '{') ? ImportFormat::kJsonl : ImportFormat::kCsv;
+  }
+
+  absl::Status Fatal(uint64_t line, std::string_view what) {
+    if (line == 0) return absl::InvalidArgumentError(absl::StrCat(name_, ": ", Av(what)));
+    return absl::InvalidArgumentError(absl::StrCat(name_, ": line ", line, ": ", Av(what)));
+  }
+
+  void Reject(uint64_t line, std::string_view reason) {
+    ++rejected_;
+    if (options_.on_reject) options_.on_reject(line, reason);
+  }
+
+  Recipient* NextSlot() {
+    Batch& b = batches_[current_];
+    if (b.used >= b.rows.size()) b.rows.resize(batch_rows_);
+    Recipient* r = &b.rows[b.used];
+    ResetRecipient(r);
+    return r;
+  }
+
+  // Keeps the row just filled in NextSlot().
+  absl::Status Commit(uint64_t line, Input* in) {
+    Batch& b = batches_[current_];
+    Recipient& r = b.rows[b.used];
+    r.shard = ShardOf(r.key);
+    ++b.used;
+    b.last_line = line;
+    if (b.used >= batch_rows_) {
+      RETURN_IF_ERROR(Flush(/*final=*/false));
+      Progress(in, false);
+    }
+    return absl::OkStatus();
+  }
+
+  // Hands the current batch to the writer (waiting for it to finish the previous one).
+  absl::Status Flush(bool final) {
+    Batch& b = batches_[current_];
+    b.rows.resize(b.used);
+    // Sorting, deduplication and encoding happen here, while the writer stores the previous batch.
+    RETURN_IF_ERROR(RecipientStore::Prepare(options_.list, b.rows, &b.prepared));
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return pending_ < 0; });
+    if (!writer_status_.ok()) return writer_status_;
+    if (b.used == 0 && !final) return absl::OkStatus();
+    pending_ = current_;
+    current_ = 1 - current_;
+    cv_.notify_all();
+    if (final) {
+      cv_.wait(lock, [&] { return pending_ < 0; });
+      return writer_status_;
+    }
+    return absl::OkStatus();
+  }
+
+  void StopWriter() {
+    if (!writer_.joinable()) return;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return pending_ < 0; });
+      stop_ = true;
+      cv_.notify_all();
+    }
+    writer_.join();
+  }
+
+  void WriterLoop() {
+    for (;;) {
+      int which;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return pending_ >= 0 || stop_; });
+        if (pending_ < 0) return;
+        which = pending_;
+      }
+      Batch& b = batches_[which];
+      absl::Status status;
+      ImportSummary snapshot;
+      if (!b.rows.empty()) {
+        auto c = rs_.UpsertPrepared(b.prepared, run_);
+        if (c.ok()) {
+          std::lock_guard<std::mutex> lock(mu_);
+          summary_.imported += c->imported;
+          summary_.updated += c->updated;
+          summary_.unchanged += c->unchanged;
+          summary_.duplicate += c->duplicate;
+          snapshot = summary_;
+          snapshot.rows = rows_.load();
+          snapshot.rejected = rejected_.load();
+          snapshot.seconds = Seconds();
+        } else {
+          status = absl::Status(c.status().code(),
+                                absl::StrCat(name_, ": storing rows up to line ", b.last_line, ": ",
+                                             c.status().message()));
+        }
+      }
+      if (status.ok() && !b.rows.empty() && options_.on_batch) {
+        options_.on_batch(b.last_line, snapshot);
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!status.ok()) writer_status_ = status;
+      b.used = 0;
+      pending_ = -1;
+      cv_.notify_all();
+    }
+  }
+
+  void Progress(Input* in, bool force) {
+    if (!options_.on_progress) return;
+    ImportProgress p;
+    p.rows = rows_;
+    p.bytes = in->consumed();
+    p.total_bytes = total_bytes_;
+    p.seconds = Seconds();
+    if (!force && p.seconds - last_progress_ < 0.2) return;
+    last_progress_ = p.seconds;
+    options_.on_progress(p);
+  }
+
+  // ----- CSV -----
+
+  absl::Status ParseCsv(Input* in) {
+    uint64_t line = 1;
+    CsvRow row;
+    bool have_header = false;
+    std::vector<Column> columns;
+    std::vector<size_t> order;  // column indices: specials first, then fields by name
+    for (;;) {
+      size_t consumed = 0;
+      uint32_t newlines = 0;
+      ParseResult pr = ParseResult::kNeedMore;
+      if (in->size() > 0 || in->eof()) {
+        if (in->size() == 0) break;  // eof, nothing left
+        pr = ParseCsvRecord(in->begin(), in->end(), in->eof(), &row, &consumed, &newlines);
+      }
+      if (pr == ParseResult::kNeedMore) {
+        if (in->size() > kImportMaxRowBytes) {
+          return Fatal(line, absl::StrCat("row longer than ", kImportMaxRowBytes,
+                                          " bytes (an unterminated quoted field?)"));
+        }
+        RETURN_IF_ERROR(in->Fill(name_));
+        continue;
+      }
+      if (pr == ParseResult::kBinary) {
+        return Fatal(line, "binary data (NUL byte): not a CSV file");
+      }
+      if (pr == ParseResult::kUnterminated) {
+        return Fatal(line, "file ends inside a quoted field (truncated file?)");
+      }
+      if (consumed > kImportMaxRowBytes) {
+        return Fatal(line, absl::StrCat("row longer than ", kImportMaxRowBytes, " bytes"));
+      }
+      in->Consume(consumed);
+      uint64_t row_line = line;
+      line += newlines;
+      bool blank = row.fields.size() == 1 && row.fields[0].second == 0;
+      if (blank) continue;
+      if (!have_header) {
+        RETURN_IF_ERROR(ReadHeader(row, row_line, &columns, &order));
+        have_header = true;
+        continue;
+      }
+      ++rows_;
+      RETURN_IF_ERROR(CsvRowToRecipient(row, row_line, columns, order, in));
+    }
+    if (!have_header) return Fatal(0, "empty file: no header row");
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadHeader(const CsvRow& row, uint64_t line, std::vector<Column>* columns,
+                          std::vector<size_t>* order) {
+    if (!simdjson::validate_utf8(row.arena.data(), row.arena.size())) {
+      return Fatal(line, "header row is not UTF-8 text: not a CSV file");
+    }
+    if (row.fields.size() > kImportMaxColumns) {
+      return Fatal(line, absl::StrCat("more than ", kImportMaxColumns, " columns"));
+    }
+    bool has_email = false;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < row.fields.size(); ++i) {
+      std::string_view name = TrimWs(row.Field(i));
+      if (name.empty()) return Fatal(line, absl::StrCat("column ", i + 1, " has no name"));
+      if (name.size() > kImportMaxFieldName || HasControl(name)) {
+        return Fatal(line, absl::StrCat("column ", i + 1, " has an invalid name \"",
+                                        SanitizeForLog(name, 60), "\""));
+      }
+      Column c;
+      std::string lower = Lower(name);
+      c.kind = KindOf(lower);
+      c.name = c.kind == ColumnKind::kField ? std::string(name) : lower;
+      for (const auto& other : *columns) {
+        if (other.name == c.name) {
+          return Fatal(line, absl::StrCat("column \"", SanitizeForLog(c.name, 60),
+                                          "\" appears twice in the header"));
+        }
+      }
+      has_email = has_email || c.kind == ColumnKind::kEmail;
+      names.push_back(SanitizeForLog(name, 40));
+      columns->push_back(std::move(c));
+    }
+    if (!has_email) {
+      return Fatal(line, absl::StrCat("no \"email\" column in the header (columns: ",
+                                      absl::StrJoin(names, ", "), ")"));
+    }
+    for (size_t i = 0; i < columns->size(); ++i) order->push_back(i);
+    std::stable_sort(order->begin(), order->end(), [&](size_t a, size_t b) {
+      const Column& x = (*columns)[a];
+      const Column& y = (*columns)[b];
+      bool xf = x.kind == ColumnKind::kField, yf = y.kind == ColumnKind::kField;
+      if (xf != yf) return !xf;
+      return xf && x.name < y.name;
+    });
+    return absl::OkStatus();
+  }
+
+  absl::Status CsvRowToRecipient(const CsvRow& row, uint64_t line,
+                                 const std::vector<Column>& columns,
+                                 const std::vector<size_t>& order, Input* in) {
+    if (row.fields.size() != columns.size()) {
+      Reject(line, absl::StrCat(row.fields.size(), " fields, the header has ", columns.size()));
+      return absl::OkStatus();
+    }
+    if (!row.problem.empty()) {
+      Reject(line, row.problem);
+      return absl::OkStatus();
+    }
+    if (!simdjson::validate_utf8(row.arena.data(), row.arena.size())) {
+      for (size_t i = 0; i < columns.size(); ++i) {
+        if (!simdjson::validate_utf8(row.Field(i).data(), row.Field(i).size())) {
+          Reject(line, absl::StrCat("invalid UTF-8 in column \"", columns[i].name, "\""));
+          return absl::OkStatus();
+        }
+      }
+    }
+    Recipient* r = NextSlot();
+    size_t slot = 0;
+    for (size_t i : order) {
+      std::string why = SetValue(columns[i].kind, columns[i].name, row.Field(i), r, &slot);
+      if (!why.empty()) {
+        Reject(line, why);
+        return absl::OkStatus();
+      }
+    }
+    r->fields.resize(slot);
+    return Commit(line, in);
+  }
+
+  // ----- JSONL -----
+
+  absl::Status ParseJsonl(Input* in) {
+    uint64_t line = 0;
+    simdjson::dom::parser parser;
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (;;) {
+      const char* nl = static_cast<const char*>(std::memchr(in->begin(), '\n', in->size()));
+      if (nl == nullptr && !in->eof()) {
+        if (in->size() > kImportMaxRowBytes) {
+          return Fatal(line + 1, absl::StrCat("line longer than ", kImportMaxRowBytes, " bytes"));
+        }
+        RETURN_IF_ERROR(in->Fill(name_));
+        continue;
+      }
+      if (nl == nullptr && in->size() == 0) break;
+      size_t len = nl ? static_cast<size_t>(nl - in->begin()) : in->size();
+      ++line;
+      if (len > kImportMaxRowBytes) {
+        return Fatal(line, absl::StrCat("line longer than ", kImportMaxRowBytes, " bytes"));
+      }
+      std::string_view text(in->begin(), len);
+      if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
+        return Fatal(line, "binary data (NUL byte): not a JSONL file");
+      }
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      bool blank = TrimWs(text).empty();
+      if (!blank) {
+        ++rows_;
+        RETURN_IF_ERROR(JsonLineToRecipient(&parser, text, line, &fields, in));
+      }
+      in->Consume(nl ? len + 1 : len);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status JsonLineToRecipient(simdjson::dom::parser* parser, std::string_view text,
+                                   uint64_t line,
+                                   std::vector<std::pair<std::string, std::string>>* fields,
+                                   Input* in) {
+    // The Input buffer keeps kPadding readable bytes after every line.
+    simdjson::dom::element doc;
+    auto err = parser->parse(text.data(), text.size(), false).get(doc);
+    if (err) {
+      Reject(line, absl::StrCat("invalid JSON: ", simdjson::error_message(err)));
+      return absl::OkStatus();
+    }
+    simdjson::dom::object obj;
+    if (doc.get_object().get(obj)) {
+      Reject(line, "not a JSON object");
+      return absl::OkStatus();
+    }
+    Recipient* r = NextSlot();
+    fields->clear();
+    bool has_email = false;
+    size_t unused = 0;
+    for (auto [key, value] : obj) {
+      std::string_view k(key.data(), key.size());
+      std::string lower = Lower(k);
+      ColumnKind kind = KindOf(lower);
+      std::string v;
+      if (value.is_null()) continue;
+      if (value.is_string()) {
+        std::string_view sv;
+        if (!value.get_string().get(sv)) v.assign(sv);
+      } else {
+        v = simdjson::minify(value);
+      }
+      if (kind == ColumnKind::kField) {
+        if (k.empty() || k.size() > kImportMaxFieldName || HasControl(k)) {
+          Reject(line, absl::StrCat("invalid field name \"", SanitizeForLog(k, 60), "\""));
+          return absl::OkStatus();
+        }
+        if (v.size() > kImportMaxFieldBytes) {
+          Reject(line, absl::StrCat("value of \"", SanitizeForLog(k, 60), "\" longer than ",
+                                    kImportMaxFieldBytes, " bytes"));
+          return absl::OkStatus();
+        }
+        if (fields->size() >= kImportMaxColumns) {
+          Reject(line, absl::StrCat("more than ", kImportMaxColumns, " fields"));
+          return absl::OkStatus();
+        }
+        fields->emplace_back(std::string(k), std::move(v));
+        continue;
+      }
+      if (kind == ColumnKind::kEmail) has_email = true;
+      std::string why = SetValue(kind, lower, v, r, &unused);
+      if (!why.empty()) {
+        Reject(line, why);
+        return absl::OkStatus();
+      }
+    }
+    if (!has_email) {
+      Reject(line, "no \"email\" key");
+      return absl::OkStatus();
+    }
+    // Sorted, unique names (a repeated key: the last one wins).
+    std::stable_sort(fields->begin(), fields->end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    r->fields.clear();
+    for (auto& f : *fields) {
+      if (!r->fields.empty() && r->fields.back().first == f.first) {
+        r->fields.back().second = std::move(f.second);
+      } else {
+        r->fields.push_back(std::move(f));
+      }
+    }
+    return Commit(line, in);
+  }
+
+  RecipientStore rs_;
+  std::string name_;
+  const ImportOptions& options_;
+  UpsertOptions run_;
+  size_t batch_rows_;
+  Clock::time_point start_;
+  uint64_t total_bytes_ = 0;
+  std::atomic<uint64_t> rows_{0};      // data rows read (parser thread writes)
+  std::atomic<uint64_t> rejected_{0};
+  double last_progress_ = -1;
+
+  Batch batches_[2];
+  int current_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int pending_ = -1;  // batch index handed to the writer, -1: writer idle
+  bool stop_ = false;
+  absl::Status writer_status_;
+  std::thread writer_;
+
+  // imported/updated/unchanged/duplicate: written by the writer thread under mu_.
+  ImportSummary summary_;
+};
+
+}  // namespace
+
+bool IsRfc3339(std::string_view s) {
+  int y, mo, d, h, mi, se;
+  if (s.size() < 20 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' ||
+      !Digits(s, 17, 2, &se)) {
+    return false;
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 || se > 60) return false;
+  if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return false;
+  size_t i = 19;
+  if (s[i] == '.') {
+    size_t j = i + 1;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j == i + 1 || j - i > 10) return false;
+    i = j;
+  }
+  if (i >= s.size()) return false;
+  if (s[i] == 'Z' || s[i] == 'z') return i + 1 == s.size();
+  int oh, om;
+  if ((s[i] != '+' && s[i] != '-') || s.size() != i + 6 || !Digits(s, i + 1, 2, &oh) ||
+      s[i + 3] != ':' || !Digits(s, i + 4, 2, &om)) {
+    return false;
+  }
+  return oh <= 23 && om <= 59;
+}
+
+absl::StatusOr<ImportSummary> Importer::ImportFile(const std::string& path,
+                                                   const ImportOptions& options) {
+  if (path == "-") return ImportFd(STDIN_FILENO, "<stdin>", options);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(path, " is a directory"));
+  }
+  auto r = ImportFd(fd, path, options);
+  ::close(fd);
+  return r;
+}
+
+absl::StatusOr<ImportSummary> Importer::ImportFd(int fd, const std::string& name,
+                                                 const ImportOptions& options) {
+  struct stat st;
+  uint64_t total = 0;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) total = st.st_size;
+  Input in(fd, {});
+  ImportRun run(store_, name, options);
+  return run.Run(&in, total);
+}
+
+absl::StatusOr<ImportSummary> Importer::ImportString(std::string_view data,
+                                                     const std::string& name,
+                                                     const ImportOptions& options) {
+  Input in(-1, data);
+  ImportRun run(store_, name, options);
+  return run.Run(&in, data.size());
+}
+
+}  // namespace salvo

@@ -1,0 +1,78 @@
+// Streaming import of recipients into a list from CSV (RFC 4180) or JSONL (one JSON object per
+// line). Trust: the file is hostile. Every row, field and header is bounded; a bad row is
+// rejected with its line number and reason and the import goes on; a file that is not what it
+// claims (binary data, truncated inside a quoted field, no email column, over-long row) is a
+// clear error. Memory use does not grow with the file: rows are read, converted and upserted in
+// fixed-size batches (one atomic WriteBatch each), parsing overlapping the store writes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "store/store.h"
+
+namespace salvo {
+
+enum class ImportFormat { kAuto, kCsv, kJsonl };
+
+// Limits for hostile input.
+inline constexpr size_t kImportMaxRowBytes = 1 << 20;     // one CSV record / JSONL line
+inline constexpr size_t kImportMaxFieldBytes = 64 << 10;  // one field value
+inline constexpr size_t kImportMaxColumns = 1024;
+inline constexpr size_t kImportMaxFieldName = 128;
+
+struct ImportProgress {
+  uint64_t rows = 0;         // data rows read so far (accepted + rejected + duplicate)
+  uint64_t bytes = 0;        // input bytes consumed
+  uint64_t total_bytes = 0;  // input size when known (regular file), else 0
+  double seconds = 0;
+};
+
+struct ImportSummary {
+  uint64_t rows = 0;
+  uint64_t imported = 0;   // new recipients
+  uint64_t updated = 0;    // existing recipients whose record or membership changed
+  uint64_t unchanged = 0;
+  uint64_t duplicate = 0;  // repeated within the file (first occurrence wins)
+  uint64_t rejected = 0;
+  double seconds = 0;
+};
+
+struct ImportOptions {
+  std::string list;
+  ImportFormat format = ImportFormat::kAuto;  // kAuto: by extension (.jsonl/.ndjson), else content
+  size_t batch_rows = 16384;
+  bool sync = false;  // fsync each batch's WAL write
+  // Called once per rejected row, in line order: reason is e.g. `invalid address "bob@@x": ...`.
+  std::function<void(uint64_t line, std::string_view reason)> on_reject;
+  // Called after each batch is durably acknowledged by the store (WAL written), with the last
+  // input line that batch covers and the running summary.
+  std::function<void(uint64_t last_line, const ImportSummary& so_far)> on_batch;
+  // Called about every batch with progress (for TTY progress lines).
+  std::function<void(const ImportProgress&)> on_progress;
+};
+
+class Importer {
+ public:
+  explicit Importer(Store* store) : store_(store) {}
+
+  // Imports `path` ("-" is stdin). Errors name the file (and line when there is one).
+  absl::StatusOr<ImportSummary> ImportFile(const std::string& path, const ImportOptions& options);
+  // Imports from an open descriptor (not closed); `name` is used in messages and for kAuto.
+  absl::StatusOr<ImportSummary> ImportFd(int fd, const std::string& name,
+                                         const ImportOptions& options);
+  // Imports an in-memory document (tests, small forwarded inputs).
+  absl::StatusOr<ImportSummary> ImportString(std::string_view data, const std::string& name,
+                                             const ImportOptions& options);
+
+ private:
+  Store* store_;
+};
+
+// Checks an RFC 3339 date-time ("2024-05-01T10:00:00Z", "2024-05-01 10:00:00.5+02:00").
+bool IsRfc3339(std::string_view s);
+
+}  // namespace salvo
