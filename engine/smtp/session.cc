@@ -249,6 +249,7 @@ void SmtpSession::EnterIdle() {
 void SmtpSession::OnBytes(std::string_view bytes) {
   while (!bytes.empty() && !closed_) {
     if (tls_handshake_) {
+      if (!events_.empty() && events_.back().kind == SmtpEventKind::kStartTls) events_.pop_back();
       Close("server sent plaintext after its STARTTLS reply (possible command injection)",
             nullptr, false);
       return;

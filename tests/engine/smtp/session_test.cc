@@ -1,0 +1,706 @@
+// Tests for engine/smtp/session: full scripted SMTP dialogs without sockets — EHLO/HELO fallback,
+// STARTTLS + re-EHLO, AUTH PLAIN/LOGIN (incl. 535), PIPELINING batching, BDAT, RSET after a
+// failed transaction, 421, 5xx at MAIL and at some RCPTs, timeouts naming the state, peer closed
+// mid-DATA, CR/LF refused in commands. Every recipient must get exactly one outcome.
+#include "engine/smtp/session.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "engine/smtp/raw_message.h"
+#include "gtest/gtest.h"
+
+namespace salvo {
+namespace {
+
+constexpr char kSinkEhlo[] = "250-sink.example\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 \r\n";
+
+SmtpSessionOptions PlainOptions() {
+  SmtpSessionOptions o;
+  o.ehlo_name = "client.example";
+  o.tls = TlsMode::kNone;
+  return o;
+}
+
+// Drives one session: Client() returns (and marks written) what the client wrote since the last
+// call; Server() feeds bytes; events accumulate in `events`.
+class Dialog {
+ public:
+  explicit Dialog(SmtpSessionOptions o = PlainOptions()) {
+    auto s = SmtpSession::Create(std::move(o));
+    EXPECT_TRUE(s.ok()) << s.status();
+    s_ = std::move(*s);
+  }
+  SmtpSession& s() { return *s_; }
+  std::string Client() {
+    std::string w = s_->OutputString();
+    s_->OnWritten(w.size());
+    Collect();
+    return w;
+  }
+  void Server(std::string_view bytes) {
+    s_->OnBytes(bytes);
+    Collect();
+  }
+  void Collect() {
+    std::vector<SmtpEvent> ev;
+    s_->TakeEvents(&ev);
+    for (auto& e : ev) events.push_back(std::move(e));
+  }
+  // Kinds of the events since the last call, e.g. "ready,message-done".
+  std::string Kinds() {
+    std::string k;
+    for (size_t i = seen_; i < events.size(); ++i) {
+      if (!k.empty()) k += ',';
+      k += SmtpEventKindName(events[i].kind);
+    }
+    seen_ = events.size();
+    return k;
+  }
+  const SmtpEvent* Last(SmtpEventKind kind) const {
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      if (it->kind == kind) return &*it;
+    }
+    return nullptr;
+  }
+  // Greeting + EHLO with `ehlo` reply.
+  void Open(std::string_view ehlo = kSinkEhlo) {
+    Server("220 sink.example ESMTP\r\n");
+    EXPECT_EQ(Client(), "EHLO client.example\r\n");
+    Server(ehlo);
+  }
+  std::vector<SmtpEvent> events;
+
+ private:
+  std::unique_ptr<SmtpSession> s_;
+  size_t seen_ = 0;
+};
+
+RenderedMessage Msg(std::string body = "Subject: t\r\n\r\nhello\r\n", std::string to = "b@y.example") {
+  return MessageFromBytes(body, "bounces+t@x.example", std::move(to));
+}
+
+TEST(SmtpSession, PipelinedDeliveryWithSmtpSink) {
+  Dialog d;
+  EXPECT_EQ(d.s().state(), SmtpState::kGreeting);
+  EXPECT_EQ(d.s().timeout(), absl::Minutes(5));
+  d.Open();
+  EXPECT_EQ(d.Kinds(), "ready");
+  EXPECT_TRUE(d.s().capabilities().pipelining);
+  EXPECT_EQ(d.s().state(), SmtpState::kIdle);
+  RenderedMessage m = Msg();
+  ASSERT_TRUE(d.s().Send(m, 7).ok());
+  // MAIL, RCPT and DATA in one write, as one iovec (commands are contiguous in the arena).
+  EXPECT_EQ(d.s().output().size(), 1u);
+  EXPECT_EQ(d.Client(), "MAIL FROM:<bounces+t@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kMail);
+  d.Server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kData);
+  d.Server("354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kDataBlock);
+  EXPECT_EQ(d.s().timeout(), absl::Minutes(3));
+  EXPECT_EQ(d.Client(), "Subject: t\r\n\r\nhello\r\n.\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kDataDone);
+  EXPECT_EQ(d.s().timeout(), absl::Minutes(10));
+  d.Server("250 2.0.0 Ok: queued as ABC\r\n");
+  EXPECT_EQ(d.Kinds(), "message-done,ready");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->tag, 7u);
+  ASSERT_EQ(done->outcomes.size(), 1u);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kDelivered);
+  EXPECT_EQ(done->outcomes[0].reply.code, 250);
+  EXPECT_EQ(done->outcomes[0].reply.enhanced, "2.0.0");
+  EXPECT_EQ(done->outcomes[0].reply.text, "Ok: queued as ABC");
+  // A second message on the same connection: no RSET after a success.
+  RenderedMessage m2 = Msg("x\r\n.hidden\r\n", "c@y.example");
+  ASSERT_TRUE(d.s().Send(m2, 8).ok());
+  EXPECT_EQ(d.Client(), "MAIL FROM:<bounces+t@x.example>\r\nRCPT TO:<c@y.example>\r\nDATA\r\n");
+  d.Server("250 ok\r\n250 ok\r\n354 go\r\n");
+  EXPECT_EQ(d.Client(), "x\r\n..hidden\r\n.\r\n");
+  d.Server("250 ok\r\n");
+  EXPECT_EQ(d.Kinds(), "message-done,ready");
+  EXPECT_EQ(d.s().messages_sent(), 2u);
+  ASSERT_TRUE(d.s().Quit().ok());
+  EXPECT_EQ(d.Client(), "QUIT\r\n");
+  d.Server("221 Bye\r\n");
+  EXPECT_EQ(d.Kinds(), "close");
+  EXPECT_TRUE(d.Last(SmtpEventKind::kClose)->graceful);
+  EXPECT_EQ(d.s().state(), SmtpState::kClosed);
+}
+
+TEST(SmtpSession, HeloFallbackWithoutPipelining) {
+  Dialog d;
+  d.Server("220 old.example\r\n");
+  EXPECT_EQ(d.Client(), "EHLO client.example\r\n");
+  d.Server("502 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(d.Client(), "HELO client.example\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kHelo);
+  d.Server("250 old.example\r\n");
+  EXPECT_EQ(d.Kinds(), "ready");
+  EXPECT_FALSE(d.s().capabilities().esmtp);
+  RenderedMessage m = Msg();
+  m.body_8bit = true;  // no 8BITMIME offered: no BODY= parameter
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  EXPECT_EQ(d.Client(), "MAIL FROM:<bounces+t@x.example>\r\n");  // one command at a time
+  d.Server("250 ok\r\n");
+  EXPECT_EQ(d.Client(), "RCPT TO:<b@y.example>\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kRcpt);
+  d.Server("250 ok\r\n");
+  EXPECT_EQ(d.Client(), "DATA\r\n");
+  d.Server("354 go\r\n");
+  EXPECT_EQ(d.Client(), "Subject: t\r\n\r\nhello\r\n.\r\n");
+  d.Server("250 ok\r\n");
+  EXPECT_EQ(d.Kinds(), "message-done,ready");
+  EXPECT_EQ(d.Last(SmtpEventKind::kMessageDone)->outcomes[0].result, RcptResult::kDelivered);
+}
+
+TEST(SmtpSession, EhloTemporaryFailureCloses) {
+  Dialog d;
+  d.Server("220 x\r\n");
+  d.Client();
+  d.Server("454 try later\r\n");
+  EXPECT_EQ(d.Kinds(), "close");
+  EXPECT_NE(d.Last(SmtpEventKind::kClose)->reason.find("EHLO refused: 454"), std::string::npos);
+}
+
+TEST(SmtpSession, StartTlsThenEhloAgainAndAuthPlain) {
+  SmtpSessionOptions o = PlainOptions();
+  o.tls = TlsMode::kStartTls;
+  o.username = "apikey";
+  o.password = "SG.secret-key";
+  Dialog d(o);
+  d.Server("220 smtp.example ESMTP\r\n");
+  d.Client();
+  d.Server("250-smtp.example\r\n250-STARTTLS\r\n250-CHUNKING\r\n250 AUTH LOGIN\r\n");
+  EXPECT_EQ(d.Client(), "STARTTLS\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kStartTls);
+  d.Server("220 2.0.0 Ready to start TLS\r\n");
+  EXPECT_EQ(d.Kinds(), "start-tls");
+  EXPECT_EQ(d.s().state(), SmtpState::kTlsHandshake);
+  EXPECT_EQ(d.s().timeout(), absl::Minutes(2));
+  EXPECT_EQ(d.Client(), "");
+  d.s().OnTlsEstablished();
+  EXPECT_TRUE(d.s().tls_active());
+  EXPECT_EQ(d.Client(), "EHLO client.example\r\n");
+  // Pre-TLS capabilities (CHUNKING, AUTH LOGIN only) are discarded.
+  EXPECT_FALSE(d.s().capabilities().chunking);
+  d.Server("250-smtp.example\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250 ENHANCEDSTATUSCODES\r\n");
+  const std::string auth = d.Client();
+  EXPECT_EQ(auth, "AUTH PLAIN " + absl::Base64Escape(std::string("\0apikey\0SG.secret-key", 21)) +
+                      "\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kAuth);
+  d.Server("235 2.7.0 Authentication successful\r\n");
+  EXPECT_EQ(d.Kinds(), "ready");
+  EXPECT_TRUE(d.s().authenticated());
+  RenderedMessage m = Msg();
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  EXPECT_EQ(d.Client(), "MAIL FROM:<bounces+t@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
+}
+
+TEST(SmtpSession, StartTlsInjectionIsRefused) {
+  SmtpSessionOptions o = PlainOptions();
+  o.tls = TlsMode::kStartTls;
+  Dialog d(o);
+  d.Server("220 x\r\n");
+  d.Client();
+  d.Server("250-x\r\n250 STARTTLS\r\n");
+  EXPECT_EQ(d.Client(), "STARTTLS\r\n");
+  d.Server("220 go ahead\r\n250-injected\r\n");  // plaintext after the 220: CVE-2011-0411 class
+  EXPECT_EQ(d.Kinds(), "close");
+  EXPECT_NE(d.Last(SmtpEventKind::kClose)->reason.find("plaintext after"), std::string::npos);
+}
+
+TEST(SmtpSession, StartTlsRequiredButNotOffered) {
+  SmtpSessionOptions o = PlainOptions();
+  o.tls = TlsMode::kStartTls;
+  Dialog d(o);
+  d.Open();
+  EXPECT_EQ(d.Kinds(), "close");
+  EXPECT_NE(d.Last(SmtpEventKind::kClose)->reason.find("does not offer STARTTLS"),
+            std::string::npos);
+}
+
+TEST(SmtpSession, TlsHandshakeFailure) {
+  SmtpSessionOptions o = PlainOptions();
+  o.tls = TlsMode::kStartTls;
+  Dialog d(o);
+  d.Server("220 x\r\n");
+  d.Client();
+  d.Server("250-x\r\n250 STARTTLS\r\n");
+  d.Client();
+  d.Server("220 go\r\n");
+  d.s().OnConnectionError("TLS handshake failed: certificate verify failed");
+  d.Collect();
+  EXPECT_EQ(d.Kinds(), "start-tls,close");
+  EXPECT_EQ(d.Last(SmtpEventKind::kClose)->reason,
+            "TLS handshake failed: certificate verify failed");
+}
+
+TEST(SmtpSession, AuthLoginForSendGridApiKey) {
+  SmtpSessionOptions o = PlainOptions();
+  o.tls = TlsMode::kImplicit;
+  o.username = "apikey";
+  o.password = "SG.k";
+  Dialog d(o);
+  EXPECT_TRUE(d.s().tls_active());
+  d.Open("250-x\r\n250 AUTH=LOGIN\r\n");
+  EXPECT_EQ(d.Client(), "AUTH LOGIN\r\n");
+  d.Server("334 VXNlcm5hbWU6\r\n");
+  EXPECT_EQ(d.Client(), "YXBpa2V5\r\n");  // "apikey"
+  d.Server("334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(d.Client(), absl::Base64Escape("SG.k") + "\r\n");
+  d.Server("235 ok\r\n");
+  EXPECT_EQ(d.Kinds(), "ready");
+}
+
+TEST(SmtpSession, AuthFailure535) {
+  SmtpSessionOptions o = PlainOptions();
+  o.username = "apikey";
+  o.password = "SG.wrong-secret";
+  Dialog d(o);
+  d.Open("250-x\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n");
+  d.Client();
+  d.Server("535 5.7.8 Authentication failed: bad username / password\r\n");
+  EXPECT_EQ(d.Kinds(), "auth-failed,close");
+  const SmtpEvent* a = d.Last(SmtpEventKind::kAuthFailed);
+  EXPECT_EQ(a->reply.code, 535);
+  EXPECT_EQ(a->reply.enhanced, "5.7.8");
+  EXPECT_NE(a->reason.find("authentication failed: 535 5.7.8"), std::string::npos);
+  for (const auto& e : d.events) {
+    EXPECT_EQ(e.reason.find("wrong-secret"), std::string::npos);
+    EXPECT_EQ(e.reply.text.find("wrong-secret"), std::string::npos);
+  }
+}
+
+TEST(SmtpSession, AuthNotOffered) {
+  SmtpSessionOptions o = PlainOptions();
+  o.username = "u";
+  o.password = "p";
+  Dialog d(o);
+  d.Open("250-x\r\n250 AUTH CRAM-MD5\r\n");
+  EXPECT_EQ(d.Kinds(), "auth-failed,close");
+  EXPECT_NE(d.Last(SmtpEventKind::kAuthFailed)->reason.find("neither AUTH PLAIN nor LOGIN"),
+            std::string::npos);
+}
+
+TEST(SmtpSession, BdatWithPipelining) {
+  Dialog d;
+  d.Open("250-x\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-SIZE 1000000\r\n250 8BITMIME\r\n");
+  RenderedMessage m = Msg("Subject: t\r\n\r\n.dot\nbare lf\r\n");
+  m.body_8bit = true;
+  ASSERT_TRUE(d.s().Send(m, 3).ok());
+  const std::string body = "Subject: t\r\n\r\n.dot\r\nbare lf\r\n";  // BDAT: no dot-stuffing
+  EXPECT_EQ(d.Client(), "MAIL FROM:<bounces+t@x.example> SIZE=" + std::to_string(m.size) +
+                            " BODY=8BITMIME\r\nRCPT TO:<b@y.example>\r\nBDAT " +
+                            std::to_string(body.size()) + " LAST\r\n" + body);
+  EXPECT_EQ(d.s().state(), SmtpState::kMail);
+  d.Server("250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n");
+  EXPECT_EQ(d.Kinds(), "ready,message-done,ready");
+  EXPECT_EQ(d.Last(SmtpEventKind::kMessageDone)->outcomes[0].result, RcptResult::kDelivered);
+}
+
+TEST(SmtpSession, ChunkingDisabledUsesData) {
+  SmtpSessionOptions o = PlainOptions();
+  o.chunking = false;
+  o.pipelining = false;
+  Dialog d(o);
+  d.Open("250-x\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+  RenderedMessage m = Msg();
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  EXPECT_EQ(d.Client(), "MAIL FROM:<bounces+t@x.example>\r\n");
+}
+
+TEST(SmtpSession, BdatWithoutPipelining) {
+  SmtpSessionOptions o = PlainOptions();
+  o.pipelining = false;
+  Dialog d(o);
+  d.Open("250-x\r\n250 CHUNKING\r\n");
+  RenderedMessage m = Msg("a\r\n");
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  EXPECT_EQ(d.Client(), "MAIL FROM:<bounces+t@x.example>\r\n");
+  d.Server("250 ok\r\n");
+  EXPECT_EQ(d.Client(), "RCPT TO:<b@y.example>\r\n");
+  d.Server("250 ok\r\n");
+  EXPECT_EQ(d.Client(), "BDAT 3 LAST\r\na\r\n");
+  d.Server("552 5.3.4 too big\r\n");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kRejected);
+  EXPECT_EQ(done->outcomes[0].reply.code, 552);
+}
+
+TEST(SmtpSession, RsetOnlyAfterFailedTransaction) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m1 = Msg();
+  ASSERT_TRUE(d.s().Send(m1, 1).ok());
+  d.Client();
+  d.Server("250 ok\r\n550 5.1.1 <b@y.example>: Recipient address rejected\r\n"
+           "554 5.5.1 Error: no valid recipients\r\n");
+  EXPECT_EQ(d.Kinds(), "ready,message-done,ready");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_EQ(done->outcomes.size(), 1u);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kRejected);
+  EXPECT_EQ(done->outcomes[0].reply.code, 550);
+  EXPECT_EQ(done->outcomes[0].reply.enhanced, "5.1.1");
+  EXPECT_FALSE(done->outcomes[0].connection_level);
+  RenderedMessage m2 = Msg();
+  ASSERT_TRUE(d.s().Send(m2, 2).ok());
+  EXPECT_EQ(d.Client(),
+            "RSET\r\nMAIL FROM:<bounces+t@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kRset);
+  d.Server("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+  d.Client();
+  d.Server("250 ok\r\n");
+  EXPECT_EQ(d.Last(SmtpEventKind::kMessageDone)->outcomes[0].result, RcptResult::kDelivered);
+  RenderedMessage m3 = Msg();
+  ASSERT_TRUE(d.s().Send(m3, 3).ok());
+  EXPECT_EQ(d.Client().substr(0, 5), "MAIL ");  // no RSET after a success
+}
+
+TEST(SmtpSession, RsetWithoutPipeliningWaitsForReply) {
+  SmtpSessionOptions o = PlainOptions();
+  o.pipelining = false;
+  Dialog d(o);
+  d.Open();
+  RenderedMessage m1 = Msg();
+  ASSERT_TRUE(d.s().Send(m1, 1).ok());
+  d.Client();
+  d.Server("250 ok\r\n");
+  d.Client();
+  d.Server("450 4.2.0 greylisted\r\n");  // the only recipient: no DATA
+  EXPECT_EQ(d.Client(), "");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kDeferred);
+  RenderedMessage m2 = Msg();
+  ASSERT_TRUE(d.s().Send(m2, 2).ok());
+  EXPECT_EQ(d.Client(), "RSET\r\n");
+  d.Server("250 ok\r\n");
+  EXPECT_EQ(d.Client(), "MAIL FROM:<bounces+t@x.example>\r\n");
+}
+
+TEST(SmtpSession, Greeting421Closes) {
+  Dialog d;
+  d.Server("421 4.3.2 Service not available, closing channel\r\n");
+  EXPECT_EQ(d.Kinds(), "close");
+  const SmtpEvent* c = d.Last(SmtpEventKind::kClose);
+  EXPECT_EQ(c->reply.code, 421);
+  EXPECT_NE(c->reason.find("greeting"), std::string::npos) << c->reason;
+  EXPECT_EQ(d.Client(), "");
+  EXPECT_FALSE(d.s().Send(Msg(), 1).ok());
+}
+
+TEST(SmtpSession, Greeting554Closes) {
+  Dialog d;
+  d.Server("554 5.7.1 no service for you\r\n");
+  EXPECT_EQ(d.Kinds(), "close");
+  EXPECT_NE(d.Last(SmtpEventKind::kClose)->reason.find("refused the session at greeting: 554"),
+            std::string::npos);
+}
+
+TEST(SmtpSession, MailRejectedRejectsAllRecipients) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m = Msg();
+  std::vector<std::string_view> rcpts{"a@y.example", "b@y.example", "c@y.example"};
+  ASSERT_TRUE(d.s().Send(m, rcpts, 5).ok());
+  EXPECT_EQ(d.Client(),
+            "MAIL FROM:<bounces+t@x.example>\r\nRCPT TO:<a@y.example>\r\n"
+            "RCPT TO:<b@y.example>\r\nRCPT TO:<c@y.example>\r\nDATA\r\n");
+  d.Server("550 5.7.1 sender rejected\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n");
+  EXPECT_EQ(d.Last(SmtpEventKind::kMessageDone), nullptr);  // replies still owed
+  d.Server("503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  ASSERT_EQ(done->outcomes.size(), 3u);
+  for (const auto& o : done->outcomes) {
+    EXPECT_EQ(o.result, RcptResult::kRejected);
+    EXPECT_EQ(o.reply.code, 550);
+    EXPECT_EQ(o.reply.text, "sender rejected");
+  }
+  EXPECT_EQ(d.s().state(), SmtpState::kIdle);
+}
+
+TEST(SmtpSession, MailTemporaryFailureDefers) {
+  SmtpSessionOptions o = PlainOptions();
+  o.pipelining = false;
+  Dialog d(o);
+  d.Open();
+  RenderedMessage m = Msg();
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  d.Client();
+  d.Server("451 4.3.0 try later\r\n");
+  EXPECT_EQ(d.Client(), "");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kDeferred);
+  EXPECT_FALSE(done->outcomes[0].connection_level);
+}
+
+TEST(SmtpSession, SomeRecipientsRefused) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m = Msg();
+  std::vector<std::string_view> rcpts{"ok@y.example", "gone@y.example", "grey@y.example"};
+  ASSERT_TRUE(d.s().Send(m, rcpts, 9).ok());
+  d.Client();
+  d.Server("250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n450 4.2.0 greylisted\r\n354 go\r\n");
+  EXPECT_EQ(d.Client(), "Subject: t\r\n\r\nhello\r\n.\r\n");
+  d.Server("250 2.0.0 queued\r\n");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  ASSERT_EQ(done->outcomes.size(), 3u);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kDelivered);
+  EXPECT_EQ(done->outcomes[1].result, RcptResult::kRejected);
+  EXPECT_EQ(done->outcomes[1].reply.ToString(), "550 5.1.1 no such user");
+  EXPECT_EQ(done->outcomes[2].result, RcptResult::kDeferred);
+  EXPECT_EQ(done->outcomes[2].reply.code, 450);
+}
+
+TEST(SmtpSession, EndOfDataFailures) {
+  for (auto [reply, want] : {std::pair{"552 5.3.4 message too big\r\n", RcptResult::kRejected},
+                             std::pair{"451 4.3.0 queue full\r\n", RcptResult::kDeferred}}) {
+    Dialog d;
+    d.Open();
+    RenderedMessage m = Msg();
+    ASSERT_TRUE(d.s().Send(m, 1).ok());
+    d.Client();
+    d.Server("250 ok\r\n250 ok\r\n354 go\r\n");
+    d.Client();
+    d.Server(reply);
+    const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+    ASSERT_NE(done, nullptr);
+    EXPECT_EQ(done->outcomes[0].result, want);
+    RenderedMessage m2 = Msg();
+    ASSERT_TRUE(d.s().Send(m2, 2).ok());
+    EXPECT_EQ(d.Client().substr(0, 6), "RSET\r\n");
+  }
+}
+
+TEST(SmtpSession, DataRefusedAfterAcceptedRecipient) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m = Msg();
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  d.Client();
+  d.Server("250 ok\r\n250 ok\r\n554 5.3.0 no data today\r\n");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kRejected);
+  EXPECT_EQ(done->outcomes[0].reply.code, 554);
+}
+
+TEST(SmtpSession, Data354WithNoValidRecipientSendsLoneDot) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m = Msg();
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  d.Client();
+  d.Server("250 ok\r\n550 no\r\n354 go\r\n");  // a broken server asks for data anyway
+  EXPECT_EQ(d.Client(), ".\r\n");             // the message is not sent
+  d.Server("554 no valid recipients\r\n");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kRejected);
+  EXPECT_EQ(done->outcomes[0].reply.code, 550);
+}
+
+TEST(SmtpSession, Reply421MidTransactionDefersConnectionLevel) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m = Msg();
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  d.Client();
+  d.Server("250 ok\r\n421 4.7.0 too many errors, closing\r\n");
+  EXPECT_EQ(d.Kinds(), "ready,message-done,close");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kDeferred);
+  EXPECT_TRUE(done->outcomes[0].connection_level);
+  EXPECT_EQ(done->outcomes[0].reply.code, 421);
+  EXPECT_NE(done->outcomes[0].failure.find("RCPT reply"), std::string::npos)
+      << done->outcomes[0].failure;
+}
+
+TEST(SmtpSession, TimeoutsNameTheState) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m = Msg();
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  d.Client();
+  d.Server("250 ok\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kRcpt);
+  EXPECT_EQ(d.s().timeout(), absl::Minutes(5));
+  d.s().OnTimeout();
+  d.Collect();
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kDeferred);
+  EXPECT_TRUE(done->outcomes[0].connection_level);
+  EXPECT_EQ(done->outcomes[0].failure, "timeout waiting for RCPT reply");
+  EXPECT_EQ(d.Last(SmtpEventKind::kClose)->reason, "timeout waiting for RCPT reply");
+  EXPECT_EQ(d.s().state(), SmtpState::kClosed);
+  d.s().OnTimeout();  // nothing more after close
+  d.Server("250 late\r\n");
+  EXPECT_EQ(d.Kinds(), "ready,message-done,close");
+}
+
+TEST(SmtpSession, TimeoutWhileWritingDataAndAtGreeting) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m = Msg();
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  d.Client();
+  d.Server("250 ok\r\n250 ok\r\n354 go\r\n");
+  d.s().OnWritten(3);  // a partial write, then nothing
+  EXPECT_EQ(d.s().state(), SmtpState::kDataBlock);
+  d.s().OnTimeout();
+  d.Collect();
+  EXPECT_EQ(d.Last(SmtpEventKind::kMessageDone)->outcomes[0].failure,
+            "timeout writing message data");
+  Dialog g;
+  g.s().OnTimeout();
+  g.Collect();
+  EXPECT_EQ(g.Last(SmtpEventKind::kClose)->reason, "timeout waiting for greeting");
+}
+
+TEST(SmtpSession, IdleTimeoutSendsQuit) {
+  Dialog d;
+  d.Open();
+  EXPECT_EQ(d.s().timeout(), absl::Seconds(60));
+  d.s().OnTimeout();
+  EXPECT_EQ(d.Client(), "QUIT\r\n");
+  EXPECT_EQ(d.s().state(), SmtpState::kQuit);
+  d.s().OnPeerClosed();
+  d.Collect();
+  EXPECT_TRUE(d.Last(SmtpEventKind::kClose)->graceful);
+}
+
+TEST(SmtpSession, PeerClosedMidData) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m = Msg(std::string(5000, 'z') + "\r\n");
+  ASSERT_TRUE(d.s().Send(m, 4).ok());
+  d.Client();
+  d.Server("250 ok\r\n250 ok\r\n354 go\r\n");
+  d.s().OnWritten(1000);
+  d.s().OnPeerClosed();
+  d.Collect();
+  EXPECT_EQ(d.s().output_bytes(), 0u);
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->tag, 4u);
+  EXPECT_EQ(done->outcomes[0].result, RcptResult::kDeferred);
+  EXPECT_TRUE(done->outcomes[0].connection_level);
+  EXPECT_EQ(done->outcomes[0].failure,
+            "peer closed the connection while waiting for message data write");
+  EXPECT_EQ(d.Kinds(), "ready,message-done,close");
+}
+
+TEST(SmtpSession, GarbageReplyIsProtocolError) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m = Msg();
+  ASSERT_TRUE(d.s().Send(m, 1).ok());
+  d.Client();
+  d.Server("HTTP/1.1 400 Bad Request\r\n");
+  const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
+  ASSERT_NE(done, nullptr);
+  EXPECT_TRUE(done->outcomes[0].connection_level);
+  EXPECT_NE(done->outcomes[0].failure.find("garbage instead of an SMTP reply"), std::string::npos);
+  EXPECT_NE(done->outcomes[0].failure.find("MAIL FROM reply"), std::string::npos);
+}
+
+TEST(SmtpSession, HugeReplyLineClosesWithoutGrowing) {
+  Dialog d;
+  d.Server("220 x\r\n");
+  d.Client();
+  std::string chunk(1 << 16, 'A');
+  d.Server("250-");
+  for (int i = 0; i < 160 && !d.Last(SmtpEventKind::kClose); ++i) d.Server(chunk);  // ~10 MB
+  ASSERT_NE(d.Last(SmtpEventKind::kClose), nullptr);
+  EXPECT_NE(d.Last(SmtpEventKind::kClose)->reason.find("reply line too long"), std::string::npos);
+}
+
+TEST(SmtpSession, UnexpectedReplyWhileIdle) {
+  Dialog d;
+  d.Open();
+  d.Server("250 surprise\r\n");
+  EXPECT_EQ(d.Kinds(), "ready,close");
+  Dialog e;
+  e.Open();
+  e.Server("421 4.4.2 idle timeout\r\n");
+  EXPECT_NE(e.Last(SmtpEventKind::kClose)->reason.find("closed the idle connection"),
+            std::string::npos);
+}
+
+TEST(SmtpSession, CrLfInCommandsIsRefusedNeverWritten) {
+  Dialog d;
+  d.Open();
+  for (std::string bad : {std::string("b@y\r\nRSET"), std::string("b@y\nx"),
+                          std::string("b@y\rx"), std::string("a>b@y"), std::string(),
+                          std::string("b\0@y", 4)}) {
+    RenderedMessage m = Msg("x\r\n", bad);
+    absl::Status s = d.s().Send(m, 1);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(d.s().output_bytes(), 0u);
+    EXPECT_EQ(d.s().state(), SmtpState::kIdle);
+  }
+  RenderedMessage bad_from = Msg();
+  bad_from.envelope_from = "x@y\r\nDATA";
+  EXPECT_FALSE(d.s().Send(bad_from, 1).ok());
+  RenderedMessage good = Msg();
+  EXPECT_TRUE(d.s().Send(good, 1).ok());
+  EXPECT_FALSE(d.s().Send(good, 2).ok());  // not idle
+  SmtpSessionOptions o = PlainOptions();
+  o.ehlo_name = "evil\r\nMAIL FROM:<x>";
+  EXPECT_FALSE(SmtpSession::Create(o).ok());
+  o.ehlo_name = "";
+  EXPECT_FALSE(SmtpSession::Create(o).ok());
+  o = PlainOptions();
+  o.username = "u";
+  o.password = "p\r\nx";
+  auto s = SmtpSession::Create(o);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message().find("p\r\nx"), std::string::npos);
+}
+
+TEST(SmtpSession, SmtpUtf8AndNullSender) {
+  Dialog d;
+  d.Open();
+  RenderedMessage m = MessageFromBytes("x\r\n", "", "j\xc3\xb6rg@y.example");
+  EXPECT_EQ(d.s().Send(m, 1).code(), absl::StatusCode::kFailedPrecondition);
+  Dialog u;
+  u.Open("250-x\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n");
+  ASSERT_TRUE(u.s().Send(m, 1).ok());
+  EXPECT_EQ(u.Client(), "MAIL FROM:<> SMTPUTF8\r\nRCPT TO:<j\xc3\xb6rg@y.example>\r\nDATA\r\n");
+}
+
+TEST(SmtpSession, OptionsFromAccount) {
+  AccountConfig a;
+  a.username = "apikey";
+  a.tls = TlsMode::kImplicit;
+  a.chunking = false;
+  SmtpTimeouts t;
+  t.rcpt = absl::Seconds(7);
+  SmtpSessionOptions o = SmtpSessionOptions::ForAccount(a, "key", t, "host.example");
+  EXPECT_EQ(o.ehlo_name, "host.example");
+  EXPECT_EQ(o.username, "apikey");
+  EXPECT_EQ(o.password, "key");
+  EXPECT_FALSE(o.chunking);
+  EXPECT_EQ(o.tls, TlsMode::kImplicit);
+  EXPECT_EQ(TimeoutFor(o.timeouts, SmtpState::kRcpt), absl::Seconds(7));
+  a.ehlo_name = "mta1.example.com";
+  EXPECT_EQ(SmtpSessionOptions::ForAccount(a, "k", t, "h").ehlo_name, "mta1.example.com");
+  // Every state has a timeout and a name.
+  for (int i = 0; i < kSmtpStateCount; ++i) {
+    auto s = static_cast<SmtpState>(i);
+    EXPECT_GT(TimeoutFor(SmtpTimeouts(), s), absl::ZeroDuration());
+    EXPECT_STRNE(SmtpStateName(s), "?");
+  }
+}
+
+}  // namespace
+}  // namespace salvo
