@@ -26,6 +26,7 @@
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "simdjson.h"
+#include "store/csv.h"
 #include "store/recipient_store.h"
 
 namespace salvo {
@@ -93,89 +94,6 @@ class Input {
   bool eof_ = false;
   uint64_t consumed_ = 0;
 };
-
-// ---------------------------------------------------------------------------------------------
-// RFC 4180 record parser.
-
-struct CsvRow {
-  std::string arena;                                  // unescaped field bytes, back to back
-  std::vector<std::pair<uint32_t, uint32_t>> fields;  // (offset, length) into arena
-  std::string problem;                                // row-level defect found while parsing
-  std::string_view Field(size_t i) const {
-    return std::string_view(arena).substr(fields[i].first, fields[i].second);
-  }
-  void Clear() {
-    arena.clear();
-    fields.clear();
-    problem.clear();
-  }
-};
-
-enum class ParseResult { kRecord, kNeedMore, kBinary, kUnterminated };
-
-// Parses one record from [p, end). On kRecord sets *consumed and *newlines (physical lines the
-// record spans, including its terminator).
-ParseResult ParseCsvRecord(const char* p, const char* end, bool eof, CsvRow* row,
-                           size_t* consumed, uint32_t* newlines) {
-  row->Clear();
-  const char* s = p;
-  uint32_t nl = 0;
-  for (;;) {
-    uint32_t start = static_cast<uint32_t>(row->arena.size());
-    if (s < end && *s == '"') {
-      ++s;
-      for (;;) {
-        const char* q = static_cast<const char*>(std::memchr(s, '"', end - s));
-        if (q == nullptr) return eof ? ParseResult::kUnterminated : ParseResult::kNeedMore;
-        if (std::memchr(s, '\0', q - s) != nullptr) return ParseResult::kBinary;
-        for (const char* c = s; c < q; ++c) nl += (*c == '\n');
-        row->arena.append(s, q - s);
-        if (q + 1 == end && !eof) return ParseResult::kNeedMore;
-        if (q + 1 < end && q[1] == '"') {
-          row->arena.push_back('"');
-          s = q + 2;
-          continue;
-        }
-        s = q + 1;
-        break;
-      }
-      // After the closing quote: a delimiter, or text we keep but flag (RFC 4180 forbids it).
-      if (s < end && *s != ',' && *s != '\n' && *s != '\r' && row->problem.empty()) {
-        row->problem = absl::StrCat("text after the closing quote in column ",
-                                    row->fields.size() + 1);
-      }
-    }
-    // Unquoted part (the whole field, or stray text after a closing quote).
-    const char* f = s;
-    while (s < end) {
-      char c = *s;
-      if (c == ',' || c == '\n' || c == '\r') break;
-      if (c == '\0') return ParseResult::kBinary;
-      ++s;
-    }
-    row->arena.append(f, s - f);
-    row->fields.emplace_back(start, static_cast<uint32_t>(row->arena.size() - start));
-    if (s == end) {
-      if (!eof) return ParseResult::kNeedMore;
-      *consumed = s - p;
-      *newlines = nl;
-      return ParseResult::kRecord;
-    }
-    if (*s == ',') {
-      ++s;
-      continue;
-    }
-    if (*s == '\r') {
-      if (s + 1 == end && !eof) return ParseResult::kNeedMore;
-      s += (s + 1 < end && s[1] == '\n') ? 2 : 1;
-    } else {
-      ++s;
-    }
-    *consumed = s - p;
-    *newlines = nl + 1;
-    return ParseResult::kRecord;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Field checks.
@@ -494,12 +412,12 @@ class ImportRun {
     for (;;) {
       size_t consumed = 0;
       uint32_t newlines = 0;
-      ParseResult pr = ParseResult::kNeedMore;
+      CsvParse pr = CsvParse::kNeedMore;
       if (in->size() > 0 || in->eof()) {
         if (in->size() == 0) break;  // eof, nothing left
         pr = ParseCsvRecord(in->begin(), in->end(), in->eof(), &row, &consumed, &newlines);
       }
-      if (pr == ParseResult::kNeedMore) {
+      if (pr == CsvParse::kNeedMore) {
         if (in->size() > kImportMaxRowBytes) {
           return Fatal(line, absl::StrCat("row longer than ", kImportMaxRowBytes,
                                           " bytes (an unterminated quoted field?)"));
@@ -507,10 +425,10 @@ class ImportRun {
         RETURN_IF_ERROR(in->Fill(name_));
         continue;
       }
-      if (pr == ParseResult::kBinary) {
+      if (pr == CsvParse::kBinary) {
         return Fatal(line, "binary data (NUL byte): not a CSV file");
       }
-      if (pr == ParseResult::kUnterminated) {
+      if (pr == CsvParse::kUnterminated) {
         return Fatal(line, "file ends inside a quoted field (truncated file?)");
       }
       if (consumed > kImportMaxRowBytes) {
