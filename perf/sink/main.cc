@@ -90,11 +90,24 @@ int Main(int argc, char** argv) {
   for (const std::string& l : labels) printf("listening on %s\n", l.c_str());
   fflush(stdout);
 
-  int sig = 0;
-  sigwait(&set, &sig);
+  // Wait for SIGTERM/SIGINT, sampling the message count every 250 ms for --timeline.
+  std::string timeline;
+  auto sample = [&] {
+    uint64_t total = 0;
+    for (auto& w : workers) total += w->env().live_messages.load(std::memory_order_relaxed);
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    timeline += absl::StrFormat("%.3f\t%d\n", t, total);
+  };
+  for (;;) {
+    timespec tick{0, 250 * 1000 * 1000};
+    int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) break;
+    if (!cfg.timeline_path.empty()) sample();
+  }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (auto& w : workers) w->Stop();
   for (auto& th : threads) th.join();
+  if (!cfg.timeline_path.empty()) sample();
 
   int rc = 0;
   for (const absl::Status& s : results) {
@@ -112,6 +125,15 @@ int Main(int argc, char** argv) {
   if (!cfg.record_path.empty()) {
     if (absl::Status s = record.WriteTsv(cfg.record_path); !s.ok()) {
       fprintf(stderr, "salvo-sink: %s\n", std::string(s.message()).c_str());
+      rc = 1;
+    }
+  }
+  if (!cfg.timeline_path.empty()) {
+    FILE* f = fopen(cfg.timeline_path.c_str(), "w");
+    bool ok = f != nullptr && fwrite(timeline.data(), 1, timeline.size(), f) == timeline.size();
+    if (f != nullptr) ok = (fclose(f) == 0) && ok;
+    if (!ok) {
+      fprintf(stderr, "salvo-sink: --timeline: cannot write %s\n", cfg.timeline_path.c_str());
       rc = 1;
     }
   }

@@ -162,6 +162,7 @@ std::string SinkUsage() {
   --max-recipients N        per transaction (default 1000)
   --record FILE             at exit: address<TAB>count<TAB>peers for every accepted recipient
   --stats-json FILE         at exit: counters, replies by code, per-command latency
+  --timeline FILE           at exit: "seconds<TAB>messages accepted so far", sampled every 250 ms
   --quiet                   no summary line on stderr
 )";
 }
@@ -267,6 +268,10 @@ absl::StatusOr<SinkConfig> ParseSinkArgs(const std::vector<std::string>& args) {
       auto v = need();
       if (!v.ok()) return v.status();
       c.stats_json_path = *v;
+    } else if (opt == "--timeline") {
+      auto v = need();
+      if (!v.ok()) return v.status();
+      c.timeline_path = *v;
     } else if (opt == "--quiet") {
       c.quiet = true;
     } else {

@@ -66,6 +66,7 @@ struct SinkConfig {
   int max_recipients = 1000;            // per transaction; more get 452 4.5.3
   std::string record_path;              // --record FILE
   std::string stats_json_path;          // --stats-json FILE
+  std::string timeline_path;            // --timeline FILE: seconds<TAB>messages, every 250 ms
   bool quiet = false;
 };
 

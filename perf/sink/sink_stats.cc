@@ -126,6 +126,10 @@ void WorkerStats::Merge(const WorkerStats& o) {
   bytes_out += o.bytes_out;
   tls_sessions += o.tls_sessions;
   dropped_in_data += o.dropped_in_data;
+  if (o.first_message_ns != 0 && (first_message_ns == 0 || o.first_message_ns < first_message_ns)) {
+    first_message_ns = o.first_message_ns;
+  }
+  if (o.last_message_ns > last_message_ns) last_message_ns = o.last_message_ns;
   for (size_t i = 0; i < replies.size(); ++i) replies[i] += o.replies[i];
   for (size_t i = 0; i < latency.size(); ++i) latency[i].Merge(o.latency[i]);
 }
@@ -138,6 +142,10 @@ std::string WorkerStats::ToJson(double elapsed_s, int threads) const {
       "\"dropped_in_data\":%d,\"msgs_per_s\":%.1f,",
       elapsed_s, threads, connections, messages, message_bytes, rcpt_accepted, bytes_in, bytes_out,
       tls_sessions, dropped_in_data, elapsed_s > 0 ? static_cast<double>(messages) / elapsed_s : 0.0);
+  // Between the first and the last accepted message: the sender's rate, without idle time.
+  double active_s = static_cast<double>(last_message_ns - first_message_ns) / 1e9;
+  absl::StrAppendFormat(&j, "\"active_s\":%.3f,\"active_msgs_per_s\":%.1f,", active_s,
+                        active_s > 0 ? static_cast<double>(messages > 0 ? messages - 1 : 0) / active_s : 0.0);
   j += "\"replies\":{";
   bool first = true;
   for (size_t c = 0; c < replies.size(); ++c) {

@@ -68,6 +68,8 @@ struct WorkerStats {
   uint64_t bytes_out = 0;
   uint64_t tls_sessions = 0;
   uint64_t dropped_in_data = 0;
+  uint64_t first_message_ns = 0;  // CLOCK_MONOTONIC of the first / last accepted message (0 = none)
+  uint64_t last_message_ns = 0;
   std::array<uint64_t, 600> replies{};  // by reply code
   std::array<LatencyHistogram, static_cast<size_t>(Cmd::kCount)> latency;
 

@@ -284,6 +284,9 @@ void SmtpSession::EndOfMessage(Cmd cmd) {
   }
   WorkerStats& st = env_->stats;
   ++st.messages;
+  env_->live_messages.store(st.messages, std::memory_order_relaxed);
+  if (st.first_message_ns == 0) st.first_message_ns = now_ns_;
+  st.last_message_ns = now_ns_;
   st.message_bytes += static_cast<uint64_t>(msg_bytes_);
   st.rcpt_accepted += rcpt_count_;
   if (!env_->cfg.record_path.empty()) {

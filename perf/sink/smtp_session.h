@@ -46,6 +46,8 @@ struct SessionEnv {
   const SinkConfig& cfg;
   AccountCounters* accounts;
   WorkerStats stats;
+  // Accepted messages, readable by other threads (single writer: this worker) for --timeline.
+  std::atomic<uint64_t> live_messages{0};
   Recorder recorder;            // used only when cfg.record_path is set
   bool tls_available = false;   // a TLS context could be loaded
   uint64_t rng_state;

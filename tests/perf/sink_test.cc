@@ -41,7 +41,8 @@ class Sink {
   // Starts salvo-sink on one free port per host in `hosts` with `extra` options.
   explicit Sink(const std::vector<std::string>& extra, const std::vector<std::string>& hosts = {"127.0.0.1"}) {
     std::vector<std::string> argv = {SinkBin(), "--threads", "2", "--record", dir_.File("record.tsv"),
-                                     "--stats-json", dir_.File("stats.json")};
+                                     "--stats-json", dir_.File("stats.json"), "--timeline",
+                                     dir_.File("timeline.tsv")};
     for (const std::string& h : hosts) {
       int port = FreePort(h);
       ports_.push_back(port);
@@ -218,6 +219,17 @@ TEST(SalvoSink, SmtpSourceCountsAndRecordsPeersOnTwoAddresses) {
   EXPECT_GE(sink.StatsField("bytes"), 2000L * 20480);
   EXPECT_NE(sink.Stats().find("\"END_OF_DATA\":{\"count\":2106,"), std::string::npos) << sink.Stats();
   EXPECT_NE(sink.Log().find("salvo-sink: 2106 messages"), std::string::npos) << sink.Log();
+  EXPECT_GT(sink.StatsField("active_msgs_per_s"), 0);
+  // The timeline is cumulative and ends at the total.
+  std::istringstream tl(ReadFile(sink.dir().File("timeline.tsv")));
+  std::string line;
+  long prev = 0, last = -1;
+  while (std::getline(tl, line)) {
+    last = std::stol(line.substr(line.find('\t') + 1));
+    EXPECT_GE(last, prev);
+    prev = last;
+  }
+  EXPECT_EQ(last, 2106);
 }
 
 TEST(SalvoSink, PipelinedCommandsAnsweredInOrderInOneWrite) {
