@@ -1,0 +1,191 @@
+// CSV import / export of the suppression list. Trust: imported text is hostile (see header).
+#include "store/suppression_io.h"
+
+#include <cstring>
+#include <ctime>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "engine/base/address.h"
+#include "engine/base/status_macros.h"
+#include "engine/base/strings.h"
+#include "store/csv.h"
+
+namespace salvo {
+namespace {
+
+void AppendCsvField(std::string_view v, std::string* out) {
+  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(v);
+    return;
+  }
+  out->push_back('"');
+  for (char c : v) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Empty -> 0 (now); unix seconds or RFC 3339.
+bool ParseTime(std::string_view s, int64_t* out) {
+  s = Trim(s);
+  if (s.empty()) {
+    *out = 0;
+    return true;
+  }
+  bool digits = s.size() <= 12;
+  for (char c : s) digits = digits && c >= '0' && c <= '9';
+  if (digits) {
+    int64_t v = 0;
+    for (char c : s) v = v * 10 + (c - '0');
+    *out = v;
+    return true;
+  }
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, std::string(s), &t, &err)) return false;
+  *out = absl::ToUnixSeconds(t);
+  return true;
+}
+
+}  // namespace
+
+std::string FormatUnixTime(int64_t seconds) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(seconds), absl::UTCTimeZone());
+}
+
+void AppendSuppressionCsvRow(const SuppressionEntry& e, std::string* out) {
+  AppendCsvField(e.key, out);
+  out->push_back(',');
+  out->append(SuppressionReasonName(e.reason));
+  out->push_back(',');
+  AppendCsvField(e.source, out);
+  out->push_back(',');
+  out->append(FormatUnixTime(e.first_seen));
+  out->push_back(',');
+  out->append(FormatUnixTime(e.last_seen));
+  out->push_back(',');
+  AppendCsvField(e.detail, out);
+  out->push_back('\n');
+}
+
+absl::StatusOr<std::string> SuppressionKeyOf(std::string_view raw) {
+  std::string_view s = Trim(raw);
+  if (!s.empty() && s.front() == '@') return NormalizeDomainKey(s);
+  ASSIGN_OR_RETURN(NormalizedAddress a, NormalizeAddress(s));
+  return a.key;
+}
+
+absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
+    SuppressionStore* store, std::string_view data, const std::string& name,
+    std::string_view default_source,
+    const std::function<void(uint64_t line, std::string_view reason)>& on_reject) {
+  SuppressionImportSummary sum;
+  if (data.size() >= 3 && std::memcmp(data.data(), "\xEF\xBB\xBF", 3) == 0) data.remove_prefix(3);
+  const char* p = data.data();
+  const char* end = data.data() + data.size();
+  uint64_t line = 1;
+  CsvRow row;
+  int col_key = -1, col_reason = -1, col_source = -1, col_first = -1, col_last = -1,
+      col_detail = -1;
+  size_t ncols = 0;
+  bool have_header = false;
+  auto reject = [&](uint64_t l, std::string_view why) {
+    ++sum.rejected;
+    if (on_reject) on_reject(l, why);
+  };
+  while (p < end) {
+    size_t consumed = 0;
+    uint32_t newlines = 0;
+    CsvParse r = ParseCsvRecord(p, end, true, &row, &consumed, &newlines);
+    if (r == CsvParse::kBinary) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": line ", line, ": binary data (NUL byte): not a CSV file"));
+    }
+    if (r != CsvParse::kRecord) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, ": line ", line, ": file ends inside a quoted field (truncated file?)"));
+    }
+    p += consumed;
+    uint64_t row_line = line;
+    line += newlines;
+    if (row.fields.size() == 1 && row.fields[0].second == 0) continue;
+    if (!have_header) {
+      have_header = true;
+      ncols = row.fields.size();
+      for (size_t i = 0; i < ncols; ++i) {
+        std::string n = Lower(Trim(row.Field(i)));
+        int c = static_cast<int>(i);
+        if (n == "key" || n == "email" || n == "address") col_key = c;
+        else if (n == "reason") col_reason = c;
+        else if (n == "source") col_source = c;
+        else if (n == "first_seen") col_first = c;
+        else if (n == "last_seen") col_last = c;
+        else if (n == "detail") col_detail = c;
+      }
+      if (col_key < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            name, ": line ", row_line, ": no \"key\" column in the header (want ",
+            Av(kSuppressionCsvHeader.substr(0, kSuppressionCsvHeader.size() - 1)), ")"));
+      }
+      continue;
+    }
+    ++sum.rows;
+    if (row.fields.size() != ncols) {
+      reject(row_line, absl::StrCat(row.fields.size(), " fields, the header has ", ncols));
+      continue;
+    }
+    auto field = [&](int c) { return c < 0 ? std::string_view() : row.Field(c); };
+    auto key = SuppressionKeyOf(field(col_key));
+    if (!key.ok()) {
+      reject(row_line, Sv(key.status().message()));
+      continue;
+    }
+    SuppressionEntry e;
+    e.key = *key;
+    std::string_view reason = Trim(field(col_reason));
+    if (reason.empty()) {
+      e.reason = SuppressionReason::kManual;
+    } else if (!ParseSuppressionReason(reason, &e.reason)) {
+      reject(row_line, absl::StrCat("invalid reason \"", SanitizeForLog(reason, 40),
+                                    "\" (unsubscribe, hard_bounce, complaint or manual)"));
+      continue;
+    }
+    std::string_view source = Trim(field(col_source));
+    e.source = std::string(source.empty() ? default_source : source);
+    if (!ParseTime(field(col_first), &e.first_seen) || !ParseTime(field(col_last), &e.last_seen)) {
+      reject(row_line, "invalid first_seen / last_seen (RFC 3339 or unix seconds)");
+      continue;
+    }
+    e.detail = std::string(field(col_detail));
+    absl::Status s = store->Add(e);
+    if (!s.ok()) {
+      if (s.code() == absl::StatusCode::kInvalidArgument) {
+        reject(row_line, Sv(s.message()));
+        continue;
+      }
+      return s;
+    }
+    ++sum.added;
+  }
+  if (!have_header) return absl::InvalidArgumentError(absl::StrCat(name, ": empty file: no header row"));
+  return sum;
+}
+
+}  // namespace salvo

@@ -1,0 +1,42 @@
+// The suppression list's CSV exchange format (salvo suppress list / export / import):
+//   key,reason,source,first_seen,last_seen,detail
+// key is "user@example.com" or "@example.com"; times are RFC 3339 UTC on output, RFC 3339 or unix
+// seconds on input. Trust: imported files are hostile: every row is normalized and validated,
+// bad rows are rejected with their line number, binary or truncated files are an error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "store/suppression_store.h"
+
+namespace salvo {
+
+inline constexpr std::string_view kSuppressionCsvHeader =
+    "key,reason,source,first_seen,last_seen,detail\n";
+
+// One CSV line (LF-terminated), fields quoted when needed.
+void AppendSuppressionCsvRow(const SuppressionEntry& e, std::string* out);
+// "2024-05-01T10:00:00Z"
+std::string FormatUnixTime(int64_t seconds);
+
+// A suppression key from user input: "@domain" -> NormalizeDomainKey, else NormalizeAddress().key.
+absl::StatusOr<std::string> SuppressionKeyOf(std::string_view raw);
+
+struct SuppressionImportSummary {
+  uint64_t rows = 0;
+  uint64_t added = 0;
+  uint64_t rejected = 0;
+};
+
+// Imports CSV text with a header naming at least `key` (or `email`); reason defaults to manual,
+// source to `default_source`. on_reject gets (line, reason) for each bad row.
+absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
+    SuppressionStore* store, std::string_view data, const std::string& name,
+    std::string_view default_source,
+    const std::function<void(uint64_t line, std::string_view reason)>& on_reject);
+
+}  // namespace salvo
