@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Capacity report: turns the per-case JSON of perf/capacity/run.sh into a table, report.json and
+a throughput-over-time plot (gnuplot SVG). Input is our own files; missing fields are shown as -."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+SENDERS = (("salvo", "salvo"), ("smtp_source", "smtp-source"), ("nodemailer", "nodemailer"))
+
+
+def fmt(v, spec="{:.0f}"):
+    return "-" if v is None else spec.format(v)
+
+
+def ratio(a, b):
+    return None if a is None or b in (None, 0) else a / b
+
+
+def per_cpu_second(s):
+    c = s.get("cpu_us_per_msg")
+    return None if not c else 1e6 / c
+
+
+def table(case):
+    print(f"\n{case['label']}: {case['recipients']} recipients, {case['size']}, {case['connections']} "
+          f"connections, {case['workers']} workers, DKIM {case['dkim']}, sink {case['sink']}")
+    print(f"{'sender':<12} {'msgs/s':>9} {'cpu us/msg':>11} {'peak RSS MB':>12} {'p50 ms':>8} {'p99 ms':>8}  notes")
+    for key, name in SENDERS:
+        s = case[key]
+        if s.get("status") != "ok":
+            print(f"{name:<12} {'-':>9} {'-':>11} {'-':>12} {'-':>8} {'-':>8}  skipped: {s.get('reason')}")
+            continue
+        notes = f"{s.get('messages')} msgs in {s.get('wall_s'):.1f}s wall"
+        if s.get("sink_messages") is not None and s["sink_messages"] != s.get("messages"):
+            notes += f", sink counted {s['sink_messages']}"
+        print(f"{name:<12} {fmt(s.get('msgs_per_s')):>9} {fmt(s.get('cpu_us_per_msg'), '{:.1f}'):>11} "
+              f"{fmt(s.get('peak_rss_mb'), '{:.1f}'):>12} {fmt(s.get('latency_p50_ms'), '{:.2f}'):>8} "
+              f"{fmt(s.get('latency_p99_ms'), '{:.2f}'):>8}  {notes}")
+    sv, ss, sn = (case[k] for k, _ in SENDERS)
+    r = {
+        "salvo_vs_smtp_source_rate": ratio(sv.get("msgs_per_s"), ss.get("msgs_per_s")),
+        "salvo_vs_smtp_source_cpu_per_msg": ratio(sv.get("cpu_us_per_msg"), ss.get("cpu_us_per_msg")),
+        "salvo_vs_nodemailer_rate": ratio(sv.get("msgs_per_s"), sn.get("msgs_per_s")),
+        "salvo_vs_nodemailer_msgs_per_cpu_s": ratio(per_cpu_second(sv), per_cpu_second(sn)),
+    }
+    case["ratios"] = r
+    print("ratios: salvo/smtp-source rate {}  cpu/msg {};  salvo/nodemailer rate {}  msgs per CPU-second {}".format(
+        *(fmt(v, "{:.2f}") for v in r.values())))
+
+
+def plot(cases, out):
+    """Throughput over time (msgs/s per 250 ms sample, from salvo-sink's --timeline) per sender."""
+    series = []
+    for case in cases:
+        for key, name in SENDERS:
+            tl = case[key].get("timeline")
+            if case[key].get("status") != "ok" or not tl or not os.path.exists(tl):
+                continue
+            rows = [tuple(map(float, l.split("\t"))) for l in open(tl) if l.strip()]
+            pts, t0, prev = [], None, None
+            for t, m in rows:
+                if prev is not None and m > prev[1]:
+                    if t0 is None:
+                        t0 = prev[0]
+                    pts.append((t - t0, (m - prev[1]) / (t - prev[0])))
+                elif prev is not None and t0 is not None and m == prev[1]:
+                    break  # the sender is done
+                prev = (t, m)
+            if not pts:
+                continue
+            label = f"{name} ({case['label']})" if len(cases) > 1 else name
+            dat = os.path.join(out, f"timeline-{case['label']}-{key}.dat")
+            with open(dat, "w") as f:
+                f.writelines(f"{t:.3f} {r:.1f}\n" for t, r in pts)
+            series.append((dat, label))
+    if not series or not shutil.which("gnuplot"):
+        return None
+    svg = os.path.join(out, "throughput.svg")
+    plots = ", ".join(f"'{d}' using 1:2 with lines lw 2 title '{l}'" for d, l in series)
+    script = (f"set terminal svg size 900,450 dynamic; set output '{svg}';"
+              "set title 'Throughput over time (messages accepted by salvo-sink)';"
+              "set xlabel 'seconds since first message'; set ylabel 'msgs/s'; set grid; set key outside;"
+              f"plot {plots}")
+    subprocess.run(["gnuplot", "-e", script], check=False)
+    return svg if os.path.exists(svg) else None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("cases", nargs="+")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    cases = [json.load(open(p)) for p in a.cases]
+    for c in cases:
+        table(c)
+    base = cases[0]
+    report = {}
+    for key, _ in SENDERS:
+        s = base[key]
+        report[f"{key}_msgs_per_s"] = s.get("msgs_per_s")
+        report[f"{key}_cpu_us_per_msg"] = s.get("cpu_us_per_msg")
+        report[f"{key}_peak_rss_mb"] = s.get("peak_rss_mb")
+        report[f"{key}_latency_p50_ms"] = s.get("latency_p50_ms")
+        report[f"{key}_latency_p99_ms"] = s.get("latency_p99_ms")
+        report[f"{key}_status"] = s.get("status")
+        if s.get("status") != "ok":
+            report[f"{key}_skipped_reason"] = s.get("reason")
+    report.update(base.get("ratios", {}))
+    for k in ("recipients", "size", "connections", "workers", "dkim", "sink"):
+        report[k] = base[k]
+    if os.environ.get("SIGN_RATE_PER_CORE"):
+        rate = float(os.environ["SIGN_RATE_PER_CORE"])
+        report["openssl_sign_per_s_per_core"] = rate
+        sv = base["salvo"]
+        if sv.get("status") == "ok" and sv.get("wall_s"):
+            cores = sv["cpu_s"] / sv["wall_s"]
+            report["salvo_cores_used"] = cores
+            report["salvo_dkim_fraction_of_sign_rate"] = ratio(sv.get("msgs_per_s"), rate * cores)
+            print(f"DKIM: salvo {fmt(sv.get('msgs_per_s'))} msgs/s on {cores:.2f} cores; openssl sign "
+                  f"{rate:.0f}/s per core -> {fmt(report['salvo_dkim_fraction_of_sign_rate'], '{:.0%}')} of the sign rate")
+    report["cases"] = cases
+    report["plot"] = plot(cases, a.out)
+    with open(os.path.join(a.out, "report.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    print(f"\nwrote {os.path.join(a.out, 'report.json')}" + (f" and {report['plot']}" if report["plot"] else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

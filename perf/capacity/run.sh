@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# perf/capacity/run.sh — salvo's capacity report (what `tools/dev bench` runs).
+#   perf/capacity/run.sh BUILD_DIR [--recipients 100000] [--size 20k] [--connections 20] [--workers 2]
+#       [--dkim none|rsa|ed25519] [--sink salvo|postfix] [--sweep size|connections|recipients|workers]
+#       [--out DIR]
+# Runs, one after the other on this machine and against the same kind of sink (a fresh instance
+# each time): (1) salvo sending a personalized campaign (HTML with 10 tracked links) from a real
+# store, (2) Postfix smtp-source with pre-made messages of the same size over the same number of
+# sessions, (3) nodemailer's pooled transport sending the same personalized content. Prints a
+# table (msgs/s, sender CPU µs/msg, peak RSS, transaction latency p50/p99) with the ratios, and
+# writes perf/out/report.json and a throughput-over-time plot (perf/out/throughput.svg).
+# A sender that cannot run (e.g. `salvo send` not built yet, npm packages missing) is reported as
+# skipped with the reason; the others still run.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+[ $# -ge 1 ] || { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+BUILD=$(cd "$1" && pwd); shift
+RECIPIENTS=100000 SIZE=20k CONNECTIONS=20 WORKERS=2 DKIM=none SINK_KIND=salvo SWEEP="" OUT=$ROOT/perf/out
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --recipients) RECIPIENTS=$2; shift 2 ;;
+    --size) SIZE=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --workers) WORKERS=$2; shift 2 ;;
+    --dkim) DKIM=$2; shift 2 ;;
+    --sink) SINK_KIND=$2; shift 2 ;;
+    --sweep) SWEEP=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+case "$DKIM" in none|rsa|ed25519) ;; *) echo "--dkim must be none, rsa or ed25519" >&2; exit 2 ;; esac
+case "$SINK_KIND" in salvo|postfix) ;; *) echo "--sink must be salvo or postfix" >&2; exit 2 ;; esac
+case "$SWEEP" in ""|size|connections|recipients|workers) ;; *) echo "--sweep: size|connections|recipients|workers" >&2; exit 2 ;; esac
+
+SALVO=$BUILD/tools/salvo
+SINK_BIN=$BUILD/perf/sink/salvo-sink
+GEN=$BUILD/perf/gen_recipients
+PY=/usr/bin/python3
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+bytes_of() {  # 20k -> 20480, 2K -> 2048, 1m -> 1048576, 500 -> 500
+  local s=${1,,}
+  case "$s" in *k) echo $(( ${s%k} * 1024 )) ;; *m) echo $(( ${s%m} * 1048576 )) ;; *) echo "$s" ;; esac
+}
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_listen() {  # wait until something listens on 127.0.0.1:$1 (without connecting to it)
+  for _ in $(seq 200); do
+    ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0; sleep 0.05
+  done
+  return 1
+}
+
+# --- sink ------------------------------------------------------------------------------------
+# start_sink NAME -> sets SINK_PORT, SINK_PID; salvo-sink writes $WORK/NAME.{stats.json,timeline.tsv}
+start_sink() {
+  SINK_PORT=$(free_port)
+  if [ "$SINK_KIND" = salvo ]; then
+    "$SINK_BIN" --listen "127.0.0.1:$SINK_PORT" --quiet --stats-json "$WORK/$1.stats.json" \
+      --timeline "$WORK/$1.timeline.tsv" --max-size 209715200 >/dev/null &
+  else
+    local user=(); [ "$(id -u)" = 0 ] && user=(-u nobody)
+    /usr/sbin/smtp-sink "${user[@]}" "127.0.0.1:$SINK_PORT" 1000 >/dev/null 2>&1 &
+  fi
+  SINK_PID=$!
+  PIDS+=("$SINK_PID")
+  wait_listen "$SINK_PORT" || { echo "sink did not start" >&2; exit 1; }
+}
+stop_sink() {
+  kill -TERM "$SINK_PID" 2>/dev/null || true
+  wait "$SINK_PID" 2>/dev/null || true
+}
+sink_cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.3f", ($14+$15)/t}' "/proc/$SINK_PID/stat"; }
+
+# --- content ---------------------------------------------------------------------------------
+# make_html FILE BYTES: an HTML newsletter with 10 links and {{first_name}}, padded to about BYTES.
+make_html() {
+  $PY - "$1" "$2" <<'PY'
+import sys
+path, size = sys.argv[1], int(sys.argv[2])
+links = "".join(f'<p><a href="https://shop.example.com/item/{i}?utm_source=news">Offer {i}</a></p>\n'
+                for i in range(10))
+head = ('<!doctype html><html><head><meta charset="utf-8"><title>News</title></head><body>\n'
+        '<h1>Hello {{first_name}},</h1>\n' + links)
+tail = '<p><a href="https://www.example.com/unsubscribe">Unsubscribe</a></p></body></html>\n'
+para = ('<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor '
+        'incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud.</p>\n')
+# Headers, the text part and MIME framing take about a third of what the body adds again.
+budget = max(0, int(size * 0.62) - len(head) - len(tail))
+body = para * (budget // len(para) + 1)
+open(path, "w").write(head + body[:budget] + tail)
+PY
+}
+
+gen_recipients() {  # gen_recipients N FILE
+  if [ -x "$GEN" ]; then
+    "$GEN" --count "$1" --domains bench.test > "$2"
+  else
+    $PY -c "
+import sys
+print('email,first_name,opted_in_at,consent_source')
+for i in range(int(sys.argv[1])): print(f'r{i}@bench.test,Name{i},2024-01-01T00:00:00Z,bench')" "$1" > "$2"
+  fi
+}
+
+make_dkim_key() {  # make_dkim_key FILE
+  case "$DKIM" in
+    rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null ;;
+    ed25519) openssl genpkey -algorithm ED25519 -out "$1" 2>/dev/null ;;
+  esac
+}
+
+# time_run OUTFILE cmd... : runs cmd under /usr/bin/time; writes "wall user sys maxrss_kb" to OUTFILE.time
+time_run() {
+  local out=$1; shift
+  /usr/bin/time -f "%e %U %S %M" -o "$out.time" "$@" > "$out.stdout" 2> "$out.stderr"
+}
+
+# --- senders ---------------------------------------------------------------------------------
+# Each writes $WORK/case/NAME.json: {"status":"ok"|"skipped","reason":..,"messages":..,"wall_s":..,
+#   "cpu_s":..,"peak_rss_kb":..,"latency_p50_ms":..,"latency_p99_ms":..,"sink_*":..}
+result_json() {  # NAME STATUS REASON MESSAGES [p50 p99]
+  local name=$1 status=$2 reason=$3 msgs=$4 p50=${5:-null} p99=${6:-null} dir=$CASE
+  $PY - "$dir" "$name" "$status" "$reason" "$msgs" "$p50" "$p99" "$SINK_KIND" "${SINK_CPU:-0}" <<'PY'
+import json, os, sys
+d, name, status, reason, msgs, p50, p99, sink_kind, sink_cpu = sys.argv[1:]
+r = {"status": status, "reason": reason or None}
+t = os.path.join(d, name + ".time")
+if status == "ok" and os.path.exists(t):
+    f = open(t).read().split()
+    # /usr/bin/time may prepend "Command exited with non-zero status N"
+    wall, user, sys_, rss = (float(x) for x in f[-4:])
+    msgs = int(msgs)
+    r.update(messages=msgs, wall_s=wall, cpu_s=user + sys_, peak_rss_mb=rss / 1024.0,
+             cpu_us_per_msg=(user + sys_) * 1e6 / msgs if msgs else None,
+             latency_p50_ms=None if p50 == "null" else float(p50),
+             latency_p99_ms=None if p99 == "null" else float(p99),
+             sink_cpu_s=float(sink_cpu))
+    s = os.path.join(d, name + ".stats.json")
+    if sink_kind == "salvo" and os.path.exists(s):
+        st = json.load(open(s))
+        r["sink_messages"] = st["messages"]
+        r["msgs_per_s"] = st["active_msgs_per_s"] if st["messages"] > 1 else msgs / wall
+        r["sink_end_of_data_p99_us"] = st["latency_us"].get("END_OF_DATA", {}).get("p99")
+        r["timeline"] = os.path.join(d, name + ".timeline.tsv")
+    else:
+        r["msgs_per_s"] = msgs / wall if wall > 0 else None
+json.dump(r, open(os.path.join(d, name + ".json"), "w"))
+PY
+}
+
+run_smtp_source() {
+  local n=$1 bytes=$2
+  start_sink smtp_source
+  cp /dev/null "$CASE/smtp_source.stats.json" 2>/dev/null || true
+  time_run "$CASE/smtp_source" /usr/sbin/smtp-source -d -s "$CONNECTIONS" -m "$n" -l "$bytes" \
+    -f news@bench.test -t rcpt@bench.test "127.0.0.1:$SINK_PORT" || true
+  SINK_CPU=$(sink_cpu_s); stop_sink
+  [ -f "$WORK/smtp_source.stats.json" ] && mv "$WORK/smtp_source.stats.json" "$CASE/" && mv "$WORK/smtp_source.timeline.tsv" "$CASE/"
+  result_json smtp_source ok "" "$n"
+}
+
+run_nodemailer() {
+  local n=$1 html=$2 csv=$3 key=$4
+  if [ ! -d "$ROOT/perf/node_modules/nodemailer" ]; then
+    result_json nodemailer skipped "nodemailer not installed (tools/dev setup runs npm install in perf/)" 0
+    return
+  fi
+  if [ "$DKIM" = ed25519 ]; then
+    result_json nodemailer skipped "nodemailer does not sign ed25519-sha256" 0
+    return
+  fi
+  local dk=()
+  [ "$DKIM" = rsa ] && dk=(--dkim-key "$key" --dkim-domain bench.test --dkim-selector bench)
+  start_sink nodemailer
+  if time_run "$CASE/nodemailer" node "$ROOT/perf/nodemailer_send.js" --host 127.0.0.1 --port "$SINK_PORT" \
+      --connections "$CONNECTIONS" --recipients "$csv" --html "$html" --count "$n" "${dk[@]}"; then
+    SINK_CPU=$(sink_cpu_s); stop_sink
+    [ -f "$WORK/nodemailer.stats.json" ] && mv "$WORK/nodemailer.stats.json" "$WORK/nodemailer.timeline.tsv" "$CASE/"
+    local j; j=$(tail -1 "$CASE/nodemailer.stdout")
+    local sent p50 p99
+    read -r sent p50 p99 < <($PY -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["sent"], j["latency_p50_ms"], j["latency_p99_ms"])' "$j")
+    result_json nodemailer ok "" "$sent" "$p50" "$p99"
+  else
+    stop_sink
+    result_json nodemailer skipped "nodemailer failed: $(head -c 300 "$CASE/nodemailer.stderr" | tr '\n' ' ')" 0
+  fi
+}
+
+run_salvo() {
+  local n=$1 html=$2 csv=$3 key=$4
+  if [ ! -x "$SALVO" ]; then
+    result_json salvo skipped "no salvo binary at $SALVO" 0; return
+  fi
+  if ! "$SALVO" send --help >/dev/null 2>&1; then
+    result_json salvo skipped "\`salvo send\` is not available in this build yet" 0; return
+  fi
+  local d=$CASE/salvo-run
+  mkdir -p "$d"
+  start_sink salvo
+  head -c 32 /dev/urandom | base64 > "$d/tracking.secret"
+  cat > "$d/salvo.toml" <<TOML
+data_dir = "data"
+workers = $WORKERS
+
+[[account]]
+name = "bench"
+host = "127.0.0.1"
+port = $SINK_PORT
+tls = "none"
+max_connections = $CONNECTIONS
+messages_per_connection = 1000000
+
+[[route]]
+name = "default"
+default = true
+accounts = [ { name = "bench", weight = 1 } ]
+
+[tracking]
+base_url = "https://t.bench.test"
+secret_file = "tracking.secret"
+TOML
+  if [ "$DKIM" != none ]; then
+    cp "$key" "$d/dkim.pem"
+    printf '\n[[dkim]]\ndomain = "bench.test"\nselector = "bench"\nkey_file = "dkim.pem"\n' >> "$d/salvo.toml"
+  fi
+  cp "$html" "$d/campaign.html"
+  cat > "$d/campaign.toml" <<TOML
+id = "bench-$(date +%s)"
+list = "bench"
+from = "News <news@bench.test>"
+subject = "Hello {{first_name}}"
+html_file = "campaign.html"
+track_clicks = true
+TOML
+  if ! "$SALVO" import -c "$d/salvo.toml" --list bench "$csv" --json > "$d/import.out" 2> "$d/import.err"; then
+    stop_sink
+    result_json salvo skipped "salvo import failed: $(head -c 300 "$d/import.err" | tr '\n' ' ')" 0; return
+  fi
+  if time_run "$CASE/salvo" "$SALVO" send -c "$d/salvo.toml" --campaign "$d/campaign.toml" \
+      --workers "$WORKERS" --json; then
+    SINK_CPU=$(sink_cpu_s); stop_sink
+    [ -f "$WORK/salvo.stats.json" ] && mv "$WORK/salvo.stats.json" "$WORK/salvo.timeline.tsv" "$CASE/"
+    local delivered p50 p99
+    read -r delivered p50 p99 < <($PY - "$CASE/salvo.stdout" "$n" <<'PY'
+import json, sys
+try:
+    j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+except Exception:
+    j = {}
+def find(d, *keys):
+    for k in keys:
+        if k in d: return d[k]
+        for v in d.values():
+            if isinstance(v, dict) and k in v: return v[k]
+    return None
+print(find(j, "delivered") or sys.argv[2], find(j, "latency_p50_ms") or "null", find(j, "latency_p99_ms") or "null")
+PY
+)
+    result_json salvo ok "" "$delivered" "$p50" "$p99"
+  else
+    stop_sink
+    result_json salvo skipped "salvo send failed: $(tail -c 300 "$CASE/salvo.stderr" | tr '\n' ' ')" 0
+  fi
+}
+
+# run_case LABEL RECIPIENTS SIZE CONNECTIONS WORKERS
+run_case() {
+  local label=$1 n=$2 size=$3
+  CONNECTIONS=$4 WORKERS=$5
+  CASE=$WORK/case-$label
+  mkdir -p "$CASE"
+  local bytes; bytes=$(bytes_of "$size")
+  log "case $label: $n recipients, $size, $CONNECTIONS connections, $WORKERS workers, dkim $DKIM, sink $SINK_KIND"
+  make_html "$CASE/campaign.html" "$bytes"
+  gen_recipients "$n" "$CASE/recipients.csv"
+  make_dkim_key "$CASE/dkim.pem"
+  log "salvo send";      run_salvo "$n" "$CASE/campaign.html" "$CASE/recipients.csv" "$CASE/dkim.pem"
+  log "smtp-source";     run_smtp_source "$n" "$bytes"
+  # nodemailer runs at about 2k msgs/s per core: at most 50k messages keep a case under a minute.
+  local nm=$n; [ "$nm" -gt 50000 ] && nm=50000
+  log "nodemailer ($nm messages)"; run_nodemailer "$nm" "$CASE/campaign.html" "$CASE/recipients.csv" "$CASE/dkim.pem"
+  $PY - "$CASE" "$label" "$n" "$size" "$CONNECTIONS" "$WORKERS" "$DKIM" "$SINK_KIND" > "$CASE/case.json" <<'PY'
+import json, os, sys
+d, label, n, size, conn, workers, dkim, sink = sys.argv[1:]
+c = {"label": label, "recipients": int(n), "size": size, "connections": int(conn), "workers": int(workers),
+     "dkim": dkim, "sink": sink}
+for name in ("salvo", "smtp_source", "nodemailer"):
+    p = os.path.join(d, name + ".json")
+    c[name] = json.load(open(p)) if os.path.exists(p) else {"status": "skipped", "reason": "not run"}
+print(json.dumps(c))
+PY
+}
+
+log "capacity report: $(nproc) cores, $(uname -r), sink $SINK_KIND"
+CASES=()
+case "$SWEEP" in
+  "") run_case base "$RECIPIENTS" "$SIZE" "$CONNECTIONS" "$WORKERS"; CASES+=(base) ;;
+  size) for s in 2k 20k 100k; do run_case "size-$s" "$RECIPIENTS" "$s" "$CONNECTIONS" "$WORKERS"; CASES+=("size-$s"); done ;;
+  connections) for c in 1 5 20 50 100; do run_case "conn-$c" "$RECIPIENTS" "$SIZE" "$c" "$WORKERS"; CASES+=("conn-$c"); done ;;
+  recipients) for r in 10000 100000 1000000; do run_case "rcpt-$r" "$r" "$SIZE" "$CONNECTIONS" "$WORKERS"; CASES+=("rcpt-$r"); done ;;
+  workers) for w in 1 2; do run_case "workers-$w" "$RECIPIENTS" "$SIZE" "$CONNECTIONS" "$w"; CASES+=("workers-$w"); done ;;
+esac
+
+# --- report ----------------------------------------------------------------------------------
+if [ "$DKIM" != none ]; then  # the sign rate of one core, measured in the same run
+  alg=rsa2048; [ "$DKIM" = ed25519 ] && alg=ed25519
+  export SIGN_RATE_PER_CORE=$(openssl speed -seconds 3 "$alg" 2>/dev/null | $PY -c '
+import re, sys
+for line in sys.stdin:
+    m = re.match(r"\s*(rsa\s*2048 bits|253 bits EdDSA \(Ed25519\))\s+\S+s\s+\S+s\s+([\d.]+)", line)
+    if m: print(m.group(2)); break')
+fi
+CASE_FILES=()
+for c in "${CASES[@]}"; do CASE_FILES+=("$WORK/case-$c/case.json"); done
+$PY "$ROOT/perf/capacity/report.py" --out "$OUT" "${CASE_FILES[@]}"
