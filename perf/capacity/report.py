@@ -60,15 +60,16 @@ def plot(cases, out):
             if case[key].get("status") != "ok" or not tl or not os.path.exists(tl):
                 continue
             rows = [tuple(map(float, l.split("\t"))) for l in open(tl) if l.strip()]
-            pts, t0, prev = [], None, None
-            for t, m in rows:
-                if prev is not None and m > prev[1]:
-                    if t0 is None:
-                        t0 = prev[0]
-                    pts.append((t - t0, (m - prev[1]) / (t - prev[0])))
-                elif prev is not None and t0 is not None and m == prev[1]:
-                    break  # the sender is done
-                prev = (t, m)
+            # From the sample before the first message to the first sample at the final count.
+            final = rows[-1][1] if rows else 0
+            first = next((i for i, (_, m) in enumerate(rows) if m > 0), None)
+            last = next((i for i, (_, m) in enumerate(rows) if m >= final), None)
+            pts = []
+            if first is not None and final > 0:
+                first = max(first - 1, 0)
+                t0 = rows[first][0]
+                for (ta, ma), (tb, mb) in zip(rows[first:last], rows[first + 1:last + 1]):
+                    pts.append((tb - t0, (mb - ma) / (tb - ta)))
             if not pts:
                 continue
             label = f"{name} ({case['label']})" if len(cases) > 1 else name
@@ -85,6 +86,9 @@ def plot(cases, out):
               "set xlabel 'seconds since first message'; set ylabel 'msgs/s'; set grid; set key outside;"
               f"plot {plots}")
     subprocess.run(["gnuplot", "-e", script], check=False)
+    png = os.path.join(out, "throughput.png")
+    subprocess.run(["gnuplot", "-e", script.replace("set terminal svg size 900,450 dynamic", "set terminal png size 900,450")
+                    .replace(svg, png)], check=False, stderr=subprocess.DEVNULL)
     return svg if os.path.exists(svg) else None
 
 

@@ -37,6 +37,12 @@ SALVO=$BUILD/tools/salvo
 SINK_BIN=$BUILD/perf/sink/salvo-sink
 GEN=$BUILD/perf/gen_recipients
 PY=/usr/bin/python3
+if [ "$SINK_KIND" = salvo ] && [ ! -x "$SINK_BIN" ]; then
+  echo "run.sh: $SINK_BIN is not built (tools/dev build, or ninja -C $BUILD perf/sink/salvo-sink)" >&2; exit 1
+fi
+for b in /usr/sbin/smtp-source /usr/sbin/smtp-sink $PY; do
+  [ -x "$b" ] || { echo "run.sh: $b is missing (tools/dev setup)" >&2; exit 1; }
+done
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
 PIDS=()
@@ -115,10 +121,10 @@ make_dkim_key() {  # make_dkim_key FILE
   esac
 }
 
-# time_run OUTFILE cmd... : runs cmd under /usr/bin/time; writes "wall user sys maxrss_kb" to OUTFILE.time
+# time_run OUTFILE cmd... : writes "wall user sys maxrss_kb" of cmd to OUTFILE.time (measure.py)
 time_run() {
   local out=$1; shift
-  /usr/bin/time -f "%e %U %S %M" -o "$out.time" "$@" > "$out.stdout" 2> "$out.stderr"
+  $PY "$ROOT/perf/capacity/measure.py" "$out.time" "$@" > "$out.stdout" 2> "$out.stderr"
 }
 
 # --- senders ---------------------------------------------------------------------------------
@@ -133,7 +139,6 @@ r = {"status": status, "reason": reason or None}
 t = os.path.join(d, name + ".time")
 if status == "ok" and os.path.exists(t):
     f = open(t).read().split()
-    # /usr/bin/time may prepend "Command exited with non-zero status N"
     wall, user, sys_, rss = (float(x) for x in f[-4:])
     msgs = int(msgs)
     r.update(messages=msgs, wall_s=wall, cpu_s=user + sys_, peak_rss_mb=rss / 1024.0,
@@ -197,7 +202,7 @@ run_salvo() {
   if [ ! -x "$SALVO" ]; then
     result_json salvo skipped "no salvo binary at $SALVO" 0; return
   fi
-  if ! "$SALVO" send --help >/dev/null 2>&1; then
+  if ! "$SALVO" send --help 2>&1 | grep -q -- '--campaign'; then
     result_json salvo skipped "\`salvo send\` is not available in this build yet" 0; return
   fi
   local d=$CASE/salvo-run
