@@ -249,6 +249,9 @@ absl::Status Worker::Run() {
         case kTimer:
           if (Get(slot, gen) != nullptr) OnTimer(slot);
           break;
+        case kAcceptRetry:
+          if (!stop_.load()) ArmAccept(slot);
+          break;
         case kWake:
           if (!stop_.load()) ArmWake();
           break;
@@ -267,8 +270,16 @@ absl::Status Worker::Run() {
 }
 
 void Worker::OnAccept(size_t listener, int res, uint32_t flags) {
-  if (!(flags & IORING_CQE_F_MORE) && !stop_.load()) ArmAccept(listener);
-  if (res < 0) return;  // EMFILE and friends: the next connection may fare better
+  if (!(flags & IORING_CQE_F_MORE) && !stop_.load()) {
+    if (res >= 0) {
+      ArmAccept(listener);
+    } else {  // EMFILE and friends: retry a little later instead of spinning
+      io_uring_sqe* s = Sqe();
+      io_uring_prep_timeout(s, &accept_retry_, 0, 0);
+      io_uring_sqe_set_data64(s, Tag(kAcceptRetry, 0, static_cast<uint32_t>(listener)));
+    }
+  }
+  if (res < 0) return;
   int fd = res;
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -34,7 +34,7 @@ class Worker {
 
  private:
   struct Conn;
-  enum Op : uint8_t { kAccept = 1, kRecv, kSend, kTimer, kWake };
+  enum Op : uint8_t { kAccept = 1, kRecv, kSend, kTimer, kWake, kAcceptRetry };
 
   absl::Status Setup();
   io_uring_sqe* Sqe();
@@ -70,6 +70,7 @@ class Worker {
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> dirty_;
   uint64_t now_ns_ = 0;
+  __kernel_timespec accept_retry_{0, 20 * 1000 * 1000};  // after accept errors (EMFILE ...)
 };
 
 }  // namespace salvo::sink
