@@ -73,11 +73,13 @@ int Main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   AccountCounters accounts(cfg);
+  FaultAttempts attempts;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<absl::Status> results(static_cast<size_t>(cfg.threads));
   std::vector<std::thread> threads;
   for (int t = 0; t < cfg.threads; ++t) {
-    workers.push_back(std::make_unique<Worker>(t, cfg, &accounts, tls ? tls->get() : nullptr,
+    workers.push_back(std::make_unique<Worker>(t, cfg, &accounts, &attempts,
+                                               tls ? tls->get() : nullptr,
                                                std::move(fds[static_cast<size_t>(t)])));
   }
   auto start = std::chrono::steady_clock::now();

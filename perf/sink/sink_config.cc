@@ -155,7 +155,8 @@ std::string SinkUsage() {
   --credit-limit [USER=]N      after N accepted messages (per account), MAIL gets
                                "451 Authentication failed: Maximum credits exceeded"
   --faults SPEC             e.g. 421-4.7.28:2%,450-4.2.1:1%,550-5.1.1:1%,drop-in-data:0.5%,tarpit:0.1%
-  --fault-rcpt PATTERN=CODE recipients containing PATTERN always get CODE (e.g. bad=550-5.1.1)
+  --fault-rcpt PATTERN=CODE[*N]  recipients containing PATTERN get CODE (e.g. bad=550-5.1.1);
+                            with *N only their first N attempts (e.g. retry=450-4.2.1*2)
   --tarpit-ms MS            delay of a tarpitted reply (default 3000)
   --seed S                  seed of the fault dice (default 1)
   --max-size BYTES          advertised SIZE (default 52428800)
@@ -241,9 +242,17 @@ absl::StatusOr<SinkConfig> ParseSinkArgs(const std::vector<std::string>& args) {
         return absl::InvalidArgumentError(
             absl::StrCat("--fault-rcpt: '", *v, "' needs PATTERN=CODE[-X.Y.Z]"));
       }
-      auto r = ParseFaultReply(std::string_view(*v).substr(eq + 1));
+      std::string_view code = std::string_view(*v).substr(eq + 1);
+      int64_t times = 0;
+      if (size_t star = code.find('*'); star != std::string_view::npos) {
+        if (!ParseInt64(code.substr(star + 1), &times) || times < 1 || times > 1000000) {
+          return absl::InvalidArgumentError(absl::StrCat("--fault-rcpt: bad count in '", *v, "'"));
+        }
+        code = code.substr(0, star);
+      }
+      auto r = ParseFaultReply(code);
       if (!r.ok()) return absl::InvalidArgumentError(absl::StrCat("--fault-rcpt: ", r.status().message()));
-      c.rcpt_faults.push_back({v->substr(0, eq), *r});
+      c.rcpt_faults.push_back({v->substr(0, eq), *r, static_cast<int>(times)});
     } else if (opt == "--tarpit-ms") {
       auto n = need_int(0, 600000);
       if (!n.ok()) return n.status();

@@ -27,10 +27,12 @@ struct FaultSpec {
   double probability = 0;  // 0..1
 };
 
-// --fault-rcpt PATTERN=550-5.1.1: every recipient containing PATTERN gets that reply.
+// --fault-rcpt PATTERN=550-5.1.1[*N]: every recipient containing PATTERN gets that reply (with *N:
+// only its first N attempts, counted per address across all connections; then it is accepted).
 struct RcptFault {
   std::string pattern;
   FaultReply reply;
+  int times = 0;  // 0 = always
 };
 
 // --auth user:pass

@@ -110,10 +110,10 @@ absl::StatusOr<int> OpenListener(const ListenAddr& addr, int* port) {
   return fd;
 }
 
-Worker::Worker(int index, const SinkConfig& cfg, AccountCounters* accounts, SSL_CTX* tls,
-               std::vector<int> listen_fds)
+Worker::Worker(int index, const SinkConfig& cfg, AccountCounters* accounts, FaultAttempts* attempts,
+               SSL_CTX* tls, std::vector<int> listen_fds)
     : index_(index), cfg_(cfg), tls_(tls), listen_fds_(std::move(listen_fds)),
-      env_(cfg, accounts, cfg.seed + static_cast<uint64_t>(index) * 7919) {
+      env_(cfg, accounts, cfg.seed + static_cast<uint64_t>(index) * 7919, attempts) {
   env_.tls_available = tls != nullptr;
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
 }

@@ -24,8 +24,8 @@ absl::StatusOr<int> OpenListener(const ListenAddr& addr, int* port);
 class Worker {
  public:
   // `listen_fds` are owned by the worker from now on. `tls` may be null.
-  Worker(int index, const SinkConfig& cfg, AccountCounters* accounts, SSL_CTX* tls,
-         std::vector<int> listen_fds);
+  Worker(int index, const SinkConfig& cfg, AccountCounters* accounts, FaultAttempts* attempts,
+         SSL_CTX* tls, std::vector<int> listen_fds);
   ~Worker();
   // Runs the loop until Stop(); returns an error when the ring cannot be set up.
   absl::Status Run();

@@ -75,8 +75,16 @@ int AccountCounters::Find(std::string_view user, std::string_view password) cons
   return slot;
 }
 
-SessionEnv::SessionEnv(const SinkConfig& c, AccountCounters* a, uint64_t seed)
-    : cfg(c), accounts(a), rng_state(seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull) {
+bool FaultAttempts::Fail(std::string_view address, int times) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int& n = attempts_[Av(address)];
+  if (n >= times) return false;
+  ++n;
+  return true;
+}
+
+SessionEnv::SessionEnv(const SinkConfig& c, AccountCounters* a, uint64_t seed, FaultAttempts* f)
+    : cfg(c), accounts(a), attempts(f), rng_state(seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull) {
   if (rng_state == 0) rng_state = 1;
   auto build = [&](bool tls_active) {
     std::string s = absl::StrCat("250-", c.hostname, "\r\n250-PIPELINING\r\n250-SIZE ", c.max_size,
@@ -442,6 +450,7 @@ void SmtpSession::DoRcpt(std::string_view arg) {
   }
   for (const RcptFault& f : env_->cfg.rcpt_faults) {
     if (path.find(f.pattern) != std::string_view::npos) {
+      if (f.times > 0 && (env_->attempts == nullptr || !env_->attempts->Fail(path, f.times))) break;
       if (f.reply.code == 421) close_ = true;
       return Reply(Cmd::kRcpt, f.reply.code,
                    f.reply.enhanced.empty() ? f.reply.text : absl::StrCat(f.reply.enhanced, " ", f.reply.text));

@@ -7,11 +7,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "perf/sink/sink_config.h"
 #include "perf/sink/sink_stats.h"
 
@@ -40,11 +42,24 @@ class AccountCounters {
   std::vector<int64_t> fail_after_, credit_;
 };
 
+// Attempts per recipient address for --fault-rcpt PATTERN=CODE*N, shared by all workers. Only
+// consulted for such patterns (tests), so one mutex is fine.
+class FaultAttempts {
+ public:
+  // Counts one attempt of `address`; true while it is within its first `times` attempts.
+  bool Fail(std::string_view address, int times);
+
+ private:
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, int> attempts_;
+};
+
 // Everything a session needs from its worker. One per worker thread; not shared.
 struct SessionEnv {
-  SessionEnv(const SinkConfig& c, AccountCounters* a, uint64_t seed);
+  SessionEnv(const SinkConfig& c, AccountCounters* a, uint64_t seed, FaultAttempts* f = nullptr);
   const SinkConfig& cfg;
   AccountCounters* accounts;
+  FaultAttempts* attempts;      // shared; may be null when no --fault-rcpt has *N
   WorkerStats stats;
   // Accepted messages, readable by other threads (single writer: this worker) for --timeline.
   std::atomic<uint64_t> live_messages{0};

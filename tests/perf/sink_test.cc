@@ -389,6 +389,21 @@ TEST(SalvoSink, RcptPatternFaults421AndDropInData) {
   EXPECT_EQ(drop.StatsField("dropped_in_data"), 1);
 }
 
+TEST(SalvoSink, FaultRcptForTheFirstAttemptsAcrossConnections) {
+  Sink sink({"--fault-rcpt", "retry=450-4.2.1*2"});
+  std::vector<std::string> codes;
+  for (int i = 0; i < 4; ++i) {  // new connections, likely on both worker threads
+    Client c("127.0.0.1", sink.port());
+    c.Reply();
+    c.Send("EHLO x\r\n");
+    c.Reply();
+    codes.push_back(SendMessage(c, "retry@salvo.test"));
+  }
+  EXPECT_EQ(codes, (std::vector<std::string>{"450", "450", "250", "250"}));
+  ASSERT_EQ(sink.Stop(), 0);
+  EXPECT_EQ(sink.Record()["retry@salvo.test"].count, 2);
+}
+
 TEST(SalvoSink, RandomFaultMixAndTarpit) {
   Sink sink({"--faults", "550-5.1.1:20%,450-4.2.1:10%", "--seed", "3"});
   std::map<std::string, int> seen;

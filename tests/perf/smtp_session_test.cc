@@ -136,6 +136,24 @@ TEST(SmtpSession, FaultRcptPatternAnd421Closes) {
   EXPECT_LT(h.consumed, std::string("RCPT TO:<gone@y>\r\nRCPT TO:<never@y>\r\n").size());
 }
 
+TEST(SmtpSession, FaultRcptOnlyForTheFirstAttempts) {
+  SinkConfig cfg = Config({"--fault-rcpt", "retry=450-4.2.1*2"});
+  AccountCounters accounts(cfg);
+  FaultAttempts attempts;
+  SessionEnv env(cfg, &accounts, 1, &attempts);
+  std::vector<std::string> codes;
+  for (int i = 0; i < 4; ++i) {  // a new session each time: the count is per address, not per session
+    SmtpSession s(&env, "127.0.0.9");
+    s.Feed("EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<retry-me@y>\r\nRCPT TO:<other@y>\r\n", 1);
+    size_t mail_ok = s.out().find("250 2.1.0 Ok\r\n");
+    ASSERT_NE(mail_ok, std::string::npos);
+    codes.push_back(s.out().substr(mail_ok + 14, 3));  // the reply to RCPT TO:<retry-me@y>
+    EXPECT_NE(s.out().find("250 2.1.5 Ok\r\n"), std::string::npos);
+    s.MarkFlushed(2);
+  }
+  EXPECT_EQ(codes, (std::vector<std::string>{"450", "450", "250", "250"}));
+}
+
 TEST(SmtpSession, RandomFaultsFollowTheMix) {
   Harness h(Config({"--faults", "450-4.2.1:30%,552-5.2.2:20%", "--max-recipients", "100000"}));
   h.Send("EHLO c\r\nMAIL FROM:<a@b>\r\n");
@@ -257,6 +275,8 @@ TEST(SinkConfig, ParsesAndRejects) {
            {"--listen", "127.0.0.1:1", "--faults", "550-4.1.1:2%"},
            {"--listen", "127.0.0.1:1", "--faults", "550:60%,450:60%"},
            {"--listen", "127.0.0.1:1", "--fault-rcpt", "x"},
+           {"--listen", "127.0.0.1:1", "--fault-rcpt", "x=450*0"},
+           {"--listen", "127.0.0.1:1", "--fault-rcpt", "x=450*y"},
            {"--listen", "127.0.0.1:1", "--auth", "nopass"},
            {"--listen", "127.0.0.1:1", "--tls-cert", "a"},
            {"--listen", "127.0.0.1:1", "--credit-limit", "bob=x"},
