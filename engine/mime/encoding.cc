@@ -171,10 +171,14 @@ void QpEncoder::Append(std::string_view in) {
     }
     FlushSpace(false);
     bool literal = c > 32 && c < 127 && c != '=';
+    if (col_ + (literal ? 1 : 3) > 75) {  // break first, so the line-start rule sees column 0
+      out_->append("=\r\n");
+      col_ = 0;
+      last_wsp_ = false;
+    }
     if (col_ == 0 && (c == '.' || c == 'F')) literal = false;  // "." and "From " line starts
     if (literal) {
       char s = static_cast<char>(c);
-      // A literal octet right before a soft break is fine; keep room for the '='.
       Token(&s, 1, false);
     } else {
       char s[3] = {'=', kHex[c >> 4], kHex[c & 15]};
