@@ -1,0 +1,230 @@
+// salvo serve: store owner, HTTP listener, admin socket. See daemon.h.
+#include "tools/salvo/daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/base/status_macros.h"
+#include "engine/metrics/salvo_metrics.h"
+#include "store/run_control.h"
+#include "store/suppression_store.h"
+#include "tools/salvo/admin_protocol.h"
+#include "tools/salvo/command.h"
+
+namespace salvo {
+namespace {
+
+// Output of a forwarded command: each write becomes one frame on the admin socket.
+struct FrameCookie {
+  int fd;
+  char type;
+  std::mutex* mu;
+};
+
+ssize_t FrameWrite(void* c, const char* buf, size_t size) {
+  auto* ck = static_cast<FrameCookie*>(c);
+  std::lock_guard<std::mutex> lock(*ck->mu);
+  // A client that went away does not stop the command (a send keeps running in the daemon).
+  (void)SendFrame(ck->fd, ck->type, std::string_view(buf, size));
+  return static_cast<ssize_t>(size);
+}
+
+int FrameClose(void*) { return 0; }
+
+FILE* FrameFile(FrameCookie* ck) {
+  cookie_io_functions_t io{nullptr, &FrameWrite, nullptr, &FrameClose};
+  FILE* f = fopencookie(ck, "w", io);
+  if (f) setvbuf(f, nullptr, _IOLBF, 8192);
+  return f;
+}
+
+}  // namespace
+
+void Daemon::BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Options options) {
+  std::unique_ptr<Daemon> d(new Daemon(config, std::move(options)));
+  StoreOptions so;
+  so.data_dir = config.data_dir;
+  ASSIGN_OR_RETURN(d->store_, Store::Open(so));
+  metrics::Metrics().Configure(config.metrics);
+  ASSIGN_OR_RETURN(d->feedback_, FeedbackService::Create(config, d->store_.get()));
+  std::vector<std::string> open = d->feedback_->UnauthenticatedProviders();
+  if (!open.empty())
+    std::fprintf(d->options_.log,
+                 "salvo serve: warning: webhooks without signature key or basic auth accept "
+                 "unauthenticated posts: %s\n",
+                 absl::StrJoin(open, ", ").c_str());
+  if (!d->feedback_->tracking_enabled())
+    std::fprintf(d->options_.log,
+                 "salvo serve: warning: no [tracking] secret_file: /c/, /o/ and /u/ answer 404\n");
+  if (auto n = SuppressionStore(d->store_.get()).Count(); n.ok())
+    metrics::Metrics().suppression_list_size->WithLabels({}).Set(static_cast<double>(*n));
+  RETURN_IF_ERROR(d->StartAdmin());
+  FeedbackService* fs = d->feedback_.get();
+  ASSIGN_OR_RETURN(d->http_, HttpServer::Start(config.http, [fs](const HttpRequest& r) {
+                     return fs->Handle(r);
+                   }));
+  ASSIGN_OR_RETURN(d->metrics_, MetricsExport::Start(config, d->options_.metrics_file,
+                                                     /*serve_http=*/false));
+  std::fprintf(d->options_.log, "salvo serve: data_dir %s, http on port %d, admin socket %s\n",
+               config.data_dir.c_str(), d->http_port(), d->socket_path_.c_str());
+  std::fflush(d->options_.log);
+  return d;
+}
+
+absl::Status Daemon::StartAdmin() {
+  socket_path_ = AdminSocketPath(config_.data_dir);
+  sockaddr_un addr;
+  std::memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (socket_path_.size() >= sizeof addr.sun_path)
+    return absl::InvalidArgumentError(absl::StrCat("admin socket path ", socket_path_,
+                                                   " is too long for a unix socket (max ",
+                                                   sizeof addr.sun_path - 1, " bytes)"));
+  std::memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size() + 1);
+  ::unlink(socket_path_.c_str());  // a stale socket: we hold the data_dir lock, so it is ours
+  admin_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (admin_fd_ < 0) return absl::InternalError("admin socket: socket() failed");
+  mode_t old = ::umask(0177);
+  int rc = ::bind(admin_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (rc != 0 || ::listen(admin_fd_, 64) != 0)
+    return absl::InternalError(absl::StrCat("admin socket ", socket_path_, ": ", std::strerror(errno)));
+  admin_thread_ = std::thread([this] { AdminLoop(); });
+  return absl::OkStatus();
+}
+
+void Daemon::AdminLoop() {
+  while (!stopping_.load()) {
+    pollfd p{admin_fd_, POLLIN, 0};
+    int r = ::poll(&p, 1, 200);
+    if (r <= 0) continue;
+    int fd = ::accept4(admin_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++active_;
+    }
+    std::thread([this, fd] {
+      ServeAdmin(fd);
+      ::close(fd);
+      std::lock_guard<std::mutex> lock(mu_);
+      --active_;
+      cv_.notify_all();
+    }).detach();
+  }
+}
+
+void Daemon::ServeAdmin(int fd) {
+  char hdr[4];
+  if (!RecvAll(fd, hdr, 4)) return;
+  uint32_t len = 0;
+  for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(static_cast<uint8_t>(hdr[i])) << (8 * i);
+  if (len > kMaxAdminRequest) return;
+  std::string payload(len, '\0');
+  if (!RecvAll(fd, payload.data(), len)) return;
+  auto req = DecodeAdminRequest(payload);
+  std::mutex out_mu;
+  auto exit_with = [&](int code) {
+    std::string c(4, '\0');
+    for (int i = 0; i < 4; ++i) c[i] = static_cast<char>((static_cast<uint32_t>(code) >> (8 * i)) & 0xff);
+    std::lock_guard<std::mutex> lock(out_mu);
+    SendFrame(fd, 'x', c);
+  };
+  if (!req.ok() || req->argv.empty()) {
+    SendFrame(fd, 'e', "salvo serve: malformed admin request\n");
+    exit_with(2);
+    return;
+  }
+  FrameCookie out_ck{fd, 'o', &out_mu}, err_ck{fd, 'e', &out_mu};
+  FILE* out = FrameFile(&out_ck);
+  FILE* err = FrameFile(&err_ck);
+  FILE* in = req->has_stdin && !req->stdin_data.empty()
+                 ? fmemopen(req->stdin_data.data(), req->stdin_data.size(), "r")
+                 : fopen("/dev/null", "r");
+  int code = 1;
+  if (out && err && in) {
+    CommandContext ctx;
+    ctx.out = out;
+    ctx.err = err;
+    ctx.in = in;
+    ctx.tty = false;
+    ctx.cwd = req->cwd;
+    ctx.argv = req->argv;
+    ctx.daemon = this;
+    ctx.shared_store = store_.get();
+    code = RunCli(ctx.argv, ctx);
+  }
+  if (out) std::fclose(out);
+  if (err) std::fclose(err);
+  if (in) std::fclose(in);
+  exit_with(code);
+}
+
+int Daemon::Run() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  std::fprintf(options_.log, "salvo serve: signal %d, stopping\n", sig);
+  std::fflush(options_.log);
+  Shutdown();
+  return 0;
+}
+
+void Daemon::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  stopping_.store(true);
+  if (http_) http_->Stop();
+  if (admin_thread_.joinable()) admin_thread_.join();
+  if (admin_fd_ >= 0) {
+    ::close(admin_fd_);
+    ::unlink(socket_path_.c_str());
+    admin_fd_ = -1;
+  }
+  // Running sends pause with their progress saved; then give in-flight commands time to end.
+  for (const std::string& c : RunningSends(config_.data_dir))
+    (void)RequestCampaignControl(config_.data_dir, c, "pause", "salvo serve stopping");
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, std::chrono::seconds(30), [this] { return active_ == 0; })) {
+      std::fprintf(options_.log, "salvo serve: %d command(s) still running after 30 s; exiting\n",
+                   active_);
+      if (store_) (void)store_->Flush();
+      std::fflush(nullptr);
+      std::_Exit(1);
+    }
+  }
+  if (metrics_) (void)metrics_->Stop();
+  if (store_) {
+    (void)store_->Flush();
+    store_.reset();
+  }
+}
+
+Daemon::~Daemon() { Shutdown(); }
+
+}  // namespace salvo

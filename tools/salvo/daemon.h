@@ -1,0 +1,72 @@
+// `salvo serve`: the long-running process. It owns data_dir (the store stays open), serves the
+// HTTP endpoints (tracking, one-click unsubscribe, webhooks, /healthz, /metrics) and answers the
+// CLI on the admin socket data_dir/salvo.sock by running the forwarded command line in-process
+// (RunCli with the daemon's store) on a thread per request, streaming its output back.
+// SIGTERM / SIGINT stop it cleanly: listeners close, running sends are asked to pause (their
+// progress is saved by the runner), in-flight commands get time to finish, the store is flushed.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "engine/config/config.h"
+#include "store/store.h"
+#include "tools/salvo/feedback_service.h"
+#include "tools/salvo/http_server.h"
+#include "tools/salvo/metrics_export.h"
+
+namespace salvo {
+
+class Daemon {
+ public:
+  struct Options {
+    std::string metrics_file;  // absolute, or empty
+    FILE* log = stderr;
+  };
+
+  // Opens the store (a busy data_dir fails with Store::Open's "in use by pid N" error), starts
+  // HTTP and the admin socket. The caller must have blocked SIGTERM/SIGINT (BlockStopSignals)
+  // before, so that no thread but the one in Run() takes them.
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config, Options options);
+  ~Daemon();
+
+  // Blocks until SIGTERM or SIGINT, then shuts down. Returns the exit code.
+  int Run();
+  void Shutdown();
+
+  Store* store() const { return store_.get(); }
+  FeedbackService* feedback() const { return feedback_.get(); }
+  int http_port() const { return http_ ? http_->port() : 0; }
+
+  // Blocks the stop signals in the calling thread (inherited by threads started later) and
+  // ignores SIGPIPE.
+  static void BlockStopSignals();
+
+ private:
+  Daemon(const Config& config, Options options) : config_(config), options_(std::move(options)) {}
+  absl::Status StartAdmin();
+  void AdminLoop();
+  void ServeAdmin(int fd);
+
+  const Config& config_;
+  Options options_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<FeedbackService> feedback_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<MetricsExport> metrics_;
+  std::string socket_path_;
+  int admin_fd_ = -1;
+  std::thread admin_thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int active_ = 0;  // admin commands running (guarded by mu_)
+  bool shut_down_ = false;
+};
+
+}  // namespace salvo
