@@ -68,7 +68,8 @@ class Worker {
   char* buf_base_ = nullptr;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<uint32_t> free_slots_;
-  std::vector<uint32_t> dirty_;
+  std::vector<uint32_t> dirty_;     // connections with new replies in this batch
+  std::vector<uint32_t> flushing_;
   uint64_t now_ns_ = 0;
   __kernel_timespec accept_retry_{0, 20 * 1000 * 1000};  // after accept errors (EMFILE ...)
 };
