@@ -44,7 +44,7 @@ struct CampaignRecord {
 
 struct ProgressRecord {
   Outcome outcome = Outcome::kPending;
-  bool final = true;             // false for kPending and retryable kDeferred
+  bool final = false;            // true once decided (false: pending, retryable deferred)
   bool in_flight = false;        // attempt started, no reply recorded yet
   uint32_t attempts = 0;         // SMTP attempts that got a verdict (throttles do not count)
   int64_t first_attempt_us = 0;  // unix microseconds; retry_for counts from here

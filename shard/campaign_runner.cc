@@ -1,0 +1,907 @@
+// Campaign runner (see campaign_runner.h): feeders, report handling, monitor and control.
+#include "shard/campaign_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unistd.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/base/shard.h"
+#include "engine/base/status_macros.h"
+#include "engine/base/strings.h"
+#include "engine/policy/reply_class.h"
+#include "engine/policy/routing.h"
+#include "engine/policy/segment.h"
+#include "engine/policy/throttle.h"
+#include "shard/sender.h"
+#include "store/campaign_store.h"
+#include "store/recipient_store.h"
+#include "store/run_control.h"
+#include "store/suppression_store.h"
+
+namespace salvo {
+namespace {
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string o;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      o.push_back('\\');
+      o.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      absl::StrAppend(&o, absl::StrFormat("\\u%04x", c));
+    } else {
+      o.push_back(static_cast<char>(c));
+    }
+  }
+  return o;
+}
+
+constexpr int kOutcomes = 8;
+
+// State shared by all feeders of one run.
+struct Shared {
+  const Config* config;
+  const CampaignConfig* campaign;
+  const RouteConfig* route;
+  std::shared_ptr<const CompiledCampaign> compiled;
+  Store* store;
+  CampaignStore* cstore;
+  RecipientStore* rstore;
+  SuppressionStore* sstore;
+  Segment segment;
+  DomainThrottles domains{{}};
+  bool dry_run = false;
+  uint32_t workers = 1;
+
+  struct Account {
+    const AccountConfig* cfg;
+    uint32_t weight;
+    std::atomic<bool> paused{false};
+    std::atomic<uint64_t> attempts{0};
+    std::string reason;  // guarded by mu
+  };
+  std::vector<std::unique_ptr<Account>> accounts;
+
+  std::atomic<int64_t> count[kOutcomes] = {};
+  std::atomic<int64_t> deferred_final{0};
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> would_send{0};
+  std::atomic<int64_t> verdicts{0};
+  std::atomic<int64_t> throttle_events{0};
+
+  // 0 running, 1 pause, 2 cancel.
+  std::atomic<int> stop{0};
+  std::mutex mu;
+  std::string stop_reason;
+  absl::flat_hash_map<std::string, ThrottleInfo> throttles;
+  std::string fatal;  // a store error in a feeder
+
+  void RequestStop(int kind, std::string reason) {
+    std::lock_guard<std::mutex> l(mu);
+    if (stop.load() >= kind) return;
+    stop = kind;
+    stop_reason = std::move(reason);
+  }
+  void Fatal(const absl::Status& st) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (fatal.empty()) fatal = std::string(st.message());
+    }
+    RequestStop(1, absl::StrCat("error: ", st.message()));
+  }
+  void Change(const std::optional<ProgressRecord>& old, Outcome now, bool final_deferred) {
+    if (old && old->outcome != Outcome::kPending) {
+      count[static_cast<int>(old->outcome)]--;
+      if (old->outcome == Outcome::kDeferred && old->final) deferred_final--;
+    }
+    if (now != Outcome::kPending) count[static_cast<int>(now)]++;
+    if (now == Outcome::kDeferred && final_deferred) deferred_final++;
+  }
+};
+
+class Feeder {
+ public:
+  Feeder(Shared* s, uint32_t index, Worker* worker) : s_(s), index_(index), worker_(worker) {
+    for (uint32_t sh = 0; sh < kVirtualShards; ++sh)
+      if (WorkerOfShard(sh, s_->workers) == index_) shards_.push_back(sh);
+    std::vector<uint32_t> weights;
+    std::vector<size_t> ips;
+    size_t window = 0;
+    for (const auto& a : s_->accounts) {
+      weights.push_back(a->weight);
+      ips.push_back(a->cfg->source_ips.size());
+      window += static_cast<size_t>(a->cfg->max_connections) *
+                std::max<size_t>(1, a->cfg->source_ips.size()) * 3;
+      acct_rate_.emplace_back(a->cfg->rate_per_second > 0 ? a->cfg->rate_per_second / s_->workers : 0,
+                              std::max(1.0, a->cfg->rate_per_second / s_->workers / 10));
+    }
+    picker_ = std::make_unique<EgressPicker>(weights, ips);
+    window_ = std::clamp<size_t>(window, 32, 4096);
+    rng_.seed(static_cast<uint32_t>(NowUs()) + index_);
+  }
+
+  void Run() {
+    while (true) {
+      DrainReports();
+      if (!FlushWrites()) break;
+      const int stop = s_->stop.load();
+      if (stop != 0) {
+        if (inflight_.empty()) break;
+        WaitReports(50'000);
+        continue;
+      }
+      const int64_t now = NowUs();
+      std::vector<std::unique_ptr<Item>> batch;
+      size_t budget = window_ > inflight_.size() ? window_ - inflight_.size() : 0;
+      // Due delayed items first, then new members.
+      while (budget > batch.size() && !heap_.empty() && heap_.front()->due <= now) {
+        std::pop_heap(heap_.begin(), heap_.end(), Later);
+        batch.push_back(std::move(heap_.back()));
+        heap_.pop_back();
+      }
+      if (budget > batch.size() && !scan_done_ && heap_.size() < kMaxHeap) {
+        if (!Scan(budget - batch.size(), &batch)) break;
+      }
+      if (!batch.empty()) {
+        if (!Dispatch(std::move(batch))) break;
+        continue;
+      }
+      if (scan_done_ && heap_.empty() && inflight_.empty()) break;
+      // Nothing to do now: wait for a report or the next due item.
+      int64_t wait = 100'000;
+      if (!heap_.empty()) wait = std::clamp<int64_t>(heap_.front()->due - now, 1000, 100'000);
+      if (budget == 0 || !heap_.empty() || scan_done_) WaitReports(wait);
+    }
+    DrainReports();
+    FlushWrites();
+    done_ = true;
+  }
+
+  bool scan_done() const { return scan_done_; }
+
+ private:
+  struct Item {
+    Recipient r;
+    std::optional<ProgressRecord> prog;  // as stored
+    int64_t due = 0;
+    int acct = -1, ip = -1;
+    std::string dom_key;  // account '|' ip '|' domain when a domain limiter applies
+  };
+  static bool Later(const std::unique_ptr<Item>& a, const std::unique_ptr<Item>& b) {
+    return a->due > b->due;
+  }
+  static constexpr size_t kMaxHeap = 100'000;
+
+  // Reads the next members of this feeder's shards; appends the ones to try now to *batch.
+  bool Scan(size_t want, std::vector<std::unique_ptr<Item>>* batch) {
+    size_t limit = std::clamp<size_t>(want, 64, s_->config->sending.batch_size);
+    std::vector<Recipient> rs;
+    while (rs.empty()) {
+      if (shard_pos_ >= shards_.size()) {
+        scan_done_ = true;
+        return true;
+      }
+      absl::Status st = s_->rstore->ScanListShard(s_->campaign->list, shards_[shard_pos_],
+                                                  after_key_, limit, &rs);
+      if (!st.ok()) {
+        s_->Fatal(st);
+        return false;
+      }
+      if (rs.size() < limit) {
+        ++shard_pos_;
+        after_key_.clear();
+      } else {
+        after_key_ = rs.back().key;
+      }
+    }
+    std::vector<uint32_t> shards;
+    std::vector<std::string_view> keys;
+    for (const auto& r : rs) {
+      shards.push_back(r.shard);
+      keys.push_back(r.key);
+    }
+    std::vector<std::optional<ProgressRecord>> progress;
+    absl::Status st = s_->cstore->GetProgress(s_->campaign->id, shards, keys, &progress);
+    if (!st.ok()) {
+      s_->Fatal(st);
+      return false;
+    }
+    const int64_t now = NowUs();
+    for (size_t i = 0; i < rs.size(); ++i) {
+      auto& p = progress[i];
+      if (p && p->final) continue;  // decided in an earlier run
+      auto item = std::make_unique<Item>();
+      item->r = std::move(rs[i]);
+      item->prog = std::move(p);
+      if (!item->prog || item->prog->outcome == Outcome::kPending) {
+        // First look at this recipient: segment, then consent.
+        if (!s_->segment.Matches(item->r)) {
+          Record(item.get(), Outcome::kOutsideSegment, true, "");
+          continue;
+        }
+        if (!item->r.HasConsent()) {
+          Record(item.get(), Outcome::kNoConsent, true, "no opt-in record");
+          continue;
+        }
+      }
+      if (item->prog && item->prog->outcome == Outcome::kDeferred && item->prog->next_retry_us > now &&
+          !item->prog->in_flight) {
+        item->due = item->prog->next_retry_us;
+        PushHeap(std::move(item));
+        continue;
+      }
+      batch->push_back(std::move(item));
+    }
+    return true;
+  }
+
+  void PushHeap(std::unique_ptr<Item> item) {
+    heap_.push_back(std::move(item));
+    std::push_heap(heap_.begin(), heap_.end(), Later);
+  }
+
+  // Suppression check at send time, pick egress, render, mark, submit.
+  bool Dispatch(std::vector<std::unique_ptr<Item>> batch) {
+    std::vector<std::string_view> keys;
+    for (const auto& it : batch) keys.push_back(it->r.key);
+    std::vector<bool> suppressed;
+    absl::Status st = s_->sstore->CheckBatch(keys, &suppressed);
+    if (!st.ok()) {
+      s_->Fatal(st);
+      return false;
+    }
+    struct Ready {
+      std::unique_ptr<Item> item;
+      std::shared_ptr<RenderedMessage> msg;
+    };
+    std::vector<Ready> ready;
+    std::vector<CampaignStore::Write> markers;
+    const int64_t now = NowUs();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto& item = batch[i];
+      if (suppressed[i]) {
+        Record(item.get(), Outcome::kSuppressed, true, "globally suppressed at send time");
+        continue;
+      }
+      if (s_->dry_run) {
+        s_->would_send++;
+        continue;
+      }
+      int64_t retry_at = 0;
+      if (!PickEgress(item.get(), now, &retry_at)) {
+        if (retry_at < 0) {  // no account left: the campaign pauses
+          PauseNoAccounts();
+          continue;
+        }
+        item->due = retry_at;
+        PushHeap(std::move(item));
+        continue;
+      }
+      auto msg = std::make_shared<RenderedMessage>();
+      absl::Status rs = s_->compiled->Render(item->r, msg.get());
+      if (!rs.ok()) {
+        Record(item.get(), Outcome::kFailed, true, absl::StrCat("render: ", rs.message()));
+        continue;
+      }
+      ProgressRecord marker = item->prog.value_or(ProgressRecord{});
+      if (!item->prog) marker.final = false;
+      marker.in_flight = true;
+      markers.push_back({item->r.shard, item->r.key, marker});
+      ready.push_back({std::move(item), std::move(msg)});
+    }
+    if (!FlushWrites()) return false;
+    if (ready.empty()) return true;
+    st = s_->cstore->PutProgress(s_->campaign->id, markers);
+    if (!st.ok()) {
+      s_->Fatal(st);
+      return false;
+    }
+    auto reqs = std::make_shared<std::vector<SendRequest>>();
+    for (auto& r : ready) {
+      const uint64_t id = next_id_++;
+      Item* item = r.item.get();
+      const auto* acct = s_->accounts[item->acct].get();
+      SendRequest req;
+      req.id = id;
+      req.message = r.msg;
+      req.account = acct->cfg;
+      if (item->ip >= 0) req.source_ip = acct->cfg->source_ips[item->ip];
+      reqs->push_back(std::move(req));
+      if (item->prog) {
+        item->prog->in_flight = true;
+      } else {
+        ProgressRecord p;
+        p.final = false;
+        p.in_flight = true;
+        item->prog = p;
+      }
+      inflight_.emplace(id, std::move(r.item));
+    }
+    s_->in_flight += static_cast<int64_t>(reqs->size());
+    worker_->Post([this, reqs] {
+      for (auto& req : *reqs)
+        worker_->Submit(std::move(req), [this](const SendReport& rep) {
+          {
+            std::lock_guard<std::mutex> l(mu_);
+            reports_.push_back(rep);
+          }
+          cv_.notify_one();
+        });
+    });
+    return true;
+  }
+
+  // Chooses account and source IP for the item. False: nothing available now (*retry_at = when
+  // to try again) or no account usable at all (*retry_at = -1).
+  bool PickEgress(Item* item, int64_t now, int64_t* retry_at) {
+    const std::string_view domain = DomainOf(item->r.key);
+    const int throttle = s_->domains.Find(domain);
+    int64_t next = now + 1'000'000;
+    bool any_usable = false;
+    auto account_ok = [&](size_t a) {
+      const auto& acct = *s_->accounts[a];
+      if (acct.paused.load()) return false;
+      if (acct.cfg->daily_limit && acct.attempts.load() >= acct.cfg->daily_limit) return false;
+      any_usable = true;
+      int64_t t = acct_rate_[a].NextAvailable(now);
+      if (t > now) {
+        next = std::min(next, t);
+        return false;
+      }
+      return true;
+    };
+    auto ip_ok = [&](size_t a, int ip) {
+      if (throttle < 0 && dom_rate_.empty()) return true;
+      std::string key = DomKey(a, ip, domain);
+      auto it = dom_rate_.find(key);
+      if (it == dom_rate_.end() && throttle >= 0) it = CreateDomRate(key, throttle);
+      if (it != dom_rate_.end()) {
+        int64_t t = it->second.NextAvailable(now);
+        if (t > now) {
+          next = std::min(next, t);
+          return false;
+        }
+      }
+      if (throttle >= 0) {
+        uint32_t cap = s_->config->throttles[throttle].max_connections;
+        if (cap > 0) {
+          auto c = dom_inflight_.find(key);
+          if (c != dom_inflight_.end() && c->second >= std::max<uint32_t>(1, cap / s_->workers)) {
+            next = std::min(next, now + 5'000);
+            return false;
+          }
+        }
+      }
+      return true;
+    };
+    Egress e = picker_->Next(account_ok, ip_ok);
+    if (e.account < 0) {
+      *retry_at = any_usable ? next : -1;
+      return false;
+    }
+    acct_rate_[e.account].TryTake(now);
+    item->acct = e.account;
+    item->ip = e.ip;
+    item->dom_key.clear();
+    if (throttle >= 0 || !dom_rate_.empty()) {
+      std::string key = DomKey(e.account, e.ip, domain);
+      auto it = dom_rate_.find(key);
+      if (it != dom_rate_.end()) {
+        it->second.TryAcquire(now);
+        it->second.OnSend(now);
+      }
+      if (throttle >= 0 || it != dom_rate_.end()) {
+        dom_inflight_[key]++;
+        item->dom_key = std::move(key);
+      }
+    }
+    s_->accounts[e.account]->attempts++;
+    sent_window_++;
+    return true;
+  }
+
+  std::string DomKey(size_t a, int ip, std::string_view domain) const {
+    return absl::StrCat(a, "|", ip, "|", Av(domain));
+  }
+
+  absl::flat_hash_map<std::string, AdaptiveRate>::iterator CreateDomRate(const std::string& key,
+                                                                         int throttle) {
+    double base = 0;
+    if (throttle >= 0 && s_->config->throttles[throttle].rate_per_second > 0)
+      base = s_->config->throttles[throttle].rate_per_second / s_->workers;
+    return dom_rate_.emplace(key, AdaptiveRate(base)).first;
+  }
+
+  void PauseNoAccounts() {
+    std::string why;
+    {
+      std::lock_guard<std::mutex> l(s_->mu);
+      for (const auto& a : s_->accounts) {
+        if (!why.empty()) why += "; ";
+        if (a->paused)
+          absl::StrAppend(&why, a->cfg->name, " (", a->reason, ")");
+        else
+          absl::StrAppend(&why, a->cfg->name, " (daily_limit ", a->cfg->daily_limit, " reached)");
+      }
+    }
+    s_->RequestStop(1, absl::StrCat("no usable account left on route \"", s_->route->name,
+                                    "\": ", why));
+  }
+
+  void PauseAccount(int a, const std::string& reason) {
+    auto& acct = *s_->accounts[a];
+    std::lock_guard<std::mutex> l(s_->mu);
+    if (!acct.paused.exchange(true)) acct.reason = SanitizeForLog(reason, 300);
+  }
+
+  void Record(Item* item, Outcome o, bool final, std::string reply) {
+    ProgressRecord p = item->prog.value_or(ProgressRecord{});
+    s_->Change(item->prog, o, o == Outcome::kDeferred && final);
+    p.outcome = o;
+    p.final = final;
+    p.in_flight = false;
+    p.reply = SanitizeForLog(reply, 512);
+    if (item->acct >= 0) p.account = s_->accounts[item->acct]->cfg->name;
+    item->prog = p;
+    if (!s_->dry_run) writes_.push_back({item->r.shard, item->r.key, std::move(p)});
+  }
+
+  bool FlushWrites() {
+    if (writes_.empty()) return true;
+    absl::Status st = s_->cstore->PutProgress(s_->campaign->id, writes_);
+    writes_.clear();
+    if (!st.ok()) {
+      s_->Fatal(st);
+      return false;
+    }
+    return true;
+  }
+
+  void WaitReports(int64_t us) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, std::chrono::microseconds(us), [&] { return !reports_.empty(); });
+  }
+
+  void DrainReports() {
+    std::vector<SendReport> reps;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      reps.swap(reports_);
+    }
+    const int64_t now = NowUs();
+    for (const auto& rep : reps) {
+      auto it = inflight_.find(rep.id);
+      if (it == inflight_.end()) continue;
+      std::unique_ptr<Item> item = std::move(it->second);
+      inflight_.erase(it);
+      s_->in_flight--;
+      if (!item->dom_key.empty()) {
+        auto c = dom_inflight_.find(item->dom_key);
+        if (c != dom_inflight_.end() && --c->second == 0) dom_inflight_.erase(c);
+      }
+      Handle(std::move(item), rep, now);
+    }
+  }
+
+  void Requeue(std::unique_ptr<Item> item, int64_t due) {
+    // Clear the in-flight marker: the message was not accepted.
+    if (item->prog) {
+      item->prog->in_flight = false;
+      writes_.push_back({item->r.shard, item->r.key, *item->prog});
+    }
+    item->due = due;
+    PushHeap(std::move(item));
+  }
+
+  void Handle(std::unique_ptr<Item> item, const SendReport& rep, int64_t now) {
+    const RcptOutcome& out = rep.outcome;
+    const std::string reply = out.connection_level && !out.failure.empty()
+                                  ? (out.reply.code ? absl::StrCat(out.failure, ": ", out.reply.ToString())
+                                                    : out.failure)
+                                  : out.reply.ToString();
+    ReplyClass cls = out.result == RcptResult::kDelivered ? ReplyClass::kDelivered
+                                                          : ClassifyReply(out.reply);
+    if (out.connection_level && cls != ReplyClass::kAuth && cls != ReplyClass::kThrottle)
+      cls = ReplyClass::kSoft;
+    if (rep.account_unusable) cls = ReplyClass::kAuth;
+    if (cls != ReplyClass::kAuth && cls != ReplyClass::kThrottle) s_->verdicts++;
+    switch (cls) {
+      case ReplyClass::kDelivered:
+        Record(item.get(), Outcome::kDelivered, true, reply);
+        return;
+      case ReplyClass::kHard: {
+        Record(item.get(), Outcome::kBounced, true, reply);
+        SuppressionEntry e;
+        e.key = item->r.key;
+        e.reason = SuppressionReason::kHardBounce;
+        e.source = "smtp";
+        e.detail = reply;
+        absl::Status st = s_->sstore->Add(e);
+        if (!st.ok()) s_->Fatal(st);
+        return;
+      }
+      case ReplyClass::kPolicy:
+        if (out.result == RcptResult::kRejected) {
+          Record(item.get(), Outcome::kFailed, true, reply);
+          return;
+        }
+        break;  // a 4xx classed as policy: retry like soft
+      case ReplyClass::kAuth:
+        PauseAccount(item->acct,
+                     rep.account_reason.empty() ? reply : rep.account_reason);
+        item->acct = -1;
+        Requeue(std::move(item), now);
+        return;
+      case ReplyClass::kThrottle: {
+        s_->throttle_events++;
+        std::string_view domain = DomainOf(item->r.key);
+        std::string key = DomKey(item->acct, item->ip, domain);
+        auto it = dom_rate_.find(key);
+        if (it == dom_rate_.end()) {
+          it = CreateDomRate(key, s_->domains.Find(domain));
+          // Seed the measured rate with this feeder's recent per-pair share.
+          for (int i = 0; i < 2; ++i) it->second.OnSend(now - 1'000'000 * (1 - i));
+        }
+        it->second.OnThrottle(now);
+        {
+          std::lock_guard<std::mutex> l(s_->mu);
+          auto& ti = s_->throttles[absl::StrCat(index_, "|", key)];
+          ti.account = s_->accounts[item->acct]->cfg->name;
+          ti.source_ip = item->ip >= 0 ? s_->accounts[item->acct]->cfg->source_ips[item->ip] : "";
+          ti.domain = std::string(domain);
+          ti.events++;
+          ti.rate = it->second.current_rate();
+        }
+        ProgressRecord p = item->prog.value_or(ProgressRecord{});
+        s_->Change(item->prog, Outcome::kDeferred, false);
+        p.outcome = Outcome::kDeferred;
+        p.final = false;
+        p.in_flight = false;
+        p.reply = SanitizeForLog(reply, 512);
+        p.next_retry_us = it->second.NextAvailable(now);
+        item->prog = p;
+        writes_.push_back({item->r.shard, item->r.key, p});
+        item->acct = -1;
+        item->due = p.next_retry_us;
+        PushHeap(std::move(item));
+        return;
+      }
+      default:
+        break;
+    }
+    // Soft, quota, connection failures: retry with backoff until retry_for.
+    ProgressRecord p = item->prog.value_or(ProgressRecord{});
+    p.attempts++;
+    if (p.first_attempt_us == 0) p.first_attempt_us = now;
+    const int64_t retry_for = absl::ToInt64Microseconds(s_->config->sending.retry_for);
+    std::uniform_real_distribution<double> unit(0, 1);
+    const int64_t next = now + RetryDelayUs(s_->config->sending, p.attempts, unit(rng_));
+    const bool give_up = next - p.first_attempt_us > retry_for;
+    s_->Change(item->prog, Outcome::kDeferred, give_up);
+    p.outcome = Outcome::kDeferred;
+    p.final = give_up;
+    p.in_flight = false;
+    p.next_retry_us = give_up ? 0 : next;
+    p.reply = SanitizeForLog(reply, 512);
+    if (item->acct >= 0) p.account = s_->accounts[item->acct]->cfg->name;
+    item->prog = p;
+    writes_.push_back({item->r.shard, item->r.key, p});
+    if (!give_up) {
+      item->acct = -1;
+      item->due = next;
+      PushHeap(std::move(item));
+    }
+  }
+
+  Shared* s_;
+  uint32_t index_;
+  Worker* worker_;
+  std::vector<uint32_t> shards_;
+  size_t shard_pos_ = 0;
+  std::string after_key_;
+  bool scan_done_ = false;
+  bool done_ = false;
+  size_t window_ = 256;
+  std::unique_ptr<EgressPicker> picker_;
+  std::vector<TokenBucket> acct_rate_;
+  absl::flat_hash_map<std::string, AdaptiveRate> dom_rate_;
+  absl::flat_hash_map<std::string, uint32_t> dom_inflight_;
+  std::vector<std::unique_ptr<Item>> heap_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Item>> inflight_;
+  uint64_t next_id_ = 1;
+  uint64_t sent_window_ = 0;
+  std::vector<CampaignStore::Write> writes_;
+  std::mt19937 rng_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<SendReport> reports_;
+};
+
+void FillCounts(const Shared& s, CampaignProgress* p) {
+  auto c = [&](Outcome o) {
+    int64_t v = s.count[static_cast<int>(o)].load();
+    return static_cast<uint64_t>(std::max<int64_t>(0, v));
+  };
+  p->delivered = c(Outcome::kDelivered);
+  p->bounced = c(Outcome::kBounced);
+  p->failed = c(Outcome::kFailed);
+  p->deferred = c(Outcome::kDeferred);
+  p->deferred_final = static_cast<uint64_t>(std::max<int64_t>(0, s.deferred_final.load()));
+  p->suppressed = c(Outcome::kSuppressed);
+  p->no_consent = c(Outcome::kNoConsent);
+  p->outside_segment = c(Outcome::kOutsideSegment);
+  p->in_flight = static_cast<uint64_t>(std::max<int64_t>(0, s.in_flight.load()));
+  p->would_send = static_cast<uint64_t>(std::max<int64_t>(0, s.would_send.load()));
+  p->throttle_events = static_cast<uint64_t>(s.throttle_events.load());
+}
+
+}  // namespace
+
+std::string CampaignProgress::ToJson() const {
+  std::string j = absl::StrCat(
+      "{\"id\":\"", JsonEscape(id), "\",\"list\":\"", JsonEscape(list), "\",\"route\":\"",
+      JsonEscape(route), "\",\"state\":\"", state, "\",\"pause_reason\":\"",
+      JsonEscape(pause_reason), "\",\"dry_run\":", dry_run ? "true" : "false",
+      ",\"pid\":", getpid(), ",\"list_size\":", list_size, ",\"eligible\":", Eligible(),
+      ",\"delivered\":", delivered, ",\"bounced\":", bounced, ",\"failed\":", failed,
+      ",\"deferred\":", deferred, ",\"deferred_final\":", deferred_final,
+      ",\"suppressed\":", suppressed, ",\"no_consent\":", no_consent,
+      ",\"outside_segment\":", outside_segment, ",\"in_flight\":", in_flight,
+      ",\"would_send\":", would_send, ",\"pending\":", Pending(),
+      ",\"in_flight_at_resume\":", in_flight_at_resume,
+      ",\"throttle_events\":", throttle_events, ",\"rate\":", absl::StrFormat("%.1f", rate),
+      ",\"elapsed_s\":", absl::StrFormat("%.1f", elapsed_s),
+      ",\"eta_s\":", absl::StrFormat("%.0f", eta_s), ",\"accounts\":[");
+  for (size_t i = 0; i < accounts.size(); ++i) {
+    const auto& a = accounts[i];
+    absl::StrAppend(&j, i ? "," : "", "{\"name\":\"", JsonEscape(a.name), "\",\"paused\":",
+                    a.paused ? "true" : "false", ",\"reason\":\"", JsonEscape(a.reason),
+                    "\",\"attempts\":", a.attempts, "}");
+  }
+  absl::StrAppend(&j, "],\"throttles\":[");
+  for (size_t i = 0; i < throttles.size(); ++i) {
+    const auto& t = throttles[i];
+    absl::StrAppend(&j, i ? "," : "", "{\"account\":\"", JsonEscape(t.account),
+                    "\",\"source_ip\":\"", JsonEscape(t.source_ip), "\",\"domain\":\"",
+                    JsonEscape(t.domain), "\",\"events\":", t.events, ",\"rate\":",
+                    absl::StrFormat("%.2f", t.rate), "}");
+  }
+  absl::StrAppend(&j, "]}");
+  return j;
+}
+
+absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std::string& id) {
+  CampaignStore cs(store);
+  ASSIGN_OR_RETURN(auto rec, cs.Get(id));
+  if (!rec) return absl::NotFoundError(absl::StrCat("no campaign \"", id, "\" in this data_dir"));
+  ASSIGN_OR_RETURN(ProgressCounts c, cs.Count(id));
+  CampaignProgress p;
+  p.id = id;
+  p.list = rec->list;
+  p.state = std::string(CampaignStateName(rec->state));
+  p.pause_reason = rec->pause_reason;
+  RecipientStore rs(store);
+  auto size = rs.ListSize(rec->list);
+  p.list_size = size.ok() ? *size : rec->list_size;
+  auto o = [&](Outcome x) { return c.by_outcome[static_cast<int>(x)]; };
+  p.delivered = o(Outcome::kDelivered);
+  p.bounced = o(Outcome::kBounced);
+  p.failed = o(Outcome::kFailed);
+  p.deferred = o(Outcome::kDeferred);
+  p.deferred_final = c.deferred_final;
+  p.suppressed = o(Outcome::kSuppressed);
+  p.no_consent = o(Outcome::kNoConsent);
+  p.outside_segment = o(Outcome::kOutsideSegment);
+  p.in_flight = 0;  // markers of a dead run are reported below, not as in flight
+  p.in_flight_at_resume = rec->in_flight_at_resume + c.in_flight;
+  if (rec->finished_at && rec->started_at) p.elapsed_s = static_cast<double>(rec->finished_at - rec->started_at);
+  return p;
+}
+
+absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
+                                             const CampaignConfig& campaign,
+                                             std::shared_ptr<const CompiledCampaign> compiled,
+                                             const RunnerOptions& options) {
+  Shared s;
+  s.config = &config;
+  s.campaign = &campaign;
+  s.compiled = std::move(compiled);
+  s.store = store;
+  CampaignStore cstore(store);
+  RecipientStore rstore(store);
+  SuppressionStore sstore(store);
+  s.cstore = &cstore;
+  s.rstore = &rstore;
+  s.sstore = &sstore;
+  s.dry_run = options.dry_run;
+  ASSIGN_OR_RETURN(s.segment, Segment::Compile(campaign.segment));
+  ASSIGN_OR_RETURN(s.route, SelectRoute(config, campaign.route, campaign.list));
+  s.domains = DomainThrottles(config.throttles);
+  for (const auto& ra : s.route->accounts) {
+    const AccountConfig* ac = config.FindAccount(ra.name);
+    if (!ac)
+      return absl::InvalidArgumentError(
+          absl::StrCat("route \"", s.route->name, "\" names unknown account \"", ra.name, "\""));
+    auto a = std::make_unique<Shared::Account>();
+    a->cfg = ac;
+    a->weight = ra.weight;
+    s.accounts.push_back(std::move(a));
+  }
+  uint32_t workers = options.workers ? options.workers : config.workers;
+  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  workers = std::min<uint32_t>(workers, kVirtualShards);
+  s.workers = workers;
+
+  // Campaign record: start or resume.
+  ASSIGN_OR_RETURN(auto existing, cstore.Get(campaign.id));
+  CampaignRecord rec;
+  uint64_t markers = 0;
+  ASSIGN_OR_RETURN(ProgressCounts base, cstore.Count(campaign.id));
+  if (existing) {
+    rec = *existing;
+    if (rec.list != campaign.list)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "campaign \"", campaign.id, "\" was started on list \"", rec.list, "\", not \"",
+          campaign.list, "\": use a new id"));
+    if (rec.state == CampaignState::kCancelled && !options.dry_run)
+      return absl::FailedPreconditionError(
+          absl::StrCat("campaign \"", campaign.id, "\" was cancelled; use a new id to send again"));
+    markers = base.in_flight;
+  } else {
+    rec.id = campaign.id;
+    rec.list = campaign.list;
+    rec.started_at = std::time(nullptr);
+  }
+  ASSIGN_OR_RETURN(uint64_t list_size, rstore.ListSize(campaign.list));
+  for (int i = 0; i < kOutcomes; ++i) s.count[i] = static_cast<int64_t>(base.by_outcome[i]);
+  s.deferred_final = static_cast<int64_t>(base.deferred_final);
+  if (!options.dry_run && !(existing && rec.state == CampaignState::kDone)) {
+    rec.state = CampaignState::kRunning;
+    rec.pause_reason.clear();
+    rec.finished_at = 0;
+    rec.list_size = list_size;
+    rec.runs++;
+    rec.in_flight_at_resume += markers;
+    if (!options.campaign_file.empty()) rec.campaign_file = options.campaign_file;
+    if (!options.config_file.empty()) rec.config_file = options.config_file;
+    RETURN_IF_ERROR(cstore.Put(rec));
+  }
+
+  CampaignProgress snap;
+  snap.id = campaign.id;
+  snap.list = campaign.list;
+  snap.route = s.route->name;
+  snap.dry_run = options.dry_run;
+  snap.list_size = list_size;
+  snap.in_flight_at_resume = markers;
+  auto fill = [&](double rate, double elapsed) {
+    FillCounts(s, &snap);
+    snap.rate = rate;
+    snap.elapsed_s = elapsed;
+    uint64_t left = snap.Pending() + snap.in_flight;
+    snap.eta_s = rate > 0 ? left / rate : -1;
+    snap.accounts.clear();
+    std::lock_guard<std::mutex> l(s.mu);
+    for (const auto& a : s.accounts)
+      snap.accounts.push_back({a->cfg->name, a->paused.load(), a->reason, a->attempts.load()});
+    snap.throttles.clear();
+    for (const auto& [k, t] : s.throttles) snap.throttles.push_back(t);
+    std::sort(snap.throttles.begin(), snap.throttles.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.account, a.source_ip, a.domain) < std::tie(b.account, b.source_ip, b.domain);
+    });
+    snap.pause_reason = s.stop_reason;
+  };
+
+  if (existing && rec.state == CampaignState::kDone && !options.dry_run) {
+    fill(0, 0);
+    snap.state = "done";
+    return snap;
+  }
+
+  // SMTP workers (not for a dry run).
+  WorkerGroup group;
+  if (!options.dry_run) {
+    SenderOptions so;
+    so.timeouts = config.smtp_timeouts;
+    so.workers = workers;
+    RETURN_IF_ERROR(group.Start(so));
+  }
+  std::vector<std::unique_ptr<Feeder>> feeders;
+  for (uint32_t i = 0; i < workers; ++i)
+    feeders.push_back(std::make_unique<Feeder>(&s, i, options.dry_run ? nullptr : &group.worker(i)));
+  std::atomic<int> running{static_cast<int>(workers)};
+  std::vector<std::thread> threads;
+  for (auto& f : feeders)
+    threads.emplace_back([&running, fp = f.get()] {
+      fp->Run();
+      running--;
+    });
+
+  // Monitor: progress, status file, control requests, SIGINT.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto last_tick = t0;
+  int64_t last_verdicts = 0;
+  double rate = 0;
+  while (running.load() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (options.interrupt && options.interrupt->load())
+      s.RequestStop(1, "interrupted (SIGINT); resume with `salvo campaign resume` or `salvo send`");
+    auto now = std::chrono::steady_clock::now();
+    double since = std::chrono::duration<double>(now - last_tick).count();
+    if (since < 1.0) continue;
+    last_tick = now;
+    int64_t v = s.verdicts.load();
+    double inst = (v - last_verdicts) / since;
+    last_verdicts = v;
+    rate = rate == 0 ? inst : 0.5 * rate + 0.5 * inst;
+    if (options.write_status_file && !options.dry_run) {
+      auto req = TakeControlRequests(store->data_dir(), campaign.id);
+      if (req.ok()) {
+        for (const auto& e : req->suppressions) {
+          absl::Status st = sstore.Add(e);
+          if (!st.ok())
+            fprintf(stderr, "salvo: queued suppression of %s ignored: %s\n", e.key.c_str(),
+                    std::string(st.message()).c_str());
+        }
+        if (req->cancel) s.RequestStop(2, "cancelled by operator");
+        if (req->pause)
+          s.RequestStop(1, req->pause_reason.empty() ? "paused by operator" : req->pause_reason);
+      }
+    }
+    fill(rate, std::chrono::duration<double>(now - t0).count());
+    snap.state = options.dry_run ? "dry-run" : (s.stop.load() == 0 ? "running" : "stopping");
+    if (options.write_status_file && !options.dry_run)
+      (void)WriteStatusFile(store->data_dir(), campaign.id, snap.ToJson());
+    if (options.on_progress) options.on_progress(snap);
+  }
+  for (auto& t : threads) t.join();
+  if (!options.dry_run) group.Stop(StopMode::kDrain);
+
+  fill(rate, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (!s.fatal.empty()) {
+    rec.state = CampaignState::kPaused;
+    rec.pause_reason = s.stop_reason;
+    if (!options.dry_run) (void)cstore.Put(rec);
+    if (options.write_status_file) RemoveStatusFile(store->data_dir(), campaign.id);
+    return absl::InternalError(absl::StrCat("campaign ", campaign.id, ": ", s.fatal));
+  }
+  const int stop = s.stop.load();
+  if (options.dry_run) {
+    snap.state = "dry-run";
+    return snap;
+  }
+  if (stop == 2) {
+    rec.state = CampaignState::kCancelled;
+    rec.finished_at = std::time(nullptr);
+  } else if (stop == 1) {
+    rec.state = CampaignState::kPaused;
+  } else {
+    rec.state = CampaignState::kDone;
+    rec.finished_at = std::time(nullptr);
+  }
+  rec.pause_reason = s.stop_reason;
+  RETURN_IF_ERROR(cstore.Put(rec));
+  snap.state = std::string(CampaignStateName(rec.state));
+  snap.pause_reason = rec.pause_reason;
+  if (options.write_status_file) {
+    (void)WriteStatusFile(store->data_dir(), campaign.id, snap.ToJson());
+    RemoveStatusFile(store->data_dir(), campaign.id);
+  }
+  return snap;
+}
+
+}  // namespace salvo

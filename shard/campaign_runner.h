@@ -1,0 +1,97 @@
+// The campaign runner: sends one campaign to its list through its route's accounts and source
+// IPs, one feeder thread per SMTP worker. Each feeder owns the virtual shards
+// WorkerOfShard(shard, workers) == its index, scans their members in key order in batches
+// (RecipientStore::ScanListShard, never the whole list in memory), skips recipients with a final
+// outcome from an earlier run, evaluates the segment, consent and (at send time) global
+// suppression, renders, picks account x source IP (smooth WRR over available ones, token buckets,
+// adaptive per-domain rates), writes "attempt started" markers and submits to its worker's pools.
+// Reports come back on the worker thread and are handed to the feeder, which classifies them
+// (engine/policy/reply_class.h), records progress (store/campaign_store.h) and schedules retries.
+// Everything in memory is bounded: a window of in-flight messages and a bounded delay heap.
+//
+// Trust: config and campaign are validated upstream; recipient data and server replies are
+// outside input (only stored sanitized and classified).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/config/campaign.h"
+#include "engine/config/config.h"
+#include "engine/mime/compiled_campaign.h"
+#include "store/store.h"
+
+namespace salvo {
+
+struct AccountHealth {
+  std::string name;
+  bool paused = false;
+  std::string reason;     // why it was paused (plain words, the server's reply)
+  uint64_t attempts = 0;  // messages handed to it this run
+};
+
+struct ThrottleInfo {
+  std::string account, source_ip, domain;
+  uint64_t events = 0;    // throttling replies seen
+  double rate = 0;        // msgs/s per worker after the last cut (0: unlimited again)
+};
+
+// A snapshot of a campaign, as `salvo campaign status` and the progress line show it.
+struct CampaignProgress {
+  std::string id, list, route;
+  std::string state;         // running | paused | cancelled | done | dry-run
+  std::string pause_reason;
+  bool dry_run = false;
+  uint64_t list_size = 0;
+  uint64_t delivered = 0, bounced = 0, failed = 0;
+  uint64_t deferred = 0;        // all deferred (retrying + gave up)
+  uint64_t deferred_final = 0;  // gave up after retry_for
+  uint64_t suppressed = 0, no_consent = 0, outside_segment = 0;
+  uint64_t in_flight = 0;       // handed to the SMTP runtime, no verdict yet
+  uint64_t would_send = 0;      // dry run: eligible recipients that would be sent
+  uint64_t in_flight_at_resume = 0;  // markers found when this run started (possible duplicates)
+  uint64_t throttle_events = 0;
+  double rate = 0;              // verdicts per second (recent)
+  double elapsed_s = 0;
+  double eta_s = -1;            // -1: unknown
+  std::vector<AccountHealth> accounts;
+  std::vector<ThrottleInfo> throttles;
+
+  // eligible = delivered + bounced + failed + deferred + in_flight (+ would_send in a dry run)
+  uint64_t Eligible() const {
+    return delivered + bounced + failed + deferred + in_flight + would_send;
+  }
+  // Members not classified yet (0 when done).
+  uint64_t Pending() const {
+    uint64_t seen = Eligible() + suppressed + no_consent + outside_segment;
+    return list_size > seen ? list_size - seen : 0;
+  }
+  std::string ToJson() const;
+};
+
+struct RunnerOptions {
+  uint32_t workers = 0;                 // 0: config.workers, else one per core
+  bool dry_run = false;                 // evaluate, count, send nothing, write nothing
+  std::string campaign_file;            // recorded for `campaign resume`
+  std::string config_file;
+  const std::atomic<bool>* interrupt = nullptr;  // set (SIGINT): pause cleanly
+  std::function<void(const CampaignProgress&)> on_progress;  // about once per second
+  bool write_status_file = true;        // data_dir/run/<id>.status.json + control polling
+};
+
+// Runs (or resumes) the campaign until it is done, paused or cancelled. Returns the final
+// snapshot (counts over the whole campaign, all runs). Errors: store or runtime failures.
+absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
+                                             const CampaignConfig& campaign,
+                                             std::shared_ptr<const CompiledCampaign> compiled,
+                                             const RunnerOptions& options);
+
+// The campaign's state from the store alone (no run in progress in this process).
+absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std::string& id);
+
+}  // namespace salvo

@@ -1,0 +1,179 @@
+// File-based control channel for a running in-process send (see run_control.h).
+#include "store/run_control.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <algorithm>
+#include <cctype>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/base/strings.h"
+
+namespace salvo {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr size_t kMaxFile = 16 << 20;
+
+absl::Status WriteAtomic(const std::string& path, const std::string& content) {
+  static std::atomic<uint64_t> seq{0};
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::string tmp = absl::StrCat(path, ".tmp.", getpid(), ".", seq++);
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
+    f << content;
+    if (!f.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadSmall(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return absl::NotFoundError(absl::StrCat(path, " not found"));
+  std::string s;
+  s.resize(kMaxFile);
+  f.read(s.data(), kMaxFile);
+  s.resize(f.gcount());
+  return s;
+}
+
+std::string ControlDir(const std::string& data_dir) { return RunDir(data_dir) + "/control"; }
+
+bool ValidId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+      return false;
+  return id != "." && id != "..";
+}
+
+}  // namespace
+
+std::string RunDir(const std::string& data_dir) { return data_dir + "/run"; }
+std::string StatusFilePath(const std::string& data_dir, const std::string& campaign) {
+  return absl::StrCat(RunDir(data_dir), "/", campaign, ".status.json");
+}
+
+absl::Status WriteStatusFile(const std::string& data_dir, const std::string& campaign,
+                             const std::string& json) {
+  if (!ValidId(campaign)) return absl::InvalidArgumentError("invalid campaign id");
+  return WriteAtomic(StatusFilePath(data_dir, campaign), json);
+}
+
+void RemoveStatusFile(const std::string& data_dir, const std::string& campaign) {
+  if (ValidId(campaign)) ::unlink(StatusFilePath(data_dir, campaign).c_str());
+}
+
+absl::StatusOr<std::string> ReadStatusFile(const std::string& data_dir,
+                                           const std::string& campaign) {
+  if (!ValidId(campaign)) return absl::InvalidArgumentError("invalid campaign id");
+  return ReadSmall(StatusFilePath(data_dir, campaign));
+}
+
+std::vector<std::string> RunningSends(const std::string& data_dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(RunDir(data_dir), ec)) {
+    std::string name = e.path().filename().string();
+    const std::string suffix = ".status.json";
+    if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix) continue;
+    auto content = ReadSmall(e.path().string());
+    if (!content.ok()) continue;
+    size_t p = content->find("\"pid\":");
+    if (p == std::string::npos) continue;
+    int pid = std::atoi(content->c_str() + p + 6);
+    if (pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM))
+      out.push_back(name.substr(0, name.size() - suffix.size()));
+  }
+  return out;
+}
+
+absl::Status RequestCampaignControl(const std::string& data_dir, const std::string& campaign,
+                                    const std::string& action, const std::string& reason) {
+  if (!ValidId(campaign)) return absl::InvalidArgumentError("invalid campaign id");
+  if (action != "pause" && action != "cancel")
+    return absl::InvalidArgumentError(absl::StrCat("unknown control action ", action));
+  return WriteAtomic(absl::StrCat(ControlDir(data_dir), "/", campaign, ".", action),
+                     SanitizeForLog(reason, 512));
+}
+
+absl::Status QueueSuppressions(const std::string& data_dir,
+                               const std::vector<SuppressionEntry>& entries) {
+  std::string body;
+  for (const auto& e : entries) {
+    auto clean = [](const std::string& s) {
+      std::string o = SanitizeForLog(s, 512);
+      for (char& c : o)
+        if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+      return o;
+    };
+    absl::StrAppend(&body, clean(e.key), "\t", Av(SuppressionReasonName(e.reason)), "\t",
+                    clean(e.source), "\t", clean(e.detail), "\n");
+  }
+  auto now = std::chrono::system_clock::now().time_since_epoch().count();
+  static std::atomic<uint64_t> seq{0};
+  return WriteAtomic(absl::StrCat(ControlDir(data_dir), "/suppress-", now, "-", getpid(), "-",
+                                  seq++, ".tsv"),
+                     body);
+}
+
+absl::StatusOr<ControlRequests> TakeControlRequests(const std::string& data_dir,
+                                                    const std::string& campaign) {
+  ControlRequests req;
+  std::error_code ec;
+  const std::string dir = ControlDir(data_dir);
+  if (!fs::exists(dir, ec)) return req;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir, ec)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& p : files) {
+    std::string name = p.filename().string();
+    if (name.find(".tmp.") != std::string::npos) continue;
+    if (name == campaign + ".pause" || name == campaign + ".cancel") {
+      auto content = ReadSmall(p.string());
+      ::unlink(p.c_str());
+      if (name == campaign + ".pause") {
+        req.pause = true;
+        req.pause_reason = content.ok() ? SanitizeForLog(*content, 512) : "";
+      } else {
+        req.cancel = true;
+      }
+      continue;
+    }
+    if (name.rfind("suppress-", 0) == 0 && name.size() > 4 &&
+        name.substr(name.size() - 4) == ".tsv") {
+      auto content = ReadSmall(p.string());
+      ::unlink(p.c_str());
+      if (!content.ok()) continue;
+      for (absl::string_view line : absl::StrSplit(*content, '\n')) {
+        if (line.empty()) continue;
+        std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
+        if (f.size() < 2) continue;
+        SuppressionEntry e;
+        e.key = std::string(f[0]);
+        if (!ParseSuppressionReason(Sv(f[1]), &e.reason)) e.reason = SuppressionReason::kManual;
+        if (f.size() > 2) e.source = std::string(f[2]);
+        if (f.size() > 3) e.detail = std::string(f[3]);
+        req.suppressions.push_back(std::move(e));
+      }
+    }
+  }
+  return req;
+}
+
+}  // namespace salvo

@@ -1,0 +1,56 @@
+// Cross-process control of a campaign that `salvo send` runs in-process (and so holds the
+// data_dir's RocksDB lock). Plain files under data_dir/run/:
+//
+//   run/<campaign>.status.json     written by the running send every second (atomic rename);
+//                                  `campaign status` reads it when the store is busy
+//   run/control/<campaign>.pause   request: pause (content: reason, optional)
+//   run/control/<campaign>.cancel  request: cancel
+//   run/control/suppress-*.tsv     suppression additions (key TAB reason TAB source TAB detail),
+//                                  applied to the store by the running send within ~1 s and
+//                                  honoured by it from then on
+//
+// Who calls what: the campaign runner writes the status file and takes requests; `salvo campaign
+// pause|cancel|status` and `salvo suppress add` call the Request*/Queue*/Read* functions when
+// Store::Open reports the data_dir busy. Trust: files in run/ are written by local salvo
+// processes, still read with size limits and validated field by field.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "store/suppression_store.h"
+
+namespace salvo {
+
+std::string RunDir(const std::string& data_dir);
+std::string StatusFilePath(const std::string& data_dir, const std::string& campaign);
+
+// Writes `json` to run/<campaign>.status.json atomically.
+absl::Status WriteStatusFile(const std::string& data_dir, const std::string& campaign,
+                             const std::string& json);
+void RemoveStatusFile(const std::string& data_dir, const std::string& campaign);
+// The status file's content, or NotFound.
+absl::StatusOr<std::string> ReadStatusFile(const std::string& data_dir, const std::string& campaign);
+// Campaign ids with a status file whose writer (the "pid" key) is still alive.
+std::vector<std::string> RunningSends(const std::string& data_dir);
+
+// action: "pause" or "cancel".
+absl::Status RequestCampaignControl(const std::string& data_dir, const std::string& campaign,
+                                    const std::string& action, const std::string& reason = "");
+// Queues suppression additions for the running send (keys must be normalized).
+absl::Status QueueSuppressions(const std::string& data_dir,
+                               const std::vector<SuppressionEntry>& entries);
+
+struct ControlRequests {
+  bool pause = false;
+  std::string pause_reason;
+  bool cancel = false;
+  std::vector<SuppressionEntry> suppressions;
+};
+// Reads and removes the pending requests for `campaign` and every queued suppression file.
+absl::StatusOr<ControlRequests> TakeControlRequests(const std::string& data_dir,
+                                                    const std::string& campaign);
+
+}  // namespace salvo
