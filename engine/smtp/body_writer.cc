@@ -8,10 +8,11 @@
 #include "engine/smtp/body_writer.h"
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #if defined(__SSE2__)
-#include <emmintrin.h>
+#include <immintrin.h>
 #endif
 
 namespace salvo {
@@ -24,41 +25,98 @@ constexpr char kCrLf[] = "\r\n";
 constexpr char kEndData[] = ".\r\n";
 
 struct Masks {
-  uint64_t cr, lf, dot;
+  uint64_t cr, lf;
 };
 
-inline Masks LoadTail(const char* p, size_t n) {
-  Masks m{0, 0, 0};
-  for (size_t i = 0; i < n; ++i) {
-    const uint64_t bit = uint64_t{1} << i;
-    if (p[i] == '\r') m.cr |= bit;
-    else if (p[i] == '\n') m.lf |= bit;
-    else if (p[i] == '.') m.dot |= bit;
-  }
-  return m;
-}
-
+// CR and LF bit masks of 64 bytes at p.
 inline Masks Load64(const char* p) {
 #if defined(__SSE2__)
   const __m128i vcr = _mm_set1_epi8('\r');
   const __m128i vlf = _mm_set1_epi8('\n');
-  const __m128i vdot = _mm_set1_epi8('.');
-  Masks m{0, 0, 0};
+  Masks m{0, 0};
   for (int k = 0; k < 4; ++k) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
     m.cr |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, vcr))))
             << (16 * k);
     m.lf |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, vlf))))
             << (16 * k);
-    m.dot |= static_cast<uint64_t>(
-                 static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, vdot))))
-             << (16 * k);
   }
   return m;
 #else
-  return LoadTail(p, 64);
+  Masks m{0, 0};
+  for (int i = 0; i < 64; ++i) {
+    if (p[i] == '\r') m.cr |= uint64_t{1} << i;
+    if (p[i] == '\n') m.lf |= uint64_t{1} << i;
+  }
+  return m;
 #endif
 }
+
+// Same for the last n < 64 bytes of a segment (copied into a zero-padded block).
+inline Masks LoadTail(const char* p, size_t n) {
+  alignas(16) char buf[64] = {};
+  std::memcpy(buf, p, n);
+  return Load64(buf);
+}
+
+// The fast path: starting at `off` (> 0, so p[off - 1] is readable), skips 64-byte blocks that
+// need no insert — every LF preceded by CR, every CR followed by LF (a CR at a block's last byte
+// is checked with the next block, or by the slow path), and, when stuffing, no '.' right after an
+// LF. Returns the offset of the first block that is not clean or has fewer than 64 bytes left.
+#if defined(__SSE2__)
+size_t SkipCleanSse2(const char* p, size_t off, size_t size, bool stuff) {
+  const __m128i vcr = _mm_set1_epi8('\r');
+  const __m128i vlf = _mm_set1_epi8('\n');
+  const __m128i vdot = _mm_set1_epi8('.');
+  for (; size - off >= 64; off += 64) {
+    __m128i acc = _mm_setzero_si128();
+    for (int k = 0; k < 4; ++k) {
+      const char* q = p + off + 16 * k;
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+      const __m128i vp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q - 1));
+      acc = _mm_or_si128(acc, _mm_xor_si128(_mm_cmpeq_epi8(v, vlf), _mm_cmpeq_epi8(vp, vcr)));
+      if (stuff) {
+        acc = _mm_or_si128(acc,
+                           _mm_and_si128(_mm_cmpeq_epi8(v, vdot), _mm_cmpeq_epi8(vp, vlf)));
+      }
+    }
+    if (_mm_movemask_epi8(acc) != 0) break;
+  }
+  return off;
+}
+
+__attribute__((target("avx2"))) size_t SkipCleanAvx2(const char* p, size_t off, size_t size,
+                                                      bool stuff) {
+  const __m256i vcr = _mm256_set1_epi8('\r');
+  const __m256i vlf = _mm256_set1_epi8('\n');
+  const __m256i vdot = _mm256_set1_epi8('.');
+  for (; size - off >= 64; off += 64) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int k = 0; k < 2; ++k) {
+      const char* q = p + off + 32 * k;
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+      const __m256i vp = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q - 1));
+      acc = _mm256_or_si256(acc,
+                            _mm256_xor_si256(_mm256_cmpeq_epi8(v, vlf), _mm256_cmpeq_epi8(vp, vcr)));
+      if (stuff) {
+        acc = _mm256_or_si256(
+            acc, _mm256_and_si256(_mm256_cmpeq_epi8(v, vdot), _mm256_cmpeq_epi8(vp, vlf)));
+      }
+    }
+    if (!_mm256_testz_si256(acc, acc)) break;
+  }
+  return off;
+}
+
+// AVX2 when the CPU has it; SALVO_NO_AVX2=1 forces the SSE2 path (tests run both).
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2") && std::getenv("SALVO_NO_AVX2") == nullptr;
+
+inline size_t SkipClean(const char* p, size_t off, size_t size, bool stuff) {
+  return kHaveAvx2 ? SkipCleanAvx2(p, off, size, stuff) : SkipCleanSse2(p, off, size, stuff);
+}
+#else
+inline size_t SkipClean(const char*, size_t off, size_t, bool) { return off; }
+#endif
 
 // Scans the stream; calls sink.Insert(segment, j, A, B, C) for every insert position (in order)
 // and sink.EndSegment(segment) after each segment. Returns the final carries.
@@ -75,6 +133,12 @@ void Scan(std::span<const std::string_view> segments, bool stuff, ScanState* st,
     const size_t size = seg.size();
     size_t off = 0;
     while (off < size) {
+      if (off > 0) {
+        off = SkipClean(p, off, size, stuff);  // most blocks of a message need nothing
+        if (off == size) break;
+        st->carry_cr = p[off - 1] == '\r';  // the fast path does not track carries
+        st->carry_lf = p[off - 1] == '\n';
+      }
       const size_t n = size - off < 64 ? size - off : 64;
       const Masks m = n == 64 ? Load64(p + off) : LoadTail(p + off, n);
       const uint64_t valid = n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
@@ -82,7 +146,13 @@ void Scan(std::span<const std::string_view> segments, bool stuff, ScanState* st,
       const uint64_t prev_lf = (m.lf << 1) | st->carry_lf;
       const uint64_t a = prev_cr & ~m.lf & valid;
       const uint64_t b = m.lf & ~prev_cr;
-      const uint64_t c = m.dot & (prev_cr | prev_lf) & dot_enable;
+      // Line starts (after LF or a bare CR) are few: test their bytes for '.' one by one.
+      uint64_t c = 0;
+      for (uint64_t starts = (prev_cr | prev_lf) & valid & dot_enable; starts;
+           starts &= starts - 1) {
+        const int j = __builtin_ctzll(starts);
+        if (p[off + static_cast<size_t>(j)] == '.') c |= uint64_t{1} << j;
+      }
       uint64_t all = a | b | c;
       while (all) {
         const int j = __builtin_ctzll(all);
@@ -94,6 +164,10 @@ void Scan(std::span<const std::string_view> segments, bool stuff, ScanState* st,
       st->carry_cr = (m.cr >> (n - 1)) & 1;
       st->carry_lf = (m.lf >> (n - 1)) & 1;
       off += n;
+    }
+    if (size > 0) {
+      st->carry_cr = p[size - 1] == '\r';
+      st->carry_lf = p[size - 1] == '\n';
     }
     sink.EndSegment(seg);
   }

@@ -65,6 +65,19 @@ void OutputQueue::CommitCopy(size_t used) {
   AppendView(std::string_view(p, used));
 }
 
+size_t OutputQueue::AppendSlot() {
+  iov_.push_back(iovec{nullptr, 0});
+  return iov_.size() - 1;
+}
+
+void OutputQueue::FillSlotCopy(size_t slot, std::string_view bytes) {
+  assert(slot >= head_ && slot < iov_.size() && iov_[slot].iov_len == 0);
+  char* p = Allocate(bytes.size());
+  std::memcpy(p, bytes.data(), bytes.size());
+  iov_[slot] = iovec{p, bytes.size()};
+  bytes_ += bytes.size();
+}
+
 void OutputQueue::Consume(size_t n) {
   assert(n <= bytes_);
   bytes_ -= n;

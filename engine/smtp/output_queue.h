@@ -35,6 +35,12 @@ class OutputQueue {
   char* ReserveCopy(size_t n);
   void CommitCopy(size_t used);
 
+  // Appends an empty slot, filled later by FillSlotCopy (e.g. a BDAT command whose size is known
+  // only after the body was appended). Fill it before anything is consumed.
+  size_t AppendSlot();
+  // Copies `bytes` into the arena and puts them in the slot.
+  void FillSlotCopy(size_t slot, std::string_view bytes);
+
   // The unwritten bytes, in order. Valid until the next non-const call.
   std::span<const iovec> iovecs() const {
     return std::span<const iovec>(iov_.data() + head_, iov_.size() - head_);

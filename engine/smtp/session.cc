@@ -548,8 +548,9 @@ void SmtpSession::SendDataOrBdat() {
     Expecting(Expect::kData);
     return;
   }
-  const auto& segs = tx_.msg->segments;
-  const size_t n = NormalizedBodySize(segs, BodyMode::kBdat);
+  // One chunk: the size is known once the normalized body is queued (one scan, zero copy).
+  const size_t slot = out_.AppendSlot();
+  const size_t n = AppendBody(tx_.msg->segments, BodyMode::kBdat, &out_);
   char buf[48];
   char* p = buf;
   std::memcpy(p, "BDAT ", 5);
@@ -557,8 +558,7 @@ void SmtpSession::SendDataOrBdat() {
   AppendDecimal(n, &p);
   std::memcpy(p, " LAST\r\n", 7);
   p += 7;
-  Command(std::string_view(buf, static_cast<size_t>(p - buf)));
-  AppendBody(segs, BodyMode::kBdat, &out_);
+  out_.FillSlotCopy(slot, std::string_view(buf, static_cast<size_t>(p - buf)));
   Expecting(Expect::kBdatLast);
 }
 

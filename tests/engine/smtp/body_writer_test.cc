@@ -159,6 +159,29 @@ TEST(BodyWriter, RandomBodiesMatchReference) {
   }
 }
 
+TEST(BodyWriter, LongCleanSegmentsWithSparseHostileBytes) {
+  // Exercises the 64-byte fast path: long CRLF text with a few CR, LF or '.' dropped anywhere.
+  std::mt19937 rng(99);
+  std::string clean;
+  for (int i = 0; i < 40; ++i) clean += std::string(10 + i % 70, 'w') + "\r\n";
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string flat = clean;
+    const int hits = static_cast<int>(rng() % 4);
+    for (int h = 0; h < hits; ++h) {
+      const char bad[] = {'\r', '\n', '.', 'q'};
+      flat[rng() % flat.size()] = bad[rng() % 4];
+    }
+    if (rng() % 3 == 0) flat.resize(rng() % flat.size());
+    const size_t cut = flat.empty() ? 0 : rng() % flat.size();
+    std::string s1 = flat.substr(0, cut), s2 = flat.substr(cut);
+    std::vector<std::string_view> segs{s1, s2};
+    std::string w = Write(segs, BodyMode::kData);
+    ASSERT_EQ(w, Reference(flat, BodyMode::kData)) << iter;
+    ExpectSafeData(w);
+    ASSERT_EQ(Write(segs, BodyMode::kBdat), Reference(flat, BodyMode::kBdat)) << iter;
+  }
+}
+
 TEST(OutputQueue, PartialConsumeAndStableCopies) {
   OutputQueue q;
   q.AppendCopy("MAIL FROM:<a@b>\r\n");
