@@ -132,7 +132,38 @@ void WorkerStats::Merge(const WorkerStats& o) {
   if (o.last_message_ns > last_message_ns) last_message_ns = o.last_message_ns;
   for (size_t i = 0; i < replies.size(); ++i) replies[i] += o.replies[i];
   for (size_t i = 0; i < latency.size(); ++i) latency[i].Merge(o.latency[i]);
+  for (const auto& [k, v] : o.by_peer) {
+    by_peer[k].messages += v.messages;
+    by_peer[k].recipients += v.recipients;
+  }
+  for (const auto& [k, v] : o.by_account) {
+    by_account[k].messages += v.messages;
+    by_account[k].recipients += v.recipients;
+  }
 }
+
+namespace {
+
+// {"key":{"messages":n,"recipients":m},...} sorted by key. Keys are IPs and configured user names
+// (operator input, but escaped anyway).
+std::string SharesJson(const absl::flat_hash_map<std::string, WorkerStats::Share>& m) {
+  std::vector<const std::pair<const std::string, WorkerStats::Share>*> rows;
+  for (const auto& kv : m) rows.push_back(&kv);
+  std::sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  std::string j = "{";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::string key;
+    for (char c : rows[i]->first) {
+      if (c == '"' || c == '\\') key += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) key += c;
+    }
+    absl::StrAppendFormat(&j, "%s\"%s\":{\"messages\":%d,\"recipients\":%d}", i ? "," : "", key,
+                          rows[i]->second.messages, rows[i]->second.recipients);
+  }
+  return j + "}";
+}
+
+}  // namespace
 
 std::string WorkerStats::ToJson(double elapsed_s, int threads) const {
   std::string j = "{";
@@ -165,7 +196,8 @@ std::string WorkerStats::ToJson(double elapsed_s, int threads) const {
                           static_cast<double>(h.Quantile(1.0)) / 1000.0);
     first = false;
   }
-  j += "}}\n";
+  j += "},\"by_peer\":" + SharesJson(by_peer) + ",\"by_account\":" + SharesJson(by_account);
+  j += "}\n";
   return j;
 }
 

@@ -72,9 +72,16 @@ struct WorkerStats {
   uint64_t last_message_ns = 0;
   std::array<uint64_t, 600> replies{};  // by reply code
   std::array<LatencyHistogram, static_cast<size_t>(Cmd::kCount)> latency;
+  struct Share {
+    uint64_t messages = 0;
+    uint64_t recipients = 0;
+  };
+  absl::flat_hash_map<std::string, Share> by_peer;     // client IP -> accepted
+  absl::flat_hash_map<std::string, Share> by_account;  // AUTH user ("" = none) -> accepted
 
   void Merge(const WorkerStats& o);
-  // {"messages":..,"bytes":..,"connections":..,"replies":{"250":..},"latency_us":{"MAIL":{..}}}
+  // {"messages":..,"bytes":..,"connections":..,"replies":{"250":..},"latency_us":{"MAIL":{..}},
+  //  "by_peer":{"127.0.0.2":{"messages":..,"recipients":..}},"by_account":{..}}
   std::string ToJson(double elapsed_s, int threads) const;
 };
 

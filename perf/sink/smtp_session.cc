@@ -301,6 +301,14 @@ void SmtpSession::EndOfMessage(Cmd cmd) {
     for (const std::string& r : rcpts_) env_->recorder.Accept(r, peer_);
   }
   env_->accounts->Accepted(account_);
+  WorkerStats::Share& peer = st.by_peer[peer_];
+  ++peer.messages;
+  peer.recipients += rcpt_count_;
+  static const std::string kNoAccount;
+  WorkerStats::Share& acct =
+      st.by_account[authed_ ? env_->cfg.accounts[static_cast<size_t>(account_ - 1)].user : kNoAccount];
+  ++acct.messages;
+  acct.recipients += rcpt_count_;
   Reply(cmd, 250, absl::StrCat("2.0.0 Ok: queued as ", absl::Hex(env_->next_queue_id++)));
   ResetTransaction();
 }

@@ -220,6 +220,9 @@ TEST(SalvoSink, SmtpSourceCountsAndRecordsPeersOnTwoAddresses) {
   EXPECT_NE(sink.Stats().find("\"END_OF_DATA\":{\"count\":2106,"), std::string::npos) << sink.Stats();
   EXPECT_NE(sink.Log().find("salvo-sink: 2106 messages"), std::string::npos) << sink.Log();
   EXPECT_GT(sink.StatsField("active_msgs_per_s"), 0);
+  EXPECT_NE(sink.Stats().find("\"by_peer\":{\"127.0.0.1\":{\"messages\":2100,\"recipients\":2100},"
+                              "\"127.0.0.7\":{\"messages\":6,\"recipients\":6}}"),
+            std::string::npos) << sink.Stats();
   // The timeline is cumulative and ends at the total.
   std::istringstream tl(ReadFile(sink.dir().File("timeline.tsv")));
   std::string line;
@@ -289,6 +292,9 @@ TEST(SalvoSink, SwaksAuthPlainLoginAndRequired) {
   EXPECT_EQ(rec["b1@salvo.test"].count, 1);
   EXPECT_EQ(sink.StatsField("535"), 1);
   EXPECT_EQ(sink.StatsField("530"), 1);
+  EXPECT_NE(sink.Stats().find("\"by_account\":{\"alice\":{\"messages\":1,\"recipients\":1},"
+                              "\"bob\":{\"messages\":1,\"recipients\":1}}"),
+            std::string::npos) << sink.Stats();
 }
 
 constexpr char kPythonTlsBdat[] = R"PY(
