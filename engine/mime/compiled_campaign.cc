@@ -561,16 +561,32 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   std::string& arena = out->owned[2];
 
   // Body slots into the arena; remember spans.
+  // A slot's encoding does not depend on its neighbours (it starts at a line start and ends
+  // with a soft break) and URLs need no HTML escaping, so a link, unsubscribe or open URL used
+  // twice (text and HTML part) is encoded once and its bytes referenced twice.
   thread_local std::vector<std::string> link_urls;
   thread_local std::vector<std::pair<size_t, size_t>> spans;
+  thread_local std::vector<std::pair<size_t, size_t>> link_spans;
+  constexpr size_t kNone = ~size_t{0};
   link_urls.assign(links_.size(), std::string());
+  link_spans.assign(links_.size(), {kNone, 0});
+  std::pair<size_t, size_t> unsub_span{kNone, 0}, open_span{kNone, 0};
   spans.clear();
   arena.reserve(1024 + links_.size() * 160);
   for (const BodySeg& s : body_) {
     if (!s.is_slot) continue;
+    std::pair<size_t, size_t>* cache = s.kind == SlotKind::kLink    ? &link_spans[s.link]
+                                       : s.kind == SlotKind::kUnsub ? &unsub_span
+                                       : s.kind == SlotKind::kOpen  ? &open_span
+                                                                    : nullptr;
+    if (cache != nullptr && cache->first != kNone) {
+      spans.push_back(*cache);
+      continue;
+    }
     size_t start = arena.size();
     FillSlot(s, r, key, &link_urls, unsub_url, open_url, &arena);
     spans.emplace_back(start, arena.size() - start);
+    if (cache != nullptr) *cache = spans.back();
   }
 
   // Header block.

@@ -1,6 +1,7 @@
 // Encoders for message bytes; see encoding.h for the guarantees.
 #include "engine/mime/encoding.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace salvo {
@@ -151,39 +152,73 @@ void QpEncoder::HardBreak() {
 }
 
 void QpEncoder::Append(std::string_view in) {
-  for (char ch : in) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '\n') {
-      if (pending_cr_) { pending_cr_ = false; continue; }
-      HardBreak();
+  size_t i = 0;
+  const size_t n = in.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(in[i]);
+    // Fast path: a run of octets that stay literal, copied in line-sized chunks.
+    if (c > 32 && c < 127 && c != '=' && !pending_space_ && col_ > 0) {
+      pending_cr_ = false;
+      size_t j = i + 1;
+      while (j < n) {
+        unsigned char d = static_cast<unsigned char>(in[j]);
+        if (d <= 32 || d >= 127 || d == '=') break;
+        ++j;
+      }
+      while (i < j) {
+        if (col_ >= 75) {
+          out_->append("=\r\n");
+          col_ = 0;
+          last_wsp_ = false;
+        }
+        if (col_ == 0) break;  // line start: the slow path applies the "." / "From " rule
+        size_t k = std::min(75 - col_, j - i);
+        out_->append(in.data() + i, k);
+        col_ += k;
+        last_wsp_ = false;
+        i += k;
+      }
       continue;
     }
-    pending_cr_ = false;
-    if (c == '\r') {
-      HardBreak();
-      pending_cr_ = true;
-      continue;
+    AppendOne(c);
+    ++i;
+  }
+}
+
+void QpEncoder::AppendOne(unsigned char c) {
+  if (c == '\n') {
+    if (pending_cr_) {
+      pending_cr_ = false;
+      return;
     }
-    if (c == ' ') {
-      if (pending_space_) FlushSpace(false);
-      pending_space_ = true;
-      continue;
-    }
-    FlushSpace(false);
-    bool literal = c > 32 && c < 127 && c != '=';
-    if (col_ + (literal ? 1 : 3) > 75) {  // break first, so the line-start rule sees column 0
-      out_->append("=\r\n");
-      col_ = 0;
-      last_wsp_ = false;
-    }
-    if (col_ == 0 && (c == '.' || c == 'F')) literal = false;  // "." and "From " line starts
-    if (literal) {
-      char s = static_cast<char>(c);
-      Token(&s, 1, false);
-    } else {
-      char s[3] = {'=', kHex[c >> 4], kHex[c & 15]};
-      Token(s, 3, false);
-    }
+    HardBreak();
+    return;
+  }
+  pending_cr_ = false;
+  if (c == '\r') {
+    HardBreak();
+    pending_cr_ = true;
+    return;
+  }
+  if (c == ' ') {
+    if (pending_space_) FlushSpace(false);
+    pending_space_ = true;
+    return;
+  }
+  FlushSpace(false);
+  bool literal = c > 32 && c < 127 && c != '=';
+  if (col_ + (literal ? 1 : 3) > 75) {  // break first, so the line-start rule sees column 0
+    out_->append("=\r\n");
+    col_ = 0;
+    last_wsp_ = false;
+  }
+  if (col_ == 0 && (c == '.' || c == 'F')) literal = false;  // "." and "From " line starts
+  if (literal) {
+    char s = static_cast<char>(c);
+    Token(&s, 1, false);
+  } else {
+    char s[3] = {'=', kHex[c >> 4], kHex[c & 15]};
+    Token(s, 3, false);
   }
 }
 

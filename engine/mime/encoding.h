@@ -34,6 +34,7 @@ class QpEncoder {
   size_t column() const { return col_; }
 
  private:
+  void AppendOne(unsigned char c);
   void Token(const char* s, size_t n, bool literal_space);
   void FlushSpace(bool at_line_end);
   void HardBreak();
