@@ -686,7 +686,7 @@ bool IsRfc3339(std::string_view s) {
   }
   if (i >= s.size()) return false;
   if (s[i] == 'Z' || s[i] == 'z') return i + 1 == s.size();
-  int oh, om;
+  int oh = 0, om = 0;
   if ((s[i] != '+' && s[i] != '-') || s.size() != i + 6 || !Digits(s, i + 1, 2, &oh) ||
       s[i + 3] != ':' || !Digits(s, i + 4, 2, &om)) {
     return false;
