@@ -96,8 +96,8 @@ __attribute__((target("avx2"))) size_t SkipCleanAvx2(const char* p, size_t off, 
       const char* q = p + off + 32 * k;
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
       const __m256i vp = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q - 1));
-      acc = _mm256_or_si256(acc,
-                            _mm256_xor_si256(_mm256_cmpeq_epi8(v, vlf), _mm256_cmpeq_epi8(vp, vcr)));
+      const __m256i pair = _mm256_xor_si256(_mm256_cmpeq_epi8(v, vlf), _mm256_cmpeq_epi8(vp, vcr));
+      acc = _mm256_or_si256(acc, pair);
       if (stuff) {
         acc = _mm256_or_si256(
             acc, _mm256_and_si256(_mm256_cmpeq_epi8(v, vdot), _mm256_cmpeq_epi8(vp, vlf)));

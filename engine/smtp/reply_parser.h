@@ -1,4 +1,5 @@
-// engine/smtp/reply_parser.h — incremental, bounded parser of SMTP server replies (RFC 5321 §4.2).
+// engine/smtp/reply_parser.h — incremental, bounded parser of SMTP server replies
+// (RFC 5321 §4.2).
 //
 // Trust: everything it reads comes from the server and is hostile. Bytes may arrive split at any
 // position. Limits: a line over kMaxReplyLineBytes or a reply over kMaxReplyBytes is a typed error

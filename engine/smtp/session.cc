@@ -59,6 +59,13 @@ void AppendDecimal(uint64_t v, char** p) {
 
 }  // namespace
 
+// "waiting for RCPT reply", "writing message data", "doing the TLS handshake" (for reasons).
+static std::string Doing(SmtpState s) {
+  if (s == SmtpState::kDataBlock) return "writing message data";
+  if (s == SmtpState::kTlsHandshake) return "doing the TLS handshake";
+  return absl::StrCat("waiting for ", SmtpStateName(s));
+}
+
 const char* SmtpStateName(SmtpState s) {
   switch (s) {
     case SmtpState::kGreeting: return "greeting";
@@ -258,8 +265,7 @@ void SmtpSession::OnBytes(std::string_view bytes) {
     const ReplyParser::Status s = parser_.Feed(bytes, &used);
     bytes.remove_prefix(used);
     if (s == ReplyParser::Status::kError) {
-      Close(absl::StrCat("protocol error while waiting for ", SmtpStateName(state()), ": ",
-                         parser_.error_text()),
+      Close(absl::StrCat("protocol error while ", Doing(state()), ": ", parser_.error_text()),
             nullptr, false);
       return;
     }
@@ -294,15 +300,9 @@ void SmtpSession::OnTimeout() {
     Close("timeout waiting for QUIT reply", nullptr, true);
     return;
   }
-  if (s == SmtpState::kDataBlock) {
-    Close("timeout writing message data", nullptr, false);
-    return;
-  }
-  if (s == SmtpState::kTlsHandshake) {
-    Close("timeout in TLS handshake", nullptr, false);
-    return;
-  }
-  Close(absl::StrCat("timeout waiting for ", SmtpStateName(s)), nullptr, false);
+  const std::string doing =
+      s == SmtpState::kTlsHandshake ? std::string("in the TLS handshake") : Doing(s);
+  Close(absl::StrCat("timeout ", doing), nullptr, false);
 }
 
 void SmtpSession::OnPeerClosed() {
@@ -313,8 +313,7 @@ void SmtpSession::OnPeerClosed() {
   } else if (s == SmtpState::kIdle) {
     Close("peer closed the idle connection", nullptr, false);
   } else {
-    Close(absl::StrCat("peer closed the connection while waiting for ", SmtpStateName(s)),
-          nullptr, false);
+    Close(absl::StrCat("peer closed the connection while ", Doing(s)), nullptr, false);
   }
 }
 
@@ -334,8 +333,7 @@ void SmtpSession::HandleReply(const SmtpReply& r) {
   const SmtpState was = state();
   const Expect e = PopExpect();
   if (r.code == 421 && e != Expect::kQuit) {
-    Close(absl::StrCat("server is closing the connection (", SmtpStateName(was),
-                       "): ", r.ToString()),
+    Close(absl::StrCat("server is closing the connection (", Doing(was), "): ", r.ToString()),
           &r, false);
     return;
   }
@@ -567,8 +565,8 @@ void SmtpSession::SettleAccepted(const SmtpReply& r, std::string_view failure) {
   for (size_t i = 0; i < tx_.rcpts.size(); ++i) {
     if (tx_.rcpt_state[i] == RcptState::kDone) continue;
     RcptOutcome& o = tx_.outcomes[i];
-    o.result = failure.empty() ? ResultForCode(r.code)
-                               : (r.code / 100 == 5 ? RcptResult::kRejected : RcptResult::kDeferred);
+    o.result = ResultForCode(r.code);
+    if (!failure.empty() && o.result == RcptResult::kDelivered) o.result = RcptResult::kDeferred;
     o.reply = r;
     if (!failure.empty()) o.failure = std::string(failure);
     tx_.rcpt_state[i] = RcptState::kDone;

@@ -7,7 +7,8 @@
 //   loop:
 //     write s->output() (writev/sendmsg; may be partial)  -> s->OnWritten(n)
 //     bytes read (after TLS decryption)                    -> s->OnBytes(bytes)
-//     peer closed / socket or TLS error                    -> s->OnPeerClosed() / s->OnConnectionError(why)
+//     peer closed                                          -> s->OnPeerClosed()
+//     socket or TLS error                                  -> s->OnConnectionError(why)
 //     timer of s->timeout() expired                        -> s->OnTimeout()
 //     after every call: handle s->events(), then s->ClearEvents(); re-arm the timer with
 //     s->timeout() (the timeout is for inactivity in the current state(); re-arm whenever the

@@ -77,7 +77,8 @@ class Dialog {
   size_t seen_ = 0;
 };
 
-RenderedMessage Msg(std::string body = "Subject: t\r\n\r\nhello\r\n", std::string to = "b@y.example") {
+RenderedMessage Msg(std::string body = "Subject: t\r\n\r\nhello\r\n",
+                    std::string to = "b@y.example") {
   return MessageFromBytes(body, "bounces+t@x.example", std::move(to));
 }
 
@@ -186,7 +187,8 @@ TEST(SmtpSession, StartTlsThenEhloAgainAndAuthPlain) {
   EXPECT_EQ(d.Client(), "EHLO client.example\r\n");
   // Pre-TLS capabilities (CHUNKING, AUTH LOGIN only) are discarded.
   EXPECT_FALSE(d.s().capabilities().chunking);
-  d.Server("250-smtp.example\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250 ENHANCEDSTATUSCODES\r\n");
+  d.Server("250-smtp.example\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n"
+           "250 ENHANCEDSTATUSCODES\r\n");
   const std::string auth = d.Client();
   EXPECT_EQ(auth, "AUTH PLAIN " + absl::Base64Escape(std::string("\0apikey\0SG.secret-key", 21)) +
                       "\r\n");
@@ -595,7 +597,7 @@ TEST(SmtpSession, PeerClosedMidData) {
   EXPECT_EQ(done->outcomes[0].result, RcptResult::kDeferred);
   EXPECT_TRUE(done->outcomes[0].connection_level);
   EXPECT_EQ(done->outcomes[0].failure,
-            "peer closed the connection while waiting for message data write");
+            "peer closed the connection while writing message data");
   EXPECT_EQ(d.Kinds(), "ready,message-done,close");
 }
 
