@@ -567,14 +567,20 @@ class Feeder {
           ti.rate = it->second.current_rate();
         }
         ProgressRecord p = item->prog.value_or(ProgressRecord{});
-        s_->Change(item->prog, Outcome::kDeferred, false);
+        if (p.first_attempt_us == 0) p.first_attempt_us = now;
+        // Throttles do not burn attempts, but retry_for still bounds them.
+        const bool give_up =
+            now - p.first_attempt_us > absl::ToInt64Microseconds(s_->config->sending.retry_for);
+        s_->Change(item->prog, Outcome::kDeferred, give_up);
         p.outcome = Outcome::kDeferred;
-        p.final = false;
+        p.final = give_up;
         p.in_flight = false;
         p.reply = SanitizeForLog(reply, 512);
-        p.next_retry_us = it->second.NextAvailable(now);
+        p.account = s_->accounts[item->acct]->cfg->name;
+        p.next_retry_us = give_up ? 0 : it->second.NextAvailable(now);
         item->prog = p;
         writes_.push_back({item->r.shard, item->r.key, p});
+        if (give_up) return;
         item->acct = -1;
         item->due = p.next_retry_us;
         PushHeap(std::move(item));

@@ -75,10 +75,16 @@ void AdaptiveRate::OnSend(int64_t now_us) {
 
 void AdaptiveRate::OnThrottle(int64_t now_us) {
   ++events_;
+  // Replies to messages sent before the last cut say nothing new: cut at most once per hold.
+  if (cut_ && now_us < last_cut_ + p_.hold_us) return;
+  last_cut_ = now_us;
   hold_until_ = now_us + p_.hold_us;
   last_change_ = now_us;
-  double measured = std::max(last_window_rate_, static_cast<double>(window_count_));
-  double current = bucket_.unlimited() ? measured : std::min(bucket_.rate(), std::max(measured, p_.min_rate));
+  const double partial =
+      window_start_ == 0 ? 0 : window_count_ / std::max(0.1, (now_us - window_start_) / 1e6);
+  const double measured = std::max(last_window_rate_, partial);
+  // Halve what is configured (or, when unlimited, what was measured).
+  double current = bucket_.unlimited() ? measured : bucket_.rate();
   if (current <= 0) current = p_.min_rate * 2;
   double next = std::max(p_.min_rate, current / 2);
   if (!cut_) cut_point_ = next;

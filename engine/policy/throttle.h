@@ -86,6 +86,7 @@ class AdaptiveRate {
   bool cut_ = false;
   double cut_point_ = 0;
   int64_t hold_until_ = 0;
+  int64_t last_cut_ = 0;
   int64_t last_change_ = 0;
   uint64_t events_ = 0;
   // Measured send rate: count in the current and previous one-second windows.

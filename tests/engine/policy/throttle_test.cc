@@ -46,6 +46,9 @@ TEST(AdaptiveRate, CutsOnThrottleAndRecovers) {
   EXPECT_EQ(a.NextAvailable(t + 1), t + kSec);
   EXPECT_LE(a.current_rate(), 50);
   double cut = a.current_rate();
+  a.OnThrottle(t + 100);  // within the hold: counted, no second cut
+  EXPECT_EQ(a.throttle_events(), 2u);
+  EXPECT_EQ(a.current_rate(), cut);
   // Recovery: +25 % per interval until back at base.
   a.TryAcquire(t + 2 * kSec);
   EXPECT_NEAR(a.current_rate(), cut * 1.25, 1e-9);
