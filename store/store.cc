@@ -115,7 +115,7 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
     case Cf::kRecipients:
     case Cf::kMembers:
     case Cf::kProgress:
-      o.write_buffer_size = 64 << 20;
+      o.write_buffer_size = 32 << 20;
       o.max_write_buffer_number = 3;
       // Imports look up mostly new keys: a memtable bloom filter answers those misses without
       // walking the skip list.

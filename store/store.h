@@ -3,8 +3,9 @@
 //
 // Column families (key layout documented in store/README.md):
 //   recipients   address_key -> Recipient record (address, consent, fields)
-//   members      list '\0' shard(1 byte) address_key -> ""     (range scan per list and shard)
-//   lists        list -> member count and metadata
+//   members      list '\0' shard(1 byte) address_key -> import run marker (range scan per
+//                list and shard)
+//   lists        list -> member count (fixed64)
 //   suppression  "user@dom" | "@dom" -> SuppressionEntry record
 //   campaigns    campaign_id -> campaign record (state, counters)      (store/campaign_store.h)
 //   progress     campaign_id '\0' shard(1 byte) address_key -> outcome record
