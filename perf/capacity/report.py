@@ -72,6 +72,9 @@ def plot(cases, out):
                     pts.append((tb - t0, (mb - ma) / (tb - ta)))
             if not pts:
                 continue
+            kept = os.path.join(out, f"timeline-{case['label']}-{key}.tsv")
+            shutil.copyfile(tl, kept)
+            case[key]["timeline"] = kept
             label = f"{name} ({case['label']})" if len(cases) > 1 else name
             dat = os.path.join(out, f"timeline-{case['label']}-{key}.dat")
             with open(dat, "w") as f:

@@ -151,7 +151,8 @@ if status == "ok" and os.path.exists(t):
         st = json.load(open(s))
         r["sink_messages"] = st["messages"]
         r["msgs_per_s"] = st["active_msgs_per_s"] if st["messages"] > 1 else msgs / wall
-        r["sink_end_of_data_p99_us"] = st["latency_us"].get("END_OF_DATA", {}).get("p99")
+        lat = st["latency_us"].get("END_OF_DATA") or st["latency_us"].get("BDAT") or {}
+        r["sink_end_of_data_p99_us"] = lat.get("p99")
         r["timeline"] = os.path.join(d, name + ".timeline.tsv")
     else:
         r["msgs_per_s"] = msgs / wall if wall > 0 else None
