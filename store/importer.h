@@ -49,7 +49,7 @@ struct ImportOptions {
   // Called once per rejected row, in line order: reason is e.g. `invalid address "bob@@x": ...`.
   std::function<void(uint64_t line, std::string_view reason)> on_reject;
   // Called after each batch is durably acknowledged by the store (WAL written), with the last
-  // input line that batch covers and the running summary.
+  // input line that batch covers and the running summary. Runs on the importer's writer thread.
   std::function<void(uint64_t last_line, const ImportSummary& so_far)> on_batch;
   // Called about every batch with progress (for TTY progress lines).
   std::function<void(const ImportProgress&)> on_progress;
