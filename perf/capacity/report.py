@@ -104,6 +104,14 @@ def main():
     cases = [json.load(open(p)) for p in a.cases]
     for c in cases:
         table(c)
+    if len(cases) > 1:  # a sweep: how rate, cost per message and memory grow with the parameter
+        print(f"\nsweep {'case':<14} {'salvo msgs/s':>13} {'salvo us/msg':>13} {'salvo RSS MB':>13} "
+              f"{'smtp-source us/msg':>19} {'nodemailer us/msg':>18}")
+        for c in cases:
+            sv, ss, sn = (c[k] for k, _ in SENDERS)
+            print(f"      {c['label']:<14} {fmt(sv.get('msgs_per_s')):>13} {fmt(sv.get('cpu_us_per_msg'), '{:.1f}'):>13} "
+                  f"{fmt(sv.get('peak_rss_mb'), '{:.1f}'):>13} {fmt(ss.get('cpu_us_per_msg'), '{:.1f}'):>19} "
+                  f"{fmt(sn.get('cpu_us_per_msg'), '{:.1f}'):>18}")
     base = cases[0]
     report = {}
     for key, _ in SENDERS:
