@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
@@ -118,6 +119,49 @@ absl::StatusOr<bool> EventStore::ApplyOnce(const StoredEvent& ev, const Suppress
   batch.Put(store_->cf(Cf::kMeta), MarkerKey(e.source, e.event_id), stamp);
   RETURN_IF_ERROR(FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "apply"));
   return true;
+}
+
+absl::Status EventStore::ApplyBatch(const std::vector<StoredEvent>& events,
+                                const std::vector<const SuppressionEntry*>& suppress,
+                                std::vector<bool>* applied) {
+  if (suppress.size() != events.size())
+    return absl::InvalidArgumentError("ApplyBatch: one suppression slot per event");
+  applied->assign(events.size(), false);
+  if (events.empty()) return absl::OkStatus();
+  std::vector<std::string> keys(events.size());
+  std::vector<rocksdb::Slice> slices(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].source.empty() || events[i].event_id.empty())
+      return absl::InvalidArgumentError("event without source or id cannot be applied once");
+    keys[i] = MarkerKey(events[i].source, events[i].event_id);
+    slices[i] = rocksdb::Slice(keys[i]);
+  }
+  std::lock_guard<std::mutex> lock(apply_mu_);
+  std::vector<rocksdb::PinnableSlice> values(events.size());
+  std::vector<rocksdb::Status> statuses(events.size());
+  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::kMeta), slices.size(),
+                         slices.data(), values.data(), statuses.data());
+  absl::flat_hash_set<std::string_view> in_batch;
+  const int64_t now = NowUs();
+  rocksdb::WriteBatch batch;
+  std::string value, stamp;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (statuses[i].ok()) continue;  // seen before
+    if (!statuses[i].IsNotFound()) return FromRocks(statuses[i], "marker lookup");
+    if (!in_batch.insert(keys[i]).second) continue;  // repeated within this batch
+    if (suppress[i]) RETURN_IF_ERROR(suppression_.Add(*suppress[i]));
+    StoredEvent e = events[i];
+    if (e.at_us == 0) e.at_us = now;
+    value.clear();
+    EncodeEvent(e, &value);
+    stamp.clear();
+    PutBe64(&stamp, static_cast<uint64_t>(e.at_us));
+    batch.Put(store_->cf(Cf::kEvents), NextKey(e.at_us), value);
+    batch.Put(store_->cf(Cf::kMeta), keys[i], stamp);
+    (*applied)[i] = true;
+  }
+  if (batch.Count() == 0) return absl::OkStatus();
+  return FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "apply batch");
 }
 
 absl::Status EventStore::ForEach(const std::function<bool(const StoredEvent&)>& fn) {

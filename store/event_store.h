@@ -53,6 +53,13 @@ class EventStore {
   // re-applies the (idempotent) suppression and completes the event.
   absl::StatusOr<bool> ApplyOnce(const StoredEvent& ev, const SuppressionEntry* suppress);
 
+  // ApplyOnce for many events with one marker lookup (MultiGet) and one atomic write: events
+  // whose marker exists (or that repeat earlier in `events`) are skipped. suppress[i] may be
+  // null. (*applied)[i] tells what happened to events[i].
+  absl::Status ApplyBatch(const std::vector<StoredEvent>& events,
+                          const std::vector<const SuppressionEntry*>& suppress,
+                          std::vector<bool>* applied);
+
   // True when (source, event_id) was applied before.
   absl::StatusOr<bool> Seen(std::string_view source, std::string_view event_id);
 

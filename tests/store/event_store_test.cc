@@ -71,6 +71,39 @@ TEST(EventStoreTest, ApplyOnceIsIdempotent) {
   EXPECT_FALSE(events.ApplyOnce(StoredEvent{}, nullptr).ok());
 }
 
+TEST(EventStoreTest, ApplyBatchSkipsSeenAndRepeatedEvents) {
+  test::TempDir dir;
+  auto store = Store::Open({dir.path(), true});
+  ASSERT_TRUE(store.ok());
+  EventStore events(store->get());
+  SuppressionStore supp(store->get());
+  auto ev = [](const std::string& id, const std::string& addr) {
+    StoredEvent e;
+    e.kind = "webhook";
+    e.source = "mailgun";
+    e.event_id = id;
+    e.address = addr;
+    return e;
+  };
+  SuppressionEntry s;
+  s.key = "b@example.com";
+  s.reason = SuppressionReason::kComplaint;
+  s.source = "mailgun";
+  ASSERT_TRUE(*events.ApplyOnce(ev("1", "a@example.com"), nullptr));
+  std::vector<StoredEvent> batch = {ev("1", "a@example.com"), ev("2", "b@example.com"),
+                                    ev("2", "b@example.com"), ev("3", "c@example.com")};
+  std::vector<bool> applied;
+  ASSERT_TRUE(events.ApplyBatch(batch, {nullptr, &s, &s, nullptr}, &applied).ok());
+  EXPECT_EQ(applied, (std::vector<bool>{false, true, false, true}));
+  EXPECT_TRUE(supp.Check("b@example.com")->has_value());
+  ASSERT_TRUE(events.ApplyBatch(batch, {nullptr, &s, &s, nullptr}, &applied).ok());
+  EXPECT_EQ(applied, (std::vector<bool>{false, false, false, false}));
+  int n = 0;
+  ASSERT_TRUE(events.ForEach([&](const StoredEvent&) { return ++n; }).ok());
+  EXPECT_EQ(n, 3);
+  EXPECT_FALSE(events.ApplyBatch(batch, {nullptr}, &applied).ok());
+}
+
 TEST(EventStoreTest, DamagedRecordIsAnError) {
   StoredEvent e;
   EXPECT_FALSE(DecodeEvent("", &e).ok());

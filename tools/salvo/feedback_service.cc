@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -200,42 +202,60 @@ BounceTagVerifier FeedbackService::TagVerifier() const {
 
 absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, std::string_view kind,
                                     ApplyCounts* counts) {
-  auto& m = metrics::Metrics();
-  for (const FeedbackEvent& ev : events) {
-    ++counts->events;
-    StoredEvent se;
-    se.kind = std::string(kind);
-    se.source = ev.provider;
-    se.event_id = ev.event_id;
-    se.campaign_id = ev.campaign_id;
-    se.address = ev.recipient;
-    se.klass = std::string(FeedbackClassName(ev.klass));
-    se.detail = ev.reason;
-    SuppressionEntry entry;
-    const SuppressionEntry* sp = nullptr;
-    if (Suppresses(ev.klass)) {
-      auto n = NormalizeAddress(ev.recipient);
-      if (n.ok()) {
-        entry.key = n->key;
-        entry.reason = ReasonFor(ev.klass);
-        entry.source = ev.provider;
-        entry.detail = SanitizeForLog(absl::StrCat(ev.event_id, "; ", ev.reason), 1024);
-        sp = &entry;
-      } else {
+  // Chunks keep each RocksDB write batch (and the time the apply lock is held) bounded.
+  constexpr size_t kChunk = 4096;
+  std::vector<StoredEvent> stored;
+  std::vector<SuppressionEntry> entries;
+  std::vector<const SuppressionEntry*> supp;
+  std::vector<bool> applied;
+  std::map<std::pair<std::string, FeedbackClass>, uint64_t> by_class;
+  std::map<std::string, uint64_t> unsub_by_campaign;
+  for (size_t start = 0; start < events.size(); start += kChunk) {
+    const size_t n = std::min(kChunk, events.size() - start);
+    stored.assign(n, StoredEvent());
+    entries.assign(n, SuppressionEntry());
+    supp.assign(n, nullptr);
+    for (size_t j = 0; j < n; ++j) {
+      const FeedbackEvent& ev = events[start + j];
+      ++counts->events;
+      StoredEvent& se = stored[j];
+      se.kind = std::string(kind);
+      se.source = ev.provider;
+      se.event_id = ev.event_id;
+      se.campaign_id = ev.campaign_id;
+      se.address = ev.recipient;
+      se.klass = std::string(FeedbackClassName(ev.klass));
+      se.detail = ev.reason;
+      if (!Suppresses(ev.klass)) continue;
+      auto addr = NormalizeAddress(ev.recipient);
+      if (!addr.ok()) {
         ++counts->unusable;
+        continue;
       }
+      SuppressionEntry& entry = entries[j];
+      entry.key = addr->key;
+      entry.reason = ReasonFor(ev.klass);
+      entry.source = ev.provider;
+      entry.detail = SanitizeForLog(absl::StrCat(ev.event_id, "; ", ev.reason), 1024);
+      supp[j] = &entry;
     }
-    ASSIGN_OR_RETURN(bool applied, events_.ApplyOnce(se, sp));
-    if (!applied) {
-      ++counts->duplicates;
-      continue;
+    RETURN_IF_ERROR(events_.ApplyBatch(stored, supp, &applied));
+    for (size_t j = 0; j < n; ++j) {
+      const FeedbackEvent& ev = events[start + j];
+      if (!applied[j]) {
+        ++counts->duplicates;
+        continue;
+      }
+      ++counts->applied;
+      if (supp[j]) ++counts->suppressed;
+      ++by_class[{ev.provider, ev.klass}];
+      if (ev.klass == FeedbackClass::kUnsubscribe) ++unsub_by_campaign[ev.campaign_id];
     }
-    ++counts->applied;
-    if (sp) ++counts->suppressed;
-    m.webhook_events->WithLabels({ev.provider, FeedbackClassName(ev.klass)}).Inc();
-    if (ev.klass == FeedbackClass::kUnsubscribe)
-      m.unsubscribes->WithLabels({ev.campaign_id, "webhook"}).Inc();
   }
+  auto& m = metrics::Metrics();
+  for (const auto& [k, v] : by_class)
+    m.webhook_events->WithLabels({k.first, FeedbackClassName(k.second)}).Add(v);
+  for (const auto& [c, v] : unsub_by_campaign) m.unsubscribes->WithLabels({c, "webhook"}).Add(v);
   return absl::OkStatus();
 }
 
