@@ -5,7 +5,8 @@
 //   auto s = SmtpSession::Create(SmtpSessionOptions::ForAccount(account, password, timeouts));
 //   // after connect (and, for TlsMode::kImplicit, after the TLS handshake):
 //   loop:
-//     write s->output() (writev/sendmsg; may be partial)  -> s->OnWritten(n)
+//     write s->output() (writev/sendmsg of at most IOV_MAX
+//     iovecs; short writes are fine)                    -> s->OnWritten(n)
 //     bytes read (after TLS decryption)                    -> s->OnBytes(bytes)
 //     peer closed                                          -> s->OnPeerClosed()
 //     socket or TLS error                                  -> s->OnConnectionError(why)

@@ -202,6 +202,15 @@ TEST(OutputQueue, PartialConsumeAndStableCopies) {
   q.Consume(6);
   EXPECT_TRUE(q.empty());
   EXPECT_TRUE(q.iovecs().empty());
+  // A slot filled after the body (BDAT's size).
+  std::string body2 = "xyz";
+  const size_t slot = q.AppendSlot();
+  q.AppendView(body2);
+  q.FillSlotCopy(slot, "BDAT 3 LAST\r\n");
+  EXPECT_EQ(q.Flatten(), "BDAT 3 LAST\r\nxyz");
+  EXPECT_EQ(q.bytes(), 16u);
+  q.Consume(16);
+  EXPECT_TRUE(q.empty());
   char* p = q.ReserveCopy(100);
   std::memcpy(p, "QUIT\r\n", 6);
   q.CommitCopy(6);
