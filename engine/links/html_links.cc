@@ -236,9 +236,12 @@ std::vector<TextSpan> FindTextUrls(std::string_view text) {
       continue;
     }
     size_t e = h;
+    int depth = 0;  // an unbalanced ')' ends the URL: "(see https://x.example/)next"
     while (e < text.size()) {
       unsigned char c = static_cast<unsigned char>(text[e]);
       if (c <= ' ' || c == '<' || c == '>' || c == '"' || c == '\'' || c == 0x7F) break;
+      if (c == '(') ++depth;
+      if (c == ')' && depth-- == 0) break;
       ++e;
     }
     // Trailing punctuation and an unbalanced ')' belong to the sentence.

@@ -57,12 +57,14 @@ TEST(HtmlLinks, TextRendering) {
 
 TEST(HtmlLinks, TextUrls) {
   std::string t = "See https://a.example/x, (https://b.example/y) and http://c.example/(z). "
-                  "Not xhttp://d.example nor mailto:e@example.com; <https://f.example/>";
+                  "Not xhttp://d.example nor mailto:e@example.com; <https://f.example/> "
+                  "A (https://g.example/)B";
   auto spans = FindTextUrls(t);
   std::vector<std::string> urls;
   for (auto s : spans) urls.push_back(t.substr(s.begin, s.end - s.begin));
   EXPECT_EQ(urls, (std::vector<std::string>{"https://a.example/x", "https://b.example/y",
-                                            "http://c.example/(z)", "https://f.example/"}));
+                                            "http://c.example/(z)", "https://f.example/",
+                                            "https://g.example/"}));
 }
 
 }  // namespace
