@@ -127,12 +127,16 @@ void RingLoop::ArmWake() {
 
 void RingLoop::RunPosted() {
   std::vector<std::function<void()>> batch;
+  bool stopping;
   {
     std::lock_guard<std::mutex> lock(mu_);
     batch.swap(posted_);
-    if (stopping_ && batch.empty()) exit_ = true;
+    stopping = stopping_;
+    if (stopping && batch.empty()) exit_ = true;
   }
   for (auto& fn : batch) fn();
+  // Stopping with work just run: come back without waiting (no further wake-up will come).
+  stop_recheck_ = stopping && !exit_;
 }
 
 void RingLoop::RunTimers() {
@@ -165,6 +169,7 @@ void RingLoop::Run() {
     RunPosted();
     RunTimers();
     if (exit_) break;
+    if (stop_recheck_) continue;
     __kernel_timespec ts{};
     __kernel_timespec* tsp = nullptr;
     if (!timer_heap_.empty()) {

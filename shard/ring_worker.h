@@ -88,6 +88,7 @@ class RingLoop {
   std::thread thread_;
   std::thread::id thread_id_;
   bool exit_ = false;
+  bool stop_recheck_ = false;
 
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;  // guarded by mu_
