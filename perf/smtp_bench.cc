@@ -6,7 +6,8 @@
 // salvo: a pre-rendered message of --size bytes (a few constant segments, as the renderer
 // produces) submitted --messages times through one account with max_connections = --sessions
 // (connections reused), CPU from getrusage(RUSAGE_SELF) around the run (all threads).
-// smtp-source: `smtp-source -s SESSIONS -m MESSAGES -l SIZE`, CPU from wait4()'s rusage.
+// smtp-source: `smtp-source -d -s SESSIONS -m MESSAGES -l SIZE` (reused connections), CPU from
+// wait4()'s rusage.
 #include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -116,7 +117,8 @@ Figures RunSalvo(int port, long messages, size_t size, uint32_t sessions, uint32
 }
 
 Figures RunSmtpSource(int port, long messages, size_t size, uint32_t sessions) {
-  std::vector<std::string> args = {"/usr/sbin/smtp-source", "-s", std::to_string(sessions),
+  // -d: keep the connection for the next message (as salvo reuses its connections).
+  std::vector<std::string> args = {"/usr/sbin/smtp-source", "-d", "-s", std::to_string(sessions),
                                    "-m", std::to_string(messages), "-l", std::to_string(size),
                                    "-f", "bounces@example.com", "-t", "someone@example.net",
                                    absl::StrCat("127.0.0.1:", port)};
