@@ -16,6 +16,7 @@
 #include "engine/base/shard.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
+#include "engine/metrics/salvo_metrics.h"
 #include "engine/policy/reply_class.h"
 #include "engine/policy/routing.h"
 #include "engine/policy/segment.h"
@@ -457,7 +458,10 @@ class Feeder {
     p.reply = SanitizeForLog(reply, 512);
     if (item->acct >= 0) p.account = s_->accounts[item->acct]->cfg->name;
     item->prog = p;
-    if (!s_->dry_run) writes_.push_back({item->r.shard, item->r.key, std::move(p)});
+    if (!s_->dry_run) {
+      Counters(item->acct, item->ip).For(o).Inc();
+      writes_.push_back({item->r.shard, item->r.key, std::move(p)});
+    }
   }
 
   bool FlushWrites() {
@@ -557,6 +561,11 @@ class Feeder {
           for (int i = 0; i < 2; ++i) it->second.OnSend(now - 1'000'000 * (1 - i));
         }
         it->second.OnThrottle(now);
+        metrics::Metrics()
+            .throttle_events->WithLabels({s_->accounts[item->acct]->cfg->name,
+                                          std::string(metrics::Metrics().Domain(domain))})
+            .Inc();
+        Counters(item->acct, item->ip).For(Outcome::kDeferred).Inc();
         {
           std::lock_guard<std::mutex> l(s_->mu);
           auto& ti = s_->throttles[absl::StrCat(index_, "|", key)];
@@ -605,6 +614,7 @@ class Feeder {
     p.reply = SanitizeForLog(reply, 512);
     if (item->acct >= 0) p.account = s_->accounts[item->acct]->cfg->name;
     item->prog = p;
+    Counters(item->acct, item->ip).For(Outcome::kDeferred).Inc();
     writes_.push_back({item->r.shard, item->r.key, p});
     if (!give_up) {
       item->acct = -1;
@@ -612,6 +622,20 @@ class Feeder {
       PushHeap(std::move(item));
     }
   }
+
+  // salvo_messages_total handles per (account, source IP), resolved once.
+  const metrics::MessageCounters& Counters(int acct, int ip) {
+    const int key = (acct + 1) * 1024 + (ip + 1);
+    auto it = counters_.find(key);
+    if (it == counters_.end()) {
+      std::string_view account = acct >= 0 ? std::string_view(s_->accounts[acct]->cfg->name) : "";
+      std::string_view sip = acct >= 0 && ip >= 0 ? std::string_view(s_->accounts[acct]->cfg->source_ips[ip]) : "";
+      it = counters_.emplace(key, metrics::Metrics().Messages(s_->campaign->id, s_->route->name,
+                                                               account, sip)).first;
+    }
+    return it->second;
+  }
+  absl::flat_hash_map<int, metrics::MessageCounters> counters_;
 
   Shared* s_;
   uint32_t index_;
