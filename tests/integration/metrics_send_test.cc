@@ -2,11 +2,6 @@
 // send against salvo-sink on loopback; salvo_messages_total{outcome="delivered"} moves between
 // scrapes, the scraped text passes `promtool check metrics`, and the --metrics-file written at
 // exit holds exactly the final summary's delivered / suppressed / no_consent counts.
-//
-// NOT YET REGISTERED in tests/integration/meson.build: it needs the campaign runner to report
-// through metrics::Metrics() (shard/campaign_runner.cc) and `salvo send` to start
-// MetricsExport (tools/salvo/cmd_send.cc). Register it with the campaign tests
-// (dependencies store_dep, testlib_dep, gtest_dep; depends salvo_exe, sink_exe) once they do.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -22,6 +22,7 @@
 #include "store/link_store.h"
 #include "store/run_control.h"
 #include "tools/salvo/command.h"
+#include "tools/salvo/metrics_export.h"
 
 namespace salvo {
 namespace {
@@ -107,7 +108,11 @@ int RunSend(CommandContext& ctx, const std::string& config_path, const std::stri
     absl::Status st = links.Put(campaign->id, (*compiled)->links());
     if (!st.ok()) return ctx.Fail(st);
   }
-  metrics::Metrics().Configure(config.metrics);
+  // /metrics on [metrics] listen while the send runs (not inside `salvo serve`, which serves
+  // its own) and --metrics-file rewritten every few seconds and at exit.
+  auto exporter = MetricsExport::Start(config, metrics_file.empty() ? "" : ctx.Path(metrics_file),
+                                       /*serve_http=*/ctx.daemon == nullptr);
+  if (!exporter.ok()) return ctx.Fail(exporter.status());
 
   RunnerOptions opt;
   opt.workers = workers;
@@ -134,11 +139,9 @@ int RunSend(CommandContext& ctx, const std::string& config_path, const std::stri
   auto result = RunCampaign(config, *store, *campaign, *compiled, opt);
   if (own_signals) sigaction(SIGINT, &old_sa, nullptr);
   if (tty) std::fprintf(out, "\r\033[K");
+  absl::Status mst = (*exporter)->Stop();
   if (!result.ok()) return ctx.Fail(result.status());
-  if (!metrics_file.empty()) {
-    std::ofstream f(ctx.Path(metrics_file), std::ios::trunc);
-    f << metrics::MetricsText();
-  }
+  if (!mst.ok()) std::fprintf(ctx.err, "salvo: %s\n", std::string(mst.message()).c_str());
   if (json)
     std::fprintf(out, "%s\n", result->ToJson().c_str());
   else
@@ -243,7 +246,7 @@ void RegisterSendCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   send->add_option("--workers", sa->workers, "worker threads (default: one per core)");
   send->add_flag("--dry-run", sa->dry_run, "evaluate list, segment, consent and suppression; send nothing");
   send->add_flag("--json", sa->json, "print the summary as one JSON object");
-  send->add_option("--metrics-file", sa->metrics_file, "write Prometheus metrics text here at the end");
+  AddMetricsFileOption(send, &sa->metrics_file);
   send->callback([&ctx, rc, sa] {
     if (auto r = ForwardToDaemon(ctx, sa->config)) {
       *rc = *r;

@@ -3,6 +3,7 @@
 // store/suppression_io. Trust: addresses and imported files are hostile and validated there.
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
+#include "store/run_control.h"
 #include "store/suppression_io.h"
 #include "store/suppression_store.h"
 #include "tools/salvo/command.h"
@@ -63,6 +65,38 @@ void PrintEntry(CommandContext& ctx, std::string_view asked, const SuppressionEn
   if (!e.detail.empty()) std::fprintf(ctx.out, "  detail      %s\n", e.detail.c_str());
 }
 
+// When sends are running on the busy data_dir, queues `entries` for them (store/run_control.h)
+// and sets *rc; false when no send is running (the caller reports the busy store).
+bool QueueForRunningSends(CommandContext& ctx, const std::string& config,
+                          const std::vector<SuppressionEntry>& entries, int* rc) {
+  auto c = ctx.LoadConfigOnce(config);
+  if (!c.ok()) return false;
+  const std::string& data_dir = (*c)->data_dir;
+  const std::vector<std::string> running = RunningSends(data_dir);
+  if (running.empty()) return false;
+  if (absl::Status st = QueueSuppressions(data_dir, entries); !st.ok()) {
+    *rc = ctx.Fail(st);
+    return true;
+  }
+  std::string who;
+  for (const auto& id : running) {
+    int pid = 0;
+    if (auto text = ReadStatusFile(data_dir, id); text.ok()) {
+      if (size_t p = text->find("\"pid\":"); p != std::string::npos)
+        pid = std::atoi(text->c_str() + p + 6);
+    }
+    absl::StrAppend(&who, who.empty() ? "" : ", ", "campaign ", id);
+    if (pid > 0) absl::StrAppend(&who, " pid ", pid);
+  }
+  for (const auto& e : entries)
+    std::fprintf(ctx.out, "queued %s (%s)\n", e.key.c_str(),
+                 std::string(SuppressionReasonName(e.reason)).c_str());
+  std::fprintf(ctx.out, "queued %zu suppressions for the running send(s) (%s): applied within ~1 s\n",
+               entries.size(), who.c_str());
+  *rc = 0;
+  return true;
+}
+
 int Add(CommandContext& ctx, const SuppressArgs& a) {
   SuppressionReason reason;
   if (!ParseSuppressionReason(a.reason, &reason)) {
@@ -73,14 +107,25 @@ int Add(CommandContext& ctx, const SuppressArgs& a) {
   }
   std::vector<std::string> keys;
   if (!Keys(ctx, a.addresses, &keys)) return 2;
-  auto ss = OpenSuppression(ctx, a.config);
-  if (!ss.ok()) return ctx.Fail(ss.status());
+  std::vector<SuppressionEntry> entries;
   for (const auto& k : keys) {
     SuppressionEntry e;
     e.key = k;
     e.reason = reason;
     e.source = "cli";
     e.detail = a.detail;
+    entries.push_back(std::move(e));
+  }
+  auto ss = OpenSuppression(ctx, a.config);
+  if (!ss.ok()) {
+    // A `salvo send` running in another process holds the data_dir: hand the entries to it.
+    if (absl::IsFailedPrecondition(ss.status())) {
+      if (int rc = 0; QueueForRunningSends(ctx, a.config, entries, &rc)) return rc;
+    }
+    return ctx.Fail(ss.status());
+  }
+  for (const auto& e : entries) {
+    const std::string& k = e.key;
     if (auto s = ss->Add(e); !s.ok()) return ctx.Fail(s);
     std::fprintf(ctx.out, "suppressed %s (%s)\n", k.c_str(),
                  std::string(SuppressionReasonName(reason)).c_str());
