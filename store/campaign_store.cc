@@ -2,6 +2,8 @@
 // varint helpers of store/record_codec.h; decoders bound-check everything they read.
 #include "store/campaign_store.h"
 
+#include <ctime>
+
 #include "absl/strings/str_cat.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
@@ -93,6 +95,7 @@ absl::Status CampaignStore::Put(const CampaignRecord& c) {
   PutVarint64(&v, c.list_size);
   PutVarint64(&v, c.runs);
   PutVarint64(&v, c.in_flight_at_resume);
+  PutLengthPrefixed(&v, std::string_view(c.route).substr(0, 256));
   rocksdb::Status s = store_->db()->Put(rocksdb::WriteOptions(), store_->cf(Cf::kCampaigns), c.id, v);
   if (!s.ok()) return FromRocks(s, "writing campaign record");
   return absl::OkStatus();
@@ -122,6 +125,12 @@ absl::Status DecodeCampaign(std::string_view id, std::string_view v, CampaignRec
   c->list_size = size;
   c->runs = runs;
   c->in_flight_at_resume = inflight;
+  c->route.clear();
+  if (!v.empty()) {  // records written before the route was kept end here
+    std::string_view route;
+    if (!GetLengthPrefixed(&v, &route)) return Bad("campaign", id);
+    c->route = std::string(route);
+  }
   return absl::OkStatus();
 }
 }  // namespace
@@ -187,8 +196,9 @@ absl::Status CampaignStore::GetProgress(std::string_view campaign,
   return absl::OkStatus();
 }
 
-absl::Status CampaignStore::PutProgress(std::string_view campaign, const std::vector<Write>& writes) {
-  if (writes.empty()) return absl::OkStatus();
+absl::Status CampaignStore::PutProgress(std::string_view campaign, const std::vector<Write>& writes,
+                                        const std::vector<DailyCount>& daily) {
+  if (writes.empty() && daily.empty()) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   std::string key, value;
   for (const auto& w : writes) {
@@ -196,9 +206,48 @@ absl::Status CampaignStore::PutProgress(std::string_view campaign, const std::ve
     EncodeProgress(w.rec, &value);
     batch.Put(store_->cf(Cf::kProgress), key, value);
   }
+  for (const auto& d : daily) {
+    value.clear();
+    PutVarint64(&value, d.count);
+    batch.Put(store_->cf(Cf::kMeta), DailyKey(d.account, d.day), value);
+  }
   rocksdb::Status s = store_->db()->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "writing progress");
   return absl::OkStatus();
+}
+
+std::string CampaignStore::DailyKey(std::string_view account, std::string_view day) {
+  std::string k("daily");
+  k.push_back('\0');
+  k.append(account);
+  k.push_back('\0');
+  k.append(day);
+  return k;
+}
+
+std::string CampaignStore::UtcDay(int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16] = {};
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+absl::StatusOr<uint64_t> CampaignStore::GetDailyCount(std::string_view account, std::string_view day) {
+  std::string v;
+  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kMeta),
+                                        DailyKey(account, day), &v);
+  if (s.IsNotFound()) return uint64_t{0};
+  if (!s.ok()) return FromRocks(s, "reading daily count");
+  std::string_view in(v);
+  uint64_t n = 0;
+  if (!GetVarint64(&in, &n) || !in.empty()) return Bad("daily count", account);
+  return n;
+}
+
+absl::Status CampaignStore::PutDailyCounts(const std::vector<DailyCount>& daily) {
+  return PutProgress("", {}, daily);
 }
 
 absl::Status CampaignStore::ForEachProgress(

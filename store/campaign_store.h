@@ -3,6 +3,8 @@
 //   campaigns  campaign_id -> CampaignRecord (state, pause reason, timestamps, file paths,
 //                             in-flight counts found at each resume)
 //   progress   campaign_id '\0' shard(1 byte) address_key -> ProgressRecord
+//   meta       "daily" '\0' account '\0' YYYY-MM-DD -> varint count: messages handed to the
+//              account on that UTC day, over all runs and campaigns (AccountConfig::daily_limit)
 //
 // A progress record is written only after the server's reply (or the runner's decision to skip
 // a recipient). Before a message is handed to the SMTP runtime the runner writes an "attempt
@@ -40,6 +42,7 @@ struct CampaignRecord {
   uint64_t list_size = 0;        // at the last start
   uint64_t runs = 0;             // starts + resumes
   uint64_t in_flight_at_resume = 0;  // total "attempt started" markers found on resumes
+  std::string route;             // route chosen at the last start (empty in older records)
 };
 
 struct ProgressRecord {
@@ -58,6 +61,13 @@ struct ProgressCounts {
   uint64_t by_outcome[8] = {};   // indexed by Outcome (final and interim)
   uint64_t deferred_final = 0;   // kDeferred that gave up (retry_for exceeded)
   uint64_t in_flight = 0;        // records with the in-flight marker
+};
+
+// Messages handed to `account` on UTC day `day` ("YYYY-MM-DD").
+struct DailyCount {
+  std::string account;
+  std::string day;
+  uint64_t count = 0;
 };
 
 class CampaignStore {
@@ -82,7 +92,15 @@ class CampaignStore {
     std::string key;
     ProgressRecord rec;
   };
-  absl::Status PutProgress(std::string_view campaign, const std::vector<Write>& writes);
+  // `daily` (absolute counts) is written in the same batch.
+  absl::Status PutProgress(std::string_view campaign, const std::vector<Write>& writes,
+                           const std::vector<DailyCount>& daily = {});
+
+  // Daily per-account send counts (0 when none recorded). PutDailyCounts stores absolute values.
+  absl::StatusOr<uint64_t> GetDailyCount(std::string_view account, std::string_view day);
+  absl::Status PutDailyCounts(const std::vector<DailyCount>& daily);
+  static std::string DailyKey(std::string_view account, std::string_view day);
+  static std::string UtcDay(int64_t unix_seconds);  // "YYYY-MM-DD"
 
   // Iterates the progress of one campaign in key order; fn returns false to stop.
   absl::Status ForEachProgress(

@@ -23,6 +23,7 @@ TEST(CampaignStore, RecordRoundTrip) {
   c.list_size = 100000;
   c.runs = 2;
   c.in_flight_at_resume = 17;
+  c.route = "dk-route";
   ASSERT_TRUE(cs.Put(c).ok());
   auto got = cs.Get("nov-promo");
   ASSERT_TRUE(got.ok() && got->has_value());
@@ -31,8 +32,35 @@ TEST(CampaignStore, RecordRoundTrip) {
   EXPECT_EQ((*got)->list_size, 100000u);
   EXPECT_EQ((*got)->in_flight_at_resume, 17u);
   EXPECT_EQ((*got)->campaign_file, "/x/nov.toml");
+  EXPECT_EQ((*got)->route, "dk-route");
   EXPECT_FALSE(cs.Get("other")->has_value());
   EXPECT_EQ(cs.List()->size(), 1u);
+}
+
+TEST(CampaignStore, DailyCountsPersistPerAccountAndDay) {
+  test::TempDir dir;
+  {
+    auto store = Store::Open({dir.path()});
+    ASSERT_TRUE(store.ok()) << store.status();
+    CampaignStore cs(store->get());
+    EXPECT_EQ(*cs.GetDailyCount("acct-a", "2026-11-26"), 0u);
+    ASSERT_TRUE(cs.PutDailyCounts({{"acct-a", "2026-11-26", 7}, {"acct-b", "2026-11-26", 2}}).ok());
+    CampaignStore::Write w{3, "x@example.com", ProgressRecord{}};
+    ASSERT_TRUE(cs.PutProgress("c1", {w}, {{"acct-a", "2026-11-26", 9}}).ok());
+    // Daily keys live in the meta family: the campaign list is unaffected.
+    EXPECT_EQ(cs.List()->size(), 0u);
+  }
+  auto store = Store::Open({dir.path()});  // reopened: counts survive
+  ASSERT_TRUE(store.ok()) << store.status();
+  CampaignStore cs(store->get());
+  EXPECT_EQ(*cs.GetDailyCount("acct-a", "2026-11-26"), 9u);
+  EXPECT_EQ(*cs.GetDailyCount("acct-b", "2026-11-26"), 2u);
+  EXPECT_EQ(*cs.GetDailyCount("acct-a", "2026-11-27"), 0u);
+  EXPECT_EQ(*cs.GetDailyCount("acct", "2026-11-26"), 0u);
+  EXPECT_EQ(cs.Count("c1")->total, 1u);
+  EXPECT_EQ(CampaignStore::UtcDay(0), "1970-01-01");
+  EXPECT_EQ(CampaignStore::UtcDay(1764201599), "2025-11-26");
+  EXPECT_EQ(CampaignStore::UtcDay(1764201600), "2025-11-27");
 }
 
 TEST(CampaignStore, ProgressBatchesCountsAndIsolation) {
