@@ -73,9 +73,34 @@ struct Shared {
     uint32_t weight;
     std::atomic<bool> paused{false};
     std::atomic<uint64_t> attempts{0};
+    // Messages handed to the account on UTC day `day`, all runs and campaigns (loaded from the
+    // store at start; daily_limit is checked against this).
+    std::atomic<uint64_t> daily{0};
     std::string reason;  // guarded by mu
   };
   std::vector<std::unique_ptr<Account>> accounts;
+  std::mutex daily_mu;  // day, and orders the writes of daily counts
+  std::string day;      // UTC "YYYY-MM-DD" the daily counts belong to
+
+  // The daily counts to persist (call with daily_mu held). When the UTC day changed since the
+  // last call, the old day's counts are written too and the counts restart at 0 (a message
+  // handed out right at midnight may be counted on either day).
+  std::vector<DailyCount> DailySnapshot() {
+    std::vector<DailyCount> out;
+    const std::string today = CampaignStore::UtcDay(std::time(nullptr));
+    if (today != day) {
+      for (auto& a : accounts) {
+        out.push_back({a->cfg->name, day, a->daily.exchange(0)});
+        PausedGauge(*a, "daily_limit", 0);
+      }
+      day = today;
+    }
+    for (auto& a : accounts) out.push_back({a->cfg->name, day, a->daily.load()});
+    return out;
+  }
+  static void PausedGauge(const Account& a, std::string_view reason, double v) {
+    metrics::Metrics().accounts_paused->WithLabels({a.cfg->name, std::string(reason)}).Set(v);
+  }
 
   std::atomic<int64_t> count[kOutcomes] = {};
   std::atomic<int64_t> deferred_final{0};
@@ -295,6 +320,7 @@ class Feeder {
       auto msg = std::make_shared<RenderedMessage>();
       absl::Status rs = s_->compiled->Render(item->r, msg.get());
       if (!rs.ok()) {
+        s_->accounts[item->acct]->daily.fetch_sub(1);  // never handed to the account
         Record(item.get(), Outcome::kFailed, true, absl::StrCat("render: ", rs.message()));
         continue;
       }
@@ -306,7 +332,11 @@ class Feeder {
     }
     if (!FlushWrites()) return false;
     if (ready.empty()) return true;
-    st = s_->cstore->PutProgress(s_->campaign->id, markers);
+    {
+      // The daily counts (incremented in PickEgress) go in the same batch as the markers.
+      std::lock_guard<std::mutex> l(s_->daily_mu);
+      st = s_->cstore->PutProgress(s_->campaign->id, markers, s_->DailySnapshot());
+    }
     if (!st.ok()) {
       s_->Fatal(st);
       return false;
@@ -356,7 +386,7 @@ class Feeder {
     auto account_ok = [&](size_t a) {
       const auto& acct = *s_->accounts[a];
       if (acct.paused.load()) return false;
-      if (acct.cfg->daily_limit && acct.attempts.load() >= acct.cfg->daily_limit) return false;
+      if (acct.cfg->daily_limit && acct.daily.load() >= acct.cfg->daily_limit) return false;
       any_usable = true;
       int64_t t = acct_rate_[a].NextAvailable(now);
       if (t > now) {
@@ -393,6 +423,18 @@ class Feeder {
     if (e.account < 0) {
       *retry_at = any_usable ? next : -1;
       return false;
+    }
+    {
+      // Reserve one of the account's daily messages (feeders race for the last ones).
+      auto& chosen = *s_->accounts[e.account];
+      const uint64_t limit = chosen.cfg->daily_limit;
+      const uint64_t before = chosen.daily.fetch_add(1);
+      if (limit && before >= limit) {
+        chosen.daily.fetch_sub(1);
+        *retry_at = now + 1000;  // pick again: the account is now skipped
+        return false;
+      }
+      if (limit && before + 1 >= limit) Shared::PausedGauge(chosen, "daily_limit", 1);
     }
     acct_rate_[e.account].TryTake(now);
     item->acct = e.account;
@@ -446,7 +488,10 @@ class Feeder {
   void PauseAccount(int a, const std::string& reason) {
     auto& acct = *s_->accounts[a];
     std::lock_guard<std::mutex> l(s_->mu);
-    if (!acct.paused.exchange(true)) acct.reason = SanitizeForLog(reason, 300);
+    if (!acct.paused.exchange(true)) {
+      acct.reason = SanitizeForLog(reason, 300);
+      Shared::PausedGauge(acct, "auth", 1);
+    }
   }
 
   void Record(Item* item, Outcome o, bool final, std::string reply) {
@@ -724,6 +769,7 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
   p.list = rec->list;
   p.state = std::string(CampaignStateName(rec->state));
   p.pause_reason = rec->pause_reason;
+  p.route = rec->route;
   RecipientStore rs(store);
   auto size = rs.ListSize(rec->list);
   p.list_size = size.ok() ? *size : rec->list_size;
@@ -771,6 +817,16 @@ absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
     a->weight = ra.weight;
     s.accounts.push_back(std::move(a));
   }
+  // Daily counts so far today (all runs, all campaigns); a new run resumes paused accounts.
+  s.day = CampaignStore::UtcDay(std::time(nullptr));
+  for (auto& a : s.accounts) {
+    ASSIGN_OR_RETURN(uint64_t sent_today, cstore.GetDailyCount(a->cfg->name, s.day));
+    a->daily = sent_today;
+    if (options.dry_run) continue;
+    Shared::PausedGauge(*a, "auth", 0);
+    Shared::PausedGauge(*a, "daily_limit",
+                        a->cfg->daily_limit && sent_today >= a->cfg->daily_limit ? 1 : 0);
+  }
   uint32_t workers = options.workers ? options.workers : config.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   workers = std::min<uint32_t>(workers, kVirtualShards);
@@ -805,6 +861,7 @@ absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
     rec.finished_at = 0;
     rec.list_size = list_size;
     rec.runs++;
+    rec.route = s.route->name;
     rec.in_flight_at_resume += markers;
     if (!options.campaign_file.empty()) rec.campaign_file = options.campaign_file;
     if (!options.config_file.empty()) rec.config_file = options.config_file;
@@ -900,6 +957,11 @@ absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
   }
   for (auto& t : threads) t.join();
   if (!options.dry_run) group.Stop(StopMode::kDrain);
+  if (!options.dry_run) {
+    std::lock_guard<std::mutex> l(s.daily_mu);
+    absl::Status st = cstore.PutDailyCounts(s.DailySnapshot());
+    if (!st.ok() && s.fatal.empty()) s.Fatal(st);
+  }
 
   fill(rate, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   if (!s.fatal.empty()) {

@@ -221,5 +221,38 @@ TEST(CampaignSend, PauseFromAnotherProcessThenResume) {
   EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
 }
 
+// daily_limit is per UTC day over all campaigns: two campaigns on one account with
+// daily_limit = 25 send 25 in total; each pauses naming the account and the limit. The campaign
+// record keeps the route for `salvo campaign status`.
+TEST(CampaignSend, DailyLimitHoldsAcrossCampaigns) {
+  TempDir dir;
+  Sink sink(dir, "sink");
+  std::string text = ConfigText(dir, {{"acct-a", sink.port(), {}}},
+                                "[[route]]\nname = \"main\"\ndefault = true\n"
+                                "accounts = [ { name = \"acct-a\", weight = 1 } ]\n");
+  const std::string acct = "name = \"acct-a\"\n";
+  ASSERT_NE(text.find(acct), std::string::npos);
+  text.insert(text.find(acct) + acct.size(), "daily_limit = 25\n");
+  std::string cfg = dir.Write("salvo.toml", text);
+  Population pop = Populate(dir.File("data"), "l", 200, "p");
+  ASSERT_GT(pop.eligible.size(), 100u);
+  std::string c1 = CampaignFile(dir, "d1", "l");
+  std::string c2 = CampaignFile(dir, "d2", "l");
+  RunResult r1 = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c1, "--json"}, "",
+                            std::chrono::seconds(60));
+  EXPECT_EQ(r1.exit_code, 3) << r1.out << r1.err;  // paused
+  EXPECT_EQ(JsonInt(r1.out, "delivered"), 25) << r1.out;
+  EXPECT_NE(r1.out.find("acct-a (daily_limit 25 reached)"), std::string::npos) << r1.out;
+  RunResult r2 = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c2, "--json"}, "",
+                            std::chrono::seconds(60));
+  EXPECT_EQ(r2.exit_code, 3) << r2.out << r2.err;
+  EXPECT_EQ(JsonInt(r2.out, "delivered"), 0) << r2.out;
+  EXPECT_NE(r2.out.find("acct-a (daily_limit 25 reached)"), std::string::npos) << r2.out;
+  RunResult st = RunProcess({SalvoBin(), "campaign", "status", "-c", cfg, "--id", "d1", "--json"});
+  EXPECT_EQ(st.exit_code, 0) << st.out << st.err;
+  EXPECT_NE(st.out.find("\"route\":\"main\""), std::string::npos) << st.out;
+  EXPECT_EQ(sink.StopAndRead().size(), 25u);
+}
+
 }  // namespace
 }  // namespace salvo::test
