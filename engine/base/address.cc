@@ -40,19 +40,6 @@ void AsciiLower(std::string* s) {
   for (char& c : *s) c = Lower(c);
 }
 
-// RFC 5322 atext (ASCII part).
-bool IsAtext(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Length of the well-formed UTF-8 multi-byte sequence at s[i] (RFC 3629), or 0.
 size_t Utf8SeqLen(std::string_view s, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };

@@ -17,6 +17,19 @@ inline std::string_view Sv(absl::string_view s) { return std::string_view(s.data
 // and the result is cut to `max_len` bytes with "..." appended when cut.
 std::string SanitizeForLog(std::string_view in, size_t max_len = 512);
 
+// RFC 5322 atext (its ASCII part): what an unquoted local part or a header atom may contain.
+inline bool IsAtext(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
 // True when `s` contains CR or LF (header injection guard).
 inline bool HasLineBreak(std::string_view s) {
   return s.find_first_of("\r\n") != std::string_view::npos;

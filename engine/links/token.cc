@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "engine/base/base64.h"
 
 namespace salvo {
 namespace {
@@ -20,27 +21,6 @@ namespace {
 constexpr uint8_t kVersion = 1;
 constexpr size_t kTagLen = 12;
 constexpr size_t kMaxTokenChars = 1024;
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-void AppendB64Url(const uint8_t* p, size_t n, std::string* out) {
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    char c[4] = {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], kB64[v & 63]};
-    out->append(c, 4);
-  }
-  if (n - i == 1) {
-    uint32_t v = uint32_t{p[i]} << 16;
-    out->push_back(kB64[v >> 18]);
-    out->push_back(kB64[(v >> 12) & 63]);
-  } else if (n - i == 2) {
-    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8);
-    out->push_back(kB64[v >> 18]);
-    out->push_back(kB64[(v >> 12) & 63]);
-    out->push_back(kB64[(v >> 6) & 63]);
-  }
-}
 
 int B64Val(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -135,7 +115,7 @@ void TokenSigner::Append(const TokenData& data, std::string* out) const {
   state_->Tag(buf, n, tag);
   std::memcpy(buf + n, tag, kTagLen);
   n += kTagLen;
-  AppendB64Url(buf, n, out);
+  AppendBase64Url(buf, n, out);
 }
 
 absl::StatusOr<TokenData> TokenSigner::Verify(std::string_view token) const {

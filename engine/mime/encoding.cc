@@ -4,11 +4,12 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "engine/base/strings.h"
+
 namespace salvo {
 namespace {
 
 constexpr char kHex[] = "0123456789ABCDEF";
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 // Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
 size_t Utf8Len(std::string_view s, size_t i) {
@@ -30,18 +31,6 @@ size_t Utf8Len(std::string_view s, size_t i) {
       cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
     return 0;
   return n;
-}
-
-bool IsAtext(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
 }
 
 // Appends encoded-words for `value` (valid UTF-8), separated by "\r\n ".
@@ -101,24 +90,6 @@ void AppendHtmlEscaped(std::string_view in, std::string* out) {
       case '\'': out->append("&#39;"); break;
       default: out->push_back(c);
     }
-  }
-}
-
-void AppendBase64(const unsigned char* p, size_t n, std::string* out) {
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    char c[4] = {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], kB64[v & 63]};
-    out->append(c, 4);
-  }
-  if (n - i == 1) {
-    uint32_t v = uint32_t{p[i]} << 16;
-    char c[4] = {kB64[v >> 18], kB64[(v >> 12) & 63], '=', '='};
-    out->append(c, 4);
-  } else if (n - i == 2) {
-    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8);
-    char c[4] = {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], '='};
-    out->append(c, 4);
   }
 }
 

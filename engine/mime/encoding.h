@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/base/base64.h"  // AppendBase64, used by DKIM and RFC 2047 words
+
 namespace salvo {
 
 // Valid UTF-8 copy of `in`: invalid sequences become U+FFFD. With `single_line`, C0 controls
@@ -54,7 +56,5 @@ void AppendUnstructuredHeader(std::string_view name, std::string_view value, std
 // as encoded-words. `value` must be sanitized.
 void AppendPhrase(std::string_view value, std::string* out);
 
-// Standard base64 (with padding), for DKIM and encoded-words.
-void AppendBase64(const unsigned char* p, size_t n, std::string* out);
 
 }  // namespace salvo
