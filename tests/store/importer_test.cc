@@ -11,20 +11,14 @@
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
 #include "store/recipient_store.h"
+#include "tests/store/store_fixture.h"
 #include "tests/testlib/testlib.h"
 
 namespace salvo {
 namespace {
 
-class ImporterTest : public ::testing::Test {
+class ImporterTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    StoreOptions o;
-    o.data_dir = dir_.File("data");
-    auto s = Store::Open(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-  }
 
   absl::StatusOr<ImportSummary> Import(const std::string& data, const std::string& name = "in.csv",
                                        size_t batch_rows = 16384) {
@@ -44,8 +38,6 @@ class ImporterTest : public ::testing::Test {
     return r.ok() ? *r : std::nullopt;
   }
 
-  test::TempDir dir_;
-  std::unique_ptr<Store> store_;
   std::vector<std::string> rejects_;
 };
 

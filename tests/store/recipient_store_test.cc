@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
 #include "engine/base/shard.h"
+#include "tests/store/store_fixture.h"
 #include "tests/testlib/testlib.h"
 
 namespace salvo {
@@ -30,17 +31,8 @@ Recipient Make(const std::string& raw, std::vector<std::pair<std::string, std::s
   return r;
 }
 
-class RecipientStoreTest : public ::testing::Test {
+class RecipientStoreTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    StoreOptions o;
-    o.data_dir = dir_.File("data");
-    auto s = Store::Open(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-  }
-  test::TempDir dir_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(RecipientStoreTest, UpsertCountsAndIdempotence) {

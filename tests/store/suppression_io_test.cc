@@ -8,20 +8,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
+#include "tests/store/store_fixture.h"
 #include "tests/testlib/testlib.h"
 
 namespace salvo {
 namespace {
 
-class SuppressionIoTest : public ::testing::Test {
+class SuppressionIoTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    StoreOptions o;
-    o.data_dir = dir_.File("data");
-    auto s = Store::Open(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-  }
   std::string Export() {
     std::string out(kSuppressionCsvHeader);
     SuppressionStore ss(store_.get());
@@ -31,8 +25,6 @@ class SuppressionIoTest : public ::testing::Test {
                   }).ok());
     return out;
   }
-  test::TempDir dir_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(SuppressionIoTest, ExportFormat) {

@@ -8,22 +8,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
+#include "tests/store/store_fixture.h"
 #include "tests/testlib/testlib.h"
 
 namespace salvo {
 namespace {
 
-class SuppressionStoreTest : public ::testing::Test {
+class SuppressionStoreTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    StoreOptions o;
-    o.data_dir = dir_.File("data");
-    auto s = Store::Open(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-  }
-  test::TempDir dir_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(SuppressionStoreTest, AddCheckRemove) {
