@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "engine/base/strings.h"
+#include "tools/salvo/listen_address.h"
 
 namespace salvo {
 namespace {
@@ -93,48 +94,14 @@ void Completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCod
 
 }  // namespace
 
-absl::Status ParseHostPort(const std::string& listen, std::string* host, int* port) {
-  std::string_view s(listen);
-  std::string_view p;
-  if (!s.empty() && s.front() == '[') {
-    size_t close = s.find(']');
-    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
-      return absl::InvalidArgumentError(absl::StrCat("[http] listen \"", listen, "\": expected [address]:port"));
-    *host = std::string(s.substr(1, close - 1));
-    p = s.substr(close + 2);
-  } else {
-    size_t colon = s.rfind(':');
-    if (colon == std::string_view::npos)
-      return absl::InvalidArgumentError(absl::StrCat("[http] listen \"", listen, "\": expected address:port"));
-    *host = std::string(s.substr(0, colon));
-    p = s.substr(colon + 1);
-  }
-  if (!absl::SimpleAtoi(Av(p), port) || *port < 0 || *port > 65535)
-    return absl::InvalidArgumentError(absl::StrCat("[http] listen \"", listen, "\": bad port"));
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpConfig& config,
                                                               Handler handler) {
-  std::string host;
-  int port = 0;
-  if (absl::Status st = ParseHostPort(config.listen, &host, &port); !st.ok()) return st;
   sockaddr_storage ss;
-  std::memset(&ss, 0, sizeof ss);
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  socklen_t len = 0;
+  if (absl::Status st = ParseListenAddress(config.listen, "[http] listen", &ss, &len); !st.ok())
+    return st;
   unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    flags |= MHD_USE_IPv6;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("[http] listen \"", config.listen, "\": \"", host, "\" is not an IP address"));
-  }
+  if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
   std::unique_ptr<HttpServer> srv(new HttpServer(std::move(handler), config.max_body_bytes));
   unsigned int threads = config.threads == 0 ? 1 : config.threads;
   unsigned int timeout = static_cast<unsigned int>(absl::ToInt64Seconds(config.timeout));
@@ -153,7 +120,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpConfig& 
     return absl::UnavailableError(
         absl::StrCat("[http] listen \"", config.listen, "\": cannot listen (address in use?)"));
   const MHD_DaemonInfo* info = MHD_get_daemon_info(srv->daemon_, MHD_DAEMON_INFO_BIND_PORT);
-  srv->port_ = info ? info->port : port;
+  srv->port_ = info ? info->port
+                    : ntohs(ss.ss_family == AF_INET6
+                                ? reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port
+                                : reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
   return srv;
 }
 

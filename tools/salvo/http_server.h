@@ -42,7 +42,4 @@ class HttpServer {
   int port_ = 0;
 };
 
-// "127.0.0.1:8025" / "[::1]:8025" -> address family, address, port. Errors name the value.
-absl::Status ParseHostPort(const std::string& listen, std::string* host, int* port);
-
 }  // namespace salvo

@@ -10,11 +10,11 @@
 #include <cstring>
 #include <string_view>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
 #include "engine/metrics/exposition.h"
 #include "engine/metrics/salvo_metrics.h"
+#include "tools/salvo/listen_address.h"
 
 namespace salvo {
 
@@ -73,57 +73,14 @@ void Completed(void* /*cls*/, MHD_Connection* /*conn*/, void** con_cls,
   *con_cls = nullptr;
 }
 
-// "127.0.0.1:9464", "[::1]:9464" -> sockaddr.
-absl::Status ParseListen(const std::string& listen, sockaddr_storage* ss, socklen_t* len) {
-  std::string_view s(listen);
-  std::string host;
-  std::string_view port;
-  if (!s.empty() && s.front() == '[') {
-    const size_t close = s.find(']');
-    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("metrics listen \"", listen, "\": expected [address]:port"));
-    }
-    host = std::string(s.substr(1, close - 1));
-    port = s.substr(close + 2);
-  } else {
-    const size_t colon = s.rfind(':');
-    if (colon == std::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("metrics listen \"", listen, "\": expected address:port"));
-    }
-    host = std::string(s.substr(0, colon));
-    port = s.substr(colon + 1);
-  }
-  uint32_t p = 0;
-  if (!absl::SimpleAtoi(Av(port), &p) || p > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("metrics listen \"", listen, "\": bad port"));
-  }
-  std::memset(ss, 0, sizeof(*ss));
-  auto* v4 = reinterpret_cast<sockaddr_in*>(ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(ss);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(p));
-    *len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(p));
-    *len = sizeof(sockaddr_in6);
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "metrics listen \"", listen, "\": \"", host, "\" is not an IP address"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const std::string& listen, Render render) {
   sockaddr_storage ss;
   socklen_t len = 0;
-  if (absl::Status st = ParseListen(listen, &ss, &len); !st.ok()) return st;
+  if (absl::Status st = ParseListenAddress(listen, "metrics listen", &ss, &len); !st.ok())
+    return st;
   if (!render) render = [] { return metrics::MetricsText(); };
   std::unique_ptr<MetricsHttpServer> srv(new MetricsHttpServer(std::move(render)));
   unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
