@@ -40,26 +40,6 @@ void AsciiLower(std::string* s) {
   for (char& c : *s) c = Lower(c);
 }
 
-// Length of the well-formed UTF-8 multi-byte sequence at s[i] (RFC 3629), or 0.
-size_t Utf8SeqLen(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  size_t n;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-  }
-  if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
-  if (c == 0xED && b(i + 1) > 0x9F) return 0;   // surrogates
-  if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
-  if (c == 0xF4 && b(i + 1) > 0x8F) return 0;   // > U+10FFFF
-  return n;
-}
-
 // Checks a dot-atom local part (UTF-8 allowed per RFC 6531). Returns the reason or "".
 std::string_view CheckDotAtom(std::string_view local) {
   if (local.empty()) return "empty local part";

@@ -30,6 +30,10 @@ inline bool IsAtext(unsigned char c) {
   }
 }
 
+// Length of the well-formed UTF-8 sequence (RFC 3629) starting at s[i]: 1 for ASCII, 2..4 for a
+// valid multi-byte sequence, 0 when invalid (overlong, surrogate, > U+10FFFF, truncated).
+size_t Utf8SeqLen(std::string_view s, size_t i);
+
 // True when `s` contains CR or LF (header injection guard).
 inline bool HasLineBreak(std::string_view s) {
   return s.find_first_of("\r\n") != std::string_view::npos;

@@ -11,28 +11,6 @@ namespace {
 
 constexpr char kHex[] = "0123456789ABCDEF";
 
-// Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
-size_t Utf8Len(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  uint8_t c = b(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-  else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-  else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return n;
-}
-
 // Appends encoded-words for `value` (valid UTF-8), separated by "\r\n ".
 void AppendEncodedWords(std::string_view value, std::string* out) {
   constexpr size_t kChunk = 30;  // bytes per word: 40 base64 chars, 52 with the delimiters
@@ -41,7 +19,7 @@ void AppendEncodedWords(std::string_view value, std::string* out) {
   while (i < value.size()) {
     size_t end = i;
     while (end < value.size()) {
-      size_t n = Utf8Len(value, end);
+      size_t n = Utf8SeqLen(value, end);
       if (n == 0) n = 1;  // not expected (sanitized input); never split inside anyway
       if (end + n - i > kChunk && end > i) break;
       end += n;
@@ -62,7 +40,7 @@ std::string SanitizeUtf8(std::string_view in, bool single_line, size_t max_bytes
   out.reserve(in.size() < max_bytes ? in.size() : max_bytes);
   size_t i = 0;
   while (i < in.size()) {
-    size_t n = Utf8Len(in, i);
+    size_t n = Utf8SeqLen(in, i);
     std::string_view piece;
     if (n == 0) {
       piece = "\xEF\xBF\xBD";
