@@ -14,11 +14,36 @@
 
 #include "absl/status/status.h"
 #include "engine/base/base64.h"
+#include "engine/base/shard.h"
 
 namespace salvo {
 namespace {
 
 constexpr uint8_t kVersion = 1;
+constexpr uint8_t kBounceVersion = 2;
+constexpr size_t kBounceRaw = 1 + 4 + 8 + 12;
+static_assert(kBounceRaw * 8 == kBounceTagChars * 5, "bounce tag is whole base32 groups");
+constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+int B32Val(char c) {
+  if (c >= 'a' && c <= 'z') return c - 'a';
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= '2' && c <= '7') return c - '2' + 26;
+  return -1;
+}
+
+void PutBe(uint64_t v, int bytes, uint8_t* p) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    p[i] = static_cast<uint8_t>(v);
+    v >>= 8;
+  }
+}
+
+uint64_t GetBe(const uint8_t* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+  return v;
+}
 constexpr size_t kTagLen = 12;
 constexpr size_t kMaxTokenChars = 1024;
 
@@ -155,6 +180,57 @@ absl::StatusOr<TokenData> TokenSigner::Verify(std::string_view token) const {
   }
   if (i != body) return absl::InvalidArgumentError("token has trailing bytes");
   return d;
+}
+
+uint32_t CampaignRef(std::string_view campaign_id) {
+  return static_cast<uint32_t>(AddressHash(campaign_id) >> 32);
+}
+
+void TokenSigner::AppendBounceTag(std::string_view campaign_id, std::string_view address_key,
+                                  std::string* out) const {
+  uint8_t buf[kBounceRaw + SHA256_DIGEST_LENGTH];
+  buf[0] = kBounceVersion;
+  PutBe(CampaignRef(campaign_id), 4, buf + 1);
+  PutBe(AddressHash(address_key), 8, buf + 5);
+  uint8_t tag[SHA256_DIGEST_LENGTH];
+  state_->Tag(buf, 13, tag);
+  std::memcpy(buf + 13, tag, kBounceRaw - 13);
+  // 25 bytes -> 40 characters, 5 bytes (8 characters) at a time.
+  const size_t at = out->size();
+  out->resize(at + kBounceTagChars);
+  char* o = out->data() + at;
+  for (size_t i = 0; i < kBounceRaw; i += 5) {
+    uint64_t g = GetBe(buf + i, 5);
+    for (int k = 7; k >= 0; --k) {
+      o[k] = kBase32[g & 31];
+      g >>= 5;
+    }
+    o += 8;
+  }
+}
+
+absl::StatusOr<BounceTag> TokenSigner::VerifyBounceTag(std::string_view t) const {
+  if (t.size() != kBounceTagChars)
+    return absl::InvalidArgumentError("bounce tag has the wrong length");
+  uint8_t raw[kBounceRaw];
+  for (size_t i = 0; i < kBounceRaw / 5; ++i) {
+    uint64_t g = 0;
+    for (size_t k = 0; k < 8; ++k) {
+      int v = B32Val(t[i * 8 + k]);
+      if (v < 0) return absl::InvalidArgumentError("bounce tag is not base32");
+      g = (g << 5) | static_cast<uint64_t>(v);
+    }
+    PutBe(g, 5, raw + i * 5);
+  }
+  uint8_t tag[SHA256_DIGEST_LENGTH];
+  state_->Tag(raw, 13, tag);
+  if (CRYPTO_memcmp(tag, raw + 13, kBounceRaw - 13) != 0)
+    return absl::PermissionDeniedError("bounce tag signature mismatch");
+  if (raw[0] != kBounceVersion) return absl::InvalidArgumentError("unknown bounce tag version");
+  BounceTag b;
+  b.campaign_ref = static_cast<uint32_t>(GetBe(raw + 1, 4));
+  b.address_hash = GetBe(raw + 5, 8);
+  return b;
 }
 
 void AppendToken(const TokenData& data, std::string_view secret, std::string* out) {

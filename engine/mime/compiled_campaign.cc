@@ -541,7 +541,7 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
 
   // Tokens shared by header and body.
   std::string bounce_tag;
-  signer_->Append(TokenData{TokenKind::kBounce, campaign_.id, key, 0}, &bounce_tag);
+  signer_->AppendBounceTag(campaign_.id, key, &bounce_tag);
   out->envelope_from = absl::StrCat("bounces+", bounce_tag, "@", bounce_domain_);
   out->recipient = addr;
   std::string unsub_url = base_url_ + "/u/";

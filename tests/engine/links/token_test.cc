@@ -1,5 +1,11 @@
 #include "engine/links/token.h"
 
+#include <cctype>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/base/shard.h"
 #include "gtest/gtest.h"
 
 namespace salvo {
@@ -96,6 +102,58 @@ TEST(Token, SignerMatchesFreeFunctions) {
   std::string b;
   ls.Append(Sample(TokenKind::kOpen), &b);
   EXPECT_TRUE(VerifyToken(b, long_secret).ok());
+}
+
+TEST(BounceTag, FitsTheLocalPartAndRoundTrips) {
+  TokenSigner signer(kSecret);
+  // A 255-byte campaign id and a 254-byte address give the same 40 characters.
+  for (const auto& [campaign, address] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"nov-promo", "someone@example.com"},
+           {std::string(255, 'c'), std::string(64, 'l') + "@" + std::string(189, 'd')}}) {
+    std::string tag;
+    signer.AppendBounceTag(campaign, address, &tag);
+    ASSERT_EQ(tag.size(), kBounceTagChars);
+    EXPECT_LE(std::string("bounces+").size() + tag.size(), 64u);  // RFC 5321 4.5.3.1.1
+    for (char c : tag) EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')) << tag;
+    auto b = signer.VerifyBounceTag(tag);
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(b->campaign_ref, CampaignRef(campaign));
+    EXPECT_EQ(b->address_hash, AddressHash(address));
+    EXPECT_EQ(b->address_hash % kVirtualShards, ShardOf(address));
+  }
+}
+
+TEST(BounceTag, CaseFoldedByAnMtaStillVerifies) {
+  TokenSigner signer(kSecret);
+  std::string tag;
+  signer.AppendBounceTag("nov-promo", "someone@example.com", &tag);
+  std::string upper = tag;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto b = signer.VerifyBounceTag(upper);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->address_hash, AddressHash("someone@example.com"));
+}
+
+TEST(BounceTag, AnyOtherChangedCharacterFails) {
+  TokenSigner signer(kSecret);
+  std::string tag;
+  signer.AppendBounceTag("nov-promo", "someone@example.com", &tag);
+  const std::string alphabet = "abcdefghijklmnopqrstuvwxyz234567018=-_+@ ";
+  for (size_t i = 0; i < tag.size(); ++i) {
+    for (char c : alphabet) {
+      if (c == tag[i]) continue;
+      std::string bad = tag;
+      bad[i] = c;
+      EXPECT_FALSE(signer.VerifyBounceTag(bad).ok()) << "position " << i << " char " << c;
+    }
+  }
+  for (size_t n = 0; n < tag.size(); ++n) EXPECT_FALSE(signer.VerifyBounceTag(tag.substr(0, n)).ok());
+  EXPECT_FALSE(signer.VerifyBounceTag(tag + "a").ok());
+  auto other = TokenSigner("another-secret").VerifyBounceTag(tag);
+  EXPECT_TRUE(absl::IsPermissionDenied(other.status()));
+  // A full token is never taken for a bounce tag.
+  EXPECT_FALSE(signer.VerifyBounceTag(MakeToken(Sample(TokenKind::kBounce), kSecret)).ok());
 }
 
 }  // namespace
