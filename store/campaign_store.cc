@@ -151,6 +151,9 @@ absl::StatusOr<std::vector<CampaignRecord>> CampaignStore::List() {
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kCampaigns)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    // Link tables share this column family under "links\0..." keys; campaign ids have no NUL.
+    if (std::string_view(it->key().data(), it->key().size()).find('\0') != std::string_view::npos)
+      continue;
     CampaignRecord c;
     RETURN_IF_ERROR(DecodeCampaign(Sv(absl::string_view(it->key().data(), it->key().size())),
                                    std::string_view(it->value().data(), it->value().size()), &c));

@@ -198,7 +198,7 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
   // Reserved up front: growing a large batch by doubling would copy it several times.
   rocksdb::WriteBatch wb(pb.arena.size() + 2 * n * (32 + pb.list.size()) + 1024);
   Recipient stored, merged;
-  std::string encoded;
+  std::string encoded, hash_key;
   std::vector<uint8_t> write_member(n, 0);
   uint64_t new_members = 0;
   for (size_t j = 0; j < n; ++j) {
@@ -217,6 +217,8 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
       if (record_changed) wb.Put(store_->cf(Cf::kRecipients), in.key, encoded);
     } else {
       wb.Put(store_->cf(Cf::kRecipients), in.key, slice_at(pb.encoded_at[j]));
+      AddressHashKey(in.key, &hash_key);
+      wb.Put(store_->cf(Cf::kAddrHash), hash_key, rocksdb::Slice());
     }
     bool is_member = member[j] != kNotMember;
     write_member[j] = member[j] != kMember;
@@ -252,6 +254,20 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
     if (!s.ok()) return FromRocks(s, "writing recipients");
   }
   return counts;
+}
+
+absl::StatusOr<std::vector<std::string>> RecipientStore::KeysWithHash(uint64_t hash,
+                                                                     size_t limit) {
+  char prefix[8];
+  for (int i = 7; i >= 0; --i) prefix[7 - i] = static_cast<char>(hash >> (8 * i));
+  rocksdb::Slice p(prefix, sizeof prefix);
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kAddrHash)));
+  std::vector<std::string> out;
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p) && out.size() < limit; it->Next())
+    out.emplace_back(it->key().data() + 8, it->key().size() - 8);
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the address-hash index");
+  return out;
 }
 
 absl::StatusOr<std::optional<Recipient>> RecipientStore::Get(std::string_view address_key) {

@@ -71,6 +71,10 @@ class RecipientStore {
 
   absl::StatusOr<std::optional<Recipient>> Get(std::string_view address_key);
 
+  // The address keys of stored recipients whose AddressHash is `hash` (engine/base/shard.h), at
+  // most `limit`: resolves a VERP bounce tag. Almost always one; more only on a 64-bit collision.
+  absl::StatusOr<std::vector<std::string>> KeysWithHash(uint64_t hash, size_t limit = 16);
+
   // Members of `list` in virtual shard `shard` whose key sorts after `after_key` (empty: from the
   // start), in key order, at most `limit`. A range scan; never reads other shards or lists.
   absl::Status ScanListShard(std::string_view list, uint32_t shard, std::string_view after_key,

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/shard.h"
 #include "engine/base/strings.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
@@ -21,12 +22,14 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
 
 namespace salvo {
 namespace {
 
 constexpr const char* kCfNames[] = {"default",     "recipients", "members", "lists",
-                                    "suppression", "campaigns",  "progress", "events", "meta"};
+                                    "suppression", "campaigns",  "progress", "events", "meta",
+                                    "addr_hash"};
 static_assert(sizeof(kCfNames) / sizeof(kCfNames[0]) == static_cast<size_t>(Cf::kCount));
 
 constexpr const char* kLockFile = "salvo.lock";
@@ -135,7 +138,48 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
   return o;
 }
 
+// Stores written before the addr_hash index existed get it once, built from the recipients' keys
+// (an idempotent scan: a kill during it just repeats it at the next open).
+absl::Status EnsureAddressHashIndex(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* recipients,
+                                    rocksdb::ColumnFamilyHandle* meta,
+                                    rocksdb::ColumnFamilyHandle* index) {
+  static const std::string kMarker = std::string("schema", 6) + '\0' + "addr_hash";
+  std::string v;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kMarker, &v);
+  if (s.ok()) return absl::OkStatus();
+  if (!s.IsNotFound())
+    return absl::UnavailableError(absl::StrCat("reading store schema marker: ", s.ToString()));
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, recipients));
+  rocksdb::WriteBatch wb;
+  std::string key;
+  uint64_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    AddressHashKey(std::string_view(it->key().data(), it->key().size()), &key);
+    wb.Put(index, key, rocksdb::Slice());
+    if (++n % 65536 == 0) {
+      s = db->Write(rocksdb::WriteOptions(), &wb);
+      if (!s.ok()) return absl::UnavailableError(absl::StrCat("indexing recipients: ", s.ToString()));
+      wb.Clear();
+    }
+  }
+  if (!it->status().ok())
+    return absl::UnavailableError(absl::StrCat("scanning recipients: ", it->status().ToString()));
+  wb.Put(meta, kMarker, "1");
+  s = db->Write(rocksdb::WriteOptions(), &wb);
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("indexing recipients: ", s.ToString()));
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+void AddressHashKey(std::string_view address_key, std::string* out) {
+  out->clear();
+  uint64_t h = AddressHash(address_key);
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(h >> (8 * i)));
+  out->append(address_key);
+}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir is empty");
@@ -189,6 +233,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   }
   store->db_ = db;
   store->cfs_ = std::move(handles);
+  if (absl::Status st = EnsureAddressHashIndex(db, store->cf(Cf::kRecipients), store->cf(Cf::kMeta),
+                                               store->cf(Cf::kAddrHash));
+      !st.ok())
+    return st;
   return store;
 }
 

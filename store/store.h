@@ -11,11 +11,14 @@
 //   progress     campaign_id '\0' shard(1 byte) address_key -> outcome record
 //   events       event id / time-ordered keys -> click, open, webhook events (store/event_store.h)
 //   meta         misc (schema version, dedup markers)
+//   addr_hash    AddressHash(address_key) (8 bytes BE) address_key -> "" : resolves the recipient
+//                named by a VERP bounce tag (engine/links/token.h); written with new recipients
 #pragma once
 
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,7 +36,10 @@ struct StoreOptions {
 };
 
 enum class Cf : int { kDefault = 0, kRecipients, kMembers, kLists, kSuppression, kCampaigns,
-                      kProgress, kEvents, kMeta, kCount };
+                      kProgress, kEvents, kMeta, kAddrHash, kCount };
+
+// Key in Cf::kAddrHash: AddressHash(address_key) as 8 big-endian bytes, then address_key.
+void AddressHashKey(std::string_view address_key, std::string* out);
 
 class Store {
  public:

@@ -164,6 +164,25 @@ void ParseDeliveryStatus(std::string_view body, std::string_view report_id, Pars
   }
 }
 
+// One bounce event for `rcpt` from the human-readable text that gives its reason.
+FeedbackEvent PlainTextEvent(std::string rcpt, std::string_view para, std::string_view report_id) {
+  FeedbackEvent ev;
+  ev.provider = "dsn";
+  ev.recipient = std::move(rcpt);
+  std::string status = FindEnhancedStatus(para);
+  int code = FindReplyCode(para);
+  if (status.empty() && code) status = absl::StrCat(code / 100, ".0.0");
+  std::string lower = Lower(para);
+  ev.type = MentionsAny(lower, {"delayed", "will retry", "still trying", "temporary"}) ||
+                    (!status.empty() && status[0] == '4')
+                ? "delayed"
+                : "failed";
+  ev.klass = ClassifyDsn(ev.type, status, para);
+  ev.reason = SanitizeForLog(absl::StrCat(ev.type, "; ", status, "; ", Av(para)), kMaxReasonBytes);
+  ev.event_id = EventId("dsn", report_id, ev.recipient);
+  return ev;
+}
+
 // Plain-text bounce wording (Postfix "<a@b>: host ... said: 550 5.1.1 ...", Sendmail
 // "<a@b>\n (reason: 550 ...)", Exchange "Remote Server returned '550 5.1.1 ...'").
 void ParsePlainText(std::string_view text, std::string_view report_id, ParsedReport* out) {
@@ -202,21 +221,7 @@ void ParsePlainText(std::string_view text, std::string_view report_id, ParsedRep
   }
   for (Hit& h : hits) {
     if (h.para.empty()) continue;
-    FeedbackEvent ev;
-    ev.provider = "dsn";
-    ev.recipient = h.rcpt;
-    std::string status = FindEnhancedStatus(h.para);
-    int code = FindReplyCode(h.para);
-    if (status.empty() && code) status = absl::StrCat(code / 100, ".0.0");
-    std::string lower = Lower(h.para);
-    ev.type = MentionsAny(lower, {"delayed", "will retry", "still trying", "temporary"}) ||
-                      (!status.empty() && status[0] == '4')
-                  ? "delayed"
-                  : "failed";
-    ev.klass = ClassifyDsn(ev.type, status, h.para);
-    ev.reason = SanitizeForLog(absl::StrCat(ev.type, "; ", status, "; ", h.para), kMaxReasonBytes);
-    ev.event_id = EventId("dsn", report_id, ev.recipient);
-    out->events.push_back(std::move(ev));
+    out->events.push_back(PlainTextEvent(h.rcpt, h.para, report_id));
   }
 }
 
@@ -363,6 +368,13 @@ absl::StatusOr<ParsedReport> ParseReport(std::string_view mail, const BounceTagV
       if (!textp && p.children.empty() && p.content_type == "text/plain") textp = &p;
     });
     if (textp) ParsePlainText(textp->body, report_id, &out);
+    // Bounce text that names no address: the verified VERP tag names the recipient (what VERP
+    // is for), the text still gives the reason.
+    if (out.events.empty() && textp && out.tag_verified && !tag_address.empty()) {
+      std::string_view body = std::string_view(textp->body).substr(0, 4096);
+      if (!FindEnhancedStatus(body).empty() || FindReplyCode(body) != 0)
+        out.events.push_back(PlainTextEvent(tag_address, body, report_id));
+    }
   }
   if (out.events.empty() && out.tag_verified && !tag_address.empty() && dsn) {
     FeedbackEvent ev;  // a DSN block without recipient fields: the tag names the recipient

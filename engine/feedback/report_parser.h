@@ -24,7 +24,7 @@ inline constexpr size_t kMaxReportBytes = 10 << 20;
 enum class ReportKind : uint8_t { kDsn, kArf };
 
 // Verifies one of salvo's bounce tags; on success fills campaign id and case-folded address.
-// The feedback service passes a wrapper around VerifyToken(TokenKind::kBounce).
+// The feedback service passes its BounceTagResolver (tools/salvo/bounce_tag_resolver.h).
 using BounceTagVerifier =
     std::function<bool(std::string_view tag, std::string* campaign_id, std::string* address_key)>;
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/link_store.h"
 #include "tests/testlib/testlib.h"
 
 namespace salvo {
@@ -35,6 +36,12 @@ TEST(CampaignStore, RecordRoundTrip) {
   EXPECT_EQ((*got)->route, "dk-route");
   EXPECT_FALSE(cs.Get("other")->has_value());
   EXPECT_EQ(cs.List()->size(), 1u);
+  // The campaign's link table lives in the same column family and is not a campaign.
+  ASSERT_TRUE(LinkStore(store->get()).Put("nov-promo", {"https://example.com/a"}).ok());
+  auto all = cs.List();
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().id, "nov-promo");
 }
 
 TEST(CampaignStore, DailyCountsPersistPerAccountAndDay) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
 #include "engine/base/shard.h"
+#include "rocksdb/db.h"
 #include "tests/store/store_fixture.h"
 #include "tests/testlib/testlib.h"
 
@@ -137,6 +138,47 @@ TEST_F(RecipientStoreTest, ScanListShardIsAPagedRangeScanOfOneShard) {
   EXPECT_EQ(seen.size(), 2000u);
   std::vector<Recipient> page;
   EXPECT_FALSE(rs.ScanListShard("a", kVirtualShards, "", 10, &page).ok());
+}
+
+TEST_F(RecipientStoreTest, AddressHashIndexResolvesNewRecipients) {
+  RecipientStore rs(store_.get());
+  ASSERT_TRUE(rs.Upsert("l", {Make("Ann@Example.com"), Make("bob@example.com")}).ok());
+  ASSERT_TRUE(rs.Upsert("other", {Make("ann@example.com")}).ok());  // existing: no second entry
+  auto keys = rs.KeysWithHash(AddressHash("ann@example.com"));
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_EQ(*keys, std::vector<std::string>{"ann@example.com"});
+  keys = rs.KeysWithHash(AddressHash("bob@example.com"));
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(*keys, std::vector<std::string>{"bob@example.com"});
+  keys = rs.KeysWithHash(AddressHash("nobody@example.com"));
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->empty());
+}
+
+TEST_F(RecipientStoreTest, OlderStoresGetTheIndexBuiltOnOpen) {
+  RecipientStore rs(store_.get());
+  std::vector<Recipient> batch;
+  for (int i = 0; i < 1000; ++i) batch.push_back(Make(absl::StrCat("u", i, "@example.com")));
+  ASSERT_TRUE(rs.Upsert("l", batch).ok());
+  // Make it look like a store from before the index: drop the index and its schema marker.
+  auto* db = store_->db();
+  ASSERT_TRUE(db->DropColumnFamily(store_->cf(Cf::kAddrHash)).ok());
+  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), store_->cf(Cf::kMeta),
+                         std::string("schema", 6) + '\0' + "addr_hash")
+                  .ok());
+  store_.reset();
+  StoreOptions o;
+  o.data_dir = dir_.File("data");
+  auto reopened = Store::Open(o);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = std::move(*reopened);
+  RecipientStore again(store_.get());
+  for (int i = 0; i < 1000; i += 97) {
+    std::string key = absl::StrCat("u", i, "@example.com");
+    auto keys = again.KeysWithHash(AddressHash(key));
+    ASSERT_TRUE(keys.ok());
+    EXPECT_EQ(*keys, std::vector<std::string>{key});
+  }
 }
 
 TEST(ShardBalance, MillionAddressesSpreadEvenly) {

@@ -132,8 +132,10 @@ absl::StatusOr<std::unique_ptr<FeedbackService>> FeedbackService::Create(const C
                                                                         Store* store,
                                                                         bool webhook_auth) {
   std::unique_ptr<FeedbackService> s(new FeedbackService(config, store));
-  if (config.tracking && !config.tracking->secret.empty())
+  if (config.tracking && !config.tracking->secret.empty()) {
     s->signer_ = std::make_unique<TokenSigner>(config.tracking->secret);
+    s->tags_ = std::make_unique<BounceTagResolver>(store, s->signer_.get());
+  }
   for (const auto& [name, w] : config.webhooks) {
     if (!webhook_auth) break;
     WebhookProvider p;
@@ -189,14 +191,10 @@ std::vector<std::string> FeedbackService::UnauthenticatedProviders() const {
 }
 
 BounceTagVerifier FeedbackService::TagVerifier() const {
-  if (!signer_) return nullptr;
-  const TokenSigner* signer = signer_.get();
-  return [signer](std::string_view tag, std::string* campaign, std::string* address) {
-    auto d = signer->Verify(tag);
-    if (!d.ok() || d->kind != TokenKind::kBounce) return false;
-    *campaign = d->campaign_id;
-    *address = d->address_key;
-    return true;
+  if (!tags_) return nullptr;
+  BounceTagResolver* tags = tags_.get();
+  return [tags](std::string_view tag, std::string* campaign, std::string* address) {
+    return tags->Resolve(tag, campaign, address);
   };
 }
 

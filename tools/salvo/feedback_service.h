@@ -26,6 +26,7 @@
 #include "store/link_store.h"
 #include "store/store.h"
 #include "store/suppression_store.h"
+#include "tools/salvo/bounce_tag_resolver.h"
 
 namespace salvo {
 
@@ -97,6 +98,7 @@ class FeedbackService {
   EventStore events_;
   LinkStore links_;
   std::unique_ptr<TokenSigner> signer_;
+  std::unique_ptr<BounceTagResolver> tags_;  // set with signer_
   ProviderAuth auth_[kWebhookProviderCount];
   size_t max_body_;
 };

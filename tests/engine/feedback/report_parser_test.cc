@@ -61,6 +61,30 @@ TEST(ReportParserTest, VerifiedTagGivesTheCampaign) {
   EXPECT_FALSE(seen.empty());
 }
 
+TEST(ReportParserTest, VerpTagNamesTheRecipientWhenTheTextDoesNot) {
+  const std::string tag = "abcdefghijklmnopqrstuvwxyz234567abcdefgh";
+  std::string mail =
+      "From: MAILER-DAEMON@mx.example.org\n"
+      "To: bounces+" + tag + "@mail.example-sender.com\n"
+      "Subject: Returned mail\n"
+      "\n"
+      "Your message could not be delivered.\n"
+      "Remote server said: 550 5.1.1 mailbox does not exist\n";
+  auto verify = [&](std::string_view t, std::string* c, std::string* a) {
+    if (t != tag) return false;
+    *c = "spring";
+    *a = "zoe.quinn@example.net";
+    return true;
+  };
+  EXPECT_FALSE(ParseReport(mail).ok()) << "no recipient without the tag";
+  auto got = ParseReport(mail, verify);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->events.size(), 1u);
+  EXPECT_EQ(got->events[0].recipient, "zoe.quinn@example.net");
+  EXPECT_EQ(got->events[0].campaign_id, "spring");
+  EXPECT_EQ(got->events[0].klass, FeedbackClass::kHardBounce);
+}
+
 TEST(ReportParserTest, PlainTextPostfixStyleWithoutDeliveryStatusPart) {
   std::string mail =
       "From: MAILER-DAEMON@mx.example.org\n"
