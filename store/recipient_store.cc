@@ -198,7 +198,8 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
   // Reserved up front: growing a large batch by doubling would copy it several times.
   rocksdb::WriteBatch wb(pb.arena.size() + 2 * n * (32 + pb.list.size()) + 1024);
   Recipient stored, merged;
-  std::string encoded, hash_key;
+  std::string encoded;
+  std::vector<std::string> hash_keys;  // new recipients' addr_hash keys
   std::vector<uint8_t> write_member(n, 0);
   uint64_t new_members = 0;
   for (size_t j = 0; j < n; ++j) {
@@ -217,8 +218,8 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
       if (record_changed) wb.Put(store_->cf(Cf::kRecipients), in.key, encoded);
     } else {
       wb.Put(store_->cf(Cf::kRecipients), in.key, slice_at(pb.encoded_at[j]));
-      AddressHashKey(in.key, &hash_key);
-      wb.Put(store_->cf(Cf::kAddrHash), hash_key, rocksdb::Slice());
+      hash_keys.emplace_back();
+      AddressHashKey(in.key, &hash_keys.back());
     }
     bool is_member = member[j] != kNotMember;
     write_member[j] = member[j] != kMember;
@@ -234,6 +235,9 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
   for (uint32_t j : pb.member_order) {
     if (write_member[j]) wb.Put(store_->cf(Cf::kMembers), slice_at(pb.member_key_at[j]), marker);
   }
+  // In key order, like the other column families: sorted memtable inserts are cheaper.
+  std::sort(hash_keys.begin(), hash_keys.end());
+  for (const std::string& k : hash_keys) wb.Put(store_->cf(Cf::kAddrHash), k, rocksdb::Slice());
   // Release pinned blocks before writing.
   rvals.clear();
   mvals.clear();
