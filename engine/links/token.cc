@@ -13,7 +13,6 @@
 #include <cstring>
 
 #include "absl/status/status.h"
-#include "engine/base/base64.h"
 #include "engine/base/shard.h"
 
 namespace salvo {
@@ -77,13 +76,100 @@ bool DecodeB64Url(std::string_view s, std::string* out) {
   return true;
 }
 
+// Copies n bytes (n small, unknown at compile time) without GCC's inline `rep movsq`, whose
+// start-up cost dominates copies of a few dozen bytes.
+inline void CopySmall(uint8_t* dst, const void* src_v, size_t n) {
+  const auto* src = static_cast<const uint8_t*>(src_v);
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, src + i, 8);
+      std::memcpy(dst + i, &w, 8);
+    }
+    if (i < n) {  // last 8 bytes, overlapping what is already copied
+      uint64_t w;
+      std::memcpy(&w, src + n - 8, 8);
+      std::memcpy(dst + n - 8, &w, 8);
+    }
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+// URL-safe base64 without padding, written in place (the output length is known up front).
+void AppendB64Url(const uint8_t* p, size_t n, std::string* out) {
+  static constexpr char kAbc[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const size_t at = out->size();
+  out->resize(at + (n * 4 + 2) / 3);
+  char* o = out->data() + at;
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
+    o[0] = kAbc[v >> 18];
+    o[1] = kAbc[(v >> 12) & 63];
+    o[2] = kAbc[(v >> 6) & 63];
+    o[3] = kAbc[v & 63];
+    o += 4;
+  }
+  if (i < n) {
+    uint32_t v = uint32_t{p[i]} << 16;
+    if (n - i == 2) v |= uint32_t{p[i + 1]} << 8;
+    *o++ = kAbc[v >> 18];
+    *o++ = kAbc[(v >> 12) & 63];
+    if (n - i == 2) *o++ = kAbc[(v >> 6) & 63];
+  }
+}
+
+void PutBe32(uint32_t v, uint8_t* p) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
 }  // namespace
 
 struct TokenSigner::State {
   SHA256_CTX inner;  // after absorbing key ^ ipad
   SHA256_CTX outer;  // after absorbing key ^ opad
 
+  // Messages of up to kDirectMax bytes (every token of a normal-length campaign id and address):
+  // `blk` holds the message in its first n bytes and has room for 128; it is padded in place and
+  // run through the compression function from the precomputed midstates (SHA256_Transform, one
+  // call per 64-byte block), which is what SHA256_Update + SHA256_Final do for such a message
+  // minus the buffering, length bookkeeping and clean-up.
+  static constexpr size_t kDirectMax = 128 - 9;
+  void TagDirect(uint8_t* blk, size_t n, uint8_t tag[SHA256_DIGEST_LENGTH]) const {
+    const size_t blocks = n <= 55 ? 1 : 2;
+    const size_t end = blocks * 64;
+    blk[n] = 0x80;
+    std::memset(blk + n + 1, 0, end - 8 - (n + 1));
+    const uint64_t bits = (uint64_t{SHA256_CBLOCK} + n) * 8;  // the ipad block comes first
+    PutBe32(static_cast<uint32_t>(bits >> 32), blk + end - 8);
+    PutBe32(static_cast<uint32_t>(bits), blk + end - 4);
+    SHA256_CTX c = inner;
+    for (size_t b = 0; b < blocks; ++b) SHA256_Transform(&c, blk + b * 64);
+    uint8_t ob[64];
+    for (int i = 0; i < 8; ++i) PutBe32(c.h[i], ob + 4 * i);
+    ob[32] = 0x80;
+    std::memset(ob + 33, 0, 64 - 8 - 33);
+    const uint64_t obits = (uint64_t{SHA256_CBLOCK} + SHA256_DIGEST_LENGTH) * 8;
+    PutBe32(static_cast<uint32_t>(obits >> 32), ob + 56);
+    PutBe32(static_cast<uint32_t>(obits), ob + 60);
+    c = outer;
+    SHA256_Transform(&c, ob);
+    for (int i = 0; i < 8; ++i) PutBe32(c.h[i], tag + 4 * i);
+  }
+
   void Tag(const uint8_t* msg, size_t n, uint8_t tag[SHA256_DIGEST_LENGTH]) const {
+    if (n <= kDirectMax) {
+      uint8_t blk[128];
+      CopySmall(blk, msg, n);
+      TagDirect(blk, n, tag);
+      return;
+    }
     SHA256_CTX c = inner;
     SHA256_Update(&c, msg, n);
     uint8_t ih[SHA256_DIGEST_LENGTH];
@@ -118,29 +204,33 @@ TokenSigner::TokenSigner(std::string_view secret) : state_(std::make_unique<Stat
 TokenSigner::~TokenSigner() { OPENSSL_cleanse(state_.get(), sizeof(State)); }
 
 void TokenSigner::Append(const TokenData& data, std::string* out) const {
-  uint8_t buf[4 + 255 + 255 + 4 + SHA256_DIGEST_LENGTH];
+  // Room for the longest payload plus the tag, and at least 128 bytes for the padded block(s)
+  // of the direct HMAC path.
+  uint8_t buf[4 + 255 + 255 + 4 + 128];
   size_t n = 0;
   size_t clen = data.campaign_id.size() > 255 ? 255 : data.campaign_id.size();
   size_t klen = data.address_key.size() > 255 ? 255 : data.address_key.size();
   buf[n++] = kVersion;
   buf[n++] = static_cast<uint8_t>(data.kind);
   buf[n++] = static_cast<uint8_t>(clen);
-  std::memcpy(buf + n, data.campaign_id.data(), clen);
+  CopySmall(buf + n, data.campaign_id.data(), clen);
   n += clen;
   buf[n++] = static_cast<uint8_t>(klen);
-  std::memcpy(buf + n, data.address_key.data(), klen);
+  CopySmall(buf + n, data.address_key.data(), klen);
   n += klen;
   if (data.kind == TokenKind::kClick) {
-    buf[n++] = static_cast<uint8_t>(data.link_index >> 24);
-    buf[n++] = static_cast<uint8_t>(data.link_index >> 16);
-    buf[n++] = static_cast<uint8_t>(data.link_index >> 8);
-    buf[n++] = static_cast<uint8_t>(data.link_index);
+    PutBe32(data.link_index, buf + n);
+    n += 4;
   }
   uint8_t tag[SHA256_DIGEST_LENGTH];
-  state_->Tag(buf, n, tag);
+  if (n <= State::kDirectMax) {
+    state_->TagDirect(buf, n, tag);  // pads buf[n..] in place; the tag overwrites it below
+  } else {
+    state_->Tag(buf, n, tag);
+  }
   std::memcpy(buf + n, tag, kTagLen);
   n += kTagLen;
-  AppendBase64Url(buf, n, out);
+  AppendB64Url(buf, n, out);
 }
 
 absl::StatusOr<TokenData> TokenSigner::Verify(std::string_view token) const {
@@ -188,12 +278,12 @@ uint32_t CampaignRef(std::string_view campaign_id) {
 
 void TokenSigner::AppendBounceTag(std::string_view campaign_id, std::string_view address_key,
                                   std::string* out) const {
-  uint8_t buf[kBounceRaw + SHA256_DIGEST_LENGTH];
+  uint8_t buf[128];  // the padded HMAC block, then the tag over the padding
   buf[0] = kBounceVersion;
   PutBe(CampaignRef(campaign_id), 4, buf + 1);
   PutBe(AddressHash(address_key), 8, buf + 5);
   uint8_t tag[SHA256_DIGEST_LENGTH];
-  state_->Tag(buf, 13, tag);
+  state_->TagDirect(buf, 13, tag);
   std::memcpy(buf + 13, tag, kBounceRaw - 13);
   // 25 bytes -> 40 characters, 5 bytes (8 characters) at a time.
   const size_t at = out->size();
