@@ -259,8 +259,8 @@ class CampaignImpl final : public CompiledCampaign {
                        std::vector<Piece>* out);
   void EncodePart(const std::vector<Piece>& pieces, Ctx ctx, std::string_view part_headers);
   void AppendConst(std::string_view bytes);
-  void FillSlot(const BodySeg& s, const Recipient& r, const std::string& key,
-                std::vector<std::string>* link_urls, std::string_view unsub_url,
+  struct Scratch;
+  void FillSlot(const BodySeg& s, const Recipient& r, Scratch* sc, std::string_view unsub_url,
                 std::string_view open_url, std::string* arena) const;
 
   CampaignConfig campaign_;
@@ -474,9 +474,22 @@ void CampaignImpl::EncodePart(const std::vector<Piece>& pieces, Ctx ctx,
   AppendConst(cur);
 }
 
-void CampaignImpl::FillSlot(const BodySeg& s, const Recipient& r, const std::string& key,
-                            std::vector<std::string>* link_urls, std::string_view unsub_url,
-                            std::string_view open_url, std::string* arena) const {
+// Per-thread buffers reused from one Render() to the next (their capacity survives), so that
+// rendering allocates only what the RenderedMessage keeps.
+struct CampaignImpl::Scratch {
+  TokenData token;            // campaign_id and address_key set once per message
+  std::string url;            // a click URL being built
+  std::string unsub_url, open_url;
+  std::string clean, esc;     // a sanitized / HTML-escaped field value
+  std::string subject, subject_clean;
+  std::string key;            // case-folded address when the recipient has no key
+  std::vector<std::pair<size_t, size_t>> spans;       // arena span of each body slot
+  std::vector<std::pair<size_t, size_t>> link_spans;  // arena span of each link's URL
+};
+
+void CampaignImpl::FillSlot(const BodySeg& s, const Recipient& r, Scratch* sc,
+                            std::string_view unsub_url, std::string_view open_url,
+                            std::string* arena) const {
   QpEncoder enc(arena);
   switch (s.kind) {
     case SlotKind::kField: {
@@ -484,23 +497,25 @@ void CampaignImpl::FillSlot(const BodySeg& s, const Recipient& r, const std::str
       if (v == nullptr || v->empty()) {
         enc.Append(s.def);  // template text: already in the part's syntax
       } else {
-        std::string clean = SanitizeUtf8(*v, true, kMaxFieldBytes);
+        sc->clean.clear();
+        AppendSanitizedUtf8(*v, true, kMaxFieldBytes, &sc->clean);
         if (s.ctx == Ctx::kHtml) {
-          std::string esc;
-          AppendHtmlEscaped(clean, &esc);
-          enc.Append(esc);
+          sc->esc.clear();
+          AppendHtmlEscaped(sc->clean, &sc->esc);
+          enc.Append(sc->esc);
         } else {
-          enc.Append(clean);
+          enc.Append(sc->clean);
         }
       }
       break;
     }
     case SlotKind::kLink: {
-      std::string& url = (*link_urls)[s.link];
-      if (url.empty()) {
-        url = base_url_ + "/c/";
-        signer_->Append(TokenData{TokenKind::kClick, campaign_.id, key, s.link}, &url);
-      }
+      std::string& url = sc->url;
+      url.assign(base_url_);
+      url.append("/c/");
+      sc->token.kind = TokenKind::kClick;
+      sc->token.link_index = s.link;
+      signer_->Append(sc->token, &url);
       enc.Append(url);
       break;
     }
@@ -518,7 +533,6 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   out->envelope_from.clear();
   out->recipient.clear();
   out->segments.clear();
-  out->owned.clear();
   out->size = 0;
   out->body_8bit = false;
   out->smtputf8 = false;
@@ -535,40 +549,60 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
           absl::StrCat("recipient address \"", SanitizeForLog(addr, 80), "\" is not valid"));
     if (c >= 0x80) out->smtputf8 = true;
   }
-  std::string key = r.key;
-  if (key.empty())
-    for (char c : addr) key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  thread_local Scratch sc;
+  const std::string* keyp = &r.key;
+  if (r.key.empty()) {
+    sc.key.clear();
+    for (char c : addr)
+      sc.key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    keyp = &sc.key;
+  }
+  const std::string& key = *keyp;
+  sc.token.campaign_id.assign(campaign_.id);
+  sc.token.address_key.assign(key);
+  sc.token.link_index = 0;
 
-  // Tokens shared by header and body.
-  std::string bounce_tag;
-  signer_->AppendBounceTag(campaign_.id, key, &bounce_tag);
-  out->envelope_from = absl::StrCat("bounces+", bounce_tag, "@", bounce_domain_);
+  // Tokens shared by header and body. The bounce tag is written straight into envelope_from
+  // ("bounces+" TAG "@" domain) and used from there.
+  std::string& env = out->envelope_from;
+  env.reserve(9 + kBounceTagChars + bounce_domain_.size());
+  env.append("bounces+");
+  signer_->AppendBounceTag(campaign_.id, key, &env);
+  const std::string_view bounce_tag(env.data() + 8, kBounceTagChars);
+  env.push_back('@');
+  env.append(bounce_domain_);
   out->recipient = addr;
-  std::string unsub_url = base_url_ + "/u/";
-  signer_->Append(TokenData{TokenKind::kUnsubscribe, campaign_.id, key, 0}, &unsub_url);
-  std::string open_url;
+  std::string& unsub_url = sc.unsub_url;
+  unsub_url.assign(base_url_);
+  unsub_url.append("/u/");
+  sc.token.kind = TokenKind::kUnsubscribe;
+  signer_->Append(sc.token, &unsub_url);
+  std::string& open_url = sc.open_url;
+  open_url.clear();
   if (campaign_.track_opens) {
-    open_url = base_url_ + "/o/";
-    signer_->Append(TokenData{TokenKind::kOpen, campaign_.id, key, 0}, &open_url);
+    open_url.assign(base_url_);
+    open_url.append("/o/");
+    sc.token.kind = TokenKind::kOpen;
+    signer_->Append(sc.token, &open_url);
   }
 
-  out->owned.reserve(3);
-  out->owned.emplace_back();  // [0] DKIM-Signature fields
-  out->owned.emplace_back();  // [1] header block
-  out->owned.emplace_back();  // [2] slot arena
+  // [0] DKIM-Signature fields, [1] header block, [2] slot arena. Strings left from an earlier
+  // Render() into the same message are reused with their capacity.
+  out->owned.resize(3);
   std::string& dkim = out->owned[0];
   std::string& hdr = out->owned[1];
   std::string& arena = out->owned[2];
+  dkim.clear();
+  hdr.clear();
+  arena.clear();
 
   // Body slots into the arena; remember spans.
   // A slot's encoding does not depend on its neighbours (it starts at a line start and ends
   // with a soft break) and URLs need no HTML escaping, so a link, unsubscribe or open URL used
   // twice (text and HTML part) is encoded once and its bytes referenced twice.
-  thread_local std::vector<std::string> link_urls;
-  thread_local std::vector<std::pair<size_t, size_t>> spans;
-  thread_local std::vector<std::pair<size_t, size_t>> link_spans;
+  auto& spans = sc.spans;
+  auto& link_spans = sc.link_spans;
   constexpr size_t kNone = ~size_t{0};
-  link_urls.assign(links_.size(), std::string());
   link_spans.assign(links_.size(), {kNone, 0});
   std::pair<size_t, size_t> unsub_span{kNone, 0}, open_span{kNone, 0};
   spans.clear();
@@ -584,7 +618,7 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
       continue;
     }
     size_t start = arena.size();
-    FillSlot(s, r, key, &link_urls, unsub_url, open_url, &arena);
+    FillSlot(s, r, &sc, unsub_url, open_url, &arena);
     spans.emplace_back(start, arena.size() - start);
     if (cache != nullptr) *cache = spans.back();
   }
@@ -592,8 +626,11 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   // Header block.
   hdr.reserve(const_headers_.size() + 512);
   hdr.append(const_headers_);
-  absl::StrAppend(&hdr, "To: <", addr, ">\r\n");
-  std::string subject;
+  hdr.append("To: <");
+  hdr.append(addr);
+  hdr.append(">\r\n");
+  std::string& subject = sc.subject;
+  subject.clear();
   for (const Piece& p : subject_) {
     if (!p.is_slot) {
       subject.append(p.text);
@@ -602,18 +639,28 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
       subject.append(v != nullptr && !v->empty() ? *v : p.text);
     }
   }
-  AppendUnstructuredHeader("Subject", SanitizeUtf8(subject, true, 4096), &hdr);
+  sc.subject_clean.clear();
+  AppendSanitizedUtf8(subject, true, 4096, &sc.subject_clean);
+  AppendUnstructuredHeader("Subject", sc.subject_clean, &hdr);
   AppendDateHeader(&hdr);
   hdr.append("Message-ID: <");
   AppendHex64(NextRandom(), &hdr);
   hdr.push_back('.');
   AppendHex64(std::hash<std::string_view>{}(key), &hdr);
   hdr.append(msgid_suffix_);
-  absl::StrAppend(&hdr, "List-Unsubscribe: <", unsub_url, ">");
-  if (!unsub_mailto_.empty())
-    absl::StrAppend(&hdr, ",\r\n <", unsub_mailto_, "?subject=unsubscribe%20", bounce_tag, ">");
+  hdr.append("List-Unsubscribe: <");
+  hdr.append(unsub_url);
+  hdr.push_back('>');
+  if (!unsub_mailto_.empty()) {
+    hdr.append(",\r\n <");
+    hdr.append(unsub_mailto_);
+    hdr.append("?subject=unsubscribe%20");
+    hdr.append(bounce_tag);
+    hdr.push_back('>');
+  }
+  hdr.append("\r\nX-Salvo-ID: ");
+  hdr.append(bounce_tag);
   hdr.append("\r\n");
-  absl::StrAppend(&hdr, "X-Salvo-ID: ", bounce_tag, "\r\n");
 
   // DKIM over the header block and the body hash.
   if (!dkim_.empty()) {
@@ -645,7 +692,9 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
       out->segments.emplace_back(s.bytes);
     }
   }
-  for (std::string_view s : out->segments) out->size += s.size();
+  size_t total = 0;
+  for (std::string_view s : out->segments) total += s.size();
+  out->size = total;
   return absl::OkStatus();
 }
 

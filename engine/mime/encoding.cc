@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "engine/base/strings.h"
 
@@ -35,11 +38,27 @@ void AppendEncodedWords(std::string_view value, std::string* out) {
 
 }  // namespace
 
-std::string SanitizeUtf8(std::string_view in, bool single_line, size_t max_bytes) {
-  std::string out;
-  out.reserve(in.size() < max_bytes ? in.size() : max_bytes);
+void AppendSanitizedUtf8(std::string_view in, bool single_line, size_t max_bytes,
+                         std::string* out) {
+  const size_t base = out->size();
   size_t i = 0;
   while (i < in.size()) {
+    // Fast path: a run of ASCII that is copied as is (printable; with !single_line also the
+    // controls other than NUL), appended in one piece.
+    size_t j = i;
+    if (single_line) {
+      while (j < in.size() && static_cast<unsigned char>(in[j]) - 0x20u < 0x5Fu) ++j;
+    } else {
+      while (j < in.size() && static_cast<unsigned char>(in[j]) - 1u < 0x7Fu) ++j;
+    }
+    if (j > i) {
+      size_t room = max_bytes - (out->size() - base);
+      size_t take = j - i < room ? j - i : room;
+      AppendOpaque(out, in.data() + i, take);
+      if (take < j - i) return;
+      i = j;
+      continue;
+    }
     size_t n = Utf8SeqLen(in, i);
     std::string_view piece;
     if (n == 0) {
@@ -51,10 +70,16 @@ std::string SanitizeUtf8(std::string_view in, bool single_line, size_t max_bytes
       if (single_line && (c < 0x20 || c == 0x7F)) piece = " ";
       else if (c == 0) piece = " ";  // NUL never goes on the wire
     }
-    if (out.size() + piece.size() > max_bytes) break;
-    out.append(piece);
+    if (out->size() - base + piece.size() > max_bytes) break;
+    out->append(piece);
     i += n;
   }
+}
+
+std::string SanitizeUtf8(std::string_view in, bool single_line, size_t max_bytes) {
+  std::string out;
+  out.reserve(in.size() < max_bytes ? in.size() : max_bytes);
+  AppendSanitizedUtf8(in, single_line, max_bytes, &out);
   return out;
 }
 
@@ -100,6 +125,31 @@ void QpEncoder::HardBreak() {
   last_wsp_ = false;
 }
 
+namespace {
+
+// Length of the run of octets at the start of p[0..n) that QP keeps literal (33..126 except '=').
+size_t LiteralRun(const char* p, size_t n) {
+  size_t j = 0;
+#if defined(__SSE2__)
+  const __m128i lo = _mm_set1_epi8(32), hi = _mm_set1_epi8(127), eq = _mm_set1_epi8('=');
+  for (; j + 16 <= n; j += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j));
+    // Signed compares: octets >= 0x80 are negative, so they fail "> 32".
+    __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
+    ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, eq), ok);
+    unsigned bad = ~static_cast<unsigned>(_mm_movemask_epi8(ok)) & 0xFFFFu;
+    if (bad != 0) return j + static_cast<size_t>(__builtin_ctz(bad));
+  }
+#endif
+  for (; j < n; ++j) {
+    unsigned char d = static_cast<unsigned char>(p[j]);
+    if (d <= 32 || d >= 127 || d == '=') break;
+  }
+  return j;
+}
+
+}  // namespace
+
 void QpEncoder::Append(std::string_view in) {
   size_t i = 0;
   const size_t n = in.size();
@@ -108,12 +158,7 @@ void QpEncoder::Append(std::string_view in) {
     // Fast path: a run of octets that stay literal, copied in line-sized chunks.
     if (c > 32 && c < 127 && c != '=' && !pending_space_ && col_ > 0) {
       pending_cr_ = false;
-      size_t j = i + 1;
-      while (j < n) {
-        unsigned char d = static_cast<unsigned char>(in[j]);
-        if (d <= 32 || d >= 127 || d == '=') break;
-        ++j;
-      }
+      const size_t j = i + 1 + LiteralRun(in.data() + i + 1, n - i - 1);
       while (i < j) {
         if (col_ >= 75) {
           out_->append("=\r\n");
@@ -122,7 +167,7 @@ void QpEncoder::Append(std::string_view in) {
         }
         if (col_ == 0) break;  // line start: the slow path applies the "." / "From " rule
         size_t k = std::min(75 - col_, j - i);
-        out_->append(in.data() + i, k);
+        AppendOpaque(out_, in.data() + i, k);
         col_ += k;
         last_wsp_ = false;
         i += k;
