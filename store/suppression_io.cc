@@ -1,7 +1,9 @@
 // CSV import / export of the suppression list. Trust: imported text is hostile (see header).
 #include "store/suppression_io.h"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <ctime>
 #include <vector>
 
@@ -96,10 +98,54 @@ absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
     SuppressionStore* store, std::string_view data, const std::string& name,
     std::string_view default_source,
     const std::function<void(uint64_t line, std::string_view reason)>& on_reject) {
+  size_t at = 0;
+  return ImportSuppressionCsvStream(
+      store,
+      [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
+        size_t n = std::min(cap, data.size() - at);
+        std::memcpy(buf, data.data() + at, n);
+        at += n;
+        return n;
+      },
+      name, default_source, on_reject);
+}
+
+absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsvStream(
+    SuppressionStore* store, const SuppressionReadFn& read, const std::string& name,
+    std::string_view default_source,
+    const std::function<void(uint64_t line, std::string_view reason)>& on_reject,
+    const std::function<void(const SuppressionImportSummary&, uint64_t bytes)>& on_progress) {
+  constexpr size_t kChunk = 1 << 20;       // read size; memory stays ~2 chunks + one batch
+  constexpr size_t kMaxRecord = 1 << 20;   // one CSV record (a key and a detail are far less)
+  constexpr size_t kBatch = 4096;          // rows per atomic write
   SuppressionImportSummary sum;
-  if (data.size() >= 3 && std::memcmp(data.data(), "\xEF\xBB\xBF", 3) == 0) data.remove_prefix(3);
-  const char* p = data.data();
-  const char* end = data.data() + data.size();
+  std::string buf;
+  size_t pos = 0;
+  bool eof = false;
+  uint64_t bytes = 0;
+  std::unique_ptr<char[]> chunk(new char[kChunk]);
+  auto fill = [&]() -> absl::Status {
+    buf.erase(0, pos);
+    pos = 0;
+    absl::StatusOr<size_t> n = read(chunk.get(), kChunk);
+    if (!n.ok()) return n.status();
+    buf.append(chunk.get(), std::min(*n, kChunk));
+    bytes += *n;
+    if (*n == 0) eof = true;
+    return absl::OkStatus();
+  };
+  std::vector<SuppressionEntry> batch;
+  auto flush = [&]() -> absl::Status {
+    if (batch.empty()) return absl::OkStatus();
+    RETURN_IF_ERROR(store->AddBatch(batch));
+    sum.added += batch.size();
+    batch.clear();
+    return absl::OkStatus();
+  };
+
+  RETURN_IF_ERROR(fill());
+  while (!eof && buf.size() < 3) RETURN_IF_ERROR(fill());
+  if (buf.size() >= 3 && std::memcmp(buf.data(), "\xEF\xBB\xBF", 3) == 0) pos = 3;
   uint64_t line = 1;
   CsvRow row;
   int col_key = -1, col_reason = -1, col_source = -1, col_first = -1, col_last = -1,
@@ -110,10 +156,23 @@ absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
     ++sum.rejected;
     if (on_reject) on_reject(l, why);
   };
-  while (p < end) {
+  for (;;) {
+    if (pos == buf.size()) {
+      if (eof) break;
+      RETURN_IF_ERROR(fill());
+      continue;
+    }
     size_t consumed = 0;
     uint32_t newlines = 0;
-    CsvParse r = ParseCsvRecord(p, end, true, &row, &consumed, &newlines);
+    CsvParse r = ParseCsvRecord(buf.data() + pos, buf.data() + buf.size(), eof, &row, &consumed,
+                                &newlines);
+    if (r == CsvParse::kNeedMore && !eof) {
+      if (buf.size() - pos > kMaxRecord)
+        return absl::InvalidArgumentError(absl::StrCat(
+            name, ": line ", line, ": a record longer than ", kMaxRecord >> 20, " MiB"));
+      RETURN_IF_ERROR(fill());
+      continue;
+    }
     if (r == CsvParse::kBinary) {
       return absl::InvalidArgumentError(
           absl::StrCat(name, ": line ", line, ": binary data (NUL byte): not a CSV file"));
@@ -122,7 +181,7 @@ absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
       return absl::InvalidArgumentError(absl::StrCat(
           name, ": line ", line, ": file ends inside a quoted field (truncated file?)"));
     }
-    p += consumed;
+    pos += consumed;
     uint64_t row_line = line;
     line += newlines;
     if (row.fields.size() == 1 && row.fields[0].second == 0) continue;
@@ -147,6 +206,7 @@ absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
       continue;
     }
     ++sum.rows;
+    if (on_progress && sum.rows % 65536 == 0) on_progress(sum, bytes);
     if (row.fields.size() != ncols) {
       reject(row_line, absl::StrCat(row.fields.size(), " fields, the header has ", ncols));
       continue;
@@ -174,16 +234,10 @@ absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
       continue;
     }
     e.detail = std::string(field(col_detail));
-    absl::Status s = store->Add(e);
-    if (!s.ok()) {
-      if (s.code() == absl::StatusCode::kInvalidArgument) {
-        reject(row_line, Sv(s.message()));
-        continue;
-      }
-      return s;
-    }
-    ++sum.added;
+    batch.push_back(std::move(e));
+    if (batch.size() >= kBatch) RETURN_IF_ERROR(flush());
   }
+  RETURN_IF_ERROR(flush());
   if (!have_header) return absl::InvalidArgumentError(absl::StrCat(name, ": empty file: no header row"));
   return sum;
 }

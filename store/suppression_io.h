@@ -33,10 +33,24 @@ struct SuppressionImportSummary {
 };
 
 // Imports CSV text with a header naming at least `key` (or `email`); reason defaults to manual,
-// source to `default_source`. on_reject gets (line, reason) for each bad row.
+// source to `default_source`. on_reject gets (line, reason) for each bad row. Valid rows are
+// written in atomic batches of 4096 (a failure part-way leaves earlier batches applied; importing
+// the same file again is idempotent).
 absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
     SuppressionStore* store, std::string_view data, const std::string& name,
     std::string_view default_source,
     const std::function<void(uint64_t line, std::string_view reason)>& on_reject);
+
+// Reads up to `cap` bytes into `buf`: the count, 0 at the end of the input, or an error.
+using SuppressionReadFn = std::function<absl::StatusOr<size_t>(char* buf, size_t cap)>;
+
+// The same over a stream of any size, in bounded memory (1 MiB reads; a record over 1 MiB is an
+// error naming its line). on_progress, when set, is called every 65,536 rows with the bytes read.
+absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsvStream(
+    SuppressionStore* store, const SuppressionReadFn& read, const std::string& name,
+    std::string_view default_source,
+    const std::function<void(uint64_t line, std::string_view reason)>& on_reject,
+    const std::function<void(const SuppressionImportSummary&, uint64_t bytes)>& on_progress =
+        nullptr);
 
 }  // namespace salvo

@@ -5,11 +5,14 @@
 
 #include <ctime>
 #include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "store/record_codec.h"
 
 namespace salvo {
@@ -51,30 +54,61 @@ std::string_view DomainKeyOf(std::string_view key) {
 SuppressionStore::SuppressionStore(Store* store) : store_(store) {}
 
 absl::Status SuppressionStore::Add(const SuppressionEntry& entry) {
-  RETURN_IF_ERROR(ValidateKey(entry.key));
+  std::vector<SuppressionEntry> one{entry};
+  return AddBatch(one);
+}
+
+absl::Status SuppressionStore::AddBatch(const std::vector<SuppressionEntry>& entries) {
+  if (entries.empty()) return absl::OkStatus();
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
-  SuppressionEntry e;
-  e.key = entry.key;
-  e.reason = entry.reason;
-  e.source = SanitizeForLog(entry.source, kMaxSource);
-  e.detail = SanitizeForLog(entry.detail, kMaxDetail);
-  e.first_seen = entry.first_seen != 0 ? entry.first_seen : now;
-  e.last_seen = entry.last_seen != 0 ? entry.last_seen : (entry.first_seen != 0 ? entry.first_seen : now);
-  if (e.last_seen < e.first_seen) e.last_seen = e.first_seen;
+  std::vector<SuppressionEntry> es(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const SuppressionEntry& entry = entries[i];
+    RETURN_IF_ERROR(ValidateKey(entry.key));
+    SuppressionEntry& e = es[i];
+    e.key = entry.key;
+    e.reason = entry.reason;
+    e.source = SanitizeForLog(entry.source, kMaxSource);
+    e.detail = SanitizeForLog(entry.detail, kMaxDetail);
+    e.first_seen = entry.first_seen != 0 ? entry.first_seen : now;
+    e.last_seen =
+        entry.last_seen != 0 ? entry.last_seen : (entry.first_seen != 0 ? entry.first_seen : now);
+    if (e.last_seen < e.first_seen) e.last_seen = e.first_seen;
+  }
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(es.size());
+  for (const SuppressionEntry& e : es) keys.emplace_back(e.key);
+  std::vector<rocksdb::PinnableSlice> values(es.size());
+  std::vector<rocksdb::Status> status(es.size());
 
   std::lock_guard<std::mutex> lock(store_->write_mutex());
+  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression), keys.size(),
+                         keys.data(), values.data(), status.data());
+  // A key repeated within the batch: later rows merge over earlier ones, as separate Adds would.
+  std::unordered_map<std::string_view, size_t> latest;
+  rocksdb::WriteBatch wb;
   std::string value;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression),
-                                        e.key, &value);
-  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading suppression");
-  if (s.ok()) {
+  for (size_t i = 0; i < es.size(); ++i) {
+    SuppressionEntry& e = es[i];
+    if (!status[i].ok() && !status[i].IsNotFound()) return FromRocks(status[i], "reading suppression");
+    const SuppressionEntry* prev = nullptr;
     SuppressionEntry old;
-    RETURN_IF_ERROR(DecodeSuppression(e.key, value, &old));
-    if (old.first_seen != 0 && old.first_seen < e.first_seen) e.first_seen = old.first_seen;
-    if (old.last_seen > e.last_seen) e.last_seen = old.last_seen;  // events may arrive late
+    if (auto it = latest.find(e.key); it != latest.end()) {
+      prev = &es[it->second];
+    } else if (status[i].ok()) {
+      RETURN_IF_ERROR(DecodeSuppression(e.key, values[i].ToStringView(), &old));
+      prev = &old;
+    }
+    if (prev != nullptr) {
+      if (prev->first_seen != 0 && prev->first_seen < e.first_seen) e.first_seen = prev->first_seen;
+      if (prev->last_seen > e.last_seen) e.last_seen = prev->last_seen;  // events may arrive late
+    }
+    latest[e.key] = i;
+    EncodeSuppression(e, &value);
+    wb.Put(store_->cf(Cf::kSuppression), e.key, value);
   }
-  EncodeSuppression(e, &value);
-  s = store_->db()->Put(rocksdb::WriteOptions(), store_->cf(Cf::kSuppression), e.key, value);
+  values.clear();
+  rocksdb::Status s = store_->db()->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return FromRocks(s, "writing suppression");
   return absl::OkStatus();
 }

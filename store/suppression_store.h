@@ -31,6 +31,9 @@ class SuppressionStore {
   // Adds or refreshes an entry: first_seen is kept, last_seen/reason/source/detail updated.
   // `key` must already be normalized (NormalizeAddress(...).key or NormalizeDomainKey).
   absl::Status Add(const SuppressionEntry& entry);
+  // The same for many entries in one atomic WriteBatch (one MultiGet); a key given twice merges
+  // like two Adds. InvalidArgument (nothing written) when any key is not valid.
+  absl::Status AddBatch(const std::vector<SuppressionEntry>& entries);
   // Returns true when something was removed.
   absl::StatusOr<bool> Remove(std::string_view key);
 

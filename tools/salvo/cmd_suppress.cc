@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstdio>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -20,7 +21,6 @@
 namespace salvo {
 namespace {
 
-constexpr size_t kMaxSuppressionImport = 512u << 20;
 
 struct SuppressArgs {
   std::string config = "salvo.toml";
@@ -237,26 +237,36 @@ int Import(CommandContext& ctx, const SuppressArgs& a) {
     }
     in = file.get();
   }
-  std::string data;
-  char buf[65536];
-  size_t n;
-  while (in && (n = std::fread(buf, 1, sizeof buf, in)) > 0) {
-    data.append(buf, n);
-    if (data.size() > kMaxSuppressionImport) {
-      return ctx.Fail(absl::InvalidArgumentError(
-          absl::StrCat(path, ": larger than ", kMaxSuppressionImport >> 20, " MiB")));
-    }
-  }
   auto ss = OpenSuppression(ctx, a.config);
   if (!ss.ok()) return ctx.Fail(ss.status());
   std::string display = path == "-" ? "<stdin>" : path;
-  auto sum = ImportSuppressionCsv(&*ss, data, display, "import",
-                                  [&](uint64_t line, std::string_view why) {
-                                    std::fprintf(ctx.err, "salvo: %s: line %llu: %.*s\n",
-                                                 display.c_str(),
-                                                 static_cast<unsigned long long>(line),
-                                                 static_cast<int>(why.size()), why.data());
-                                  });
+  // Streamed: memory stays bounded whatever the file size; a progress line on a terminal.
+  const auto t0 = std::chrono::steady_clock::now();
+  bool progress_shown = false;
+  auto read = [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
+    if (!in) return 0;
+    size_t n = std::fread(buf, 1, cap, in);
+    if (n == 0 && std::ferror(in))
+      return absl::UnavailableError(absl::StrCat(display, ": read error: ", std::strerror(errno)));
+    return n;
+  };
+  auto progress = [&](const SuppressionImportSummary& p, uint64_t bytes) {
+    if (!ctx.tty || a.json) return;
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(ctx.out, "\r  importing suppressions: %llu rows  %.0f MB  %.0f rows/s   ",
+                 static_cast<unsigned long long>(p.rows), bytes / 1e6, secs > 0 ? p.rows / secs : 0);
+    std::fflush(ctx.out);
+    progress_shown = true;
+  };
+  auto sum = ImportSuppressionCsvStream(&*ss, read, display, "import",
+                                        [&](uint64_t line, std::string_view why) {
+                                          std::fprintf(ctx.err, "salvo: %s: line %llu: %.*s\n",
+                                                       display.c_str(),
+                                                       static_cast<unsigned long long>(line),
+                                                       static_cast<int>(why.size()), why.data());
+                                        },
+                                        progress);
+  if (progress_shown) std::fputs("\r\033[K", ctx.out);
   if (!sum.ok()) return ctx.Fail(sum.status());
   if (a.json) {
     std::fprintf(ctx.out, "{\"rows\":%llu,\"added\":%llu,\"rejected\":%llu}\n",
