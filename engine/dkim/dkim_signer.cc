@@ -1,12 +1,13 @@
 // DKIM-Signature construction; see dkim_signer.h.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include "engine/dkim/dkim_signer.h"
 
 #include <openssl/sha.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "engine/mime/encoding.h"
 
 namespace salvo {
 namespace {
@@ -18,6 +19,32 @@ constexpr const char* kSigned[] = {"from",         "to",           "subject",
                                    "list-unsubscribe-post", "from", "subject"};
 constexpr size_t kSignedCount = sizeof(kSigned) / sizeof(kSigned[0]);
 constexpr size_t kMaxFields = 64;
+
+// Standard padded base64 of p[0..n) into o (room for (n + 2) / 3 * 4); returns the length.
+size_t Base64(const unsigned char* p, size_t n, char* o) {
+  static constexpr char kAbc[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char* start = o;
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
+    o[0] = kAbc[v >> 18];
+    o[1] = kAbc[(v >> 12) & 63];
+    o[2] = kAbc[(v >> 6) & 63];
+    o[3] = kAbc[v & 63];
+    o += 4;
+  }
+  if (i < n) {
+    uint32_t v = uint32_t{p[i]} << 16;
+    if (n - i == 2) v |= uint32_t{p[i + 1]} << 8;
+    o[0] = kAbc[v >> 18];
+    o[1] = kAbc[(v >> 12) & 63];
+    o[2] = n - i == 2 ? kAbc[(v >> 6) & 63] : '=';
+    o[3] = '=';
+    o += 4;
+  }
+  return static_cast<size_t>(o - start);
+}
 
 bool ValidLabelChars(std::string_view s) {
   if (s.empty() || s.size() > 253) return false;
@@ -52,18 +79,35 @@ void AppendRelaxedHeader(std::string_view name, std::string_view value, std::str
   while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
   for (char c : name) out->push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
   out->push_back(':');
+  // Unfold (drop CR/LF), reduce WSP runs to one SP, drop leading and trailing WSP; the text
+  // between is copied a run at a time.
   bool wsp = false;
   bool any = false;
-  for (char c : value) {
-    if (c == '\r' || c == '\n') continue;  // unfold
-    if (c == ' ' || c == '\t') {
-      wsp = true;
+  const size_t n = value.size();
+  size_t i = 0;
+  while (i < n) {
+    char c = value[i];
+    if (c == '\r' || c == '\n') {
+      ++i;
       continue;
     }
+    if (c == ' ' || c == '\t') {
+      wsp = true;
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < n && value[j] != ' ' && value[j] != '\t' && value[j] != '\r' && value[j] != '\n')
+      ++j;
     if (wsp && any) out->push_back(' ');
     wsp = false;
     any = true;
-    out->push_back(c);
+    size_t len = j - i;
+#if defined(__GNUC__)
+    asm("" : "+r"(len));  // a bounded length would be copied with an inline `rep movsq`
+#endif
+    out->append(value.data() + i, len);
+    i = j;
   }
 }
 
@@ -121,7 +165,9 @@ absl::Status DkimSigner::Sign(std::string_view headers, const unsigned char body
     }
     i = end;
   }
-  std::string data;
+  // Per-thread buffers: their capacity is reused from one signature to the next.
+  thread_local std::string data, sig, b64;
+  data.clear();
   data.reserve(headers.size() + 512);
   for (const char* want : kSigned) {
     for (size_t k = n; k-- > 0;) {  // last unused instance first (RFC 6376 §5.4.2)
@@ -133,21 +179,27 @@ absl::Status DkimSigner::Sign(std::string_view headers, const unsigned char body
       }
     }
   }
-  std::string bh;
-  AppendBase64(body_hash, 32, &bh);
+  char bh[44];  // base64 of 32 bytes
+  Base64(body_hash, 32, bh);
   data.append(canonical_prefix_);
-  data.append(bh);
+  data.append(bh, sizeof bh);
   data.append("; b=");
+  // The low-level SHA-256 directly: OpenSSL 3's one-shot SHA256() goes through EVP_Q_digest,
+  // which fetches the algorithm by name (locks, a hash table walk) on every call.
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  std::string sig;
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
+  SHA256_Final(digest, &ctx);
   if (absl::Status st = key_->SignDigest(digest, &sig); !st.ok()) return st;
-  std::string b64;
-  AppendBase64(reinterpret_cast<const unsigned char*>(sig.data()), sig.size(), &b64);
+  b64.resize((sig.size() + 2) / 3 * 4);
+  const size_t b64_len =
+      Base64(reinterpret_cast<const unsigned char*>(sig.data()), sig.size(), b64.data());
+  out->reserve(out->size() + prefix_.size() + sizeof bh + 8 + b64_len + b64_len / 72 * 3 + 2);
   out->append(prefix_);
-  out->append(bh);
+  out->append(bh, sizeof bh);
   out->append(";\r\n b=");
-  for (size_t k = 0; k < b64.size(); k += 72) {
+  for (size_t k = 0; k < b64_len; k += 72) {
     if (k) out->append("\r\n ");
     out->append(b64, k, 72);
   }
