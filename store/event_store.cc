@@ -93,6 +93,26 @@ absl::Status EventStore::Append(const StoredEvent& ev) {
                    "append");
 }
 
+absl::Status EventStore::AppendBatch(const std::vector<StoredEvent>& events) {
+  if (events.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  std::string value;
+  const int64_t now = NowUs();
+  for (const StoredEvent& ev : events) {
+    const int64_t at = ev.at_us != 0 ? ev.at_us : now;
+    value.clear();
+    if (ev.at_us != 0) {
+      EncodeEvent(ev, &value);
+    } else {
+      StoredEvent e = ev;
+      e.at_us = at;
+      EncodeEvent(e, &value);
+    }
+    batch.Put(store_->cf(Cf::kEvents), NextKey(at), value);
+  }
+  return FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "append");
+}
+
 absl::StatusOr<bool> EventStore::Seen(std::string_view source, std::string_view event_id) {
   std::string v;
   rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kMeta),

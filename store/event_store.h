@@ -45,6 +45,8 @@ class EventStore {
 
   // Appends one event (no idempotency marker): clicks, opens.
   absl::Status Append(const StoredEvent& ev);
+  // Many of them in one atomic write (the click / open batcher).
+  absl::Status AppendBatch(const std::vector<StoredEvent>& events);
 
   // Applies one feedback event exactly once per (source, event_id): when the marker exists,
   // returns false and changes nothing. Otherwise adds `suppress` (if non-null) through

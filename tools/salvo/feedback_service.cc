@@ -135,6 +135,7 @@ absl::StatusOr<std::unique_ptr<FeedbackService>> FeedbackService::Create(const C
   if (config.tracking && !config.tracking->secret.empty()) {
     s->signer_ = std::make_unique<TokenSigner>(config.tracking->secret);
     s->tags_ = std::make_unique<BounceTagResolver>(store, s->signer_.get());
+    s->clicks_ = std::make_unique<EventBatcher>(&s->events_);
   }
   for (const auto& [name, w] : config.webhooks) {
     if (!webhook_auth) break;
@@ -297,7 +298,7 @@ HttpResponse FeedbackService::Click(std::string_view token) {
   e.address = d->address_key;
   e.link_index = d->link_index;
   e.detail = SanitizeForLog(**url, 1024);
-  if (!events_.Append(e).ok()) return Text(503, "store unavailable");
+  if (!clicks_->Add(std::move(e))) return Text(503, "store unavailable");
   metrics::Metrics().clicks->WithLabels({d->campaign_id}).Inc();
   HttpResponse r;
   r.status = 302;
@@ -317,7 +318,7 @@ HttpResponse FeedbackService::Open(std::string_view token) {
   e.source = "tracking";
   e.campaign_id = d->campaign_id;
   e.address = d->address_key;
-  if (!events_.Append(e).ok()) return Text(503, "store unavailable");
+  if (!clicks_->Add(std::move(e))) return Text(503, "store unavailable");
   metrics::Metrics().opens->WithLabels({d->campaign_id}).Inc();
   HttpResponse r;
   r.content_type = "image/gif";

@@ -27,6 +27,7 @@
 #include "store/store.h"
 #include "store/suppression_store.h"
 #include "tools/salvo/bounce_tag_resolver.h"
+#include "tools/salvo/event_batcher.h"
 
 namespace salvo {
 
@@ -99,6 +100,8 @@ class FeedbackService {
   LinkStore links_;
   std::unique_ptr<TokenSigner> signer_;
   std::unique_ptr<BounceTagResolver> tags_;  // set with signer_
+  std::unique_ptr<EventBatcher> clicks_;     // click / open events; set with signer_; declared
+                                             // after events_ so it stops (and flushes) first
   ProviderAuth auth_[kWebhookProviderCount];
   size_t max_body_;
 };

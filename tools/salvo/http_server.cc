@@ -112,7 +112,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpConfig& 
       MHD_OPTION_THREAD_POOL_SIZE, threads,
       MHD_OPTION_CONNECTION_TIMEOUT, timeout,
       MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(20000),
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(64 * 1024),
+      // libmicrohttpd zeroes a connection's whole memory pool at every keep-alive request: 64 KB
+      // cost 12 % of the CPU of a click redirect. Request headers and the read buffer fit in 16 KB;
+      // bodies are copied out of it as they arrive.
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(16 * 1024),
       MHD_OPTION_LISTEN_BACKLOG_SIZE, static_cast<unsigned int>(1024),
       MHD_OPTION_NOTIFY_COMPLETED, &Completed, nullptr,
       MHD_OPTION_END);
