@@ -165,11 +165,19 @@ absl::Status EventStore::ApplyBatch(const std::vector<StoredEvent>& events,
   const int64_t now = NowUs();
   rocksdb::WriteBatch batch;
   std::string value, stamp;
+  std::vector<size_t> todo;
+  std::vector<SuppressionEntry> entries;
   for (size_t i = 0; i < events.size(); ++i) {
     if (statuses[i].ok()) continue;  // seen before
     if (!statuses[i].IsNotFound()) return FromRocks(statuses[i], "marker lookup");
     if (!in_batch.insert(keys[i]).second) continue;  // repeated within this batch
-    if (suppress[i]) RETURN_IF_ERROR(suppression_.Add(*suppress[i]));
+    todo.push_back(i);
+    if (suppress[i]) entries.push_back(*suppress[i]);
+  }
+  // Suppression first (one batch), then events and markers: a crash in between re-applies the
+  // idempotent suppression on redelivery.
+  RETURN_IF_ERROR(suppression_.AddBatch(entries));
+  for (size_t i : todo) {
     StoredEvent e = events[i];
     if (e.at_us == 0) e.at_us = now;
     value.clear();

@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -49,6 +50,31 @@ std::string_view DomainKeyOf(std::string_view key) {
   return key.substr(at);
 }
 
+// The number of entries, kept in Cf::kMeta and updated in the same batch as every change, so
+// Count() (the salvo_suppression_list_size gauge) does not walk millions of entries. Absent in
+// stores from before it existed: the first Count() walks once and stores it.
+const std::string& CountKey() {
+  static const std::string k = std::string("count", 5) + '\0' + "suppression";
+  return k;
+}
+
+void PutCount(uint64_t n, std::string* out) {
+  out->clear();
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(n >> (8 * i)));
+}
+
+// Caller holds the write mutex. nullopt: no count kept yet.
+absl::StatusOr<std::optional<uint64_t>> ReadCount(Store* store) {
+  std::string v;
+  rocksdb::Status s = store->db()->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), CountKey(), &v);
+  if (s.IsNotFound()) return std::optional<uint64_t>();
+  if (!s.ok()) return FromRocks(s, "reading the suppression count");
+  if (v.size() != 8) return absl::DataLossError("damaged suppression count in meta");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(v[i]);
+  return std::optional<uint64_t>(n);
+}
+
 }  // namespace
 
 SuppressionStore::SuppressionStore(Store* store) : store_(store) {}
@@ -88,6 +114,7 @@ absl::Status SuppressionStore::AddBatch(const std::vector<SuppressionEntry>& ent
   std::unordered_map<std::string_view, size_t> latest;
   rocksdb::WriteBatch wb;
   std::string value;
+  uint64_t new_keys = 0;
   for (size_t i = 0; i < es.size(); ++i) {
     SuppressionEntry& e = es[i];
     if (!status[i].ok() && !status[i].IsNotFound()) return FromRocks(status[i], "reading suppression");
@@ -98,6 +125,8 @@ absl::Status SuppressionStore::AddBatch(const std::vector<SuppressionEntry>& ent
     } else if (status[i].ok()) {
       RETURN_IF_ERROR(DecodeSuppression(e.key, values[i].ToStringView(), &old));
       prev = &old;
+    } else {
+      ++new_keys;
     }
     if (prev != nullptr) {
       if (prev->first_seen != 0 && prev->first_seen < e.first_seen) e.first_seen = prev->first_seen;
@@ -108,6 +137,11 @@ absl::Status SuppressionStore::AddBatch(const std::vector<SuppressionEntry>& ent
     wb.Put(store_->cf(Cf::kSuppression), e.key, value);
   }
   values.clear();
+  ASSIGN_OR_RETURN(std::optional<uint64_t> count, ReadCount(store_));
+  if (count && new_keys > 0) {
+    PutCount(*count + new_keys, &value);
+    wb.Put(store_->cf(Cf::kMeta), CountKey(), value);
+  }
   rocksdb::Status s = store_->db()->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return FromRocks(s, "writing suppression");
   return absl::OkStatus();
@@ -123,7 +157,15 @@ absl::StatusOr<bool> SuppressionStore::Remove(std::string_view key) {
   if (s.IsNotFound()) return false;
   if (!s.ok()) return FromRocks(s, "reading suppression");
   value.Reset();
-  s = store_->db()->Delete(rocksdb::WriteOptions(), store_->cf(Cf::kSuppression), k);
+  rocksdb::WriteBatch wb;
+  wb.Delete(store_->cf(Cf::kSuppression), k);
+  ASSIGN_OR_RETURN(std::optional<uint64_t> count, ReadCount(store_));
+  if (count) {
+    std::string v;
+    PutCount(*count > 0 ? *count - 1 : 0, &v);
+    wb.Put(store_->cf(Cf::kMeta), CountKey(), v);
+  }
+  s = store_->db()->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return FromRocks(s, "removing suppression");
   return true;
 }
@@ -194,11 +236,18 @@ absl::Status SuppressionStore::ForEach(const std::function<bool(const Suppressio
 }
 
 absl::StatusOr<uint64_t> SuppressionStore::Count() {
+  std::lock_guard<std::mutex> lock(store_->write_mutex());
+  ASSIGN_OR_RETURN(std::optional<uint64_t> kept, ReadCount(store_));
+  if (kept) return *kept;
   uint64_t n = 0;
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
   if (!it->status().ok()) return FromRocks(it->status(), "reading suppression");
+  std::string v;
+  PutCount(n, &v);
+  rocksdb::Status s = store_->db()->Put(rocksdb::WriteOptions(), store_->cf(Cf::kMeta), CountKey(), v);
+  if (!s.ok()) return FromRocks(s, "writing the suppression count");
   return n;
 }
 

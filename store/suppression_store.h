@@ -43,6 +43,7 @@ class SuppressionStore {
   absl::Status CheckBatch(const std::vector<std::string_view>& keys, std::vector<bool>* out);
 
   absl::Status ForEach(const std::function<bool(const SuppressionEntry&)>& fn);  // false stops
+  // O(1): a count kept with every change (the first call on an older store walks once).
   absl::StatusOr<uint64_t> Count();
 
  private:

@@ -142,8 +142,28 @@ SalvoMetrics& Metrics() {
   return *m;
 }
 
+namespace {
+std::mutex& HookMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::function<void()>& Hook() {
+  static std::function<void()> hook;
+  return hook;
+}
+}  // namespace
+
+void SetScrapeHook(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(HookMutex());
+  Hook() = std::move(hook);
+}
+
 std::string MetricsText() {
   Metrics();
+  {
+    std::lock_guard<std::mutex> lock(HookMutex());
+    if (Hook()) Hook()();
+  }
   return RenderText(DefaultRegistry());
 }
 

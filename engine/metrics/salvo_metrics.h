@@ -24,6 +24,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -134,6 +135,10 @@ SalvoMetrics& Metrics();
 
 // What GET /metrics serves: the exposition text of DefaultRegistry() (with every salvo family).
 std::string MetricsText();
+// Called at the start of every MetricsText() (gauges read from elsewhere, e.g. the suppression
+// list size from the store). nullptr clears it; set and clear it while no scrape can run
+// concurrently with the owner's teardown (the daemon clears it before closing its store).
+void SetScrapeHook(std::function<void()> hook);
 
 // Label values.
 std::string_view WorkerLabel(int worker);                    // "0".."63", else "other"

@@ -37,6 +37,16 @@ TEST(MetricsServe, MetricsEndpointAndFile) {
   EXPECT_NE(r.body.find("salvo_build_info{version=\""), std::string::npos);
   const RunResult check = Promtool(r.body);
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err << r.body.substr(0, 2000);
+  EXPECT_NE(r.body.find("\nsalvo_suppression_list_size 0\n"), std::string::npos);
+
+  // The suppression gauge follows changes made while the daemon runs (here through the CLI,
+  // forwarded over the admin socket), not only the size at start.
+  const RunResult add = RunProcess({SalvoBin(), "suppress", "add", "-c", cfg, "a@example.com",
+                                    "b@example.com", "@example.org", "--reason", "manual"});
+  ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
+  const HttpReply after = HttpDo(port, "GET", "/metrics");
+  EXPECT_NE(after.body.find("\nsalvo_suppression_list_size 3\n"), std::string::npos)
+      << after.body.substr(0, 3000);
 
   // The file exists from the start and passes the same check.
   const std::string first = ReadFile(mfile);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
+#include "rocksdb/db.h"
 #include "tests/store/store_fixture.h"
 #include "tests/testlib/testlib.h"
 
@@ -110,6 +111,40 @@ TEST_F(SuppressionStoreTest, CheckBatchAndGlobalAcrossReopen) {
                   return ++n < 10;
                 }).ok());
   EXPECT_EQ(n, 10u);
+}
+
+TEST_F(SuppressionStoreTest, CountIsKeptExactlyThroughEveryChange) {
+  SuppressionStore ss(store_.get());
+  auto walk = [&] {
+    uint64_t n = 0;
+    EXPECT_TRUE(ss.ForEach([&](const SuppressionEntry&) { return ++n, true; }).ok());
+    return n;
+  };
+  ASSERT_TRUE(ss.Add({"a@example.com", SuppressionReason::kManual, "cli"}).ok());
+  ASSERT_TRUE(ss.Add({"b@example.com", SuppressionReason::kManual, "cli"}).ok());
+  // An older store: no count kept yet. The first Count() walks and keeps it from then on.
+  ASSERT_TRUE(store_->db()
+                  ->Delete(rocksdb::WriteOptions(), store_->cf(Cf::kMeta),
+                           std::string("count", 5) + '\0' + "suppression")
+                  .ok());
+  EXPECT_EQ(*ss.Count(), 2u);
+  ASSERT_TRUE(ss.Add({"a@example.com", SuppressionReason::kHardBounce, "dsn"}).ok());  // refresh
+  ASSERT_TRUE(ss.AddBatch({{"c@example.com", SuppressionReason::kManual, "cli"},
+                           {"c@example.com", SuppressionReason::kComplaint, "arf"},
+                           {"b@example.com", SuppressionReason::kManual, "cli"},
+                           {"@example.org", SuppressionReason::kManual, "cli"}})
+                  .ok());
+  EXPECT_EQ(*ss.Count(), 4u);
+  EXPECT_TRUE(*ss.Remove("a@example.com"));
+  EXPECT_FALSE(*ss.Remove("a@example.com"));
+  EXPECT_FALSE(*ss.Remove("nobody@example.com"));
+  EXPECT_EQ(*ss.Count(), 3u);
+  EXPECT_EQ(walk(), 3u);
+  // Kept across reopen.
+  store_.reset();
+  store_ = std::move(*Store::Open({dir_.File("data")}));
+  SuppressionStore again(store_.get());
+  EXPECT_EQ(*again.Count(), 3u);
 }
 
 }  // namespace

@@ -76,8 +76,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
   if (!d->feedback_->tracking_enabled())
     std::fprintf(d->options_.log,
                  "salvo serve: warning: no [tracking] secret_file: /c/, /o/ and /u/ answer 404\n");
-  if (auto n = SuppressionStore(d->store_.get()).Count(); n.ok())
-    metrics::Metrics().suppression_list_size->WithLabels({}).Set(static_cast<double>(*n));
+  // The suppression list changes through webhooks, bounces, one-click and CLI commands: read its
+  // size (kept in the store, O(1)) at every scrape and metrics-file write.
+  Store* store = d->store_.get();
+  auto refresh = [store] {
+    if (auto n = SuppressionStore(store).Count(); n.ok())
+      metrics::Metrics().suppression_list_size->WithLabels({}).Set(static_cast<double>(*n));
+  };
+  refresh();
+  metrics::SetScrapeHook(refresh);
   RETURN_IF_ERROR(d->StartAdmin());
   FeedbackService* fs = d->feedback_.get();
   ASSIGN_OR_RETURN(d->http_, HttpServer::Start(config.http, [fs](const HttpRequest& r) {
@@ -218,6 +225,10 @@ void Daemon::Shutdown() {
       std::_Exit(1);
     }
   }
+  // Before the store closes: the feedback service's batcher writes its queued click/open events,
+  // and scrapes stop reading the store.
+  metrics::SetScrapeHook(nullptr);
+  feedback_.reset();
   if (metrics_) (void)metrics_->Stop();
   if (store_) {
     (void)store_->Flush();
