@@ -184,7 +184,8 @@ FeedbackEvent PlainTextEvent(std::string rcpt, std::string_view para, std::strin
 }
 
 // Plain-text bounce wording (Postfix "<a@b>: host ... said: 550 5.1.1 ...", Sendmail
-// "<a@b>\n (reason: 550 ...)", Exchange "Remote Server returned '550 5.1.1 ...'").
+// "<a@b>\n (reason: 550 ...)", Exchange 2010+ "a@b\n#550 5.1.1 RESOLVER... ##" and 2003
+// "a@b on DATE\n ... <server #5.1.1 smtp;550 ...>").
 void ParsePlainText(std::string_view text, std::string_view report_id, ParsedReport* out) {
   struct Hit { std::string rcpt; std::string para; };
   std::vector<Hit> hits;
@@ -205,6 +206,10 @@ void ParsePlainText(std::string_view text, std::string_view report_id, ParsedRep
       std::string_view first = Trim(para.substr(0, para.find('\n')));
       size_t colon = first.find(':');
       if (colon != std::string_view::npos) rcpt = AddressValue(first.substr(0, colon));
+      // Exchange: a bare address opening the paragraph ("john@contoso.example", or
+      // "john@contoso.example on 1/14/2026 10:00 AM").
+      std::string_view token = first.substr(0, first.find_first_of(" \t"));
+      if (rcpt.empty() && token.find(':') == std::string_view::npos) rcpt = AddressValue(token);
     }
     std::string lower = Lower(rcpt);
     if (!rcpt.empty() && (lower.rfind("postmaster@", 0) == 0 ||

@@ -125,6 +125,59 @@ TEST(ReportParserTest, PlainTextSendmailStyleReasonInNextParagraph) {
   EXPECT_EQ(got->events[0].klass, FeedbackClass::kHardBounce);
 }
 
+// Exchange NDRs without a message/delivery-status part (the shared fixtures have none): the
+// 2010+ wording with bare addresses and "#550 5.1.1 ... ##" diagnostics, and the 2003 wording
+// with "<server #5.1.1 smtp;550 ...>".
+TEST(ReportParserTest, PlainTextExchangeStyles) {
+  std::string exchange2010 =
+      "From: Microsoft Outlook <postmaster@contoso.example>\n"
+      "To: bounces+abc@example-sender.com\n"
+      "Subject: Undeliverable: Hello\n"
+      "\n"
+      "Delivery has failed to these recipients or groups:\n"
+      "\n"
+      "john.doe@contoso.example\n"
+      "The e-mail address you entered couldn't be found. Please check the recipient's e-mail\n"
+      "address and try to resend the message.\n"
+      "\n"
+      "Diagnostic information for administrators:\n"
+      "\n"
+      "Generating server: mail.contoso.example\n"
+      "\n"
+      "john.doe@contoso.example\n"
+      "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##\n"
+      "\n"
+      "Original message headers:\n"
+      "\n"
+      "Received: from mx.example-sender.com (192.0.2.9) by mail.contoso.example\n";
+  auto got = ParseReport(exchange2010);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_EQ(got->events.size(), 1u);
+  EXPECT_EQ(got->events[0].recipient, "john.doe@contoso.example");
+  EXPECT_EQ(got->events[0].klass, FeedbackClass::kHardBounce);
+  EXPECT_NE(got->events[0].reason.find("5.1.1"), std::string::npos) << got->events[0].reason;
+
+  std::string exchange2003 =
+      "From: System Administrator <postmaster@fabrikam.example>\n"
+      "Subject: Undeliverable: Hello\n"
+      "\n"
+      "Your message did not reach some or all of the intended recipients.\n"
+      "\n"
+      "      Subject:\tHello\n"
+      "      Sent:\t1/14/2026 10:00 AM\n"
+      "\n"
+      "The following recipient(s) cannot be reached:\n"
+      "\n"
+      "      mary.major@fabrikam.example on 1/14/2026 10:00 AM\n"
+      "            The recipient's mailbox is full and can't accept messages now.\n"
+      "            <mail.fabrikam.example #5.2.2 smtp;552 5.2.2 Mailbox full>\n";
+  got = ParseReport(exchange2003);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_EQ(got->events.size(), 1u);
+  EXPECT_EQ(got->events[0].recipient, "mary.major@fabrikam.example");
+  EXPECT_EQ(got->events[0].klass, FeedbackClass::kSoftBounce);
+}
+
 TEST(ReportParserTest, NotAReportIsRefusedWithAReason) {
   auto got = ParseReport("From: a@example.com\nSubject: hello\n\nJust a normal mail.\n");
   ASSERT_FALSE(got.ok());
