@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/base/address.h"
 #include "engine/base/shard.h"
+#include "engine/base/rfc3339.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "simdjson.h"
@@ -109,16 +110,6 @@ bool HasControl(std::string_view s) {
     if (c < 0x20 || c == 0x7F) return true;
   }
   return false;
-}
-
-bool Digits(std::string_view s, size_t pos, size_t n, int* v) {
-  int x = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
-    x = x * 10 + (s[i] - '0');
-  }
-  *v = x;
-  return true;
 }
 
 enum class ColumnKind { kEmail, kOptedInAt, kConsentSource, kConsentIp, kField };
@@ -667,31 +658,7 @@ class ImportRun {
 }  // namespace
 
 bool IsRfc3339(std::string_view s) {
-  int y, mo, d, h, mi, se;
-  if (s.size() < 20 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' ||
-      !Digits(s, 17, 2, &se)) {
-    return false;
-  }
-  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 || se > 60) return false;
-  if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return false;
-  size_t i = 19;
-  if (s[i] == '.') {
-    size_t j = i + 1;
-    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
-    if (j == i + 1 || j - i > 10) return false;
-    i = j;
-  }
-  if (i >= s.size()) return false;
-  if (s[i] == 'Z' || s[i] == 'z') return i + 1 == s.size();
-  int oh = 0, om = 0;
-  if ((s[i] != '+' && s[i] != '-') || s.size() != i + 6 || !Digits(s, i + 1, 2, &oh) ||
-      s[i + 3] != ':' || !Digits(s, i + 4, 2, &om)) {
-    return false;
-  }
-  return oh <= 23 && om <= 59;
+  return ParseRfc3339Micros(s, Rfc3339Form::kDateTime).has_value();
 }
 
 absl::StatusOr<ImportSummary> Importer::ImportFile(const std::string& path,

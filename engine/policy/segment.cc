@@ -6,32 +6,12 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/rfc3339.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 
 namespace salvo {
 namespace {
-
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
-// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 bool IsWordChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ||
@@ -39,51 +19,6 @@ bool IsWordChar(char c) {
 }
 
 }  // namespace
-
-std::optional<int64_t> ParseRfc3339Micros(std::string_view s) {
-  int y, mo, d;
-  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, &d))
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
-  int64_t days = DaysFromCivil(y, mo, d);
-  if (s.size() == 10) return days * 86400 * 1000000;
-  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
-  int h, mi, se;
-  if (!Digits(s, 11, 2, &h) || s.size() < 19 || s[13] != ':' || !Digits(s, 14, 2, &mi) ||
-      s[16] != ':' || !Digits(s, 17, 2, &se))
-    return std::nullopt;
-  if (h > 23 || mi > 59 || se > 60) return std::nullopt;
-  size_t p = 19;
-  int64_t frac_us = 0;
-  if (p < s.size() && s[p] == '.') {
-    ++p;
-    int64_t scale = 100000;
-    size_t start = p;
-    while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
-      frac_us += (s[p] - '0') * scale;
-      scale /= 10;
-      ++p;
-    }
-    if (p == start) return std::nullopt;
-  }
-  int64_t offset_s = 0;
-  if (p < s.size() && (s[p] == 'Z' || s[p] == 'z')) {
-    ++p;
-  } else if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
-    int oh, om;
-    if (!Digits(s, p + 1, 2, &oh) || p + 3 >= s.size() || s[p + 3] != ':' ||
-        !Digits(s, p + 4, 2, &om))
-      return std::nullopt;
-    offset_s = (oh * 3600 + om * 60) * (s[p] == '+' ? 1 : -1);
-    p += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (p != s.size()) return std::nullopt;
-  int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - offset_s;
-  return secs * 1000000 + frac_us;
-}
 
 std::optional<double> ParseNumber(std::string_view s) {
   if (s.empty() || s.size() > 64) return std::nullopt;
@@ -270,7 +205,7 @@ class SegmentParser {
       }
     }
     lit->number = ParseNumber(lit->text);
-    lit->time_us = ParseRfc3339Micros(lit->text);
+    lit->time_us = ParseRfc3339Micros(lit->text, Rfc3339Form::kDateOrDateTime);
     return absl::OkStatus();
   }
 
@@ -306,7 +241,8 @@ std::optional<int> Compare(const std::string& v, const Segment::Literal& lit) {
     if (auto n = ParseNumber(v)) return *n < *lit.number ? -1 : (*n > *lit.number ? 1 : 0);
   }
   if (lit.time_us) {
-    if (auto t = ParseRfc3339Micros(v)) return *t < *lit.time_us ? -1 : (*t > *lit.time_us ? 1 : 0);
+    if (auto t = ParseRfc3339Micros(v, Rfc3339Form::kDateOrDateTime))
+      return *t < *lit.time_us ? -1 : (*t > *lit.time_us ? 1 : 0);
   }
   return std::nullopt;
 }

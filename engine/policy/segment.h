@@ -21,12 +21,10 @@
 
 #include "absl/status/statusor.h"
 #include "engine/base/recipient.h"
+#include "engine/base/rfc3339.h"  // ParseRfc3339Micros: time literals (dates allowed)
 
 namespace salvo {
 
-// Parses an RFC 3339 timestamp ("2026-11-02T10:00:00Z", "...+01:00", fractions) or a date
-// ("2026-11-02", midnight UTC) into microseconds since the epoch.
-std::optional<int64_t> ParseRfc3339Micros(std::string_view s);
 // Parses a decimal number (integer or with fraction / exponent), the whole string.
 std::optional<double> ParseNumber(std::string_view s);
 

@@ -73,11 +73,11 @@ TEST(Segment, NumbersAndDates) {
 
 TEST(Segment, Rfc3339Parsing) {
   EXPECT_EQ(*ParseRfc3339Micros("1970-01-01T00:00:00Z"), 0);
-  EXPECT_EQ(*ParseRfc3339Micros("1970-01-02"), 86400LL * 1000000);
+  EXPECT_EQ(*ParseRfc3339Micros("1970-01-02", Rfc3339Form::kDateOrDateTime), 86400LL * 1000000);
   EXPECT_EQ(*ParseRfc3339Micros("1970-01-01T01:00:00+01:00"), 0);
   EXPECT_EQ(*ParseRfc3339Micros("1970-01-01T00:00:00.5Z"), 500000);
   EXPECT_EQ(*ParseRfc3339Micros("2000-03-01T00:00:00Z"), 951868800LL * 1000000);
-  EXPECT_FALSE(ParseRfc3339Micros("2026-13-01"));
+  EXPECT_FALSE(ParseRfc3339Micros("2026-13-01", Rfc3339Form::kDateOrDateTime));
   EXPECT_FALSE(ParseRfc3339Micros("2026-01-01T00:00:00"));
   EXPECT_FALSE(ParseRfc3339Micros("yesterday"));
   EXPECT_FALSE(ParseNumber("0x10"));
