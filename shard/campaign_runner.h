@@ -3,8 +3,10 @@
 // WorkerOfShard(shard, workers) == its index, scans their members in key order in batches
 // (RecipientStore::ScanListShard, never the whole list in memory), skips recipients with a final
 // outcome from an earlier run, evaluates the segment, consent and (at send time) global
-// suppression, renders, picks account x source IP (smooth WRR over available ones, token buckets,
-// adaptive per-domain rates), writes "attempt started" markers and submits to its worker's pools.
+// suppression, picks account x source IP (smooth WRR over available ones, token buckets,
+// adaptive per-domain rates), renders, writes "attempt started" markers and submits to its
+// worker's pools. Rendering (DKIM signing) is shared: threads with nothing else to do (feeders whose
+// shards are done, one helper per core beyond the workers) render messages of the feeders' batches.
 // Reports come back on the worker thread and are handed to the feeder, which classifies them
 // (engine/policy/reply_class.h), records progress (store/campaign_store.h) and schedules retries.
 // Everything in memory is bounded: a window of in-flight messages and a bounded delay heap.
