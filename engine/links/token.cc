@@ -164,7 +164,8 @@ __attribute__((target("sha,sse4.1,ssse3"))) inline void ShaNiRounds(__m128i* abe
   __m128i w[4] = {w0, w1, w2, w3};
 #pragma GCC unroll 16
   for (int g = 0; g < 16; ++g) {
-    __m128i t = _mm_add_epi32(w[g & 3], _mm_load_si128(reinterpret_cast<const __m128i*>(kSha256K + 4 * g)));
+    const auto* k = reinterpret_cast<const __m128i*>(kSha256K + 4 * g);
+    __m128i t = _mm_add_epi32(w[g & 3], _mm_load_si128(k));
     s1 = _mm_sha256rnds2_epu32(s1, s0, t);
     s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(t, 0x0E));
     if (g < 12) {  // words 4(g+4) .. 4(g+4)+3 replace those just used
