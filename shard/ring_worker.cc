@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -109,11 +110,25 @@ uint64_t RingLoop::AddTimer(absl::Duration delay, std::function<void()> fn) {
 uint64_t RingLoop::AddTimerAtNs(int64_t deadline_ns, std::function<void()> fn) {
   uint64_t id = next_timer_id_++;
   timers_.emplace(id, std::move(fn));
-  timer_heap_.push({deadline_ns, id});
+  timer_heap_.push_back({deadline_ns, id});
+  std::push_heap(timer_heap_.begin(), timer_heap_.end(), std::greater<TimerEntry>());
   return id;
 }
 
-void RingLoop::CancelTimer(uint64_t id) { timers_.erase(id); }
+void RingLoop::CancelTimer(uint64_t id) {
+  timers_.erase(id);
+  // Drop the entries of cancelled timers once they outnumber the live ones (amortized O(1)).
+  if (timer_heap_.size() > 2 * timers_.size() + 64) {
+    std::erase_if(timer_heap_, [this](const TimerEntry& e) { return !timers_.contains(e.id); });
+    std::make_heap(timer_heap_.begin(), timer_heap_.end(), std::greater<TimerEntry>());
+    if (timer_heap_.capacity() > 4 * timer_heap_.size() + 256) timer_heap_.shrink_to_fit();
+  }
+}
+
+void RingLoop::PopTimer() {
+  std::pop_heap(timer_heap_.begin(), timer_heap_.end(), std::greater<TimerEntry>());
+  timer_heap_.pop_back();
+}
 
 void RingLoop::WakeHandler::OnCompletion(uint8_t, int, uint32_t) {
   loop_->wake_pending_.store(false);
@@ -142,9 +157,9 @@ void RingLoop::RunPosted() {
 void RingLoop::RunTimers() {
   if (timer_heap_.empty()) return;
   int64_t now = MonoNowNs();
-  while (!timer_heap_.empty() && timer_heap_.top().deadline_ns <= now) {
-    uint64_t id = timer_heap_.top().id;
-    timer_heap_.pop();
+  while (!timer_heap_.empty() && timer_heap_.front().deadline_ns <= now) {
+    uint64_t id = timer_heap_.front().id;
+    PopTimer();
     auto it = timers_.find(id);
     if (it == timers_.end()) continue;  // cancelled
     std::function<void()> fn = std::move(it->second);
@@ -152,7 +167,7 @@ void RingLoop::RunTimers() {
     fn();
   }
   // Drop cancelled entries at the top so the wait below uses a live deadline.
-  while (!timer_heap_.empty() && !timers_.contains(timer_heap_.top().id)) timer_heap_.pop();
+  while (!timer_heap_.empty() && !timers_.contains(timer_heap_.front().id)) PopTimer();
 }
 
 void RingLoop::Run() {
@@ -173,7 +188,7 @@ void RingLoop::Run() {
     __kernel_timespec ts{};
     __kernel_timespec* tsp = nullptr;
     if (!timer_heap_.empty()) {
-      int64_t wait = timer_heap_.top().deadline_ns - MonoNowNs();
+      int64_t wait = timer_heap_.front().deadline_ns - MonoNowNs();
       if (wait < 0) wait = 0;
       ts.tv_sec = wait / 1000000000;
       ts.tv_nsec = wait % 1000000000;

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <queue>
 #include <thread>
 #include <vector>
 
@@ -58,6 +57,8 @@ class RingLoop {
   void CancelTimer(uint64_t id);
   // Stop the loop as soon as the current iteration ends (from the loop thread).
   void RequestExit() { exit_ = true; }
+  // Timer entries held (live and cancelled ones not yet dropped); loop thread only (tests).
+  size_t timer_entries() const { return timer_heap_.size(); }
 
  private:
   struct TimerEntry {
@@ -79,6 +80,7 @@ class RingLoop {
   void ArmWake();
   void RunPosted();
   void RunTimers();
+  void PopTimer();  // removes the earliest entry of timer_heap_
 
   io_uring ring_{};
   bool ring_ok_ = false;
@@ -95,7 +97,10 @@ class RingLoop {
   bool stopping_ = false;                       // guarded by mu_
   std::atomic<bool> wake_pending_{false};
 
-  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timer_heap_;
+  // Min-heap on deadline (std::push_heap with std::greater). A cancelled timer leaves its entry
+  // here until it reaches the top; CancelTimer compacts the heap when such stale entries are the
+  // majority, so an idle timer re-armed per message (60 s) does not keep one entry per message.
+  std::vector<TimerEntry> timer_heap_;
   absl::flat_hash_map<uint64_t, std::function<void()>> timers_;
   uint64_t next_timer_id_ = 1;
 };

@@ -2,6 +2,7 @@
 // timers fire in deadline order, cancelled timers never fire, RequestExit/Join end the loop.
 #include "shard/ring_worker.h"
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -66,6 +67,35 @@ TEST(RingLoopTest, TimersFireInOrderAndCancelWorks) {
   done.get_future().wait();
   loop.StopAndJoin();
   EXPECT_EQ(fired, (std::vector<int>{1, 2, 3, 4}));
+}
+
+// An idle timer re-armed for every message (long delay, cancelled at once) must not keep an
+// entry per message until its deadline; the live timers still fire in order.
+TEST(RingLoopTest, CancelledTimersDoNotAccumulate) {
+  RingLoop loop;
+  ASSERT_TRUE(loop.Start(64).ok());
+  std::vector<int> fired;
+  std::promise<void> done;
+  size_t max_entries = 0;
+  loop.Post([&] {
+    loop.AddTimer(absl::Milliseconds(20), [&] { fired.push_back(2); });
+    loop.AddTimer(absl::Milliseconds(10), [&] { fired.push_back(1); });
+    uint64_t idle = 0;
+    for (int i = 0; i < 100'000; ++i) {
+      if (idle) loop.CancelTimer(idle);
+      idle = loop.AddTimer(absl::Seconds(60), [&] { fired.push_back(99); });
+      max_entries = std::max(max_entries, loop.timer_entries());
+    }
+    loop.CancelTimer(idle);
+    loop.AddTimer(absl::Milliseconds(30), [&] {
+      fired.push_back(3);
+      done.set_value();
+    });
+  });
+  done.get_future().wait();
+  loop.StopAndJoin();
+  EXPECT_LT(max_entries, 1000u);
+  EXPECT_EQ(fired, (std::vector<int>{1, 2, 3}));
 }
 
 TEST(RingLoopTest, RequestExitThenJoin) {
