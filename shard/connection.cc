@@ -178,8 +178,12 @@ void SmtpConnection::AfterSessionCall() {
           StartTls(params_->tls_ctx, params_->host, params_->tls_verify);
           break;
         case SmtpEventKind::kReady:
+        case SmtpEventKind::kReadyNext:
+          // Stale when a message was sent since (a kReadyNext, then the kMessageDone and
+          // kReady of the same read, handled after the pool sent the next message).
+          if (!session_->can_send()) break;
           ready_ = true;
-          idle_ = true;
+          idle_ = session_->state() == SmtpState::kIdle;
           owner_->OnConnectionReady(this);
           break;
         case SmtpEventKind::kMessageDone:

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "engine/smtp/session.h"
 #include "shard/stream.h"
 
@@ -20,7 +21,9 @@ class Pool;
 class ConnectionOwner {
  public:
   virtual ~ConnectionOwner() = default;
-  // The session is idle: give it a message (SmtpConnection::Send) or let it idle/quit.
+  // The session can take a message (SmtpConnection::Send): it is idle (c->idle(): otherwise
+  // let it idle/quit), or (PIPELINING) the previous message's end of data is queued and the next
+  // one may go behind it (c->can_send() && !c->idle(): nothing to do when the queue is empty).
   virtual void OnConnectionReady(class SmtpConnection* c) = 0;
   virtual void OnMessageDone(SmtpConnection* c, uint64_t tag, const RcptOutcome& outcome) = 0;
   // AUTH refused or impossible: the account is unusable.
@@ -45,7 +48,7 @@ class SmtpConnection : public RingStream {
   ~SmtpConnection() override;
 
   void Start(const ResolvedAddress& to);
-  // Valid once OnConnectionReady() was called (session idle). Errors as SmtpSession::Send.
+  // Valid when can_send() (after OnConnectionReady()). Errors as SmtpSession::Send.
   absl::Status Send(const RenderedMessage& msg, uint64_t tag);
   absl::Status Send(const RenderedMessage& msg, std::span<const std::string_view> rcpts,
                     uint64_t tag);
@@ -55,12 +58,13 @@ class SmtpConnection : public RingStream {
 
   bool ready() const { return ready_; }              // has been idle at least once
   bool idle() const { return idle_; }
+  bool can_send() const { return session_ && !closing() && session_->can_send(); }
   uint64_t serial() const { return serial_; }
   uint32_t messages() const { return messages_; }
   const SmtpSession* session() const { return session_.get(); }
-  // Extra data the pool hangs on the connection (the message in flight).
-  uint64_t current_tag = 0;
-  bool has_current = false;
+  // Extra data the pool hangs on the connection (the messages in flight, oldest first: at most
+  // 2 with pipelined transactions).
+  absl::InlinedVector<uint64_t, 2> current_tags;
   uint64_t idle_timer = 0;
   bool counted_ready = false;
   std::string auth_failure;

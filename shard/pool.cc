@@ -110,7 +110,7 @@ void Pool::Pump() {
   // Idle connections first.
   std::vector<SmtpConnection*> idle;
   for (SmtpConnection* c : conns_)
-    if (c->idle() && !c->closing()) idle.push_back(c);
+    if (c->can_send()) idle.push_back(c);
   for (SmtpConnection* c : idle) {
     if (queue_.empty()) break;
     GiveWork(c);
@@ -177,23 +177,24 @@ void Pool::GiveWork(SmtpConnection* c) {
     c->idle_timer = 0;
   }
   if (c->messages() >= std::max<uint32_t>(1, account_->messages_per_connection)) {
-    c->Quit();  // a fresh connection takes over when it has closed
+    // A fresh connection takes over when it has closed; a connection with a message still in
+    // flight (pipelined transactions) QUITs at its kReady, once that message is done.
+    if (c->idle()) c->Quit();
     return;
   }
-  while (!queue_.empty() && c->idle() && !c->closing()) {
+  while (!queue_.empty() && c->can_send()) {
     PendingSend p = std::move(queue_.front());
     queue_.pop_front();
     uint64_t tag = next_tag_++;
     const RenderedMessage& msg = *p.req.message;
     std::vector<std::string_view> rcpts = p.rcpts;
     in_flight_.emplace(tag, std::move(p));
-    c->has_current = true;
-    c->current_tag = tag;
+    c->current_tags.push_back(tag);
     absl::Status st = rcpts.empty() ? c->Send(msg, tag)
                                     : c->Send(msg, std::span<const std::string_view>(rcpts), tag);
     if (st.ok()) return;
     // The message cannot go through this session (bad address, SMTPUTF8 missing): permanent.
-    c->has_current = false;
+    c->current_tags.pop_back();
     auto node = in_flight_.extract(tag);
     RcptOutcome o;
     o.result = RcptResult::kRejected;
@@ -251,7 +252,13 @@ void Pool::OnMessageDone(SmtpConnection* c, uint64_t tag, const RcptOutcome& out
   Report(it->second, o, !problem.empty(), problem);
   if (--it->second.remaining == 0) {
     in_flight_.erase(it);
-    if (c->current_tag == tag) c->has_current = false;
+    auto& tags = c->current_tags;
+    for (size_t i = 0; i < tags.size(); ++i) {
+      if (tags[i] == tag) {
+        tags.erase(tags.begin() + static_cast<long>(i));
+        break;
+      }
+    }
   }
 }
 
@@ -276,15 +283,15 @@ void Pool::OnConnectionClosed(SmtpConnection* c, const std::string& reason, bool
                     : !reason.empty()        ? reason
                     : graceful               ? "connection closed"
                                              : "connection failed";
-  if (c->has_current) {  // the session always reports first; this is a safety net
-    auto it = in_flight_.find(c->current_tag);
+  for (uint64_t tag : c->current_tags) {  // the session always reports first: a safety net
+    auto it = in_flight_.find(tag);
     if (it != in_flight_.end()) {
       PendingSend p = std::move(it->second);
       in_flight_.erase(it);
       for (size_t i = 0; i < p.remaining; ++i) Report(p, Deferred(why), false, "");
     }
-    c->has_current = false;
   }
+  c->current_tags.clear();
   if (!probes_.empty() && (!was_ready || connecting_ == 0)) {
     auto probes = std::move(probes_);
     probes_.clear();

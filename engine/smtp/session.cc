@@ -115,6 +115,7 @@ const char* SmtpEventKindName(SmtpEventKind k) {
     case SmtpEventKind::kMessageDone: return "message-done";
     case SmtpEventKind::kAuthFailed: return "auth-failed";
     case SmtpEventKind::kClose: return "close";
+    case SmtpEventKind::kReadyNext: return "ready-next";
   }
   return "?";
 }
@@ -129,6 +130,7 @@ SmtpSessionOptions SmtpSessionOptions::ForAccount(const AccountConfig& account,
   o.username = account.username;
   o.password = std::move(password);
   o.pipelining = account.pipelining;
+  o.pipeline_transactions = account.pipelining;
   o.chunking = account.chunking;
   o.timeouts = timeouts;
   return o;
@@ -222,15 +224,16 @@ void SmtpSession::TakeEvents(std::vector<SmtpEvent>* out) {
 
 void SmtpSession::Close(std::string reason, const SmtpReply* reply, bool graceful) {
   if (closed_) return;
-  if (tx_.active) {  // every recipient still open gets a connection-level deferral
-    for (size_t i = 0; i < tx_.rcpts.size(); ++i) {
-      if (tx_.rcpt_state[i] == RcptState::kDone) continue;
-      RcptOutcome& o = tx_.outcomes[i];
+  while (tx_count_ > 0) {  // every recipient still open gets a connection-level deferral
+    Transaction& t = front();  // oldest first
+    for (size_t i = 0; i < t.rcpts.size(); ++i) {
+      if (t.rcpt_state[i] == RcptState::kDone) continue;
+      RcptOutcome& o = t.outcomes[i];
       o.result = RcptResult::kDeferred;
       if (reply) o.reply = *reply;
       o.failure = reason;
       o.connection_level = true;
-      tx_.rcpt_state[i] = RcptState::kDone;
+      t.rcpt_state[i] = RcptState::kDone;
     }
     FinishTransaction();
   }
@@ -249,6 +252,34 @@ void SmtpSession::Close(std::string reason, const SmtpReply* reply, bool gracefu
 void SmtpSession::EnterIdle() {
   SmtpEvent& ev = events_.emplace_back();
   ev.kind = SmtpEventKind::kReady;
+}
+
+bool SmtpSession::CanSendNext() const {
+  if (!options_.pipeline_transactions || closed_ || tls_handshake_ || tx_count_ != 1) return false;
+  const Transaction& t = front();
+  return t.pipelined && t.end_queued && !t.discard && !t.mail_failed && t.mail_ok &&
+         t.rcpt_replies == t.rcpts.size() && t.accepted > 0;
+}
+
+bool SmtpSession::can_send() const {
+  if (closed_ || tls_handshake_) return false;
+  if (tx_count_ == 0) return expect_head_ == expect_.size();
+  return CanSendNext();
+}
+
+void SmtpSession::MaybeReadyNext() {
+  if (!CanSendNext() || front().ready_next_sent) return;
+  front().ready_next_sent = true;
+  SmtpEvent& ev = events_.emplace_back();
+  ev.kind = SmtpEventKind::kReadyNext;
+}
+
+void SmtpSession::AfterFinish() {
+  if (tx_count_ == 0) {
+    EnterIdle();
+  } else {
+    MaybeReadyNext();
+  }
 }
 
 // --- input ---
@@ -463,7 +494,9 @@ absl::Status SmtpSession::Send(const RenderedMessage& msg, uint64_t tag) {
 
 absl::Status SmtpSession::Send(const RenderedMessage& msg,
                                std::span<const std::string_view> recipients, uint64_t tag) {
-  if (state() != SmtpState::kIdle || tx_.active) {
+  // Behind a transaction whose end of data is queued (kReadyNext), or on an idle session.
+  const bool behind = tx_count_ == 1 && CanSendNext();
+  if (!behind && (state() != SmtpState::kIdle || tx_count_ != 0)) {
     return absl::FailedPreconditionError(
         absl::StrCat("SMTP session is not idle (", SmtpStateName(state()), ")"));
   }
@@ -480,33 +513,41 @@ absl::Status SmtpSession::Send(const RenderedMessage& msg,
     return absl::FailedPreconditionError(
         "message needs SMTPUTF8 (non-ASCII address) but the server does not offer it");
   }
-  tx_.msg = &msg;
-  tx_.tag = tag;
-  tx_.rcpts.assign(recipients.begin(), recipients.end());
-  tx_.rcpt_state.assign(recipients.size(), RcptState::kPending);
-  tx_.outcomes.clear();
-  tx_.outcomes.resize(recipients.size());
-  tx_.next_rcpt = 0;
-  tx_.accepted = 0;
-  tx_.active = true;
-  tx_.pipelined = options_.pipelining && caps_.pipelining;
-  tx_.use_bdat = options_.chunking && caps_.chunking;
-  tx_.mail_sent = false;
-  tx_.mail_failed = false;
-  tx_.discard = false;
-  tx_utf8_ = utf8;
-  if (need_rset_) {
+  Transaction& t = tx_[(tx_head_ + tx_count_) % 2];
+  t.msg = &msg;
+  t.tag = tag;
+  t.rcpts.assign(recipients.begin(), recipients.end());
+  t.rcpt_state.assign(recipients.size(), RcptState::kPending);
+  t.outcomes.clear();
+  t.outcomes.resize(recipients.size());
+  t.next_rcpt = 0;
+  t.accepted = 0;
+  t.rcpt_replies = 0;
+  t.active = true;
+  t.pipelined = options_.pipelining && caps_.pipelining;
+  t.use_bdat = options_.chunking && caps_.chunking;
+  t.mail_sent = false;
+  t.mail_failed = false;
+  t.discard = false;
+  t.utf8 = utf8;
+  t.mail_ok = false;
+  t.end_queued = false;
+  t.ready_next_sent = false;
+  ++tx_count_;
+  // Behind a queued "." (or BDAT LAST) no RSET: the end of data ends that transaction whatever
+  // its reply, and a transaction that needs RSET never gets a successor.
+  if (need_rset_ && !behind) {
     Command("RSET\r\n");
     Expecting(Expect::kRset);
     need_rset_ = false;
-    if (!tx_.pipelined) return absl::OkStatus();  // MAIL follows the RSET reply
+    if (!t.pipelined) return absl::OkStatus();  // MAIL follows the RSET reply
   }
-  SendMail();
+  SendMail(t);
   return absl::OkStatus();
 }
 
-void SmtpSession::SendMail() {
-  const RenderedMessage& m = *tx_.msg;
+void SmtpSession::SendMail(Transaction& t) {
+  const RenderedMessage& m = *t.msg;
   const size_t cap = m.envelope_from.size() + 80;
   char* const start = out_.ReserveCopy(cap);
   char* p = start;
@@ -522,33 +563,33 @@ void SmtpSession::SendMail() {
     AppendDecimal(m.size, &p);
   }
   if (m.body_8bit && caps_.eightbitmime) put(" BODY=8BITMIME");
-  if (tx_utf8_) put(" SMTPUTF8");
+  if (t.utf8) put(" SMTPUTF8");
   put("\r\n");
   out_.CommitCopy(static_cast<size_t>(p - start));
   Expecting(Expect::kMail);
-  tx_.mail_sent = true;
+  t.mail_sent = true;
   need_rset_ = true;  // until the end of data is answered
-  if (tx_.pipelined) {
-    for (size_t i = 0; i < tx_.rcpts.size(); ++i) SendRcpt(i);
-    tx_.next_rcpt = tx_.rcpts.size();
-    SendDataOrBdat();
+  if (t.pipelined) {
+    for (size_t i = 0; i < t.rcpts.size(); ++i) SendRcpt(t, i);
+    t.next_rcpt = t.rcpts.size();
+    SendDataOrBdat(t);
   }
 }
 
-void SmtpSession::SendRcpt(size_t i) {
-  Command("RCPT TO:<", tx_.rcpts[i], ">\r\n");
+void SmtpSession::SendRcpt(Transaction& t, size_t i) {
+  Command("RCPT TO:<", t.rcpts[i], ">\r\n");
   Expecting(Expect::kRcpt);
 }
 
-void SmtpSession::SendDataOrBdat() {
-  if (!tx_.use_bdat) {
+void SmtpSession::SendDataOrBdat(Transaction& t) {
+  if (!t.use_bdat) {
     Command("DATA\r\n");
     Expecting(Expect::kData);
     return;
   }
   // One chunk: the size is known once the normalized body is queued (one scan, zero copy).
   const size_t slot = out_.AppendSlot();
-  const size_t n = AppendBody(tx_.msg->segments, BodyMode::kBdat, &out_);
+  const size_t n = AppendBody(t.msg->segments, BodyMode::kBdat, &out_);
   char buf[48];
   char* p = buf;
   std::memcpy(p, "BDAT ", 5);
@@ -558,111 +599,124 @@ void SmtpSession::SendDataOrBdat() {
   p += 7;
   out_.FillSlotCopy(slot, std::string_view(buf, static_cast<size_t>(p - buf)));
   Expecting(Expect::kBdatLast);
+  t.end_queued = true;
 }
 
 // Gives every accepted recipient the outcome decided by `r` (end of data, DATA or BDAT reply).
-void SmtpSession::SettleAccepted(const SmtpReply& r, std::string_view failure) {
-  for (size_t i = 0; i < tx_.rcpts.size(); ++i) {
-    if (tx_.rcpt_state[i] == RcptState::kDone) continue;
-    RcptOutcome& o = tx_.outcomes[i];
+void SmtpSession::SettleAccepted(Transaction& t, const SmtpReply& r, std::string_view failure) {
+  for (size_t i = 0; i < t.rcpts.size(); ++i) {
+    if (t.rcpt_state[i] == RcptState::kDone) continue;
+    RcptOutcome& o = t.outcomes[i];
     o.result = ResultForCode(r.code);
     if (!failure.empty() && o.result == RcptResult::kDelivered) o.result = RcptResult::kDeferred;
     o.reply = r;
     if (!failure.empty()) o.failure = std::string(failure);
-    tx_.rcpt_state[i] = RcptState::kDone;
+    t.rcpt_state[i] = RcptState::kDone;
   }
 }
 
 void SmtpSession::FinishTransaction() {
+  Transaction& t = front();
   SmtpEvent& ev = events_.emplace_back();
   ev.kind = SmtpEventKind::kMessageDone;
-  ev.tag = tx_.tag;
-  ev.outcomes = std::move(tx_.outcomes);
-  tx_.outcomes.clear();
-  tx_.active = false;
-  tx_.msg = nullptr;
+  ev.tag = t.tag;
+  ev.outcomes = std::move(t.outcomes);
+  t.outcomes.clear();
+  t.active = false;
+  t.msg = nullptr;
+  tx_head_ = (tx_head_ + 1) % 2;
+  --tx_count_;
   ++messages_done_;
 }
 
 void SmtpSession::OnTransactionReply(Expect e, const SmtpReply& r) {
-  if (!tx_.active) {  // cannot happen: transaction replies are only expected during one
+  if (tx_count_ == 0) {  // cannot happen: transaction replies are only expected during one
     Close(absl::StrCat("unexpected reply: ", r.ToString()), &r, false);
     return;
   }
+  // Replies come in order: the oldest transaction's replies all precede the next one's.
+  Transaction& t = front();
   const int cls = r.code / 100;
   switch (e) {
     case Expect::kRset:
       if (cls != 2) {
         Close(absl::StrCat("RSET refused: ", r.ToString()), &r, false);
-      } else if (!tx_.mail_sent) {
-        SendMail();
+      } else if (!t.mail_sent) {
+        SendMail(t);
       }
       return;
     case Expect::kMail:
       if (cls != 2) {
-        tx_.mail_failed = true;
-        for (size_t i = 0; i < tx_.rcpts.size(); ++i) {
-          tx_.outcomes[i].result = cls == 5 ? RcptResult::kRejected : RcptResult::kDeferred;
-          tx_.outcomes[i].reply = r;
-          tx_.rcpt_state[i] = RcptState::kDone;
+        t.mail_failed = true;
+        for (size_t i = 0; i < t.rcpts.size(); ++i) {
+          t.outcomes[i].result = cls == 5 ? RcptResult::kRejected : RcptResult::kDeferred;
+          t.outcomes[i].reply = r;
+          t.rcpt_state[i] = RcptState::kDone;
         }
-        if (!tx_.pipelined) {
+        if (!t.pipelined) {
           FinishTransaction();
-          EnterIdle();
+          AfterFinish();
         }
-      } else if (!tx_.pipelined) {
-        SendRcpt(tx_.next_rcpt++);
+      } else {
+        t.mail_ok = true;
+        if (!t.pipelined) SendRcpt(t, t.next_rcpt++);
       }
       return;
     case Expect::kRcpt: {
-      if (tx_.mail_failed) return;  // 503s after a refused MAIL: outcomes already set
+      ++t.rcpt_replies;
+      if (t.mail_failed) return;  // 503s after a refused MAIL: outcomes already set
       size_t i = 0;  // the first recipient still pending is the one this reply answers
-      while (i < tx_.rcpts.size() && tx_.rcpt_state[i] != RcptState::kPending) ++i;
-      if (i < tx_.rcpts.size()) {
+      while (i < t.rcpts.size() && t.rcpt_state[i] != RcptState::kPending) ++i;
+      if (i < t.rcpts.size()) {
         if (cls == 2) {
-          tx_.rcpt_state[i] = RcptState::kAccepted;
-          ++tx_.accepted;
+          t.rcpt_state[i] = RcptState::kAccepted;
+          ++t.accepted;
         } else {
-          tx_.outcomes[i].result = ResultForCode(r.code);
-          tx_.outcomes[i].reply = r;
-          tx_.rcpt_state[i] = RcptState::kDone;
+          t.outcomes[i].result = ResultForCode(r.code);
+          t.outcomes[i].reply = r;
+          t.rcpt_state[i] = RcptState::kDone;
         }
       }
-      if (!tx_.pipelined) {
-        if (tx_.next_rcpt < tx_.rcpts.size()) {
-          SendRcpt(tx_.next_rcpt++);
-        } else if (tx_.accepted > 0) {
-          SendDataOrBdat();
+      if (!t.pipelined) {
+        if (t.next_rcpt < t.rcpts.size()) {
+          SendRcpt(t, t.next_rcpt++);
+        } else if (t.accepted > 0) {
+          SendDataOrBdat(t);
         } else {
           FinishTransaction();  // nobody accepted: no DATA; RSET before the next MAIL
-          EnterIdle();
+          AfterFinish();
         }
+      } else {
+        MaybeReadyNext();  // BDAT LAST already queued and the envelope is now known good
       }
       return;
     }
     case Expect::kData:
       if (r.code == 354) {
-        if (tx_.mail_failed || tx_.accepted == 0) {
+        if (t.mail_failed || t.accepted == 0) {
           Command(".\r\n");  // RFC 2920 §3.1: end the (empty) data, nothing to deliver
-          tx_.discard = true;
+          t.discard = true;
         } else {
-          AppendBody(tx_.msg->segments, BodyMode::kData, &out_);
+          AppendBody(t.msg->segments, BodyMode::kData, &out_);
+          t.end_queued = true;
         }
         Expecting(Expect::kDataEnd);
+        MaybeReadyNext();
         return;
       }
-      if (!tx_.mail_failed && tx_.accepted > 0) {
-        SettleAccepted(r, cls == 2 ? "unexpected reply to DATA" : "");
+      if (!t.mail_failed && t.accepted > 0) {
+        SettleAccepted(t, r, cls == 2 ? "unexpected reply to DATA" : "");
       }
       FinishTransaction();
-      EnterIdle();
+      AfterFinish();
       return;
     case Expect::kDataEnd:
     case Expect::kBdatLast:
-      if (!tx_.discard && !tx_.mail_failed && tx_.accepted > 0) SettleAccepted(r, "");
-      need_rset_ = cls != 2;
+      if (!t.discard && !t.mail_failed && t.accepted > 0) SettleAccepted(t, r, "");
+      // With a successor in flight its own MAIL already set need_rset_ (until its end).
+      if (tx_count_ == 1) need_rset_ = cls != 2;
       FinishTransaction();
-      EnterIdle();
+      AfterFinish();
       return;
     default:
       Close(absl::StrCat("unexpected reply: ", r.ToString()), &r, false);

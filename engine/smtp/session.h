@@ -19,10 +19,28 @@
 //                   pending then), do the TLS handshake, then call OnTlsEstablished() or
 //                   OnConnectionError("TLS handshake failed: ...").
 //     kReady        idle: call Send(message, tag) for the next message, or Quit().
+//     kReadyNext    (options.pipeline_transactions only) the current message's end of data is
+//                   queued and its envelope was accepted: Send() may queue the next message
+//                   behind it now (RFC 2920 §3.1: the message content may open a command group).
+//                   DATA: right after the 354, so the next MAIL/RCPT/DATA go out in the same
+//                   write as the "."; BDAT: once the RCPT replies are in (BDAT LAST went with
+//                   them). Optional: a runner with nothing to send ignores it, and kReady follows
+//                   once the session is idle. At most 2 transactions are in flight; Quit() still
+//                   needs kIdle.
+//     Events can be stale by the time they are handled (a kReadyNext followed by the
+//     kMessageDone and kReady of the same read): check can_send() before calling Send().
 //     kMessageDone  a message finished: its tag and one RcptOutcome per recipient.
 //     kAuthFailed   AUTH refused (535, 454, ...) or impossible; reply kept. A kClose follows:
 //                   the runner should pause the account.
 //     kClose        close the socket now (pending output is dropped); reason says why.
+//
+// Pipelined transactions: replies are matched in order to one FIFO of expected replies across
+// both transactions. The first transaction's end-of-data reply (2xx, 4xx or 5xx) decides only
+// its own recipients (the "." or BDAT LAST ended it); a 421, a drop, a protocol error or a
+// timeout fails both with connection-level outcomes, the older message's kMessageDone first.
+// Only a transaction whose MAIL and RCPT replies are all in, with at least one accepted
+// recipient, gets a successor (one that will need RSET never does: no RSET is ever pipelined
+// behind a message). Without PIPELINING everything is as one transaction at a time.
 //
 // Guarantees: every recipient of every Send() gets exactly one outcome (in a kMessageDone event),
 // whatever happens: server replies (2xx delivered, 4xx deferred, 5xx rejected, with the reply
@@ -102,16 +120,21 @@ struct SmtpSessionOptions {
   std::string password;               // secret (API key for SendGrid's user "apikey")
   bool pipelining = true;             // use PIPELINING when offered
   bool chunking = true;               // use BDAT when CHUNKING is offered
+  bool pipeline_transactions = false; // with PIPELINING: emit kReadyNext and accept the next
+                                      // message behind the current one's end of data
+                                      // (ForAccount: = pipelining)
   SmtpTimeouts timeouts;
 
-  // From an [[account]]: tls, username, pipelining, chunking, ehlo_name (or `default_ehlo_name`
-  // when the account has none).
+  // From an [[account]]: tls, username, pipelining (also pipeline_transactions), chunking,
+  // ehlo_name (or `default_ehlo_name` when the account has none).
   static SmtpSessionOptions ForAccount(const AccountConfig& account, std::string password,
                                        const SmtpTimeouts& timeouts,
                                        std::string default_ehlo_name);
 };
 
-enum class SmtpEventKind : uint8_t { kStartTls, kReady, kMessageDone, kAuthFailed, kClose };
+enum class SmtpEventKind : uint8_t {
+  kStartTls, kReady, kMessageDone, kAuthFailed, kClose, kReadyNext,
+};
 const char* SmtpEventKindName(SmtpEventKind kind);
 
 struct SmtpEvent {
@@ -141,11 +164,11 @@ class SmtpSession {
   void OnPeerClosed();                    // EOF from the server
   void OnConnectionError(std::string_view reason);  // socket or TLS error, DNS, ...
 
-  // --- commands from the runner (valid in kIdle) ---
+  // --- commands from the runner (valid in kIdle, or after kReadyNext: see can_send()) ---
   // Starts a transaction for msg.recipient. `tag` is echoed in kMessageDone. Errors (nothing is
-  // written, the session stays idle): FailedPrecondition when not idle or the message needs
-  // SMTPUTF8 the server lacks; InvalidArgument when an address holds CR, LF, control bytes, '<'
-  // or '>' or the recipient is empty.
+  // written, the session stays as it was): FailedPrecondition when !can_send() or the message
+  // needs SMTPUTF8 the server lacks; InvalidArgument when an address holds CR, LF, control
+  // bytes, '<' or '>' or the recipient is empty.
   absl::Status Send(const RenderedMessage& msg, uint64_t tag);
   // Same for several recipients (views must live until kMessageDone), e.g. `salvo send-one`.
   absl::Status Send(const RenderedMessage& msg, std::span<const std::string_view> recipients,
@@ -164,6 +187,10 @@ class SmtpSession {
   void TakeEvents(std::vector<SmtpEvent>* out);
 
   SmtpState state() const;
+  // Send() would be accepted now: idle, or (pipeline_transactions) one transaction in flight
+  // whose end of data is queued and whose envelope was accepted.
+  bool can_send() const;
+  size_t transactions_in_flight() const { return tx_count_; }
   absl::Duration timeout() const { return TimeoutFor(options_.timeouts, state()); }
 
   // --- what we learned (smtp-check) ---
@@ -188,12 +215,17 @@ class SmtpSession {
     absl::InlinedVector<RcptOutcome, 1> outcomes;
     size_t next_rcpt = 0;        // non-pipelined: next RCPT to send
     size_t accepted = 0;
+    size_t rcpt_replies = 0;     // RCPT replies received
     bool active = false;
     bool pipelined = false;
     bool use_bdat = false;
     bool mail_sent = false;
     bool mail_failed = false;
     bool discard = false;        // "." sent after a 354 with no accepted recipient
+    bool utf8 = false;           // needs SMTPUTF8
+    bool mail_ok = false;        // MAIL FROM got a 2xx
+    bool end_queued = false;     // the message data and its end ("." / BDAT LAST) are queued
+    bool ready_next_sent = false;  // kReadyNext was emitted for this transaction
   };
 
   explicit SmtpSession(SmtpSessionOptions options);
@@ -206,12 +238,17 @@ class SmtpSession {
   void EnterIdle();
   void OnTransactionReply(Expect e, const SmtpReply& r);
   void SendEhlo(bool helo);
-  void SendMail();
-  void SendRcpt(size_t i);
-  void SendDataOrBdat();
+  void SendMail(Transaction& t);
+  void SendRcpt(Transaction& t, size_t i);
+  void SendDataOrBdat(Transaction& t);
   void AuthFailed(const SmtpReply* reply, std::string reason);
-  void SettleAccepted(const SmtpReply& r, std::string_view failure);
-  void FinishTransaction();
+  void SettleAccepted(Transaction& t, const SmtpReply& r, std::string_view failure);
+  void FinishTransaction();   // the oldest transaction: kMessageDone, then it leaves the ring
+  void AfterFinish();         // kReady when nothing is in flight, else maybe kReadyNext
+  void MaybeReadyNext();
+  bool CanSendNext() const;
+  Transaction& front() { return tx_[tx_head_]; }
+  const Transaction& front() const { return tx_[tx_head_]; }
   void Close(std::string reason, const SmtpReply* reply, bool graceful);
   void Command(std::string_view a, std::string_view b = {}, std::string_view c = {});
   void Expecting(Expect e) { expect_.push_back(e); }
@@ -223,14 +260,15 @@ class SmtpSession {
   std::vector<SmtpEvent> events_;
   std::vector<Expect> expect_;   // pending replies, in order; expect_head_ is the next one
   size_t expect_head_ = 0;
-  Transaction tx_;
+  Transaction tx_[2];            // ring: tx_[tx_head_] is the oldest (its replies come first)
+  size_t tx_head_ = 0;
+  size_t tx_count_ = 0;          // transactions in flight (0..2)
   SmtpReply greeting_;
   SmtpCapabilities caps_;
   bool tls_active_ = false;
   bool tls_handshake_ = false;
   bool authenticated_ = false;
   bool need_rset_ = false;
-  bool tx_utf8_ = false;         // the current transaction needs SMTPUTF8
   bool closed_ = false;
   bool idle_ = false;
   uint64_t messages_done_ = 0;

@@ -96,7 +96,7 @@ TEST(Robustness, SessionRandomDialogs) {
     msgs.back().segments = {msgs.back().owned[0]};
     msgs.back().size = msgs.back().owned[0].size();
   }
-  uint64_t sends = 0, dones = 0, outcomes = 0, expected_outcomes = 0;
+  uint64_t sends = 0, dones = 0, outcomes = 0, expected_outcomes = 0, behind = 0;
   for (int iter = 0; iter < 3000; ++iter) {
     SmtpSessionOptions o;
     o.ehlo_name = "c.example";
@@ -106,12 +106,14 @@ TEST(Robustness, SessionRandomDialogs) {
       o.password = "p";
     }
     o.pipelining = rng() % 4 != 0;
+    o.pipeline_transactions = rng() % 2 != 0;  // the next message behind the end of data
     auto created = SmtpSession::Create(o);
     ASSERT_TRUE(created.ok());
     SmtpSession& s = **created;
     bool closed = false;
     std::string written, snapshot;  // snapshot: all the client generated (closing drops the rest)
     std::vector<SmtpEvent> ev;
+    uint64_t next_done = sends;  // kMessageDone comes in Send() order
     for (int step = 0; step < 150 && !closed; ++step) {
       const int action = static_cast<int>(rng() % 100);
       if (s.state() == SmtpState::kTlsHandshake && action < 50) {
@@ -142,12 +144,17 @@ TEST(Robustness, SessionRandomDialogs) {
         ASSERT_FALSE(closed) << "event after close";
         if (e.kind == SmtpEventKind::kClose) closed = true;
         if (e.kind == SmtpEventKind::kMessageDone) {
+          ASSERT_EQ(e.tag, next_done++);
           ++dones;
           outcomes += e.outcomes.size();
         }
+        if (e.kind == SmtpEventKind::kReadyNext) {
+          ASSERT_TRUE(o.pipeline_transactions);
+        }
       }
-      if (!closed && s.state() == SmtpState::kIdle && rng() % 4 != 0) {
-        if (rng() % 200 == 0) {
+      ASSERT_LE(s.transactions_in_flight(), 2u);
+      if (!closed && s.can_send() && rng() % 4 != 0) {
+        if (s.state() == SmtpState::kIdle && rng() % 200 == 0) {
           ASSERT_TRUE(s.Quit().ok());
           continue;
         }
@@ -157,6 +164,7 @@ TEST(Robustness, SessionRandomDialogs) {
         if (s.Send(m, std::span(kRcpts, nr), sends).ok()) {
           ++sends;
           expected_outcomes += nr;
+          if (s.transactions_in_flight() == 2) ++behind;
         }
       }
     }
@@ -174,8 +182,10 @@ TEST(Robustness, SessionRandomDialogs) {
     ASSERT_EQ(dones, sends) << "iteration " << iter;
     ASSERT_EQ(outcomes, expected_outcomes) << "iteration " << iter;
   }
-  std::printf("random dialogs: %llu messages sent, %llu outcomes\n",
-              static_cast<unsigned long long>(sends), static_cast<unsigned long long>(outcomes));
+  std::printf("random dialogs: %llu messages sent (%llu behind another), %llu outcomes\n",
+              static_cast<unsigned long long>(sends), static_cast<unsigned long long>(behind),
+              static_cast<unsigned long long>(outcomes));
+  EXPECT_GT(behind, 50u);  // pipelined transactions were exercised too
   EXPECT_GT(sends, 1000u);  // the random walk really exercised transactions
 }
 
