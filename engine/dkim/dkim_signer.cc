@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/base64.h"
 
 namespace salvo {
 namespace {
@@ -19,32 +20,6 @@ constexpr const char* kSigned[] = {"from",         "to",           "subject",
                                    "list-unsubscribe-post", "from", "subject"};
 constexpr size_t kSignedCount = sizeof(kSigned) / sizeof(kSigned[0]);
 constexpr size_t kMaxFields = 64;
-
-// Standard padded base64 of p[0..n) into o (room for (n + 2) / 3 * 4); returns the length.
-size_t Base64(const unsigned char* p, size_t n, char* o) {
-  static constexpr char kAbc[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  char* start = o;
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    o[0] = kAbc[v >> 18];
-    o[1] = kAbc[(v >> 12) & 63];
-    o[2] = kAbc[(v >> 6) & 63];
-    o[3] = kAbc[v & 63];
-    o += 4;
-  }
-  if (i < n) {
-    uint32_t v = uint32_t{p[i]} << 16;
-    if (n - i == 2) v |= uint32_t{p[i + 1]} << 8;
-    o[0] = kAbc[v >> 18];
-    o[1] = kAbc[(v >> 12) & 63];
-    o[2] = n - i == 2 ? kAbc[(v >> 6) & 63] : '=';
-    o[3] = '=';
-    o += 4;
-  }
-  return static_cast<size_t>(o - start);
-}
 
 bool ValidLabelChars(std::string_view s) {
   if (s.empty() || s.size() > 253) return false;
@@ -180,7 +155,7 @@ absl::Status DkimSigner::Sign(std::string_view headers, const unsigned char body
     }
   }
   char bh[44];  // base64 of 32 bytes
-  Base64(body_hash, 32, bh);
+  EncodeBase64(body_hash, 32, bh);
   data.append(canonical_prefix_);
   data.append(bh, sizeof bh);
   data.append("; b=");
@@ -194,7 +169,7 @@ absl::Status DkimSigner::Sign(std::string_view headers, const unsigned char body
   if (absl::Status st = key_->SignDigest(digest, &sig); !st.ok()) return st;
   b64.resize((sig.size() + 2) / 3 * 4);
   const size_t b64_len =
-      Base64(reinterpret_cast<const unsigned char*>(sig.data()), sig.size(), b64.data());
+      EncodeBase64(reinterpret_cast<const unsigned char*>(sig.data()), sig.size(), b64.data());
   out->reserve(out->size() + prefix_.size() + sizeof bh + 8 + b64_len + b64_len / 72 * 3 + 2);
   out->append(prefix_);
   out->append(bh, sizeof bh);

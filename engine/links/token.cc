@@ -17,6 +17,7 @@
 #endif
 
 #include "absl/status/status.h"
+#include "engine/base/base64.h"
 #include "engine/base/shard.h"
 
 namespace salvo {
@@ -99,31 +100,6 @@ inline void CopySmall(uint8_t* dst, const void* src_v, size_t n) {
     return;
   }
   for (size_t i = 0; i < n; ++i) dst[i] = src[i];
-}
-
-// URL-safe base64 without padding, written in place (the output length is known up front).
-void AppendB64Url(const uint8_t* p, size_t n, std::string* out) {
-  static constexpr char kAbc[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  const size_t at = out->size();
-  out->resize(at + (n * 4 + 2) / 3);
-  char* o = out->data() + at;
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    o[0] = kAbc[v >> 18];
-    o[1] = kAbc[(v >> 12) & 63];
-    o[2] = kAbc[(v >> 6) & 63];
-    o[3] = kAbc[v & 63];
-    o += 4;
-  }
-  if (i < n) {
-    uint32_t v = uint32_t{p[i]} << 16;
-    if (n - i == 2) v |= uint32_t{p[i + 1]} << 8;
-    *o++ = kAbc[v >> 18];
-    *o++ = kAbc[(v >> 12) & 63];
-    if (n - i == 2) *o++ = kAbc[(v >> 6) & 63];
-  }
 }
 
 void PutBe32(uint32_t v, uint8_t* p) {
@@ -341,7 +317,7 @@ void TokenSigner::Append(const TokenData& data, std::string* out) const {
   }
   std::memcpy(buf + n, tag, kTagLen);
   n += kTagLen;
-  AppendB64Url(buf, n, out);
+  AppendBase64Url(buf, n, out);
 }
 
 absl::StatusOr<TokenData> TokenSigner::Verify(std::string_view token) const {
