@@ -283,6 +283,7 @@ class Feeder {
         batch.push_back(std::move(heap_.back()));
         heap_.pop_back();
       }
+      if (!Reload(&batch)) break;
       if (budget > batch.size() && !scan_done_ && heap_.size() < kMaxHeap) {
         if (!Scan(budget - batch.size(), &batch)) break;
       }
@@ -310,11 +311,16 @@ class Feeder {
     int64_t due = 0;
     int acct = -1, ip = -1;
     std::string dom_key;  // account '|' ip '|' domain when a domain limiter applies
+    bool slim = false;    // waiting in heap_: r keeps only key and shard (Reload when due)
   };
   static bool Later(const std::unique_ptr<Item>& a, const std::unique_ptr<Item>& b) {
     return a->due > b->due;
   }
   static constexpr size_t kMaxHeap = 100'000;
+  // An item waiting longer than this (retry backoff, throttled domain) gives up its recipient
+  // data (address, consent, fields: most of its ~750 bytes) until it is due, so the up to
+  // kMaxHeap waiting items of a deferral wave or a slow domain cost ~200 bytes each.
+  static constexpr int64_t kSlimAfterUs = 2'000'000;
 
   // Reads the next members of this feeder's shards; appends the ones to try now to *batch.
   bool Scan(size_t want, std::vector<std::unique_ptr<Item>>* batch) {
@@ -380,8 +386,44 @@ class Feeder {
   }
 
   void PushHeap(std::unique_ptr<Item> item) {
+    if (!item->slim && item->due - NowUs() > kSlimAfterUs) {
+      Recipient kept;
+      kept.key = std::move(item->r.key);
+      kept.shard = item->r.shard;
+      item->r = std::move(kept);
+      item->dom_key = std::string();
+      item->slim = true;
+    }
     heap_.push_back(std::move(item));
     std::push_heap(heap_.begin(), heap_.end(), Later);
+  }
+
+  // Reads back the recipient data of the slim items of *batch. A recipient whose record was
+  // removed meanwhile is recorded as failed and leaves the batch.
+  bool Reload(std::vector<std::unique_ptr<Item>>* batch) {
+    size_t kept = 0;
+    for (size_t i = 0; i < batch->size(); ++i) {
+      std::unique_ptr<Item>& item = (*batch)[i];
+      if (item->slim) {
+        auto r = s_->rstore->Get(item->r.key);
+        if (!r.ok()) {
+          s_->Fatal(r.status());
+          return false;
+        }
+        if (!r->has_value()) {
+          Record(item.get(), Outcome::kFailed, true, "recipient record removed during the send");
+          continue;
+        }
+        const uint32_t shard = item->r.shard;
+        item->r = std::move(**r);
+        item->r.shard = shard;
+        item->slim = false;
+      }
+      if (kept != i) (*batch)[kept] = std::move(item);
+      ++kept;
+    }
+    batch->resize(kept);
+    return true;
   }
 
   // Suppression check at send time, pick egress, render, mark, submit.
