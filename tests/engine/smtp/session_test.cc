@@ -720,6 +720,23 @@ constexpr char kChunkingEhlo[] = "250-x\r\n250-PIPELINING\r\n250 CHUNKING\r\n";
 constexpr char kEnvelope1[] = "MAIL FROM:<bounces+t@x.example>\r\nRCPT TO:<b@y.example>\r\n";
 constexpr char kEnvelope2[] = "MAIL FROM:<bounces+t@x.example>\r\nRCPT TO:<c@y.example>\r\n";
 
+// Two messages, the second pipelined behind the first one's end of data.
+struct PipelinedPair {
+  RenderedMessage m1 = Msg();
+  RenderedMessage m2 = Msg("second\r\n", "c@y.example");
+  // Opens `d`, sends m1, accepts its envelope (DATA) and sends m2 behind it; returns what the
+  // client wrote then (m1's body and end, m2's envelope). Leaves the "ready-next" event queued.
+  std::string Start(Dialog& d) {
+    d.Open();
+    d.Kinds();
+    EXPECT_TRUE(d.s().Send(m1, 1).ok());
+    d.Client();
+    d.Server("250 ok\r\n250 ok\r\n354 go\r\n");
+    EXPECT_TRUE(d.s().Send(m2, 2).ok());
+    return d.Client();
+  }
+};
+
 TEST(SmtpSessionNext, DataNextTransactionInTheSameWriteAsTheDot) {
   Dialog d(NextOptions());
   d.Open();
@@ -815,17 +832,10 @@ TEST(SmtpSessionNext, FirstMessageFinalFailureDoesNotAffectTheSecond) {
   for (auto [reply, want] : {std::pair{"552 5.3.4 message too big\r\n", RcptResult::kRejected},
                              std::pair{"451 4.3.0 queue full\r\n", RcptResult::kDeferred}}) {
     Dialog d(NextOptions());
-    d.Open();
-    d.Kinds();
-    RenderedMessage m1 = Msg();
-    RenderedMessage m2 = Msg("second\r\n", "c@y.example");
-    ASSERT_TRUE(d.s().Send(m1, 1).ok());
-    d.Client();
-    d.Server("250 ok\r\n250 ok\r\n354 go\r\n");
-    EXPECT_EQ(d.Kinds(), "ready-next");
-    ASSERT_TRUE(d.s().Send(m2, 2).ok());
-    EXPECT_EQ(d.Client(),
+    PipelinedPair pair;
+    EXPECT_EQ(pair.Start(d),
               "Subject: t\r\n\r\nhello\r\n.\r\n" + std::string(kEnvelope2) + "DATA\r\n");
+    EXPECT_EQ(d.Kinds(), "ready-next");
     d.Server(reply);
     EXPECT_EQ(d.Kinds(), "message-done");
     const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
@@ -849,14 +859,8 @@ TEST(SmtpSessionNext, FirstMessageFinalFailureDoesNotAffectTheSecond) {
 
 TEST(SmtpSessionNext, SecondMessageFinalFailureRsetsBeforeTheThird) {
   Dialog d(NextOptions());
-  d.Open();
-  RenderedMessage m1 = Msg();
-  RenderedMessage m2 = Msg("second\r\n", "c@y.example");
-  ASSERT_TRUE(d.s().Send(m1, 1).ok());
-  d.Client();
-  d.Server("250 ok\r\n250 ok\r\n354 go\r\n");
-  ASSERT_TRUE(d.s().Send(m2, 2).ok());
-  d.Client();
+  PipelinedPair pair;
+  pair.Start(d);
   d.Server("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
   d.Client();
   d.Server("554 5.7.1 spam\r\n");
@@ -868,15 +872,8 @@ TEST(SmtpSessionNext, SecondMessageFinalFailureRsetsBeforeTheThird) {
 
 TEST(SmtpSessionNext, Reply421AfterThePipelinedGroupFailsBoth) {
   Dialog d(NextOptions());
-  d.Open();
-  d.Kinds();
-  RenderedMessage m1 = Msg();
-  RenderedMessage m2 = Msg("second\r\n", "c@y.example");
-  ASSERT_TRUE(d.s().Send(m1, 1).ok());
-  d.Client();
-  d.Server("250 ok\r\n250 ok\r\n354 go\r\n");
-  ASSERT_TRUE(d.s().Send(m2, 2).ok());
-  d.Client();
+  PipelinedPair pair;
+  pair.Start(d);
   d.Server("421 4.3.2 System shutting down\r\n");
   EXPECT_EQ(d.Kinds(), "ready-next,message-done,message-done,close");
   size_t n = 0;
@@ -898,14 +895,8 @@ TEST(SmtpSessionNext, Reply421AfterThePipelinedGroupFailsBoth) {
 TEST(SmtpSessionNext, DropOrTimeoutAfterThePipelinedGroupFailsBoth) {
   for (bool timeout : {false, true}) {
     Dialog d(NextOptions());
-    d.Open();
-    RenderedMessage m1 = Msg();
-    RenderedMessage m2 = Msg("second\r\n", "c@y.example");
-    ASSERT_TRUE(d.s().Send(m1, 1).ok());
-    d.Client();
-    d.Server("250 ok\r\n250 ok\r\n354 go\r\n");
-    ASSERT_TRUE(d.s().Send(m2, 2).ok());
-    d.Client();
+    PipelinedPair pair;
+    pair.Start(d);
     d.Server("250 2.0.0 queued\r\n250 ok\r\n");  // first done, second's MAIL accepted
     if (timeout) {
       EXPECT_EQ(d.s().timeout(), absl::Minutes(5));  // waiting for the second's RCPT reply
