@@ -210,7 +210,9 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
     }
     bool exists = rstat[j].ok();
     bool record_changed = true;
-    if (exists) {
+    if (exists && slice_at(pb.encoded_at[j]) == rvals[j]) {
+      record_changed = false;  // the row as stored, byte for byte (a re-import): merging is a no-op
+    } else if (exists) {
       RETURN_IF_ERROR(DecodeRecipient(in.key, rvals[j].ToStringView(), &stored));
       MergeRecipient(stored, in, &merged);
       EncodeRecipient(merged, &encoded);
