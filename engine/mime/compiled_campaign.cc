@@ -537,13 +537,16 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   out->body_8bit = false;
   out->smtputf8 = false;
 
-  // The address goes into To: and RCPT TO: it must be one clean token.
+  // The address goes into To: and RCPT TO: it must be one clean token. A space is allowed only
+  // inside a quoted local part ("john smith"@example.com, which import accepts: RFC 5321 4.1.2).
   const std::string& addr = r.address;
   if (addr.empty() || addr.size() > 254 || addr.find('@') == std::string::npos)
     return absl::InvalidArgumentError(
         absl::StrCat("recipient address \"", SanitizeForLog(addr, 80), "\" is not valid"));
-  for (char ch : addr) {
-    unsigned char c = static_cast<unsigned char>(ch);
+  const size_t quoted_end = addr[0] == '"' ? addr.find('"', 1) : 0;
+  for (size_t i = 0; i < addr.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(addr[i]);
+    if (c == ' ' && i < quoted_end && quoted_end != std::string::npos) continue;
     if (c <= 0x20 || c == 0x7F || c == '<' || c == '>' || c == ',')
       return absl::InvalidArgumentError(
           absl::StrCat("recipient address \"", SanitizeForLog(addr, 80), "\" is not valid"));

@@ -119,10 +119,16 @@ TEST(CompiledCampaign, BadRecipientAddressIsAnError) {
   ASSERT_TRUE(c.ok());
   RenderedMessage m;
   Recipient r;
-  for (const char* bad : {"", "no-at-sign", "a@b\r\nBcc: x@y", "a b@c", "<a@b>"}) {
+  for (const char* bad : {"", "no-at-sign", "a@b\r\nBcc: x@y", "a b@c", "<a@b>",
+                          "\"john smith\"@c d", "\"open quote @c", "\"a\"b c@d"}) {
     r.address = bad;
     EXPECT_FALSE((*c)->Render(r, &m).ok()) << bad;
   }
+  // A quoted local part may hold spaces (import accepts it; RFC 5321 4.1.2).
+  r.address = "\"john smith\"@example.com";
+  ASSERT_TRUE((*c)->Render(r, &m).ok());
+  EXPECT_EQ(m.recipient, "\"john smith\"@example.com");
+  EXPECT_NE(m.Flatten().find("To: <\"john smith\"@example.com>\r\n"), std::string::npos);
 }
 
 TEST(CompiledCampaign, UniqueMessageIdsAndThreadSafe) {
