@@ -117,19 +117,14 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
   switch (which) {
     case Cf::kRecipients:
     case Cf::kMembers:
-      o.write_buffer_size = 32 << 20;
+    case Cf::kProgress:
+      // `progress` is written twice per message by a send (in-flight marker, then outcome) and
+      // read back only on resume: small memtables keep a send's memory low (32 MB ones were a
+      // third of a 1 M send's peak RSS); flushing every few seconds costs little.
+      o.write_buffer_size = which == Cf::kProgress ? 8 << 20 : 32 << 20;
       o.max_write_buffer_number = 3;
       // Imports look up mostly new keys: a memtable bloom filter answers those misses without
       // walking the skip list.
-      o.memtable_whole_key_filtering = true;
-      o.memtable_prefix_bloom_size_ratio = 0.05;
-      break;
-    case Cf::kProgress:
-      // Written twice per message by a send (in-flight marker, then outcome) and read back only
-      // on resume: small memtables keep a send's memory low (32 MB ones were a third of a 1 M
-      // send's peak RSS); flushing every few seconds costs little.
-      o.write_buffer_size = 8 << 20;
-      o.max_write_buffer_number = 3;
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.05;
       break;
