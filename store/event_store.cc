@@ -25,10 +25,6 @@ int64_t NowUs() {
       .count();
 }
 
-void PutBe64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
   return absl::InternalError(absl::StrCat("event store: ", Av(what), ": ", s.ToString()));

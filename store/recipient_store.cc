@@ -24,18 +24,6 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return absl::InternalError(absl::StrCat(Av(what), ": ", s.ToString()));
 }
 
-void PutFixed64(std::string* out, uint64_t v) {
-  char buf[8];
-  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
-  out->append(buf, 8);
-}
-uint64_t GetFixed64(std::string_view in) {
-  if (in.size() != 8) return 0;
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  return v;
-}
-
 // Merges `in` onto `stored` (see Upsert's merge rule) into *out.
 void MergeRecipient(const Recipient& stored, const Recipient& in, Recipient* out) {
   out->key = in.key;
@@ -264,9 +252,9 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
 
 absl::StatusOr<std::vector<std::string>> RecipientStore::KeysWithHash(uint64_t hash,
                                                                      size_t limit) {
-  char prefix[8];
-  for (int i = 7; i >= 0; --i) prefix[7 - i] = static_cast<char>(hash >> (8 * i));
-  rocksdb::Slice p(prefix, sizeof prefix);
+  std::string prefix;
+  PutBe64(&prefix, hash);
+  rocksdb::Slice p(prefix);
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kAddrHash)));
   std::vector<std::string> out;

@@ -23,6 +23,12 @@ bool GetVarint64(std::string_view* in, uint64_t* v);
 void PutLengthPrefixed(std::string* out, std::string_view s);
 bool GetLengthPrefixed(std::string_view* in, std::string_view* s);
 
+// Fixed-width integers: little endian for values (counts, run markers), big endian for key
+// parts that must sort by number (times, hashes).
+void PutFixed64(std::string* out, uint64_t v);
+uint64_t GetFixed64(std::string_view in);  // 0 unless `in` is exactly 8 bytes
+void PutBe64(std::string* out, uint64_t v);
+
 // Recipient value: version, flags, address, opted_in_at, consent_source, consent_ip, field count,
 // then (name, value) pairs in name order. r.fields must be sorted with unique names.
 // The key (r.key) and shard are not part of the value: they come from the RocksDB key.

@@ -23,6 +23,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "store/record_codec.h"
 
 namespace salvo {
 namespace {
@@ -179,8 +180,7 @@ absl::Status EnsureAddressHashIndex(rocksdb::DB* db, rocksdb::ColumnFamilyHandle
 
 void AddressHashKey(std::string_view address_key, std::string* out) {
   out->clear();
-  uint64_t h = AddressHash(address_key);
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(h >> (8 * i)));
+  PutBe64(out, AddressHash(address_key));
   out->append(address_key);
 }
 

@@ -60,7 +60,7 @@ const std::string& CountKey() {
 
 void PutCount(uint64_t n, std::string* out) {
   out->clear();
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(n >> (8 * i)));
+  PutFixed64(out, n);
 }
 
 // Caller holds the write mutex. nullopt: no count kept yet.
@@ -70,9 +70,7 @@ absl::StatusOr<std::optional<uint64_t>> ReadCount(Store* store) {
   if (s.IsNotFound()) return std::optional<uint64_t>();
   if (!s.ok()) return FromRocks(s, "reading the suppression count");
   if (v.size() != 8) return absl::DataLossError("damaged suppression count in meta");
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(v[i]);
-  return std::optional<uint64_t>(n);
+  return std::optional<uint64_t>(GetFixed64(v));
 }
 
 }  // namespace
