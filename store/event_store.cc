@@ -79,15 +79,7 @@ std::string EventStore::NextKey(int64_t at_us) {
   return k;
 }
 
-absl::Status EventStore::Append(const StoredEvent& ev) {
-  StoredEvent e = ev;
-  if (e.at_us == 0) e.at_us = NowUs();
-  std::string value;
-  EncodeEvent(e, &value);
-  return FromRocks(store_->db()->Put(rocksdb::WriteOptions(), store_->cf(Cf::kEvents),
-                                     NextKey(e.at_us), value),
-                   "append");
-}
+absl::Status EventStore::Append(const StoredEvent& ev) { return AppendBatch({ev}); }
 
 absl::Status EventStore::AppendBatch(const std::vector<StoredEvent>& events) {
   if (events.empty()) return absl::OkStatus();
