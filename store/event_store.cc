@@ -111,22 +111,9 @@ absl::StatusOr<bool> EventStore::Seen(std::string_view source, std::string_view 
 }
 
 absl::StatusOr<bool> EventStore::ApplyOnce(const StoredEvent& ev, const SuppressionEntry* suppress) {
-  if (ev.source.empty() || ev.event_id.empty())
-    return absl::InvalidArgumentError("event without source or id cannot be applied once");
-  std::lock_guard<std::mutex> lock(apply_mu_);
-  ASSIGN_OR_RETURN(bool seen, Seen(ev.source, ev.event_id));
-  if (seen) return false;
-  if (suppress) RETURN_IF_ERROR(suppression_.Add(*suppress));
-  StoredEvent e = ev;
-  if (e.at_us == 0) e.at_us = NowUs();
-  std::string value, stamp;
-  EncodeEvent(e, &value);
-  PutBe64(&stamp, static_cast<uint64_t>(e.at_us));
-  rocksdb::WriteBatch batch;
-  batch.Put(store_->cf(Cf::kEvents), NextKey(e.at_us), value);
-  batch.Put(store_->cf(Cf::kMeta), MarkerKey(e.source, e.event_id), stamp);
-  RETURN_IF_ERROR(FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "apply"));
-  return true;
+  std::vector<bool> applied;
+  RETURN_IF_ERROR(ApplyBatch({ev}, {suppress}, &applied));
+  return bool{applied[0]};
 }
 
 absl::Status EventStore::ApplyBatch(const std::vector<StoredEvent>& events,
