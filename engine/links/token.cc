@@ -49,6 +49,7 @@ uint64_t GetBe(const uint8_t* p, int bytes) {
   for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
   return v;
 }
+
 constexpr size_t kTagLen = 12;
 constexpr size_t kMaxTokenChars = 1024;
 
@@ -101,13 +102,6 @@ inline void CopySmall(uint8_t* dst, const void* src_v, size_t n) {
     return;
   }
   for (size_t i = 0; i < n; ++i) dst[i] = src[i];
-}
-
-void PutBe32(uint32_t v, uint8_t* p) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -224,8 +218,7 @@ struct TokenSigner::State {
     const size_t end = blocks * 64;
     blk[n] = 0x80;
     const uint64_t bits = (uint64_t{SHA256_CBLOCK} + n) * 8;  // the ipad block comes first
-    PutBe32(static_cast<uint32_t>(bits >> 32), blk + end - 8);
-    PutBe32(static_cast<uint32_t>(bits), blk + end - 4);
+    PutBe(bits, 8, blk + end - 8);
 #ifdef SALVO_TOKEN_SHA_NI
     if (sha_ni) {
       HmacShaNi(mid, blk, blocks, tag);
@@ -235,14 +228,13 @@ struct TokenSigner::State {
     SHA256_CTX c = inner;
     for (size_t b = 0; b < blocks; ++b) SHA256_Transform(&c, blk + b * 64);
     uint8_t ob[64] = {};
-    for (int i = 0; i < 8; ++i) PutBe32(c.h[i], ob + 4 * i);
+    for (int i = 0; i < 8; ++i) PutBe(c.h[i], 4, ob + 4 * i);
     ob[32] = 0x80;
     const uint64_t obits = (uint64_t{SHA256_CBLOCK} + SHA256_DIGEST_LENGTH) * 8;
-    PutBe32(static_cast<uint32_t>(obits >> 32), ob + 56);
-    PutBe32(static_cast<uint32_t>(obits), ob + 60);
+    PutBe(obits, 8, ob + 56);
     c = outer;
     SHA256_Transform(&c, ob);
-    for (int i = 0; i < 8; ++i) PutBe32(c.h[i], tag + 4 * i);
+    for (int i = 0; i < 8; ++i) PutBe(c.h[i], 4, tag + 4 * i);
   }
 
   void Tag(const uint8_t* msg, size_t n, uint8_t tag[SHA256_DIGEST_LENGTH]) const {
@@ -309,7 +301,7 @@ void TokenSigner::Append(const TokenData& data, std::string* out) const {
   CopySmall(buf + n, data.address_key.data(), klen);
   n += klen;
   if (data.kind == TokenKind::kClick) {
-    PutBe32(data.link_index, buf + n);
+    PutBe(data.link_index, 4, buf + n);
     n += 4;
   }
   uint8_t tag[SHA256_DIGEST_LENGTH];
