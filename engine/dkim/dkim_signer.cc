@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/base64.h"
+#include "engine/base/strings.h"
 
 namespace salvo {
 namespace {
@@ -77,11 +78,7 @@ void AppendRelaxedHeader(std::string_view name, std::string_view value, std::str
     if (wsp && any) out->push_back(' ');
     wsp = false;
     any = true;
-    size_t len = j - i;
-#if defined(__GNUC__)
-    asm("" : "+r"(len));  // a bounded length would be copied with an inline `rep movsq`
-#endif
-    out->append(value.data() + i, len);
+    AppendOpaque(out, value.data() + i, j - i);
     i = j;
   }
 }

@@ -20,16 +20,6 @@ std::string SanitizeUtf8(std::string_view in, bool single_line, size_t max_bytes
 void AppendSanitizedUtf8(std::string_view in, bool single_line, size_t max_bytes,
                          std::string* out);
 
-// out->append(p, n) with a length the compiler cannot bound: GCC expands a copy of a length it
-// knows to be small (e.g. <= 75) as an inline `rep movsq`, whose start-up cost dominates the
-// short copies of the renderer; an unknown length calls the library memcpy.
-inline void AppendOpaque(std::string* out, const char* p, size_t n) {
-#if defined(__GNUC__)
-  asm("" : "+r"(n));
-#endif
-  out->append(p, n);
-}
-
 // Appends `in` with & < > " ' escaped as HTML entities.
 void AppendHtmlEscaped(std::string_view in, std::string* out);
 
