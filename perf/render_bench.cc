@@ -9,7 +9,6 @@
 // so both see the same load.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/base/thread_cpu.h"
 #include "engine/dkim/dkim_key.h"
 #include "engine/mime/compiled_campaign.h"
 
@@ -144,12 +144,6 @@ BENCHMARK(BM_BareSign)->ArgName("alg")->Arg(1)->Arg(2)->Unit(benchmark::kNanosec
 // bare sign with the same key, each timed by the thread's CPU clock, so both halves of every pair
 // see the same machine. Reports the medians and overhead_pct = median(render+sign) /
 // median(bare sign) - 1 (and the overhead in µs).
-int64_t ThreadCpuNs() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
 void BM_DkimOverheadPaired(benchmark::State& state) {
   const int alg = static_cast<int>(state.range(1));
   auto c = Compile(static_cast<size_t>(state.range(0)), alg);
@@ -164,11 +158,11 @@ void BM_DkimOverheadPaired(benchmark::State& state) {
   std::string sig;
   std::vector<int64_t> rendered, bare;
   for (auto _ : state) {
-    int64_t t0 = ThreadCpuNs();
+    const int64_t t0 = static_cast<int64_t>(ThreadCpuNs());
     if (!c->Render(r, &m).ok()) std::abort();
-    int64_t t1 = ThreadCpuNs();
+    const int64_t t1 = static_cast<int64_t>(ThreadCpuNs());
     if (!(*key)->SignDigest(digest, &sig).ok()) std::abort();
-    int64_t t2 = ThreadCpuNs();
+    const int64_t t2 = static_cast<int64_t>(ThreadCpuNs());
     digest[0]++;
     rendered.push_back(t1 - t0);
     bare.push_back(t2 - t1);

@@ -16,6 +16,7 @@
 #include "engine/base/shard.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
+#include "engine/base/thread_cpu.h"
 #include "engine/metrics/salvo_metrics.h"
 #include "engine/policy/reply_class.h"
 #include "engine/policy/routing.h"
@@ -137,11 +138,6 @@ class RenderBoard {
   }
 
  private:
-  static uint64_t ThreadCpuNs() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-  }
   static void RenderOne(Job* job, size_t i) {
     job->status[i] = job->compiled->Render(*job->in[i], job->out[i]);
   }
