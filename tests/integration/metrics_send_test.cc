@@ -2,41 +2,15 @@
 // send against salvo-sink on loopback; salvo_messages_total{outcome="delivered"} moves between
 // scrapes, the scraped text passes `promtool check metrics`, and the --metrics-file written at
 // exit holds exactly the final summary's delivered / suppressed / no_consent counts.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 
 #include "tests/integration/campaign_fixture.h"
+#include "tests/integration/feedback_http.h"
 
 namespace salvo::test {
 namespace {
-
-// Body of GET /metrics on 127.0.0.1:port ("" when it cannot connect).
-std::string Scrape(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  std::string out;
-  const std::string req = "GET /metrics HTTP/1.0\r\n\r\n";
-  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
-      write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  const size_t p = out.find("\r\n\r\n");
-  return p == std::string::npos ? "" : out.substr(p + 4);
-}
 
 // Sum of salvo_messages_total samples with outcome="<outcome>" (-1 when the family is absent).
 int64_t MessagesTotal(const std::string& text, const std::string& outcome) {
@@ -74,7 +48,7 @@ TEST(MetricsSend, ScrapedCountersMoveAndEndEqualToTheSummary) {
   std::string scraped;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (send.Running() && std::chrono::steady_clock::now() < deadline) {
-    const std::string body = Scrape(mport);
+    const std::string body = HttpDo(mport, "GET", "/metrics").body;  // "" until it listens
     const int64_t d = MessagesTotal(body, "delivered");
     if (d >= 0) {
       scraped = body;
