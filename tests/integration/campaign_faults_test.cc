@@ -19,8 +19,7 @@ TEST(CampaignFaults, FaultMixEveryRecipientOneOutcome) {
              "--seed", "7"});
   std::string cfg = dir.Write(
       "salvo.toml", ConfigText(dir, {{"acct", sink.port(), {"127.0.0.2"}}},
-                               "[[route]]\nname = \"r\"\ndefault = true\n"
-                               "accounts = [ { name = \"acct\", weight = 1 } ]\n",
+                               kOneAccountRoute,
                                std::string(kFastRetry) +
                                    "[[throttle]]\ndomains = [\"example.test\"]\n"
                                    "max_connections = 4\nrate_per_second = 2000.0\n"));

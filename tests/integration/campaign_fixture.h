@@ -127,6 +127,10 @@ struct AccountSpec {
   std::string user;  // AUTH user (password "pw" via password_env SALVO_TEST_PW)
 };
 
+// The `routes` of a test with one account named "acct": a default route sending through it.
+inline constexpr char kOneAccountRoute[] =
+    "[[route]]\nname = \"r\"\ndefault = true\naccounts = [ { name = \"acct\", weight = 1 } ]\n";
+
 // salvo.toml text. `routes` and `extra` are TOML appended verbatim.
 inline std::string ConfigText(const TempDir& dir, const std::vector<AccountSpec>& accounts,
                               const std::string& routes, const std::string& extra = "") {

@@ -16,8 +16,7 @@ TEST(CampaignKill, KillNineAndResumeLosesNothing) {
   Sink sink(dir, "sink");
   std::string cfg = dir.Write(
       "salvo.toml", ConfigText(dir, {{"acct", sink.port(), {"127.0.0.2", "127.0.0.3"}}},
-                               "[[route]]\nname = \"r\"\ndefault = true\n"
-                               "accounts = [ { name = \"acct\", weight = 1 } ]\n"));
+                               kOneAccountRoute));
   // Rate-limit the account so the send lasts long enough to be killed several times.
   std::string text = ReadFile(cfg);
   text.replace(text.find("ehlo_name"), 0, "rate_per_second = 2000.0\n");

@@ -98,10 +98,8 @@ TEST(CampaignSend, TwoRoutesThreeAccountsExactlyOnceAndShares) {
 TEST(CampaignSend, SegmentAndDryRun) {
   TempDir dir;
   Sink sink(dir, "sink");
-  std::string cfg = dir.Write(
-      "salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}},
-                               "[[route]]\nname = \"r\"\ndefault = true\n"
-                               "accounts = [ { name = \"acct\", weight = 1 } ]\n"));
+  std::string cfg =
+      dir.Write("salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}}, kOneAccountRoute));
   Population pop = Populate(dir.File("data"), "l", 2000, "s", "example.test", /*gold_only=*/true);
   std::string c = CampaignFile(dir, "seg", "l", "segment = 'tier = \"gold\"'\n");
   RunResult dry = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c, "--dry-run", "--json"});
@@ -126,11 +124,8 @@ TEST(CampaignSend, UnsubscribeDuringSendIsHonoured) {
   // A slow sink (every message tarpitted 20 ms... via a low account rate instead): rate limit
   // the account so the send takes a few seconds.
   Sink sink(dir, "sink");
-  std::string cfg = dir.Write(
-      "salvo.toml",
-      ConfigText(dir, {{"acct", sink.port(), {}}},
-                 "[[route]]\nname = \"r\"\ndefault = true\n"
-                 "accounts = [ { name = \"acct\", weight = 1 } ]\n") );
+  std::string cfg =
+      dir.Write("salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}}, kOneAccountRoute));
   // rate_per_second on the account: 200 msgs/s -> 1500 recipients take ~7 s.
   std::string text = ReadFile(cfg);
   text.replace(text.find("ehlo_name"), 0, "rate_per_second = 200.0\n");
@@ -185,10 +180,8 @@ TEST(CampaignSend, UnsubscribeDuringSendIsHonoured) {
 TEST(CampaignSend, PauseFromAnotherProcessThenResume) {
   TempDir dir;
   Sink sink(dir, "sink");
-  std::string cfg = dir.Write(
-      "salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}},
-                               "[[route]]\nname = \"r\"\ndefault = true\n"
-                               "accounts = [ { name = \"acct\", weight = 1 } ]\n"));
+  std::string cfg =
+      dir.Write("salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}}, kOneAccountRoute));
   std::string text = ReadFile(cfg);
   text.replace(text.find("ehlo_name"), 0, "rate_per_second = 300.0\n");
   dir.Write("salvo.toml", text);

@@ -34,8 +34,7 @@ TEST(FeedbackE2eTest, RenderClickUnsubscribeThenSendSkipsTheAddress) {
   TempDir dir;
   Sink sink(dir, "sink");
   std::string text = ConfigText(dir, {{"acct", sink.port(), {}}},
-                                "[[route]]\nname = \"r\"\ndefault = true\n"
-                                "accounts = [ { name = \"acct\", weight = 1 } ]\n",
+                                kOneAccountRoute,
                                 "[http]\nlisten = \"127.0.0.1:PORT\"\nthreads = 2\n");
   Population pop = Populate(dir.File("data"), "news", 5, "e", "example.test");
   ASSERT_EQ(pop.eligible.size(), 5u);
@@ -90,9 +89,8 @@ std::string VerpTagOf(const std::string& cfg, const std::string& campaign, const
 TEST(FeedbackE2eTest, VerpTagNamesRecipientAndCampaignWhenTheReportDoesNot) {
   TempDir dir;
   Sink sink(dir, "sink");
-  std::string cfg = dir.Write("salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}},
-                                                       "[[route]]\nname = \"r\"\ndefault = true\n"
-                                                       "accounts = [ { name = \"acct\", weight = 1 } ]\n"));
+  std::string cfg =
+      dir.Write("salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}}, kOneAccountRoute));
   Populate(dir.File("data"), "news", 6, "v", "example.test");
   std::string campaign = CampaignFile(dir, "verp", "news");
   RunResult send = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", campaign, "--json"}, "",

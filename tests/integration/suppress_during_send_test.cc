@@ -18,8 +18,7 @@ TEST(SuppressDuringSend, QueuedEntriesAreHonouredByTheRunningSend) {
   Sink sink(dir, "sink");
   std::string cfg = dir.Write(
       "salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}, 2}},
-                               "[[route]]\nname = \"r\"\ndefault = true\n"
-                               "accounts = [ { name = \"acct\", weight = 1 } ]\n"));
+                               kOneAccountRoute));
   // Rate-limit the account so the send lasts several seconds (~1000 messages at 150/s).
   std::string text = ReadFile(cfg);
   text.replace(text.find("ehlo_name"), 0, "rate_per_second = 150.0\n");
