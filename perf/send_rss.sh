@@ -16,44 +16,13 @@ set -euo pipefail
 BUILD=$(cd "$1" && pwd) N=$2 TAG=${3:-x}
 SALVO=${SALVO_BIN:-$BUILD/tools/salvo}
 SINK=$BUILD/perf/sink/salvo-sink GEN=$BUILD/perf/gen_recipients
+# shellcheck source=perf/capacity/bench_setup.sh
+. "$(dirname "$0")/capacity/bench_setup.sh"
 W=${RSS_WORK:-${TMPDIR:-/tmp}/salvo-send-rss}/w$N
 if [ ! -d $W/base ]; then
   mkdir -p $W/base; cd $W/base
-  python3 - > campaign.html <<'PY'
-size=20480
-links = "".join(f'<p><a href="https://shop.example.com/item/{i}?utm_source=news">Offer {i}</a></p>\n'
-                for i in range(10))
-head = ('<!doctype html><html><head><meta charset="utf-8"><title>News</title></head><body>\n'
-        '<h1>Hello {{first_name}},</h1>\n' + links)
-tail = '<p><a href="https://www.example.com/unsubscribe">Unsubscribe</a></p></body></html>\n'
-para = ('<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor '
-        'incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud.</p>\n')
-budget = max(0, int(size * 0.62) - len(head) - len(tail))
-body = para * (budget // len(para) + 1)
-print(head + body[:budget] + tail, end="")
-PY
-  head -c 32 /dev/urandom | base64 > tracking.secret
-  cat > salvo.toml <<TOML
-data_dir = "data"
-workers = 2
-
-[[account]]
-name = "bench"
-host = "127.0.0.1"
-port = 25
-tls = "none"
-max_connections = 20
-messages_per_connection = 1000000
-
-[[route]]
-name = "default"
-default = true
-accounts = [ { name = "bench", weight = 1 } ]
-
-[tracking]
-base_url = "https://t.bench.test"
-secret_file = "tracking.secret"
-TOML
+  make_html campaign.html 20480
+  write_bench_toml "$PWD/salvo.toml" 25 20 2
   $GEN --count $N --domains bench.test > r.csv
   $SALVO import -c salvo.toml --list bench r.csv --json > import.out
   rm r.csv; $SALVO lists -c salvo.toml >/dev/null

@@ -37,6 +37,8 @@ SALVO=$BUILD/tools/salvo
 SINK_BIN=$BUILD/perf/sink/salvo-sink
 GEN=$BUILD/perf/gen_recipients
 PY=/usr/bin/python3
+# shellcheck source=perf/capacity/bench_setup.sh
+. "$(dirname "$0")/bench_setup.sh"
 if [ "$SINK_KIND" = salvo ] && [ ! -x "$SINK_BIN" ]; then
   echo "run.sh: $SINK_BIN is not built (tools/dev build, or ninja -C $BUILD perf/sink/salvo-sink)" >&2; exit 1
 fi
@@ -84,25 +86,6 @@ stop_sink() {
 sink_cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.3f", ($14+$15)/t}' "/proc/$SINK_PID/stat"; }
 
 # --- content ---------------------------------------------------------------------------------
-# make_html FILE BYTES: an HTML newsletter with 10 links and {{first_name}}, padded to about BYTES.
-make_html() {
-  $PY - "$1" "$2" <<'PY'
-import sys
-path, size = sys.argv[1], int(sys.argv[2])
-links = "".join(f'<p><a href="https://shop.example.com/item/{i}?utm_source=news">Offer {i}</a></p>\n'
-                for i in range(10))
-head = ('<!doctype html><html><head><meta charset="utf-8"><title>News</title></head><body>\n'
-        '<h1>Hello {{first_name}},</h1>\n' + links)
-tail = '<p><a href="https://www.example.com/unsubscribe">Unsubscribe</a></p></body></html>\n'
-para = ('<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor '
-        'incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud.</p>\n')
-# Headers, the text part and MIME framing take about a third of what the body adds again.
-budget = max(0, int(size * 0.62) - len(head) - len(tail))
-body = para * (budget // len(para) + 1)
-open(path, "w").write(head + body[:budget] + tail)
-PY
-}
-
 gen_recipients() {  # gen_recipients N FILE
   if [ -x "$GEN" ]; then
     "$GEN" --count "$1" --domains bench.test > "$2"
@@ -209,28 +192,7 @@ run_salvo() {
   local d=$CASE/salvo-run
   mkdir -p "$d"
   start_sink salvo
-  head -c 32 /dev/urandom | base64 > "$d/tracking.secret"
-  cat > "$d/salvo.toml" <<TOML
-data_dir = "data"
-workers = $WORKERS
-
-[[account]]
-name = "bench"
-host = "127.0.0.1"
-port = $SINK_PORT
-tls = "none"
-max_connections = $CONNECTIONS
-messages_per_connection = 1000000
-
-[[route]]
-name = "default"
-default = true
-accounts = [ { name = "bench", weight = 1 } ]
-
-[tracking]
-base_url = "https://t.bench.test"
-secret_file = "tracking.secret"
-TOML
+  write_bench_toml "$d/salvo.toml" "$SINK_PORT" "$CONNECTIONS" "$WORKERS"
   if [ "$DKIM" != none ]; then
     cp "$key" "$d/dkim.pem"
     printf '\n[[dkim]]\ndomain = "bench.test"\nselector = "bench"\nkey_file = "dkim.pem"\n' >> "$d/salvo.toml"
