@@ -9,7 +9,7 @@
 
 namespace salvo {
 
-// What an event means for the recipient (../shared/fixtures/README.md, "Rules behind the expected
+// What an event means for the recipient (tests/fixtures/README.md, "Rules behind the expected
 // classes"). Only hard_bounce, complaint and unsubscribe lead to global suppression.
 enum class FeedbackClass : uint8_t { kHardBounce, kSoftBounce, kComplaint, kUnsubscribe, kIgnore };
 

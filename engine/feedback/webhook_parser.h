@@ -3,7 +3,7 @@
 // no I/O. Trust: the body is hostile. It is size-checked before parsing (simdjson, bounded
 // capacity), every copied string is sanitized and bounded, and a body that is not what the
 // provider sends yields an error naming what is wrong, never a partial result.
-// Classification follows ../shared/fixtures/README.md ("Rules behind the expected classes").
+// Classification follows tests/fixtures/README.md ("Rules behind the expected classes").
 #pragma once
 
 #include <memory>

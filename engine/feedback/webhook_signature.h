@@ -1,4 +1,4 @@
-// Authenticity checks for provider webhooks (../shared/fixtures/SIGNATURES.md): Mailgun
+// Authenticity checks for provider webhooks (tests/fixtures/SIGNATURES.md): Mailgun
 // HMAC-SHA256 over timestamp+token, SendGrid's signed event webhook (ECDSA P-256 / SHA-256 over
 // timestamp + raw body), and the SNS message signature (RSA SHA1 / SHA256 over the canonical
 // string) with a certificate the operator configured (never fetched). Pure: no I/O; keys come in

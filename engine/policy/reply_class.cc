@@ -1,5 +1,5 @@
 // Reply classification table (see reply_class.h). Checked against every row of
-// ../shared/fixtures/smtp_replies.tsv in tests/engine/policy/reply_class_test.cc.
+// tests/fixtures/smtp_replies.tsv in tests/engine/policy/reply_class_test.cc.
 #include "engine/policy/reply_class.h"
 
 #include <algorithm>

@@ -2,7 +2,7 @@
 // (ParseReport, with a tag verifier), provider webhook bodies (all 7 parsers) and tracking
 // tokens / VERP tags (TokenSigner::Verify, VerifyBounceTag). Any crash, hang, sanitizer report or
 // broken bound is a bug. Build: see tests/fuzz/README.md.
-// Seed corpus: ../shared/fixtures/dsn and ../shared/fixtures/webhooks/*.
+// Seed corpus: tests/fixtures/dsn and tests/fixtures/webhooks/*.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 // Helpers for tests: temp dirs, free ports, child processes bounded in time, paths to the
-// salvo binary and ../shared/fixtures. Tests that need a server start it with these on
+// salvo binary and tests/fixtures. Tests that need a server start it with these on
 // 127.0.0.1 / 127.0.0.x and stop it in their destructor.
 #pragma once
 
@@ -64,7 +64,7 @@ RunResult RunProcess(const std::vector<std::string>& argv, const std::string& st
               const std::map<std::string, std::string>& env = {});
 
 std::string SalvoBin();       // $SALVO_BIN
-std::string FixturesDir();    // $SALVO_FIXTURES (../shared/fixtures)
+std::string FixturesDir();    // $SALVO_FIXTURES (tests/fixtures)
 std::string SourceRoot();     // $SALVO_SOURCE_ROOT
 std::string ReadFile(const std::string& path);
 int CountOpenFds();           // of this process (leak checks)

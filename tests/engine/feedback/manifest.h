@@ -1,4 +1,4 @@
-// Reads ../shared/fixtures/MANIFEST.tsv for the feedback tests.
+// Reads tests/fixtures/MANIFEST.tsv for the feedback tests.
 #pragma once
 
 #include <string>

@@ -1,4 +1,4 @@
-// Every row of ../shared/fixtures/smtp_replies.tsv must classify as its `class` column says.
+// Every row of tests/fixtures/smtp_replies.tsv must classify as its `class` column says.
 #include "engine/policy/reply_class.h"
 
 #include <gtest/gtest.h>
