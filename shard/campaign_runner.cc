@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "engine/base/shard.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
@@ -23,6 +24,7 @@
 #include "engine/policy/segment.h"
 #include "engine/policy/throttle.h"
 #include "shard/sender.h"
+#include "shard/shared_workers.h"
 #include "store/campaign_store.h"
 #include "store/recipient_store.h"
 #include "store/run_control.h"
@@ -970,7 +972,7 @@ absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
       return absl::InvalidArgumentError(
           absl::StrCat("route \"", s.route->name, "\" names unknown account \"", ra.name, "\""));
     auto a = std::make_unique<Shared::Account>();
-    a->cfg = ac;
+    a->cfg = InternAccount(*ac);  // the shared workers' pools are keyed by this pointer
     a->weight = ra.weight;
     s.accounts.push_back(std::move(a));
   }
@@ -987,6 +989,22 @@ absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
   uint32_t workers = options.workers ? options.workers : config.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   workers = std::min<uint32_t>(workers, kVirtualShards);
+
+  // One run of a campaign at a time on this data_dir (this process or another).
+  CampaignRunLock own_lock;
+  if (!options.dry_run && options.run_lock == nullptr) {
+    ASSIGN_OR_RETURN(own_lock, LockCampaignRun(store->data_dir(), campaign.id, absl::Now()));
+  }
+  // The SMTP workers of this process, shared with every other campaign running in it (not for a
+  // dry run). Their number decides the feeders'.
+  std::shared_ptr<WorkerGroup> group;
+  if (!options.dry_run) {
+    SenderOptions so;
+    so.timeouts = config.smtp_timeouts;
+    so.workers = workers;
+    ASSIGN_OR_RETURN(group, AcquireSharedWorkers(so));
+    workers = static_cast<uint32_t>(std::min<size_t>(group->size(), kVirtualShards));
+  }
   s.workers = workers;
 
   // Campaign record: start or resume.
@@ -1056,17 +1074,9 @@ absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
     return snap;
   }
 
-  // SMTP workers (not for a dry run).
-  WorkerGroup group;
-  if (!options.dry_run) {
-    SenderOptions so;
-    so.timeouts = config.smtp_timeouts;
-    so.workers = workers;
-    RETURN_IF_ERROR(group.Start(so));
-  }
   std::vector<std::unique_ptr<Feeder>> feeders;
   for (uint32_t i = 0; i < workers; ++i)
-    feeders.push_back(std::make_unique<Feeder>(&s, i, options.dry_run ? nullptr : &group.worker(i)));
+    feeders.push_back(std::make_unique<Feeder>(&s, i, options.dry_run ? nullptr : &group->worker(i)));
   std::atomic<int> running{static_cast<int>(workers)};
   std::mutex done_mu;
   std::condition_variable done_cv;  // the monitor wakes as soon as the last feeder is done
@@ -1128,7 +1138,9 @@ absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
   }
   s.render.Stop();
   for (auto& t : threads) t.join();
-  if (!options.dry_run) group.Stop(StopMode::kDrain);
+  // Every message of this run has been reported (feeders end with nothing in flight); the last
+  // run of the process to let go of the workers drains and stops them.
+  group.reset();
   if (!options.dry_run) {
     std::lock_guard<std::mutex> l(s.daily_mu);
     absl::Status st = cstore.PutDailyCounts(s.DailySnapshot());

@@ -26,6 +26,7 @@
 #include "engine/config/campaign.h"
 #include "engine/config/config.h"
 #include "engine/mime/compiled_campaign.h"
+#include "store/run_control.h"
 #include "store/store.h"
 
 namespace salvo {
@@ -84,10 +85,16 @@ struct RunnerOptions {
   const std::atomic<bool>* interrupt = nullptr;  // set (SIGINT): pause cleanly
   std::function<void(const CampaignProgress&)> on_progress;  // about once per second
   bool write_status_file = true;        // data_dir/run/<id>.status.json + control polling
+  // The caller's hold of the campaign's run lock (store/run_control.h); null: RunCampaign takes
+  // it for the run (not for a dry run, which changes nothing).
+  const CampaignRunLock* run_lock = nullptr;
 };
 
-// Runs (or resumes) the campaign until it is done, paused or cancelled. Returns the final
-// snapshot (counts over the whole campaign, all runs). Errors: store or runtime failures.
+// Runs (or resumes) the campaign until it is done, paused or cancelled, on the process's shared
+// SMTP workers (shard/shared_workers.h): campaigns running at once in one process share their
+// connection pools. Returns the final snapshot (counts over the whole campaign, all runs).
+// Errors: FailedPrecondition "campaign ID is already running (since T, pid P)" while another run
+// of it holds its run lock; store or runtime failures.
 absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
                                              const CampaignConfig& campaign,
                                              std::shared_ptr<const CompiledCampaign> compiled,

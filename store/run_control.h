@@ -1,6 +1,9 @@
 // Cross-process control of a campaign that `salvo send` runs in-process (and so holds the
 // data_dir's RocksDB lock). Plain files under data_dir/run/:
 //
+//   run/<campaign>.lock            flock'ed by the run of the campaign in progress (any process,
+//                                  the daemon included): "pid since\n"; a campaign id runs at
+//                                  most once at a time on a data_dir
 //   run/<campaign>.status.json     written by the running send every second (atomic rename);
 //                                  `campaign status` reads it when the store is busy
 //   run/control/<campaign>.pause   request: pause (content: reason, optional)
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "store/suppression_store.h"
 
 namespace salvo {
@@ -35,6 +39,35 @@ void RemoveStatusFile(const std::string& data_dir, const std::string& campaign);
 absl::StatusOr<std::string> ReadStatusFile(const std::string& data_dir, const std::string& campaign);
 // Campaign ids with a status file whose writer (the "pid" key) is still alive.
 std::vector<std::string> RunningSends(const std::string& data_dir);
+
+// Held while one run of a campaign is in progress; released on destruction (the kernel also drops
+// it when the process dies, kill -9 included, so a held lock always means a live run). flock
+// locks belong to the open file, so a second run in the same process is refused too.
+class CampaignRunLock {
+ public:
+  CampaignRunLock() = default;
+  CampaignRunLock(CampaignRunLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  CampaignRunLock& operator=(CampaignRunLock&& o) noexcept;
+  CampaignRunLock(const CampaignRunLock&) = delete;
+  CampaignRunLock& operator=(const CampaignRunLock&) = delete;
+  ~CampaignRunLock() { Release(); }
+
+  bool held() const { return fd_ >= 0; }
+  void Release();
+
+ private:
+  friend absl::StatusOr<CampaignRunLock> LockCampaignRun(const std::string&, const std::string&,
+                                                         absl::Time);
+  explicit CampaignRunLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// Takes run/<campaign>.lock for a run starting at `now`. Errors: FailedPrecondition
+// "campaign ID is already running (since T, pid P)" while another run holds it (this process or
+// another); InvalidArgument for an id that cannot name a file; Unavailable for I/O errors.
+[[nodiscard]] absl::StatusOr<CampaignRunLock> LockCampaignRun(const std::string& data_dir,
+                                                              const std::string& campaign,
+                                                              absl::Time now);
 
 // action: "pause" or "cancel".
 absl::Status RequestCampaignControl(const std::string& data_dir, const std::string& campaign,

@@ -58,6 +58,8 @@ struct AccountConfig {
 
   // Reads the secret from password_env / password_file. Never logged.
   absl::StatusOr<std::string> Password() const;
+
+  bool operator==(const AccountConfig&) const = default;
 };
 
 struct RouteAccount {

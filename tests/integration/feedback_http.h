@@ -99,6 +99,7 @@ class ServeProcess {
   }
   bool ready() const { return ready_; }
   int port() const { return port_; }
+  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
   const std::string& config() const { return config_; }
   std::string Log() const { return proc_ ? proc_->Log() : log_; }
   static void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "engine/base/strings.h"
 #include "engine/config/campaign.h"
 #include "engine/metrics/salvo_metrics.h"
@@ -101,6 +102,14 @@ int RunSend(CommandContext& ctx, const std::string& config_path, const std::stri
   if (!campaign.ok()) return ctx.Fail(campaign.status(), 2);
   auto compiled = CompileCampaign(*campaign, config);
   if (!compiled.ok()) return ctx.Fail(compiled.status(), 2);
+  // A campaign that is already running (here, in the daemon or in another process) is refused
+  // before anything is written.
+  CampaignRunLock run_lock;
+  if (!dry_run) {
+    auto lock = LockCampaignRun(config.data_dir, campaign->id, absl::Now());
+    if (!lock.ok()) return ctx.Fail(lock.status());
+    run_lock = std::move(*lock);
+  }
   auto store = ctx.OpenStoreOnce(config);
   if (!store.ok()) return ctx.Fail(store.status());
   if (!dry_run) {
@@ -119,6 +128,7 @@ int RunSend(CommandContext& ctx, const std::string& config_path, const std::stri
   opt.dry_run = dry_run;
   opt.campaign_file = ctx.Path(campaign_path);
   opt.config_file = ctx.Path(config_path);
+  opt.run_lock = run_lock.held() ? &run_lock : nullptr;
   struct sigaction old_sa {};
   const bool own_signals = ctx.daemon == nullptr;
   if (own_signals) {
@@ -161,6 +171,10 @@ int CampaignCommand(CommandContext& ctx, const std::string& action, const std::s
   if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
   const Config& config = **cfg;
   const std::string& data_dir = config.data_dir;
+  if (action == "resume") {  // refused at once while a run of it is in progress anywhere
+    auto probe = LockCampaignRun(data_dir, id, absl::Now());
+    if (!probe.ok()) return ctx.Fail(probe.status());
+  }
   // A send running in another process owns the store: use its status file / control channel.
   auto running = RunningSends(data_dir);
   const bool remote = !ctx.shared_store &&
