@@ -437,16 +437,17 @@ TEST(SalvoSink, RandomFaultMixAndTarpit) {
   EXPECT_EQ(sink.StatsField("messages"), seen["250"]);
   EXPECT_EQ(sink.Record()["mix@salvo.test"].count, seen["250"]);
 
-  Sink tarpit({"--faults", "tarpit:100%", "--tarpit-ms", "400"});
+  // A tarpitted RCPT: the reply is withheld (nothing within the first 300 ms of a 3 s tarpit),
+  // then given.
+  Sink tarpit({"--faults", "tarpit:100%", "--tarpit-ms", "3000"});
   Client c("127.0.0.1", tarpit.port());
   c.Reply();
   c.Send("EHLO x\r\nMAIL FROM:<s@salvo.test>\r\n");
   c.Reply();
   c.Reply();
-  auto t0 = std::chrono::steady_clock::now();
   c.Send("RCPT TO:<slow@salvo.test>\r\n");
+  EXPECT_EQ(c.ReadOnce(milliseconds(300)), "");
   EXPECT_EQ(c.Reply(), "250 2.1.5 Ok\r\n");
-  EXPECT_GE(std::chrono::steady_clock::now() - t0, milliseconds(350));
   ASSERT_EQ(tarpit.Stop(), 0);
 }
 
@@ -508,9 +509,8 @@ TEST(SalvoSink, CleanExitOnSigtermAndSigintWithOpenConnections) {
     mid.Reply();
     mid.Send("EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\npartial body");
     mid.Reply();
-    auto t0 = std::chrono::steady_clock::now();
+    // Exits by itself on the signal (Stop() answers -1 if it had to be killed) with status 0.
     EXPECT_EQ(sink.Stop(sig), 0) << sink.Log();
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(5));
     EXPECT_EQ(sink.StatsField("connections"), 2) << sink.Stats();
     EXPECT_EQ(sink.StatsField("messages"), 0);
     EXPECT_TRUE(sink.Record().empty());

@@ -101,9 +101,20 @@ TEST(RingLoopTest, CancelledTimersDoNotAccumulate) {
 TEST(RingLoopTest, RequestExitThenJoin) {
   RingLoop loop;
   ASSERT_TRUE(loop.Start(64).ok());
-  loop.Post([&] { loop.AddTimer(absl::Milliseconds(5), [&] { loop.RequestExit(); }); });
-  loop.Join();
-  SUCCEED();
+  bool exit_requested = false;
+  bool later_ran = false;
+  loop.Post([&] {
+    // A pending timer far in the future does not keep the loop alive after RequestExit.
+    loop.AddTimer(absl::Hours(1), [&] { later_ran = true; });
+    loop.AddTimer(absl::Milliseconds(5), [&] {
+      exit_requested = true;
+      loop.RequestExit();
+    });
+  });
+  loop.Join();  // returns only once the loop thread has ended
+  EXPECT_TRUE(exit_requested);
+  EXPECT_FALSE(later_ran);
+  EXPECT_FALSE(loop.InLoopThread());
 }
 
 }  // namespace
