@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
+#include "shard/account_secret.h"
 
 namespace salvo {
 
@@ -54,7 +55,7 @@ bool Pool::Prepare() {
   prepared_ = true;
   std::string password;
   if (!account_->username.empty()) {
-    auto pw = account_->Password();
+    auto pw = AccountPassword(*account_);
     if (!pw.ok()) {
       unusable_reason_ = std::string(pw.status().message());
       return false;

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
+#include "engine/base/file.h"
 #include "engine/base/strings.h"
 
 namespace salvo {
@@ -47,13 +48,7 @@ absl::Status WriteAtomic(const std::string& path, const std::string& content) {
 }
 
 absl::StatusOr<std::string> ReadSmall(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return absl::NotFoundError(absl::StrCat(path, " not found"));
-  std::string s;
-  s.resize(kMaxFile);
-  f.read(s.data(), kMaxFile);
-  s.resize(f.gcount());
-  return s;
+  return ReadFile(path, kMaxFile, "run file");
 }
 
 std::string ControlDir(const std::string& data_dir) { return RunDir(data_dir) + "/control"; }

@@ -4,12 +4,12 @@
 #include "engine/config/campaign.h"
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/file.h"
+#include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 
 namespace salvo {
@@ -119,11 +119,8 @@ absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::s
 }
 
 absl::StatusOr<CampaignConfig> LoadCampaign(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open campaign file ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseCampaign(ss.str(), path);
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4u << 20, "campaign file"));
+  return ParseCampaign(text, path);
 }
 
 }  // namespace salvo

@@ -7,15 +7,14 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/config/duration.h"
@@ -146,16 +145,6 @@ class TableReader {
   std::set<std::string> seen_;
 };
 
-absl::Status ReadSecretFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read secret file ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *out = std::string(absl::StripTrailingAsciiWhitespace(ss.str()));
-  if (out->empty()) return absl::InvalidArgumentError(absl::StrCat("secret file ", path, " is empty"));
-  return absl::OkStatus();
-}
-
 void ParseTimeouts(const toml::table& t, const std::string& file, absl::Status* st,
                    SmtpTimeouts* o) {
   TableReader r(t, "smtp.timeouts", file, st);
@@ -280,24 +269,6 @@ absl::Status Validate(const Config& c) {
 }
 
 }  // namespace
-
-absl::StatusOr<std::string> AccountConfig::Password() const {
-  if (!password_env.empty()) {
-    const char* v = std::getenv(password_env.c_str());
-    if (!v || !*v)
-      return absl::FailedPreconditionError(absl::StrCat(
-          "account \"", name, "\": environment variable ", password_env, " is not set"));
-    return std::string(v);
-  }
-  if (!password_file.empty()) {
-    std::string s;
-    absl::Status st = ReadSecretFile(password_file, &s);
-    if (!st.ok())
-      return absl::FailedPreconditionError(absl::StrCat("account \"", name, "\": ", st.message()));
-    return s;
-  }
-  return std::string();
-}
 
 const AccountConfig* Config::FindAccount(std::string_view name) const {
   for (const auto& a : accounts)
@@ -466,18 +437,14 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, const std::string& pat
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open config file ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (ss.str().size() > (4u << 20))
-    return absl::InvalidArgumentError(absl::StrCat(path, ": config file larger than 4 MB"));
-  ASSIGN_OR_RETURN(Config c, ParseConfig(ss.str(), path));
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4u << 20, "config file"));
+  ASSIGN_OR_RETURN(Config c, ParseConfig(text, path));
   if (c.tracking && !c.tracking->secret_file.empty()) {
-    absl::Status s = ReadSecretFile(c.tracking->secret_file, &c.tracking->secret);
-    if (!s.ok())
+    absl::StatusOr<std::string> secret = ReadSecretFile(c.tracking->secret_file);
+    if (!secret.ok())
       return absl::FailedPreconditionError(absl::StrCat(path, ": [tracking] secret_file: ",
-                                                        s.message()));
+                                                        secret.status().message()));
+    c.tracking->secret = *std::move(secret);
   }
   return c;
 }

@@ -55,9 +55,7 @@ struct AccountConfig {
   uint64_t daily_limit = 0;             // 0 = unlimited
   bool chunking = true;                 // use BDAT when the server offers CHUNKING
   bool pipelining = true;               // use PIPELINING when offered
-
-  // Reads the secret from password_env / password_file. Never logged.
-  absl::StatusOr<std::string> Password() const;
+  // The secret itself is read by the runtime (shard/account_secret.h), never by engine/.
 
   bool operator==(const AccountConfig&) const = default;
 };

@@ -8,12 +8,12 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "engine/mime/encoding.h"
+#include "engine/base/base64.h"
+#include "engine/base/file.h"
+#include "engine/base/status_macros.h"
 
 namespace salvo {
 namespace {
@@ -74,11 +74,8 @@ absl::StatusOr<std::shared_ptr<const DkimKey>> DkimKey::FromPem(std::string_view
 }
 
 absl::StatusOr<std::shared_ptr<const DkimKey>> DkimKey::LoadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("DKIM key ", path, ": cannot read file"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return FromPem(ss.str(), path);
+  ASSIGN_OR_RETURN(std::string pem, ReadFile(path, 64 * 1024, "DKIM key"));
+  return FromPem(pem, path);
 }
 
 absl::StatusOr<std::shared_ptr<const DkimKey>> DkimKey::Generate(DkimAlgorithm alg,

@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "engine/base/base64.h"
+#include "engine/base/cpu_features.h"
 #include "engine/base/shard.h"
 
 namespace salvo {
@@ -117,9 +118,9 @@ alignas(16) constexpr uint32_t kSha256K[64] = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-// SALVO_NO_SHA_NI=1 forces the portable path (the tests run both against OpenSSL's HMAC).
+// Unless turned off (engine/base/cpu_features.h; the tests run both against OpenSSL's HMAC).
 bool CpuHasShaNi() {
-  if (std::getenv("SALVO_NO_SHA_NI") != nullptr) return false;
+  if (CpuFeatureDisabled(CpuFeature::kShaNi)) return false;
   unsigned a = 0, b = 0, c = 0, d = 0;
   if (__get_cpuid(1, &a, &b, &c, &d) == 0) return false;
   const bool ssse3_sse41 = (c & bit_SSSE3) != 0 && (c & bit_SSE4_1) != 0;

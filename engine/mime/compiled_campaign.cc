@@ -17,16 +17,15 @@
 #include <openssl/sha.h>
 
 #include <ctime>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <random>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
+#include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/dkim/dkim_signer.h"
@@ -180,16 +179,6 @@ void AppendMailboxHeader(std::string_view name, const ParsedAddress& p, std::str
   out->append("<");
   out->append(p.addr.address);
   out->append(">\r\n");
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", Av(what), " ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (ss.str().size() > kMaxTemplateBytes)
-    return absl::InvalidArgumentError(absl::StrCat(Av(what), " ", path, " is larger than 4 MB"));
-  return ss.str();
 }
 
 uint64_t NextRandom() {
@@ -713,10 +702,10 @@ absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaignFromSourc
 
 absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaign(
     const CampaignConfig& campaign, const Config& config) {
-  ASSIGN_OR_RETURN(std::string html, ReadFile(campaign.html_file, "html_file"));
+  ASSIGN_OR_RETURN(std::string html, ReadFile(campaign.html_file, kMaxTemplateBytes, "html_file"));
   std::optional<std::string> text;
   if (!campaign.text_file.empty()) {
-    ASSIGN_OR_RETURN(std::string t, ReadFile(campaign.text_file, "text_file"));
+    ASSIGN_OR_RETURN(std::string t, ReadFile(campaign.text_file, kMaxTemplateBytes, "text_file"));
     text = std::move(t);
   }
   return CompileCampaignFromSources(campaign, config, std::move(html), std::move(text));

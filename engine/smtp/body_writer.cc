@@ -8,12 +8,13 @@
 #include "engine/smtp/body_writer.h"
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
+
+#include "engine/base/cpu_features.h"
 
 namespace salvo {
 namespace {
@@ -108,11 +109,13 @@ __attribute__((target("avx2"))) size_t SkipCleanAvx2(const char* p, size_t off, 
   return off;
 }
 
-// AVX2 when the CPU has it; SALVO_NO_AVX2=1 forces the SSE2 path (tests run both).
-const bool kHaveAvx2 = __builtin_cpu_supports("avx2") && std::getenv("SALVO_NO_AVX2") == nullptr;
+// AVX2 when the CPU has it, unless turned off (engine/base/cpu_features.h; tests run both).
+const bool kCpuHasAvx2 = __builtin_cpu_supports("avx2");
 
 inline size_t SkipClean(const char* p, size_t off, size_t size, bool stuff) {
-  return kHaveAvx2 ? SkipCleanAvx2(p, off, size, stuff) : SkipCleanSse2(p, off, size, stuff);
+  return kCpuHasAvx2 && !CpuFeatureDisabled(CpuFeature::kAvx2)
+             ? SkipCleanAvx2(p, off, size, stuff)
+             : SkipCleanSse2(p, off, size, stuff);
 }
 #else
 inline size_t SkipClean(const char*, size_t off, size_t, bool) { return off; }

@@ -6,7 +6,7 @@
 // Trust: message bytes are treated as hostile: whatever they contain, the output holds no bare CR,
 // no bare LF and (for DATA) no line starting with "." that was not stuffed, so "\n.\n", "\r.\r",
 // "\r\n.\n" and friends cannot end the data early (SMTP smuggling, CVE-2023-51766 class).
-// The scan skips clean 64-byte blocks with AVX2 (or SSE2; SALVO_NO_AVX2=1 forces SSE2), and
+// The scan skips clean 64-byte blocks with AVX2 (or SSE2 when the CPU lacks it or CpuFeature::kAvx2 is disabled), and
 // works out the inserts of the other blocks from CR/LF bit masks.
 #pragma once
 

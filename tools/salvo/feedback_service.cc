@@ -6,15 +6,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
+#include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/metrics/salvo_metrics.h"
@@ -32,15 +31,7 @@ constexpr size_t kMaxTokenBytes = 1024;
 constexpr size_t kMaxUnsubscribeBody = 4096;
 
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::string s;
-  char buf[4096];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    s.append(buf, static_cast<size_t>(in.gcount()));
-    if (s.size() > 64 * 1024) return absl::InvalidArgumentError(absl::StrCat(path, " is too large"));
-  }
-  return s;
+  return ReadFile(path, 64 * 1024, "key file");
 }
 
 std::string TrimNl(std::string s) {

@@ -2,10 +2,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "engine/base/cpu_features.h"
 #include "tools/salvo/command.h"
 
 namespace salvo {
@@ -41,6 +43,10 @@ int RunCli(const std::vector<std::string>& argv, CommandContext& ctx) {
 }  // namespace salvo
 
 int main(int argc, char** argv) {
+  // Reproduce a machine without AVX2 / the SHA extensions (same bytes, the portable paths).
+  if (std::getenv("SALVO_NO_AVX2") != nullptr) salvo::DisableCpuFeature(salvo::CpuFeature::kAvx2);
+  if (std::getenv("SALVO_NO_SHA_NI") != nullptr)
+    salvo::DisableCpuFeature(salvo::CpuFeature::kShaNi);
   salvo::CommandContext ctx;
   ctx.argv.assign(argv, argv + argc);
   ctx.tty = isatty(STDOUT_FILENO);

@@ -7,12 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "engine/base/cpu_features.h"
 #include "engine/smtp/output_queue.h"
 #include "engine/smtp/raw_message.h"
 #include "gtest/gtest.h"
 
 namespace salvo {
 namespace {
+
+#ifdef SALVO_TEST_DISABLE_AVX2
+// engine_smtp_body_writer_sse2 (meson.build): the same tests on the SSE2 path.
+[[maybe_unused]] const bool kSse2Only = (DisableCpuFeature(CpuFeature::kAvx2), true);
+#endif
 
 // Straightforward reference: normalize, then stuff every line starting with '.'.
 std::string Reference(std::string_view flat, BodyMode mode) {
