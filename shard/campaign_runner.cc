@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "engine/base/address.h"
 #include "engine/base/shard.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"

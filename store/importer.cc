@@ -99,12 +99,6 @@ class Input {
 // ---------------------------------------------------------------------------------------------
 // Field checks.
 
-std::string_view TrimWs(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool HasControl(std::string_view s) {
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7F) return true;
@@ -127,14 +121,6 @@ ColumnKind KindOf(std::string_view lower) {
   return ColumnKind::kField;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return out;
-}
-
 // Sets one special or named value on *r; returns the reject reason or "".
 std::string SetValue(ColumnKind kind, std::string_view name, std::string_view value, Recipient* r,
                      size_t* field_slot) {
@@ -151,7 +137,7 @@ std::string SetValue(ColumnKind kind, std::string_view name, std::string_view va
       return "";
     }
     case ColumnKind::kOptedInAt: {
-      std::string_view v = TrimWs(value);
+      std::string_view v = Trim(value, kBlanks);
       if (!v.empty() && !IsRfc3339(v)) {
         return absl::StrCat("invalid opted_in_at \"", SanitizeForLog(v, 60),
                             "\" (want RFC 3339, e.g. 2024-05-01T10:00:00Z)");
@@ -160,7 +146,7 @@ std::string SetValue(ColumnKind kind, std::string_view name, std::string_view va
       return "";
     }
     case ColumnKind::kConsentSource: {
-      std::string_view v = TrimWs(value);
+      std::string_view v = Trim(value, kBlanks);
       if (v.size() > kMaxConsentSource || HasControl(v)) {
         return absl::StrCat("invalid consent_source \"", SanitizeForLog(v, 60), "\"");
       }
@@ -168,7 +154,7 @@ std::string SetValue(ColumnKind kind, std::string_view name, std::string_view va
       return "";
     }
     case ColumnKind::kConsentIp: {
-      std::string_view v = TrimWs(value);
+      std::string_view v = Trim(value, kBlanks);
       if (!v.empty()) {
         char buf[64];
         unsigned char addr[16];
@@ -265,7 +251,7 @@ class ImportRun {
   ImportFormat Detect(Input* in) {
     auto ends_with = [&](std::string_view suffix) {
       return name_.size() >= suffix.size() &&
-             Lower(std::string_view(name_).substr(name_.size() - suffix.size())) == suffix;
+             AsciiLower(std::string_view(name_).substr(name_.size() - suffix.size())) == suffix;
     };
     if (ends_with(".jsonl") || ends_with(".ndjson") || ends_with(".json")) {
       return ImportFormat::kJsonl;
@@ -453,14 +439,14 @@ class ImportRun {
     bool has_email = false;
     std::vector<std::string> names;
     for (size_t i = 0; i < row.fields.size(); ++i) {
-      std::string_view name = TrimWs(row.Field(i));
+      std::string_view name = Trim(row.Field(i), kBlanks);
       if (name.empty()) return Fatal(line, absl::StrCat("column ", i + 1, " has no name"));
       if (name.size() > kImportMaxFieldName || HasControl(name)) {
         return Fatal(line, absl::StrCat("column ", i + 1, " has an invalid name \"",
                                         SanitizeForLog(name, 60), "\""));
       }
       Column c;
-      std::string lower = Lower(name);
+      std::string lower = AsciiLower(name);
       c.kind = KindOf(lower);
       c.name = c.kind == ColumnKind::kField ? std::string(name) : lower;
       for (const auto& other : *columns) {
@@ -546,7 +532,7 @@ class ImportRun {
         return Fatal(line, "binary data (NUL byte): not a JSONL file");
       }
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-      bool blank = TrimWs(text).empty();
+      bool blank = Trim(text, kBlanks).empty();
       if (!blank) {
         ++rows_;
         RETURN_IF_ERROR(JsonLineToRecipient(&parser, text, line, &fields, in));
@@ -578,7 +564,7 @@ class ImportRun {
     size_t unused = 0;
     for (auto [key, value] : obj) {
       std::string_view k(key.data(), key.size());
-      std::string lower = Lower(k);
+      std::string lower = AsciiLower(k);
       ColumnKind kind = KindOf(lower);
       std::string v;
       if (value.is_null()) continue;

@@ -30,23 +30,9 @@ void AppendCsvField(std::string_view v, std::string* out) {
   out->push_back('"');
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Empty -> 0 (now); unix seconds or RFC 3339.
 bool ParseTime(std::string_view s, int64_t* out) {
-  s = Trim(s);
+  s = Trim(s, kBlanks);
   if (s.empty()) {
     *out = 0;
     return true;
@@ -88,7 +74,7 @@ void AppendSuppressionCsvRow(const SuppressionEntry& e, std::string* out) {
 }
 
 absl::StatusOr<std::string> SuppressionKeyOf(std::string_view raw) {
-  std::string_view s = Trim(raw);
+  std::string_view s = Trim(raw, kBlanks);
   if (!s.empty() && s.front() == '@') return NormalizeDomainKey(s);
   ASSIGN_OR_RETURN(NormalizedAddress a, NormalizeAddress(s));
   return a.key;
@@ -189,7 +175,7 @@ absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsvStream(
       have_header = true;
       ncols = row.fields.size();
       for (size_t i = 0; i < ncols; ++i) {
-        std::string n = Lower(Trim(row.Field(i)));
+        std::string n = AsciiLower(Trim(row.Field(i), kBlanks));
         int c = static_cast<int>(i);
         if (n == "key" || n == "email" || n == "address") col_key = c;
         else if (n == "reason") col_reason = c;
@@ -219,7 +205,7 @@ absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsvStream(
     }
     SuppressionEntry e;
     e.key = *key;
-    std::string_view reason = Trim(field(col_reason));
+    std::string_view reason = Trim(field(col_reason), kBlanks);
     if (reason.empty()) {
       e.reason = SuppressionReason::kManual;
     } else if (!ParseSuppressionReason(reason, &e.reason)) {
@@ -227,7 +213,7 @@ absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsvStream(
                                     "\" (unsubscribe, hard_bounce, complaint or manual)"));
       continue;
     }
-    std::string_view source = Trim(field(col_source));
+    std::string_view source = Trim(field(col_source), kBlanks);
     e.source = std::string(source.empty() ? default_source : source);
     if (!ParseTime(field(col_first), &e.first_seen) || !ParseTime(field(col_last), &e.last_seen)) {
       reject(row_line, "invalid first_seen / last_seen (RFC 3339 or unix seconds)");

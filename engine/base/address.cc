@@ -26,14 +26,6 @@ absl::Status Invalid(std::string_view raw, std::string_view why) {
       absl::StrCat("invalid address \"", SanitizeForLog(raw, 120), "\": ", Av(why)));
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 void AsciiLower(std::string* s) {
@@ -210,7 +202,7 @@ std::string_view NormalizedAddress::domain() const {
 
 absl::StatusOr<NormalizedAddress> NormalizeAddress(std::string_view raw) {
   if (raw.size() > kMaxRawInput) return Invalid(raw, "longer than 254 octets");
-  std::string_view s = Trim(raw);
+  std::string_view s = Trim(raw, " \t\r\n");
   if (s.empty()) return Invalid(raw, "empty");
 
   std::string_view local;
@@ -252,7 +244,7 @@ absl::StatusOr<NormalizedAddress> NormalizeAddress(std::string_view raw) {
 }
 
 absl::StatusOr<std::string> NormalizeDomainKey(std::string_view raw_domain) {
-  std::string_view s = Trim(raw_domain);
+  std::string_view s = Trim(raw_domain, " \t\r\n");
   if (s.size() > kMaxRawInput) {
     return absl::InvalidArgumentError(absl::StrCat("invalid domain \"", SanitizeForLog(s, 120),
                                                    "\": longer than 253 octets"));
@@ -272,6 +264,12 @@ absl::StatusOr<std::string> NormalizeDomainKey(std::string_view raw_domain) {
         absl::StrCat("invalid domain \"", SanitizeForLog(raw_domain, 120), "\": ", Av(why)));
   }
   return absl::StrCat("@", domain);
+}
+
+std::string_view DomainOf(std::string_view address) {
+  const size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return {};
+  return address.substr(at + 1);
 }
 
 }  // namespace salvo

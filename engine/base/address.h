@@ -26,4 +26,7 @@ absl::StatusOr<NormalizedAddress> NormalizeAddress(std::string_view raw);
 // The suppression key of a domain-wide entry: "@example.com" (lowercased, A-label).
 absl::StatusOr<std::string> NormalizeDomainKey(std::string_view raw_domain);
 
+// What follows the last '@' of `address` ("" when there is none), as it is spelled.
+std::string_view DomainOf(std::string_view address);
+
 }  // namespace salvo

@@ -34,6 +34,25 @@ inline bool IsAtext(unsigned char c) {
 // valid multi-byte sequence, 0 when invalid (overlong, surrogate, > U+10FFFF, truncated).
 size_t Utf8SeqLen(std::string_view s, size_t i);
 
+// `s` with ASCII A-Z folded to a-z; other bytes unchanged (UTF-8 stays valid).
+std::string AsciiLower(std::string_view s);
+
+// `s` without the leading / trailing / both bytes that occur in `chars` (callers name the exact
+// set they mean: " \t" for header values and CSV fields, " \t\r\n" for lines, ...).
+constexpr std::string_view TrimLeft(std::string_view s, std::string_view chars) {
+  const size_t i = s.find_first_not_of(chars);
+  return i == std::string_view::npos ? std::string_view() : s.substr(i);
+}
+constexpr std::string_view TrimRight(std::string_view s, std::string_view chars) {
+  const size_t i = s.find_last_not_of(chars);
+  return i == std::string_view::npos ? std::string_view() : s.substr(0, i + 1);
+}
+constexpr std::string_view Trim(std::string_view s, std::string_view chars) {
+  return TrimRight(TrimLeft(s, chars), chars);
+}
+inline constexpr std::string_view kBlanks = " \t";                  // RFC 5234 WSP
+inline constexpr std::string_view kAsciiSpace = " \t\n\v\f\r";      // C isspace()
+
 // True when `s` contains CR or LF (header injection guard).
 inline bool HasLineBreak(std::string_view s) {
   return s.find_first_of("\r\n") != std::string_view::npos;

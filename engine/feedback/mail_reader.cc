@@ -10,16 +10,9 @@
 namespace salvo {
 namespace {
 
-std::string_view TrimWs(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = absl::ascii_tolower(static_cast<unsigned char>(c));
-  return out;
+// A header value: blanks off both ends, and the CR of a CRLF line end.
+std::string_view TrimHeaderValue(std::string_view s) {
+  return TrimRight(TrimLeft(s, kBlanks), " \t\r");
 }
 
 void ParseInto(std::string_view raw, int depth, MailPart* part);
@@ -36,7 +29,7 @@ void SplitMultipart(std::string_view body, const std::string& boundary, int dept
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     bool is_delim = line.size() >= delim.size() && line.substr(0, delim.size()) == delim;
     if (is_delim) {
-      std::string_view tail = TrimWs(line.substr(delim.size()));
+      std::string_view tail = TrimHeaderValue(line.substr(delim.size()));
       bool closing = tail.substr(0, 2) == "--";
       if (!closing && !tail.empty()) is_delim = false;  // a longer boundary that starts alike
       if (is_delim) {
@@ -66,7 +59,7 @@ void ParseInto(std::string_view raw, int depth, MailPart* part) {
   if (const std::string* ct = part->Header("content-type")) {
     std::string_view v = *ct;
     size_t semi = v.find(';');
-    std::string t = Lower(TrimWs(v.substr(0, semi)));
+    std::string t = AsciiLower(TrimHeaderValue(v.substr(0, semi)));
     if (!t.empty()) part->content_type = t;
   }
   const std::string* cte = part->Header("content-transfer-encoding");
@@ -77,7 +70,7 @@ void ParseInto(std::string_view raw, int depth, MailPart* part) {
       return;
     }
   }
-  if (cte && Lower(*cte) == "base64") {
+  if (cte && AsciiLower(*cte) == "base64") {
     std::string decoded;
     std::string compact;
     compact.reserve(body.size());
@@ -107,11 +100,11 @@ std::string MailPart::Param(std::string_view name) const {
 std::string HeaderParam(std::string_view v, std::string_view name) {
   size_t pos = v.find(';');
   while (pos != std::string_view::npos && pos < v.size()) {
-    std::string_view rest = TrimWs(v.substr(pos + 1));
+    std::string_view rest = TrimHeaderValue(v.substr(pos + 1));
     size_t eq = rest.find('=');
     if (eq == std::string_view::npos) return "";
-    std::string key = Lower(TrimWs(rest.substr(0, eq)));
-    std::string_view val = TrimWs(rest.substr(eq + 1));
+    std::string key = AsciiLower(TrimHeaderValue(rest.substr(0, eq)));
+    std::string_view val = TrimHeaderValue(rest.substr(eq + 1));
     std::string out;
     size_t consumed;
     if (!val.empty() && val.front() == '"') {
@@ -149,7 +142,7 @@ std::vector<HeaderField> ParseHeaderBlock(std::string_view text, std::string_vie
       break;
     }
     if ((line.front() == ' ' || line.front() == '\t') && !out.empty()) {
-      std::string_view cont = TrimWs(line);
+      std::string_view cont = TrimHeaderValue(line);
       if (out.back().value.size() + cont.size() < 64 * 1024) {
         if (!out.back().value.empty()) out.back().value.push_back(' ');
         out.back().value.append(cont);
@@ -161,7 +154,8 @@ std::vector<HeaderField> ParseHeaderBlock(std::string_view text, std::string_vie
         break;
       }
       if (out.size() < kMaxHeaderFields)
-        out.push_back({Lower(TrimWs(line.substr(0, colon))), std::string(TrimWs(line.substr(colon + 1)))});
+        out.push_back({AsciiLower(TrimHeaderValue(line.substr(0, colon))),
+                       std::string(TrimHeaderValue(line.substr(colon + 1)))});
     }
     pos = next;
   }

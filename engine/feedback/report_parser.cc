@@ -11,32 +11,22 @@
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
 #include "engine/feedback/mail_reader.h"
+#include "engine/smtp/enhanced_code.h"
 
 namespace salvo {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = absl::ascii_tolower(static_cast<unsigned char>(c));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // "rfc822; a@b" / "<a@b>" / "a@b" -> "a@b".
 std::string AddressValue(std::string_view v) {
   size_t semi = v.find(';');
   if (semi != std::string_view::npos) v = v.substr(semi + 1);
-  v = Trim(v);
+  v = Trim(v, kAsciiSpace);
   if (!v.empty() && v.front() == '<') {
     size_t close = v.find('>');
     v = v.substr(1, close == std::string_view::npos ? v.npos : close - 1);
   }
-  v = Trim(v);
+  v = Trim(v, kAsciiSpace);
   if (v.size() > 320 || v.find('@') == std::string_view::npos) return "";
   for (char c : v)
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return "";
@@ -46,21 +36,7 @@ std::string AddressValue(std::string_view v) {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // First RFC 3463 enhanced status code ("5.1.1") in text, "" if none.
-std::string FindEnhancedStatus(std::string_view t) {
-  for (size_t i = 0; i + 5 <= t.size(); ++i) {
-    if ((t[i] == '2' || t[i] == '4' || t[i] == '5') && t[i + 1] == '.' &&
-        (i == 0 || !(IsDigit(t[i - 1]) || t[i - 1] == '.'))) {
-      size_t j = i + 2, a = j;
-      while (j < t.size() && IsDigit(t[j]) && j - a < 3) ++j;
-      if (j == a || j >= t.size() || t[j] != '.') continue;
-      size_t b = ++j;
-      while (j < t.size() && IsDigit(t[j]) && j - b < 3) ++j;
-      if (j == b || (j < t.size() && (IsDigit(t[j]) || t[j] == '.'))) continue;
-      return std::string(t.substr(i, j - i));
-    }
-  }
-  return "";
-}
+std::string FindEnhancedStatus(std::string_view t) { return std::string(FindEnhancedCode(t)); }
 
 // First 3-digit SMTP reply code at a word start ("550"), 0 if none.
 int FindReplyCode(std::string_view t) {
@@ -124,12 +100,12 @@ void CollectTags(const MailPart& root, const std::vector<HeaderField>& returned,
     tags->push_back(std::move(t));
   };
   for (const char* name : {"x-salvo-id"})
-    if (const std::string* v = Find(returned, name)) add(std::string(Trim(*v)));
+    if (const std::string* v = Find(returned, name)) add(std::string(Trim(*v, kAsciiSpace)));
   for (const char* name : {"return-path", "to"})
     if (const std::string* v = Find(returned, name)) add(VerpTag(*v));
   for (const char* name : {"to", "x-original-to", "delivered-to"})
     if (const std::string* v = root.Header(name)) add(VerpTag(*v));
-  if (const std::string* v = root.Header("x-salvo-id")) add(std::string(Trim(*v)));
+  if (const std::string* v = root.Header("x-salvo-id")) add(std::string(Trim(*v, kAsciiSpace)));
 }
 
 // Per-recipient DSN blocks from a message/delivery-status body.
@@ -153,7 +129,7 @@ void ParseDeliveryStatus(std::string_view body, std::string_view report_id, Pars
     if (ev.recipient.empty() && final_rcpt) ev.recipient = AddressValue(*final_rcpt);
     const std::string* status = Find(f, "status");
     const std::string* diag = Find(f, "diagnostic-code");
-    ev.type = action ? Lower(Trim(*action)) : "failed";
+    ev.type = action ? AsciiLower(Trim(*action, kAsciiSpace)) : "failed";
     ev.klass = ClassifyDsn(ev.type, status ? std::string_view(*status) : "",
                            diag ? std::string_view(*diag) : "");
     ev.reason = SanitizeForLog(absl::StrCat(ev.type, "; ", status ? Av(*status) : "", "; ",
@@ -172,7 +148,7 @@ FeedbackEvent PlainTextEvent(std::string rcpt, std::string_view para, std::strin
   std::string status = FindEnhancedStatus(para);
   int code = FindReplyCode(para);
   if (status.empty() && code) status = absl::StrCat(code / 100, ".0.0");
-  std::string lower = Lower(para);
+  std::string lower = AsciiLower(para);
   ev.type = MentionsAny(lower, {"delayed", "will retry", "still trying", "temporary"}) ||
                     (!status.empty() && status[0] == '4')
                 ? "delayed"
@@ -203,7 +179,7 @@ void ParsePlainText(std::string_view text, std::string_view report_id, ParsedRep
       if (gt != std::string_view::npos) rcpt = AddressValue(para.substr(lt, gt - lt + 1));
     }
     if (rcpt.empty()) {
-      std::string_view first = Trim(para.substr(0, para.find('\n')));
+      std::string_view first = Trim(para.substr(0, para.find('\n')), kAsciiSpace);
       size_t colon = first.find(':');
       if (colon != std::string_view::npos) rcpt = AddressValue(first.substr(0, colon));
       // Exchange: a bare address opening the paragraph ("john@contoso.example", or
@@ -211,7 +187,7 @@ void ParsePlainText(std::string_view text, std::string_view report_id, ParsedRep
       std::string_view token = first.substr(0, first.find_first_of(" \t"));
       if (rcpt.empty() && token.find(':') == std::string_view::npos) rcpt = AddressValue(token);
     }
-    std::string lower = Lower(rcpt);
+    std::string lower = AsciiLower(rcpt);
     if (!rcpt.empty() && (lower.rfind("postmaster@", 0) == 0 ||
                           lower.rfind("mailer-daemon@", 0) == 0 || !VerpTag(rcpt).empty()))
       rcpt.clear();
@@ -243,18 +219,19 @@ std::string VerpTag(std::string_view a) {
   if (at == std::string::npos) return "";
   std::string_view local = std::string_view(v).substr(0, at);
   constexpr std::string_view kPrefix = "bounces+";
-  if (local.size() <= kPrefix.size() || Lower(local.substr(0, kPrefix.size())) != kPrefix) return "";
+  if (local.size() <= kPrefix.size() || AsciiLower(local.substr(0, kPrefix.size())) != kPrefix)
+    return "";
   return std::string(local.substr(kPrefix.size()));
 }
 
 FeedbackClass ClassifyDsn(std::string_view action, std::string_view status,
                           std::string_view diagnostic) {
-  std::string act = Lower(Trim(action));
+  std::string act = AsciiLower(Trim(action, kAsciiSpace));
   if (act == "delayed") return FeedbackClass::kSoftBounce;
   if (act == "delivered" || act == "relayed" || act == "expanded") return FeedbackClass::kIgnore;
   std::string st = FindEnhancedStatus(status);
   if (st.empty()) st = FindEnhancedStatus(diagnostic);
-  std::string lower = Lower(diagnostic.substr(0, 4096));
+  std::string lower = AsciiLower(diagnostic.substr(0, 4096));
   if (st.empty()) {
     int code = FindReplyCode(diagnostic);
     if (code >= 500) st = "5.0.0";
@@ -296,7 +273,8 @@ absl::StatusOr<ParsedReport> ParseReport(std::string_view mail, const BounceTagV
   if (root.headers.empty()) return absl::InvalidArgumentError("not a mail: no header fields");
 
   std::string report_id;
-  if (const std::string* mid = root.Header("message-id")) report_id = std::string(Trim(*mid));
+  if (const std::string* mid = root.Header("message-id"))
+    report_id = std::string(Trim(*mid, kAsciiSpace));
   if (report_id.empty()) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%016llx",
@@ -331,7 +309,7 @@ absl::StatusOr<ParsedReport> ParseReport(std::string_view mail, const BounceTagV
     out.kind = ReportKind::kArf;
     std::vector<HeaderField> f = ParseHeaderBlock(feedback->body, nullptr);
     const std::string* type = Find(f, "feedback-type");
-    std::string ftype = type ? Lower(Trim(*type)) : "abuse";
+    std::string ftype = type ? AsciiLower(Trim(*type, kAsciiSpace)) : "abuse";
     std::vector<std::string> rcpts;
     for (const HeaderField& h : f)
       if (h.name == "original-rcpt-to" && rcpts.size() < 100) {

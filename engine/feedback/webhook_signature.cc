@@ -24,15 +24,6 @@ std::shared_ptr<void> WrapKey(EVP_PKEY* k) {
   return std::shared_ptr<void>(k, [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); });
 }
 
-std::string Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' ||
-                        s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return std::string(s);
-}
-
 bool DecodeB64(std::string_view in, std::string* out) {
   std::string clean;
   clean.reserve(in.size());
@@ -83,7 +74,7 @@ bool VerifyMailgunSignature(std::string_view signing_key, const MailgunSignature
 
 absl::StatusOr<SendGridVerifier> SendGridVerifier::Create(std::string_view key_text) {
   if (key_text.size() > kMaxKeyText) return absl::InvalidArgumentError("SendGrid public key is too long");
-  std::string text = Trim(key_text);
+  std::string text(Trim(key_text, " \t\r\n"));
   EVP_PKEY* key = nullptr;
   if (text.rfind("-----BEGIN", 0) == 0) {
     BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));

@@ -8,19 +8,13 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "engine/base/strings.h"
 
 namespace salvo {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' ||
-                        s.front() == '\r' || s.front() == '\f'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
-                        s.back() == '\r' || s.back() == '\f'))
-    s.remove_suffix(1);
-  return s;
-}
+// ASCII whitespace as HTML defines it (space, tab, LF, CR, FF).
+constexpr std::string_view kHtmlSpace = " \t\n\r\f";
 
 bool StartsWithNoCase(std::string_view s, std::string_view p) {
   if (s.size() < p.size()) return false;
@@ -81,7 +75,7 @@ class Walker {
     while (i <= text_.size()) {
       size_t nl = text_.find('\n', i);
       if (nl == std::string::npos) nl = text_.size();
-      std::string_view line = Trim(std::string_view(text_).substr(i, nl - i));
+      std::string_view line = Trim(std::string_view(text_).substr(i, nl - i), kHtmlSpace);
       if (line.empty()) {
         ++blank;
       } else {
@@ -140,7 +134,7 @@ class Walker {
     Children(&e.children);
     if (e.tag == GUMBO_TAG_PRE) --pre_;
     if (!label_url.empty()) {
-      std::string_view label = Trim(std::string_view(text_).substr(label_start));
+      std::string_view label = Trim(std::string_view(text_).substr(label_start), kHtmlSpace);
       if (label != label_url) {
         if (label.empty()) text_.append(label_url);
         else text_.append(" (" + label_url + ")");
@@ -153,7 +147,7 @@ class Walker {
   std::string Link(const GumboElement& e) {
     const GumboAttribute* href = gumbo_get_attribute(&e.attributes, "href");
     if (href == nullptr) return "";
-    std::string_view value = Trim(href->value);
+    std::string_view value = Trim(href->value, kHtmlSpace);
     if (value == "{{unsubscribe_url}}" || value == "{{ unsubscribe_url }}") {
       AddEdit(href, HtmlLinkEdit::Kind::kUnsubscribe, "");
       return "{{unsubscribe_url}}";

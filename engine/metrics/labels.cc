@@ -117,10 +117,4 @@ std::string_view DomainBucketer::Bucket(std::string_view domain) const {
   return kOther;
 }
 
-std::string_view DomainOf(std::string_view address) {
-  const size_t at = address.rfind('@');
-  if (at == std::string_view::npos) return {};
-  return address.substr(at + 1);
-}
-
 }  // namespace salvo::metrics

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/base/address.h"
+
 namespace salvo::metrics {
 
 inline constexpr size_t kMaxLabelValueBytes = 128;
@@ -35,6 +37,6 @@ class DomainBucketer {
 };
 
 // The domain of an address ("Bob@Gmail.COM" -> "Gmail.COM"); empty when there is no '@'.
-std::string_view DomainOf(std::string_view address);
+using ::salvo::DomainOf;
 
 }  // namespace salvo::metrics

@@ -71,12 +71,6 @@ bool ValidFieldName(std::string_view s) {
   return true;
 }
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 void AddLiteral(std::string_view s, std::vector<Piece>* out) {
   if (s.empty()) return;
   if (!out->empty() && !out->back().is_slot) {
@@ -112,7 +106,7 @@ void SplitPlaceholders(std::string_view s, std::vector<Piece>* out) {
     }
     std::string_view inner = s.substr(open + 2, close - open - 2);
     size_t bar = inner.find('|');
-    std::string_view name = TrimSpaces(inner.substr(0, bar));
+    std::string_view name = Trim(inner.substr(0, bar), kBlanks);
     if (!ValidFieldName(name)) {
       AddLiteral(s.substr(i, open + 2 - i), out);
       i = open + 2;
@@ -126,7 +120,7 @@ void SplitPlaceholders(std::string_view s, std::vector<Piece>* out) {
       p.is_slot = true;
       p.kind = SlotKind::kField;
       p.field = std::string(name);
-      if (bar != std::string_view::npos) p.text = std::string(TrimSpaces(inner.substr(bar + 1)));
+      if (bar != std::string_view::npos) p.text = std::string(Trim(inner.substr(bar + 1), kBlanks));
       out->push_back(std::move(p));
     }
     i = close + 2;
@@ -142,13 +136,13 @@ struct ParsedAddress {
 absl::StatusOr<ParsedAddress> ParseMailbox(std::string_view in, std::string_view what,
                                            const std::string& file) {
   ParsedAddress p;
-  std::string_view a = TrimSpaces(in);
+  std::string_view a = Trim(in, kBlanks);
   size_t lt = a.rfind('<');
   if (lt != std::string_view::npos) {
     if (a.back() != '>')
       return absl::InvalidArgumentError(
           absl::StrCat(file, ": \"", Av(what), "\": expected \"Name <address>\""));
-    std::string_view name = TrimSpaces(a.substr(0, lt));
+    std::string_view name = Trim(a.substr(0, lt), kBlanks);
     if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
       std::string unq;
       for (size_t i = 1; i + 1 < name.size(); ++i) {

@@ -130,12 +130,6 @@ int64_t RetryDelayUs(const SendingConfig& cfg, uint32_t attempt, double unit_ran
   return static_cast<int64_t>(std::max(1.0, d));
 }
 
-std::string_view DomainOf(std::string_view address) {
-  size_t at = address.rfind('@');
-  if (at == std::string_view::npos) return {};
-  return address.substr(at + 1);
-}
-
 DomainThrottles::DomainThrottles(const std::vector<ThrottleConfig>& throttles) {
   for (size_t i = 0; i < throttles.size(); ++i)
     for (const auto& d : throttles[i].domains) {

@@ -99,9 +99,6 @@ class AdaptiveRate {
 // retry_max, with +-25 % jitter from `unit_random` in [0, 1).
 int64_t RetryDelayUs(const SendingConfig& cfg, uint32_t attempt, double unit_random);
 
-// Lowercased domain of an address ("" when none).
-std::string_view DomainOf(std::string_view address);
-
 // [[throttle]] lookup: index of the throttle naming `domain` (lowercase), or -1.
 class DomainThrottles {
  public:

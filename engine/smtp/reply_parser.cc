@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "engine/base/strings.h"
+#include "engine/smtp/enhanced_code.h"
 
 namespace salvo {
 namespace {
@@ -13,20 +14,11 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // Length of an RFC 3463 code ("5.1.1") at the start of `text`, followed by a space or the end;
 // 0 when there is none. `cls` receives the class digit.
-size_t EnhancedCodeLength(std::string_view text, char* cls) {
-  if (text.size() < 5 || (text[0] != '2' && text[0] != '4' && text[0] != '5') || text[1] != '.')
-    return 0;
-  size_t i = 2;
-  size_t n = 0;
-  while (i < text.size() && IsDigit(text[i]) && n < 3) ++i, ++n;
-  if (n == 0 || i >= text.size() || text[i] != '.') return 0;
-  ++i;
-  n = 0;
-  while (i < text.size() && IsDigit(text[i]) && n < 3) ++i, ++n;
-  if (n == 0) return 0;
-  if (i < text.size() && text[i] != ' ') return 0;
+size_t LeadingEnhancedCode(std::string_view text, char* cls) {
+  const size_t n = EnhancedCodeLength(text);
+  if (n == 0 || (n < text.size() && text[n] != ' ')) return 0;
   *cls = text[0];
-  return i;
+  return n;
 }
 
 void AppendSanitized(std::string_view in, std::string* out) {
@@ -145,7 +137,7 @@ ReplyParser::Status ReplyParser::ProcessLine(std::string_view line) {
   const bool last = line.size() == 3 || line[3] == ' ';
   std::string_view text = line.size() > 4 ? line.substr(4) : std::string_view();
   char cls = 0;
-  const size_t elen = EnhancedCodeLength(text, &cls);
+  const size_t elen = LeadingEnhancedCode(text, &cls);
   if (elen > 0 && (enhanced_offered_ || cls == line[0])) {
     if (reply_.enhanced.empty()) reply_.enhanced.assign(text.data(), elen);
     text.remove_prefix(elen);

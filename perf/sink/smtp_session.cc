@@ -22,20 +22,14 @@ bool IStartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && absl::EqualsIgnoreCase(Av(s.substr(0, prefix.size())), Av(prefix));
 }
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Parses "<path> params" after "FROM:" / "TO:". Returns false on bad syntax.
 bool ParsePath(std::string_view arg, std::string_view* path, std::string_view* params) {
-  arg = TrimSpaces(arg);
+  arg = Trim(arg, kBlanks);
   if (arg.empty() || arg.front() != '<') return false;
   size_t close = arg.find('>');
   if (close == std::string_view::npos) return false;
   *path = arg.substr(1, close - 1);
-  *params = TrimSpaces(arg.substr(close + 1));
+  *params = Trim(arg.substr(close + 1), kBlanks);
   if (path->size() > kMaxPath) return false;
   for (unsigned char c : *path) {
     if (c <= 0x20 || c == 0x7f || c == ',' || c == '<') return false;  // also keeps TSV/CSV clean
@@ -374,7 +368,7 @@ void SmtpSession::OnCommand(std::string_view line) {
   if (IEquals(verb, "STARTTLS")) {
     if (!env_->tls_available) return Reply(Cmd::kStartTls, 502, "5.5.1 STARTTLS not available");
     if (tls_active_) return Reply(Cmd::kStartTls, 503, "5.5.1 TLS already active");
-    if (!TrimSpaces(arg).empty()) return Reply(Cmd::kStartTls, 501, "5.5.4 Syntax: STARTTLS");
+    if (!Trim(arg, kBlanks).empty()) return Reply(Cmd::kStartTls, 501, "5.5.4 Syntax: STARTTLS");
     starttls_ = true;
     return Reply(Cmd::kStartTls, 220, "2.0.0 Ready to start TLS");
   }
@@ -385,7 +379,7 @@ void SmtpSession::OnCommand(std::string_view line) {
 
 void SmtpSession::DoEhlo(std::string_view arg, bool extended) {
   Cmd cmd = extended ? Cmd::kEhlo : Cmd::kHelo;
-  if (TrimSpaces(arg).empty()) return Reply(cmd, 501, "5.5.4 Syntax: EHLO hostname");
+  if (Trim(arg, kBlanks).empty()) return Reply(cmd, 501, "5.5.4 Syntax: EHLO hostname");
   ResetTransaction();
   helo_ = true;
   if (!extended) return Reply(cmd, 250, env_->cfg.hostname);
@@ -421,7 +415,7 @@ void SmtpSession::DoMail(std::string_view arg) {
   }
   while (!params.empty()) {
     std::string_view p = params.substr(0, params.find(' '));
-    params = TrimSpaces(params.substr(p.size()));
+    params = Trim(params.substr(p.size()), kBlanks);
     if (IStartsWith(p, "SIZE=")) {
       int64_t size = 0;
       if (!absl::SimpleAtoi(Av(p.substr(5)), &size) || size < 0) {
@@ -501,9 +495,9 @@ void SmtpSession::DoData() {
 }
 
 void SmtpSession::DoBdat(std::string_view arg) {
-  arg = TrimSpaces(arg);
+  arg = Trim(arg, kBlanks);
   std::string_view size_s = arg.substr(0, arg.find(' '));
-  std::string_view rest = TrimSpaces(arg.substr(size_s.size()));
+  std::string_view rest = Trim(arg.substr(size_s.size()), kBlanks);
   uint64_t size = 0;
   if (size_s.empty() || !absl::SimpleAtoi(Av(size_s), &size) || (!rest.empty() && !IEquals(rest, "LAST"))) {
     // Without a valid size we cannot know where the chunk ends: the connection is unusable.
@@ -533,9 +527,9 @@ void SmtpSession::DoAuth(std::string_view arg) {
   if (!helo_) return Reply(Cmd::kAuth, 503, "5.5.1 Send EHLO first");
   if (authed_) return Reply(Cmd::kAuth, 503, "5.5.1 Already authenticated");
   if (in_mail_) return Reply(Cmd::kAuth, 503, "5.5.1 AUTH not allowed during a transaction");
-  arg = TrimSpaces(arg);
+  arg = Trim(arg, kBlanks);
   std::string_view mech = arg.substr(0, arg.find(' '));
-  std::string_view initial = TrimSpaces(arg.substr(mech.size()));
+  std::string_view initial = Trim(arg.substr(mech.size()), kBlanks);
   if (IEquals(mech, "PLAIN")) {
     if (initial.empty()) {
       state_ = State::kAuthPlain;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/base/address.h"
+
 namespace salvo {
 namespace {
 
