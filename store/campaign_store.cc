@@ -10,6 +10,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "store/record_codec.h"
+#include "store/rocks_status.h"
 
 namespace salvo {
 namespace {
@@ -17,10 +18,6 @@ namespace {
 constexpr uint8_t kCampaignVersion = 1;
 constexpr uint8_t kProgressVersion = 1;
 constexpr uint8_t kFlagFinal = 1, kFlagInFlight = 2;
-
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  return absl::InternalError(absl::StrCat(Av(what), ": ", s.ToString()));
-}
 
 uint64_t Zig(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 int64_t Unzig(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }

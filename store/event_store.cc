@@ -12,6 +12,7 @@
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "store/record_codec.h"
+#include "store/rocks_status.h"
 
 namespace salvo {
 namespace {
@@ -23,11 +24,6 @@ int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("event store: ", Av(what), ": ", s.ToString()));
 }
 
 std::string MarkerKey(std::string_view source, std::string_view event_id) {
@@ -98,7 +94,7 @@ absl::Status EventStore::AppendBatch(const std::vector<StoredEvent>& events) {
     }
     batch.Put(store_->cf(Cf::kEvents), NextKey(at), value);
   }
-  return FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "append");
+  return FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "event store: append");
 }
 
 absl::StatusOr<bool> EventStore::Seen(std::string_view source, std::string_view event_id) {
@@ -106,7 +102,7 @@ absl::StatusOr<bool> EventStore::Seen(std::string_view source, std::string_view 
   rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kMeta),
                                         MarkerKey(source, event_id), &v);
   if (s.IsNotFound()) return false;
-  RETURN_IF_ERROR(FromRocks(s, "marker lookup"));
+  RETURN_IF_ERROR(FromRocks(s, "event store: marker lookup"));
   return true;
 }
 
@@ -144,7 +140,7 @@ absl::Status EventStore::ApplyBatch(const std::vector<StoredEvent>& events,
   std::vector<SuppressionEntry> entries;
   for (size_t i = 0; i < events.size(); ++i) {
     if (statuses[i].ok()) continue;  // seen before
-    if (!statuses[i].IsNotFound()) return FromRocks(statuses[i], "marker lookup");
+    if (!statuses[i].IsNotFound()) return FromRocks(statuses[i], "event store: marker lookup");
     if (!in_batch.insert(keys[i]).second) continue;  // repeated within this batch
     todo.push_back(i);
     if (suppress[i]) entries.push_back(*suppress[i]);
@@ -164,7 +160,8 @@ absl::Status EventStore::ApplyBatch(const std::vector<StoredEvent>& events,
     (*applied)[i] = true;
   }
   if (batch.Count() == 0) return absl::OkStatus();
-  return FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "apply batch");
+  return FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch),
+                   "event store: apply batch");
 }
 
 absl::Status EventStore::ForEach(const std::function<bool(const StoredEvent&)>& fn) {
@@ -175,7 +172,7 @@ absl::Status EventStore::ForEach(const std::function<bool(const StoredEvent&)>& 
     RETURN_IF_ERROR(DecodeEvent(std::string_view(it->value().data(), it->value().size()), &e));
     if (!fn(e)) break;
   }
-  return FromRocks(it->status(), "scan");
+  return FromRocks(it->status(), "event store: scan");
 }
 
 }  // namespace salvo

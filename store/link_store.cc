@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
+#include "store/rocks_status.h"
 
 namespace salvo {
 namespace {
@@ -30,11 +31,6 @@ std::string Key(std::string_view campaign_id, uint32_t index) {
   return k;
 }
 
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("link store ", Av(what), ": ", s.ToString()));
-}
-
 }  // namespace
 
 absl::Status LinkStore::Put(std::string_view campaign_id, const std::vector<std::string>& urls) {
@@ -45,14 +41,14 @@ absl::Status LinkStore::Put(std::string_view campaign_id, const std::vector<std:
   std::string end = begin;
   end.back() = '\1';  // just past every "links\0id\0..." key
   rocksdb::Status s = batch.DeleteRange(store_->cf(Cf::kCampaigns), begin, end);
-  if (!s.ok()) return FromRocks(s, "delete");
+  if (!s.ok()) return FromRocks(s, "link store delete");
   for (size_t i = 0; i < urls.size(); ++i) {
     s = batch.Put(store_->cf(Cf::kCampaigns), Key(campaign_id, static_cast<uint32_t>(i)), urls[i]);
-    if (!s.ok()) return FromRocks(s, "put");
+    if (!s.ok()) return FromRocks(s, "link store put");
   }
   rocksdb::WriteOptions wo;
   wo.sync = false;
-  return FromRocks(store_->db()->Write(wo, &batch), "write");
+  return FromRocks(store_->db()->Write(wo, &batch), "link store write");
 }
 
 absl::StatusOr<std::optional<std::string>> LinkStore::Get(std::string_view campaign_id,
@@ -62,7 +58,7 @@ absl::StatusOr<std::optional<std::string>> LinkStore::Get(std::string_view campa
   rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kCampaigns),
                                         Key(campaign_id, index), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
-  if (!s.ok()) return FromRocks(s, "get");
+  if (!s.ok()) return FromRocks(s, "link store get");
   return std::optional<std::string>(std::move(value));
 }
 

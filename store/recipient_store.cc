@@ -14,15 +14,12 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "store/record_codec.h"
+#include "store/rocks_status.h"
 
 namespace salvo {
 namespace {
 
 constexpr size_t kMaxListName = 200;
-
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  return absl::InternalError(absl::StrCat(Av(what), ": ", s.ToString()));
-}
 
 // Merges `in` onto `stored` (see Upsert's merge rule) into *out.
 void MergeRecipient(const Recipient& stored, const Recipient& in, Recipient* out) {

@@ -24,6 +24,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "store/record_codec.h"
+#include "store/rocks_status.h"
 
 namespace salvo {
 namespace {
@@ -152,7 +153,7 @@ absl::Status EnsureAddressHashIndex(rocksdb::DB* db, rocksdb::ColumnFamilyHandle
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kMarker, &v);
   if (s.ok()) return absl::OkStatus();
   if (!s.IsNotFound())
-    return absl::UnavailableError(absl::StrCat("reading store schema marker: ", s.ToString()));
+    return FromRocks(s, "reading store schema marker");
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, recipients));
@@ -164,15 +165,15 @@ absl::Status EnsureAddressHashIndex(rocksdb::DB* db, rocksdb::ColumnFamilyHandle
     wb.Put(index, key, rocksdb::Slice());
     if (++n % 65536 == 0) {
       s = db->Write(rocksdb::WriteOptions(), &wb);
-      if (!s.ok()) return absl::UnavailableError(absl::StrCat("indexing recipients: ", s.ToString()));
+      if (!s.ok()) return FromRocks(s, "indexing recipients");
       wb.Clear();
     }
   }
   if (!it->status().ok())
-    return absl::UnavailableError(absl::StrCat("scanning recipients: ", it->status().ToString()));
+    return FromRocks(it->status(), "scanning recipients");
   wb.Put(meta, kMarker, "1");
   s = db->Write(rocksdb::WriteOptions(), &wb);
-  if (!s.ok()) return absl::UnavailableError(absl::StrCat("indexing recipients: ", s.ToString()));
+  if (!s.ok()) return FromRocks(s, "indexing recipients");
   return absl::OkStatus();
 }
 
@@ -231,8 +232,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.data_dir, cfds, &handles, &db);
   if (!s.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot open store in ", options.data_dir, ": ", s.ToString()));
+    return FromRocks(s, absl::StrCat("cannot open store in ", options.data_dir));
   }
   store->db_ = db;
   store->cfs_ = std::move(handles);
@@ -266,7 +266,7 @@ absl::Status Store::Flush() {
   std::vector<rocksdb::ColumnFamilyHandle*> handles(
       cfs_.begin(), cfs_.begin() + static_cast<int>(Cf::kCount));
   rocksdb::Status s = db_->Flush(fo, handles);
-  if (!s.ok()) return absl::InternalError(absl::StrCat("flush failed: ", s.ToString()));
+  if (!s.ok()) return FromRocks(s, "flush failed");
   return absl::OkStatus();
 }
 

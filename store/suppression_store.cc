@@ -15,6 +15,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "store/record_codec.h"
+#include "store/rocks_status.h"
 
 namespace salvo {
 namespace {
@@ -23,10 +24,6 @@ constexpr size_t kMaxKey = 300;
 constexpr size_t kMaxSource = 64;
 constexpr size_t kMaxDetail = 512;
 constexpr size_t kCheckChunk = 1024;
-
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  return absl::InternalError(absl::StrCat(Av(what), ": ", s.ToString()));
-}
 
 absl::Status ValidateKey(std::string_view key) {
   if (key.empty() || key.size() > kMaxKey || key.find('@') == std::string_view::npos) {
