@@ -8,7 +8,7 @@
 
 namespace salvo {
 
-absl::StatusOr<std::string> AccountPassword(const AccountConfig& account) {
+[[nodiscard]] absl::StatusOr<std::string> AccountPassword(const AccountConfig& account) {
   if (!account.password_env.empty()) {
     const char* v = std::getenv(account.password_env.c_str());
     if (v == nullptr || *v == '\0')

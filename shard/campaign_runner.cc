@@ -919,6 +919,7 @@ std::string CampaignProgress::ToJson() const {
   return j;
 }
 
+[[nodiscard]]
 absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std::string& id) {
   CampaignStore cs(store);
   ASSIGN_OR_RETURN(auto rec, cs.Get(id));
@@ -948,7 +949,7 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
   return p;
 }
 
-absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
+[[nodiscard]] absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
                                              const CampaignConfig& campaign,
                                              std::shared_ptr<const CompiledCampaign> compiled,
                                              const RunnerOptions& options) {

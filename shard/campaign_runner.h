@@ -95,12 +95,13 @@ struct RunnerOptions {
 // connection pools. Returns the final snapshot (counts over the whole campaign, all runs).
 // Errors: FailedPrecondition "campaign ID is already running (since T, pid P)" while another run
 // of it holds its run lock; store or runtime failures.
-absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
+[[nodiscard]] absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
                                              const CampaignConfig& campaign,
                                              std::shared_ptr<const CompiledCampaign> compiled,
                                              const RunnerOptions& options);
 
 // The campaign's state from the store alone (no run in progress in this process).
+[[nodiscard]]
 absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std::string& id);
 
 }  // namespace salvo

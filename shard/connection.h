@@ -49,7 +49,8 @@ class SmtpConnection : public RingStream {
 
   void Start(const ResolvedAddress& to);
   // Valid when can_send() (after OnConnectionReady()). Errors as SmtpSession::Send.
-  absl::Status Send(const RenderedMessage& msg, uint64_t tag);
+  [[nodiscard]] absl::Status Send(const RenderedMessage& msg, uint64_t tag);
+  [[nodiscard]]
   absl::Status Send(const RenderedMessage& msg, std::span<const std::string_view> rcpts,
                     uint64_t tag);
   // Graceful QUIT when idle, else abort with `reason` (pending message deferred).

@@ -27,7 +27,7 @@ class PoolHost {
   virtual RingLoop* loop() = 0;
   // Resolves host:port; `done` runs on the worker thread.
   virtual void Resolve(const std::string& host, uint16_t port, Resolver::Callback done) = 0;
-  virtual absl::StatusOr<SSL_CTX*> TlsContext(const AccountConfig& account) = 0;
+  [[nodiscard]] virtual absl::StatusOr<SSL_CTX*> TlsContext(const AccountConfig& account) = 0;
   virtual const SenderOptions& options() const = 0;
   virtual const std::string& ehlo_name() const = 0;
   // Logs `line` once per `key` for the whole process.

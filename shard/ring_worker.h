@@ -40,7 +40,7 @@ class RingLoop {
   RingLoop& operator=(const RingLoop&) = delete;
 
   // Starts the thread and sets up the ring on it. `on_start` runs first on the thread.
-  absl::Status Start(uint32_t entries, std::function<void()> on_start = nullptr);
+  [[nodiscard]] absl::Status Start(uint32_t entries, std::function<void()> on_start = nullptr);
   // Thread-safe. Stops the loop after the posted functions queued so far have run; joins.
   void StopAndJoin();
   // Joins a loop that ends by itself (RequestExit()) and releases the ring.

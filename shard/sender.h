@@ -139,7 +139,7 @@ class WorkerGroup {
   WorkerGroup& operator=(const WorkerGroup&) = delete;
 
   // Starts the threads. Errors: the ring could not be set up (names the cause).
-  absl::Status Start(const SenderOptions& options);
+  [[nodiscard]] absl::Status Start(const SenderOptions& options);
   size_t size() const { return workers_.size(); }
   Worker& worker(size_t i) { return *workers_[i]; }
 

@@ -13,6 +13,7 @@ std::deque<AccountConfig> g_accounts;     // guarded by g_mu; stable addresses, 
 
 }  // namespace
 
+[[nodiscard]]
 absl::StatusOr<std::shared_ptr<WorkerGroup>> AcquireSharedWorkers(const SenderOptions& options) {
   std::lock_guard<std::mutex> l(g_mu);
   if (std::shared_ptr<WorkerGroup> g = g_group.lock()) return g;

@@ -27,7 +27,7 @@ class TlsContextCache {
   TlsContextCache(const TlsContextCache&) = delete;
   TlsContextCache& operator=(const TlsContextCache&) = delete;
   // Errors: ca_file unreadable or not PEM (names the file).
-  absl::StatusOr<SSL_CTX*> Get(const AccountConfig& account);
+  [[nodiscard]] absl::StatusOr<SSL_CTX*> Get(const AccountConfig& account);
 
  private:
   std::map<std::pair<std::string, bool>, SSL_CTX*> ctxs_;
@@ -43,13 +43,13 @@ class TlsSession {
   TlsSession& operator=(const TlsSession&) = delete;
 
   // Prepares a client session for `host` (SNI unless an IP literal; verified when `verify`).
-  absl::Status Init(SSL_CTX* ctx, const std::string& host, bool verify);
+  [[nodiscard]] absl::Status Init(SSL_CTX* ctx, const std::string& host, bool verify);
   void FeedCiphertext(std::string_view bytes);
   // Drives the handshake. Errors describe why it failed (verification, protocol).
-  absl::StatusOr<Progress> Handshake();
+  [[nodiscard]] absl::StatusOr<Progress> Handshake();
   // Appends decrypted bytes to *out. Errors: protocol failure; OutOfRange on close_notify.
-  absl::Status ReadPlain(std::string* out);
-  absl::Status WritePlain(std::string_view bytes);
+  [[nodiscard]] absl::Status ReadPlain(std::string* out);
+  [[nodiscard]] absl::Status WritePlain(std::string_view bytes);
   // Ciphertext to send, appended to *out; true when anything was appended.
   bool TakeOutput(std::string* out);
   bool established() const { return established_; }

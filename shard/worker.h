@@ -20,7 +20,7 @@ class WorkerImpl : public Worker, public PoolHost {
   WorkerImpl(int index, const SenderOptions& options, Resolver* resolver);
   ~WorkerImpl() override;
 
-  absl::Status Start();
+  [[nodiscard]] absl::Status Start();
   // Blocks until the loop thread ended (kDrain: after every outstanding message reported).
   void Stop(StopMode mode);
 
@@ -46,7 +46,7 @@ class WorkerImpl : public Worker, public PoolHost {
   // PoolHost
   RingLoop* loop() override { return &loop_; }
   void Resolve(const std::string& host, uint16_t port, Resolver::Callback done) override;
-  absl::StatusOr<SSL_CTX*> TlsContext(const AccountConfig& account) override {
+  [[nodiscard]] absl::StatusOr<SSL_CTX*> TlsContext(const AccountConfig& account) override {
     return tls_.Get(account);
   }
   const SenderOptions& options() const override { return options_; }

@@ -22,7 +22,7 @@ constexpr uint8_t kFlagFinal = 1, kFlagInFlight = 2;
 uint64_t Zig(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 int64_t Unzig(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
-absl::Status Bad(std::string_view what, std::string_view key) {
+[[nodiscard]] absl::Status Bad(std::string_view what, std::string_view key) {
   return absl::DataLossError(
       absl::StrCat("damaged ", Av(what), " record for \"", SanitizeForLog(key, 80), "\""));
 }
@@ -57,7 +57,7 @@ void EncodeProgress(const ProgressRecord& r, std::string* out) {
   PutLengthPrefixed(out, std::string_view(r.reply).substr(0, 512));
 }
 
-absl::Status DecodeProgress(std::string_view v, ProgressRecord* r) {
+[[nodiscard]] absl::Status DecodeProgress(std::string_view v, ProgressRecord* r) {
   if (v.size() < 3 || static_cast<uint8_t>(v[0]) != kProgressVersion ||
       static_cast<uint8_t>(v[1]) > static_cast<uint8_t>(Outcome::kOutsideSegment))
     return Bad("progress", "");
@@ -99,6 +99,7 @@ absl::Status CampaignStore::Put(const CampaignRecord& c) {
 }
 
 namespace {
+[[nodiscard]]
 absl::Status DecodeCampaign(std::string_view id, std::string_view v, CampaignRecord* c) {
   if (v.size() < 2 || static_cast<uint8_t>(v[0]) != kCampaignVersion ||
       static_cast<uint8_t>(v[1]) > static_cast<uint8_t>(CampaignState::kDone))

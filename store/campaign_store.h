@@ -74,14 +74,15 @@ class CampaignStore {
  public:
   explicit CampaignStore(Store* store) : store_(store) {}
 
-  absl::Status Put(const CampaignRecord& rec);
-  absl::StatusOr<std::optional<CampaignRecord>> Get(std::string_view id);
-  absl::StatusOr<std::vector<CampaignRecord>> List();
+  [[nodiscard]] absl::Status Put(const CampaignRecord& rec);
+  [[nodiscard]] absl::StatusOr<std::optional<CampaignRecord>> Get(std::string_view id);
+  [[nodiscard]] absl::StatusOr<std::vector<CampaignRecord>> List();
 
   static void ProgressKey(std::string_view campaign, uint32_t shard, std::string_view address_key,
                           std::string* out);
 
   // Reads the progress of many recipients of one campaign (nullopt: no record).
+  [[nodiscard]]
   absl::Status GetProgress(std::string_view campaign, const std::vector<uint32_t>& shards,
                            const std::vector<std::string_view>& keys,
                            std::vector<std::optional<ProgressRecord>>* out);
@@ -93,29 +94,31 @@ class CampaignStore {
     ProgressRecord rec;
   };
   // `daily` (absolute counts) is written in the same batch.
+  [[nodiscard]]
   absl::Status PutProgress(std::string_view campaign, const std::vector<Write>& writes,
                            const std::vector<DailyCount>& daily = {});
 
   // Daily per-account send counts (0 when none recorded). PutDailyCounts stores absolute values.
+  [[nodiscard]]
   absl::StatusOr<uint64_t> GetDailyCount(std::string_view account, std::string_view day);
-  absl::Status PutDailyCounts(const std::vector<DailyCount>& daily);
+  [[nodiscard]] absl::Status PutDailyCounts(const std::vector<DailyCount>& daily);
   static std::string DailyKey(std::string_view account, std::string_view day);
   static std::string UtcDay(int64_t unix_seconds);  // "YYYY-MM-DD"
 
   // Iterates the progress of one campaign in key order; fn returns false to stop.
-  absl::Status ForEachProgress(
+  [[nodiscard]] absl::Status ForEachProgress(
       std::string_view campaign,
       const std::function<bool(uint32_t shard, std::string_view key, const ProgressRecord&)>& fn);
-  absl::StatusOr<ProgressCounts> Count(std::string_view campaign);
+  [[nodiscard]] absl::StatusOr<ProgressCounts> Count(std::string_view campaign);
 
   // Deletes the campaign record and all its progress (tests, re-running an id from scratch).
-  absl::Status Delete(std::string_view id);
+  [[nodiscard]] absl::Status Delete(std::string_view id);
 
  private:
   Store* store_;
 };
 
 void EncodeProgress(const ProgressRecord& r, std::string* out);
-absl::Status DecodeProgress(std::string_view value, ProgressRecord* r);
+[[nodiscard]] absl::Status DecodeProgress(std::string_view value, ProgressRecord* r);
 
 }  // namespace salvo

@@ -50,7 +50,7 @@ void EncodeEvent(const StoredEvent& e, std::string* out) {
     PutLengthPrefixed(out, Bound(f));
 }
 
-absl::Status DecodeEvent(std::string_view v, StoredEvent* e) {
+[[nodiscard]] absl::Status DecodeEvent(std::string_view v, StoredEvent* e) {
   if (v.empty() || static_cast<uint8_t>(v[0]) != kEventRecordVersion)
     return absl::DataLossError("event record: unknown version");
   v.remove_prefix(1);

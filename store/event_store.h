@@ -37,36 +37,37 @@ struct StoredEvent {
 };
 
 void EncodeEvent(const StoredEvent& e, std::string* out);
-absl::Status DecodeEvent(std::string_view value, StoredEvent* e);
+[[nodiscard]] absl::Status DecodeEvent(std::string_view value, StoredEvent* e);
 
 class EventStore {
  public:
   explicit EventStore(Store* store) : store_(store), suppression_(store) {}
 
   // Appends one event (no idempotency marker): clicks, opens.
-  absl::Status Append(const StoredEvent& ev);
+  [[nodiscard]] absl::Status Append(const StoredEvent& ev);
   // Many of them in one atomic write (the click / open batcher).
-  absl::Status AppendBatch(const std::vector<StoredEvent>& events);
+  [[nodiscard]] absl::Status AppendBatch(const std::vector<StoredEvent>& events);
 
   // Applies one feedback event exactly once per (source, event_id): when the marker exists,
   // returns false and changes nothing. Otherwise adds `suppress` (if non-null) through
   // SuppressionStore::Add, then writes the event and the marker in one atomic batch, and
   // returns true. A crash between the two writes leaves the marker unwritten, so a redelivery
   // re-applies the (idempotent) suppression and completes the event.
+  [[nodiscard]]
   absl::StatusOr<bool> ApplyOnce(const StoredEvent& ev, const SuppressionEntry* suppress);
 
   // ApplyOnce for many events with one marker lookup (MultiGet) and one atomic write: events
   // whose marker exists (or that repeat earlier in `events`) are skipped. suppress[i] may be
   // null. (*applied)[i] tells what happened to events[i].
-  absl::Status ApplyBatch(const std::vector<StoredEvent>& events,
+  [[nodiscard]] absl::Status ApplyBatch(const std::vector<StoredEvent>& events,
                           const std::vector<const SuppressionEntry*>& suppress,
                           std::vector<bool>* applied);
 
   // True when (source, event_id) was applied before.
-  absl::StatusOr<bool> Seen(std::string_view source, std::string_view event_id);
+  [[nodiscard]] absl::StatusOr<bool> Seen(std::string_view source, std::string_view event_id);
 
   // Visits events in time order; fn returns false to stop.
-  absl::Status ForEach(const std::function<bool(const StoredEvent&)>& fn);
+  [[nodiscard]] absl::Status ForEach(const std::function<bool(const StoredEvent&)>& fn);
 
  private:
   std::string NextKey(int64_t at_us);

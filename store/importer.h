@@ -60,11 +60,13 @@ class Importer {
   explicit Importer(Store* store) : store_(store) {}
 
   // Imports `path` ("-" is stdin). Errors name the file (and line when there is one).
+  [[nodiscard]]
   absl::StatusOr<ImportSummary> ImportFile(const std::string& path, const ImportOptions& options);
   // Imports from an open descriptor (not closed); `name` is used in messages and for kAuto.
-  absl::StatusOr<ImportSummary> ImportFd(int fd, const std::string& name,
+  [[nodiscard]] absl::StatusOr<ImportSummary> ImportFd(int fd, const std::string& name,
                                          const ImportOptions& options);
   // Imports an in-memory document (tests, small forwarded inputs).
+  [[nodiscard]]
   absl::StatusOr<ImportSummary> ImportString(std::string_view data, const std::string& name,
                                              const ImportOptions& options);
 

@@ -18,7 +18,9 @@ class LinkStore {
  public:
   explicit LinkStore(Store* store) : store_(store) {}
   // Replaces the campaign's link table (idempotent for the same URLs).
+  [[nodiscard]]
   absl::Status Put(std::string_view campaign_id, const std::vector<std::string>& urls);
+  [[nodiscard]]
   absl::StatusOr<std::optional<std::string>> Get(std::string_view campaign_id, uint32_t index);
 
  private:

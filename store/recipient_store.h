@@ -58,33 +58,38 @@ class RecipientStore {
   // Merge rule for an existing recipient: the new address spelling replaces the old; non-empty
   // consent values replace stored ones; named fields replace fields of the same name, other stored
   // fields are kept. batch[i].key must be NormalizeAddress(...).key and fields sorted by name.
+  [[nodiscard]]
   absl::StatusOr<UpsertCounts> Upsert(std::string_view list, const std::vector<Recipient>& batch);
+  [[nodiscard]]
   absl::StatusOr<UpsertCounts> Upsert(std::string_view list, const std::vector<Recipient>& batch,
                                       const UpsertOptions& options);
 
   // Prepare + UpsertPrepared in two steps. Prepare does no I/O and keeps a pointer to `batch`,
   // which must outlive the prepared batch.
+  [[nodiscard]]
   static absl::Status Prepare(std::string_view list, const std::vector<Recipient>& batch,
                               PreparedBatch* out);
-  absl::StatusOr<UpsertCounts> UpsertPrepared(const PreparedBatch& batch,
+  [[nodiscard]] absl::StatusOr<UpsertCounts> UpsertPrepared(const PreparedBatch& batch,
                                               const UpsertOptions& options);
 
-  absl::StatusOr<std::optional<Recipient>> Get(std::string_view address_key);
+  [[nodiscard]] absl::StatusOr<std::optional<Recipient>> Get(std::string_view address_key);
 
   // The address keys of stored recipients whose AddressHash is `hash` (engine/base/shard.h), at
   // most `limit`: resolves a VERP bounce tag. Almost always one; more only on a 64-bit collision.
+  [[nodiscard]]
   absl::StatusOr<std::vector<std::string>> KeysWithHash(uint64_t hash, size_t limit = 16);
 
   // Members of `list` in virtual shard `shard` whose key sorts after `after_key` (empty: from the
   // start), in key order, at most `limit`. A range scan; never reads other shards or lists.
+  [[nodiscard]]
   absl::Status ScanListShard(std::string_view list, uint32_t shard, std::string_view after_key,
                              size_t limit, std::vector<Recipient>* out);
 
-  absl::StatusOr<std::vector<ListInfo>> Lists();
-  absl::StatusOr<uint64_t> ListSize(std::string_view list);
+  [[nodiscard]] absl::StatusOr<std::vector<ListInfo>> Lists();
+  [[nodiscard]] absl::StatusOr<uint64_t> ListSize(std::string_view list);
 
   // A list name is 1..200 bytes of printable text (UTF-8 allowed), no control characters.
-  static absl::Status ValidateListName(std::string_view list);
+  [[nodiscard]] static absl::Status ValidateListName(std::string_view list);
 
  private:
   Store* store_;

@@ -14,7 +14,7 @@ uint64_t ZigZag(int64_t v) {
 }
 int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
 
-absl::Status Corrupt(std::string_view what, std::string_view key) {
+[[nodiscard]] absl::Status Corrupt(std::string_view what, std::string_view key) {
   return absl::DataLossError(
       absl::StrCat("damaged ", Av(what), " record for key \"", SanitizeForLog(key, 200), "\""));
 }
@@ -88,6 +88,7 @@ void EncodeRecipient(const Recipient& r, std::string* out) {
   }
 }
 
+[[nodiscard]]
 absl::Status DecodeRecipient(std::string_view key, std::string_view in, Recipient* r) {
   if (in.size() < 2 || static_cast<uint8_t>(in[0]) != kRecipientRecordVersion) {
     return Corrupt("recipient", key);
@@ -133,6 +134,7 @@ void EncodeSuppression(const SuppressionEntry& e, std::string* out) {
   PutLengthPrefixed(out, e.detail);
 }
 
+[[nodiscard]]
 absl::Status DecodeSuppression(std::string_view key, std::string_view in, SuppressionEntry* e) {
   if (in.size() < 2 || static_cast<uint8_t>(in[0]) != kSuppressionRecordVersion ||
       static_cast<uint8_t>(in[1]) > static_cast<uint8_t>(SuppressionReason::kManual)) {

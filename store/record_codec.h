@@ -33,12 +33,14 @@ void PutBe64(std::string* out, uint64_t v);
 // then (name, value) pairs in name order. r.fields must be sorted with unique names.
 // The key (r.key) and shard are not part of the value: they come from the RocksDB key.
 void EncodeRecipient(const Recipient& r, std::string* out);
+[[nodiscard]]
 absl::Status DecodeRecipient(std::string_view key, std::string_view value, Recipient* r);
 // Reads only the flags byte: "has consent" without decoding the record.
 bool RecipientHasConsent(std::string_view value);
 
 // Suppression value: version, reason, first_seen, last_seen (zigzag varints), source, detail.
 void EncodeSuppression(const SuppressionEntry& e, std::string* out);
+[[nodiscard]]
 absl::Status DecodeSuppression(std::string_view key, std::string_view value, SuppressionEntry* e);
 
 // Members key: list '\0' shard(1 byte) address_key. List names never contain '\0'.

@@ -8,7 +8,7 @@
 
 namespace salvo {
 
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+[[nodiscard]] absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
   const std::string msg = absl::StrCat(Av(what), ": ", s.ToString());
   using C = rocksdb::Status::Code;

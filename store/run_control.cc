@@ -29,7 +29,7 @@ namespace {
 
 constexpr size_t kMaxFile = 16 << 20;
 
-absl::Status WriteAtomic(const std::string& path, const std::string& content) {
+[[nodiscard]] absl::Status WriteAtomic(const std::string& path, const std::string& content) {
   static std::atomic<uint64_t> seq{0};
   std::error_code ec;
   fs::create_directories(fs::path(path).parent_path(), ec);
@@ -47,7 +47,7 @@ absl::Status WriteAtomic(const std::string& path, const std::string& content) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ReadSmall(const std::string& path) {
+[[nodiscard]] absl::StatusOr<std::string> ReadSmall(const std::string& path) {
   return ReadFile(path, kMaxFile, "run file");
 }
 
@@ -84,7 +84,7 @@ void CampaignRunLock::Release() {
   fd_ = -1;
 }
 
-absl::StatusOr<CampaignRunLock> LockCampaignRun(const std::string& data_dir,
+[[nodiscard]] absl::StatusOr<CampaignRunLock> LockCampaignRun(const std::string& data_dir,
                                                 const std::string& campaign, absl::Time now) {
   if (!ValidId(campaign))
     return absl::InvalidArgumentError(absl::StrCat("invalid campaign id \"", campaign, "\""));
@@ -127,7 +127,7 @@ std::string StatusFilePath(const std::string& data_dir, const std::string& campa
   return absl::StrCat(RunDir(data_dir), "/", campaign, ".status.json");
 }
 
-absl::Status WriteStatusFile(const std::string& data_dir, const std::string& campaign,
+[[nodiscard]] absl::Status WriteStatusFile(const std::string& data_dir, const std::string& campaign,
                              const std::string& json) {
   if (!ValidId(campaign)) return absl::InvalidArgumentError("invalid campaign id");
   return WriteAtomic(StatusFilePath(data_dir, campaign), json);
@@ -137,7 +137,7 @@ void RemoveStatusFile(const std::string& data_dir, const std::string& campaign) 
   if (ValidId(campaign)) ::unlink(StatusFilePath(data_dir, campaign).c_str());
 }
 
-absl::StatusOr<std::string> ReadStatusFile(const std::string& data_dir,
+[[nodiscard]] absl::StatusOr<std::string> ReadStatusFile(const std::string& data_dir,
                                            const std::string& campaign) {
   if (!ValidId(campaign)) return absl::InvalidArgumentError("invalid campaign id");
   return ReadSmall(StatusFilePath(data_dir, campaign));
@@ -161,6 +161,7 @@ std::vector<std::string> RunningSends(const std::string& data_dir) {
   return out;
 }
 
+[[nodiscard]]
 absl::Status RequestCampaignControl(const std::string& data_dir, const std::string& campaign,
                                     const std::string& action, const std::string& reason) {
   if (!ValidId(campaign)) return absl::InvalidArgumentError("invalid campaign id");
@@ -170,7 +171,7 @@ absl::Status RequestCampaignControl(const std::string& data_dir, const std::stri
                      SanitizeForLog(reason, 512));
 }
 
-absl::Status QueueSuppressions(const std::string& data_dir,
+[[nodiscard]] absl::Status QueueSuppressions(const std::string& data_dir,
                                const std::vector<SuppressionEntry>& entries) {
   std::string body;
   for (const auto& e : entries) {
@@ -190,7 +191,7 @@ absl::Status QueueSuppressions(const std::string& data_dir,
                      body);
 }
 
-absl::StatusOr<ControlRequests> TakeControlRequests(const std::string& data_dir,
+[[nodiscard]] absl::StatusOr<ControlRequests> TakeControlRequests(const std::string& data_dir,
                                                     const std::string& campaign) {
   ControlRequests req;
   std::error_code ec;

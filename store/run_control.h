@@ -32,10 +32,11 @@ std::string RunDir(const std::string& data_dir);
 std::string StatusFilePath(const std::string& data_dir, const std::string& campaign);
 
 // Writes `json` to run/<campaign>.status.json atomically.
-absl::Status WriteStatusFile(const std::string& data_dir, const std::string& campaign,
+[[nodiscard]] absl::Status WriteStatusFile(const std::string& data_dir, const std::string& campaign,
                              const std::string& json);
 void RemoveStatusFile(const std::string& data_dir, const std::string& campaign);
 // The status file's content, or NotFound.
+[[nodiscard]]
 absl::StatusOr<std::string> ReadStatusFile(const std::string& data_dir, const std::string& campaign);
 // Campaign ids with a status file whose writer (the "pid" key) is still alive.
 std::vector<std::string> RunningSends(const std::string& data_dir);
@@ -70,10 +71,11 @@ class CampaignRunLock {
                                                               absl::Time now);
 
 // action: "pause" or "cancel".
+[[nodiscard]]
 absl::Status RequestCampaignControl(const std::string& data_dir, const std::string& campaign,
                                     const std::string& action, const std::string& reason = "");
 // Queues suppression additions for the running send (keys must be normalized).
-absl::Status QueueSuppressions(const std::string& data_dir,
+[[nodiscard]] absl::Status QueueSuppressions(const std::string& data_dir,
                                const std::vector<SuppressionEntry>& entries);
 
 struct ControlRequests {
@@ -83,7 +85,7 @@ struct ControlRequests {
   std::vector<SuppressionEntry> suppressions;
 };
 // Reads and removes the pending requests for `campaign` and every queued suppression file.
-absl::StatusOr<ControlRequests> TakeControlRequests(const std::string& data_dir,
+[[nodiscard]] absl::StatusOr<ControlRequests> TakeControlRequests(const std::string& data_dir,
                                                     const std::string& campaign);
 
 }  // namespace salvo

@@ -66,7 +66,7 @@ std::string ReadHolder(const std::string& path) {
   return "";
 }
 
-absl::Status HeldError(const std::string& data_dir, const std::string& holder) {
+[[nodiscard]] absl::Status HeldError(const std::string& data_dir, const std::string& holder) {
   size_t sp = holder.find(' ');
   if (holder.empty() || sp == std::string::npos || sp == 0) {
     return absl::FailedPreconditionError(
@@ -79,7 +79,7 @@ absl::Status HeldError(const std::string& data_dir, const std::string& holder) {
 }
 
 // Takes data_dir's process lock and records this process in it. Returns the open fd.
-absl::StatusOr<int> TakeLock(const std::string& data_dir) {
+[[nodiscard]] absl::StatusOr<int> TakeLock(const std::string& data_dir) {
   std::string path = data_dir + "/" + kLockFile;
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -145,6 +145,7 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
 
 // Stores written before the addr_hash index existed get it once, built from the recipients' keys
 // (an idempotent scan: a kill during it just repeats it at the next open).
+[[nodiscard]]
 absl::Status EnsureAddressHashIndex(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* recipients,
                                     rocksdb::ColumnFamilyHandle* meta,
                                     rocksdb::ColumnFamilyHandle* index) {

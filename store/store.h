@@ -46,7 +46,7 @@ class Store {
   // Opens (creating when allowed) the store in options.data_dir and records this process as its
   // holder. If another live process holds it: FailedPrecondition "data_dir X is in use by pid N
   // (salvo serve ...)".
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~Store();
 
   Store(const Store&) = delete;
@@ -57,7 +57,7 @@ class Store {
   const std::string& data_dir() const { return data_dir_; }
 
   // Flushes memtables (tests, clean shutdown).
-  absl::Status Flush();
+  [[nodiscard]] absl::Status Flush();
 
   // Serializes read-modify-write batches (list member counts) within this process; the data_dir
   // lock guarantees no other process writes.

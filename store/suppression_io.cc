@@ -73,14 +73,14 @@ void AppendSuppressionCsvRow(const SuppressionEntry& e, std::string* out) {
   out->push_back('\n');
 }
 
-absl::StatusOr<std::string> SuppressionKeyOf(std::string_view raw) {
+[[nodiscard]] absl::StatusOr<std::string> SuppressionKeyOf(std::string_view raw) {
   std::string_view s = Trim(raw, kBlanks);
   if (!s.empty() && s.front() == '@') return NormalizeDomainKey(s);
   ASSIGN_OR_RETURN(NormalizedAddress a, NormalizeAddress(s));
   return a.key;
 }
 
-absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
+[[nodiscard]] absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
     SuppressionStore* store, std::string_view data, const std::string& name,
     std::string_view default_source,
     const std::function<void(uint64_t line, std::string_view reason)>& on_reject) {
@@ -96,7 +96,7 @@ absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
       name, default_source, on_reject);
 }
 
-absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsvStream(
+[[nodiscard]] absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsvStream(
     SuppressionStore* store, const SuppressionReadFn& read, const std::string& name,
     std::string_view default_source,
     const std::function<void(uint64_t line, std::string_view reason)>& on_reject,

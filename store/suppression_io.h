@@ -24,7 +24,7 @@ void AppendSuppressionCsvRow(const SuppressionEntry& e, std::string* out);
 std::string FormatUnixTime(int64_t seconds);
 
 // A suppression key from user input: "@domain" -> NormalizeDomainKey, else NormalizeAddress().key.
-absl::StatusOr<std::string> SuppressionKeyOf(std::string_view raw);
+[[nodiscard]] absl::StatusOr<std::string> SuppressionKeyOf(std::string_view raw);
 
 struct SuppressionImportSummary {
   uint64_t rows = 0;
@@ -36,7 +36,7 @@ struct SuppressionImportSummary {
 // source to `default_source`. on_reject gets (line, reason) for each bad row. Valid rows are
 // written in atomic batches of 4096 (a failure part-way leaves earlier batches applied; importing
 // the same file again is idempotent).
-absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
+[[nodiscard]] absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsv(
     SuppressionStore* store, std::string_view data, const std::string& name,
     std::string_view default_source,
     const std::function<void(uint64_t line, std::string_view reason)>& on_reject);
@@ -46,7 +46,7 @@ using SuppressionReadFn = std::function<absl::StatusOr<size_t>(char* buf, size_t
 
 // The same over a stream of any size, in bounded memory (1 MiB reads; a record over 1 MiB is an
 // error naming its line). on_progress, when set, is called every 65,536 rows with the bytes read.
-absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsvStream(
+[[nodiscard]] absl::StatusOr<SuppressionImportSummary> ImportSuppressionCsvStream(
     SuppressionStore* store, const SuppressionReadFn& read, const std::string& name,
     std::string_view default_source,
     const std::function<void(uint64_t line, std::string_view reason)>& on_reject,

@@ -25,7 +25,7 @@ constexpr size_t kMaxSource = 64;
 constexpr size_t kMaxDetail = 512;
 constexpr size_t kCheckChunk = 1024;
 
-absl::Status ValidateKey(std::string_view key) {
+[[nodiscard]] absl::Status ValidateKey(std::string_view key) {
   if (key.empty() || key.size() > kMaxKey || key.find('@') == std::string_view::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid suppression key \"", SanitizeForLog(key, 80), "\""));
@@ -61,7 +61,7 @@ void PutCount(uint64_t n, std::string* out) {
 }
 
 // Caller holds the write mutex. nullopt: no count kept yet.
-absl::StatusOr<std::optional<uint64_t>> ReadCount(Store* store) {
+[[nodiscard]] absl::StatusOr<std::optional<uint64_t>> ReadCount(Store* store) {
   std::string v;
   rocksdb::Status s = store->db()->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), CountKey(), &v);
   if (s.IsNotFound()) return std::optional<uint64_t>();

@@ -30,21 +30,23 @@ class SuppressionStore {
 
   // Adds or refreshes an entry: first_seen is kept, last_seen/reason/source/detail updated.
   // `key` must already be normalized (NormalizeAddress(...).key or NormalizeDomainKey).
-  absl::Status Add(const SuppressionEntry& entry);
+  [[nodiscard]] absl::Status Add(const SuppressionEntry& entry);
   // The same for many entries in one atomic WriteBatch (one MultiGet); a key given twice merges
   // like two Adds. InvalidArgument (nothing written) when any key is not valid.
-  absl::Status AddBatch(const std::vector<SuppressionEntry>& entries);
+  [[nodiscard]] absl::Status AddBatch(const std::vector<SuppressionEntry>& entries);
   // Returns true when something was removed.
-  absl::StatusOr<bool> Remove(std::string_view key);
+  [[nodiscard]] absl::StatusOr<bool> Remove(std::string_view key);
 
   // The entry that suppresses `address_key`: the address itself, else its domain ("@dom").
-  absl::StatusOr<std::optional<SuppressionEntry>> Check(std::string_view address_key);
+  [[nodiscard]] absl::StatusOr<std::optional<SuppressionEntry>> Check(std::string_view address_key);
   // Batched form for the send path: out[i] is true when keys[i] is suppressed.
+  [[nodiscard]]
   absl::Status CheckBatch(const std::vector<std::string_view>& keys, std::vector<bool>* out);
 
+  [[nodiscard]]
   absl::Status ForEach(const std::function<bool(const SuppressionEntry&)>& fn);  // false stops
   // O(1): a count kept with every change (the first call on an older store walks once).
-  absl::StatusOr<uint64_t> Count();
+  [[nodiscard]] absl::StatusOr<uint64_t> Count();
 
  private:
   Store* store_;

@@ -21,7 +21,7 @@ constexpr size_t kMaxAddress = 254;     // RFC 5321 path limit (256) minus the a
 constexpr size_t kMaxDomain = 253;
 constexpr size_t kMaxLabel = 63;
 
-absl::Status Invalid(std::string_view raw, std::string_view why) {
+[[nodiscard]] absl::Status Invalid(std::string_view raw, std::string_view why) {
   return absl::InvalidArgumentError(
       absl::StrCat("invalid address \"", SanitizeForLog(raw, 120), "\": ", Av(why)));
 }
@@ -200,7 +200,7 @@ std::string_view NormalizedAddress::domain() const {
   return std::string_view(address).substr(at + 1);
 }
 
-absl::StatusOr<NormalizedAddress> NormalizeAddress(std::string_view raw) {
+[[nodiscard]] absl::StatusOr<NormalizedAddress> NormalizeAddress(std::string_view raw) {
   if (raw.size() > kMaxRawInput) return Invalid(raw, "longer than 254 octets");
   std::string_view s = Trim(raw, " \t\r\n");
   if (s.empty()) return Invalid(raw, "empty");
@@ -243,7 +243,7 @@ absl::StatusOr<NormalizedAddress> NormalizeAddress(std::string_view raw) {
   return out;
 }
 
-absl::StatusOr<std::string> NormalizeDomainKey(std::string_view raw_domain) {
+[[nodiscard]] absl::StatusOr<std::string> NormalizeDomainKey(std::string_view raw_domain) {
   std::string_view s = Trim(raw_domain, " \t\r\n");
   if (s.size() > kMaxRawInput) {
     return absl::InvalidArgumentError(absl::StrCat("invalid domain \"", SanitizeForLog(s, 120),

@@ -21,10 +21,10 @@ struct NormalizedAddress {
 // anything but exactly one unquoted '@', spaces or control characters, a local part that is
 // neither a dot-atom nor a quoted string, a domain that is not a valid host name / address literal.
 // The error message quotes the (sanitized) input, e.g. `invalid address "bob@@x": two '@'`.
-absl::StatusOr<NormalizedAddress> NormalizeAddress(std::string_view raw);
+[[nodiscard]] absl::StatusOr<NormalizedAddress> NormalizeAddress(std::string_view raw);
 
 // The suppression key of a domain-wide entry: "@example.com" (lowercased, A-label).
-absl::StatusOr<std::string> NormalizeDomainKey(std::string_view raw_domain);
+[[nodiscard]] absl::StatusOr<std::string> NormalizeDomainKey(std::string_view raw_domain);
 
 // What follows the last '@' of `address` ("" when there is none), as it is spelled.
 std::string_view DomainOf(std::string_view address);

@@ -13,7 +13,7 @@
 
 namespace salvo {
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes,
+[[nodiscard]] absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes,
                                      std::string_view what) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -42,7 +42,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes,
   return out;
 }
 
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
+[[nodiscard]] absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
   absl::StatusOr<std::string> s = ReadFile(path, 64 * 1024, "secret file");
   if (!s.ok()) return s.status();
   absl::StripTrailingAsciiWhitespace(&*s);

@@ -44,6 +44,7 @@ std::string ResolveAgainst(const std::string& dir, const std::string& p) {
 
 }  // namespace
 
+[[nodiscard]]
 absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::string& path) {
   if (text.size() > kMaxCampaignFile)
     return absl::InvalidArgumentError(absl::StrCat(path, ": campaign file larger than 1 MB"));
@@ -118,7 +119,7 @@ absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::s
   return c;
 }
 
-absl::StatusOr<CampaignConfig> LoadCampaign(const std::string& path) {
+[[nodiscard]] absl::StatusOr<CampaignConfig> LoadCampaign(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4u << 20, "campaign file"));
   return ParseCampaign(text, path);
 }

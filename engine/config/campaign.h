@@ -32,8 +32,9 @@ struct CampaignConfig {
 };
 
 // Reads and validates a campaign file (<= 1 MB).
-absl::StatusOr<CampaignConfig> LoadCampaign(const std::string& path);
+[[nodiscard]] absl::StatusOr<CampaignConfig> LoadCampaign(const std::string& path);
 // Same from text (tests); `path` is used in messages and for resolving relative paths.
+[[nodiscard]]
 absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view toml_text, const std::string& path);
 
 }  // namespace salvo

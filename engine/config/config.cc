@@ -228,7 +228,7 @@ void ParseRoute(const toml::table& t, const std::string& file, absl::Status* st,
         absl::StrCat(file, ":", t.source().begin.line, ": [[route]] needs a name"));
 }
 
-absl::Status Validate(const Config& c) {
+[[nodiscard]] absl::Status Validate(const Config& c) {
   std::set<std::string> names;
   for (const auto& a : c.accounts) {
     if (!names.insert(a.name).second)
@@ -287,7 +287,7 @@ std::string Config::Resolve(const std::string& p) const {
   return (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
 
-absl::StatusOr<Config> ParseConfig(std::string_view text, const std::string& path) {
+[[nodiscard]] absl::StatusOr<Config> ParseConfig(std::string_view text, const std::string& path) {
   toml::parse_result res = toml::parse(text, path);
   if (!res) {
     const auto& e = res.error();
@@ -436,7 +436,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, const std::string& pat
   return c;
 }
 
-absl::StatusOr<Config> LoadConfig(const std::string& path) {
+[[nodiscard]] absl::StatusOr<Config> LoadConfig(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4u << 20, "config file"));
   ASSIGN_OR_RETURN(Config c, ParseConfig(text, path));
   if (c.tracking && !c.tracking->secret_file.empty()) {

@@ -156,8 +156,9 @@ struct Config {
 };
 
 // Parses and validates a salvo.toml file. Errors name the file, line and key.
-absl::StatusOr<Config> LoadConfig(const std::string& path);
+[[nodiscard]] absl::StatusOr<Config> LoadConfig(const std::string& path);
 // Same, from text (tests). `path` is used in messages and for relative paths.
+[[nodiscard]]
 absl::StatusOr<Config> ParseConfig(std::string_view toml_text, const std::string& path);
 
 }  // namespace salvo

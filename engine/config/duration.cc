@@ -9,7 +9,7 @@
 
 namespace salvo {
 
-absl::StatusOr<absl::Duration> ParseConfigDuration(std::string_view text) {
+[[nodiscard]] absl::StatusOr<absl::Duration> ParseConfigDuration(std::string_view text) {
   std::string t(absl::StripAsciiWhitespace(Av(text)));
   int64_t secs = 0;
   if (absl::SimpleAtoi(t, &secs) && secs >= 0) return absl::Seconds(secs);

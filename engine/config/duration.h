@@ -8,6 +8,6 @@
 
 namespace salvo {
 
-absl::StatusOr<absl::Duration> ParseConfigDuration(std::string_view text);
+[[nodiscard]] absl::StatusOr<absl::Duration> ParseConfigDuration(std::string_view text);
 
 }  // namespace salvo

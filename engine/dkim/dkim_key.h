@@ -23,11 +23,12 @@ class DkimKey {
   DkimKey& operator=(const DkimKey&) = delete;
 
   // `name` is used in error messages (normally the file path).
-  static absl::StatusOr<std::shared_ptr<const DkimKey>> FromPem(std::string_view pem,
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<const DkimKey>> FromPem(std::string_view pem,
                                                                 const std::string& name);
+  [[nodiscard]]
   static absl::StatusOr<std::shared_ptr<const DkimKey>> LoadFile(const std::string& path);
   // A fresh key: RSA of `rsa_bits` (>= 2048) or Ed25519.
-  static absl::StatusOr<std::shared_ptr<const DkimKey>> Generate(DkimAlgorithm alg,
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<const DkimKey>> Generate(DkimAlgorithm alg,
                                                                  int rsa_bits = 2048);
 
   DkimAlgorithm algorithm() const { return alg_; }
@@ -36,13 +37,13 @@ class DkimKey {
   EVP_PKEY* pkey() const { return pkey_; }
 
   // PKCS#8 PEM of the private key.
-  absl::StatusOr<std::string> PrivatePem() const;
+  [[nodiscard]] absl::StatusOr<std::string> PrivatePem() const;
   // "v=DKIM1; k=rsa; p=..." / "v=DKIM1; k=ed25519; p=..." (RFC 6376 / RFC 8463).
-  absl::StatusOr<std::string> DnsTxtRecord() const;
+  [[nodiscard]] absl::StatusOr<std::string> DnsTxtRecord() const;
 
   // Signs a 32-byte SHA-256 digest (RSASSA-PKCS1-v1_5 for rsa, PureEdDSA over the digest for
   // ed25519, as RFC 8463 specifies). Thread-safe.
-  absl::Status SignDigest(const unsigned char digest[32], std::string* sig) const;
+  [[nodiscard]] absl::Status SignDigest(const unsigned char digest[32], std::string* sig) const;
 
  private:
   DkimKey() = default;

@@ -21,14 +21,14 @@ namespace salvo {
 class DkimSigner {
  public:
   // Validates domain and selector (DNS labels) and keeps the key.
-  static absl::StatusOr<std::unique_ptr<DkimSigner>> Create(std::string domain,
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<DkimSigner>> Create(std::string domain,
                                                             std::string selector,
                                                             std::shared_ptr<const DkimKey> key);
 
   // Appends "DKIM-Signature: ...\r\n" to *out. `headers` is the message's header block: complete
   // fields each ending in CRLF (folded lines allowed), without the empty separator line.
   // Thread-safe.
-  absl::Status Sign(std::string_view headers, const unsigned char body_hash[32],
+  [[nodiscard]] absl::Status Sign(std::string_view headers, const unsigned char body_hash[32],
                     std::string* out) const;
 
   const DkimKey& key() const { return *key_; }

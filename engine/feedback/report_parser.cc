@@ -259,6 +259,7 @@ FeedbackClass ClassifyDsn(std::string_view action, std::string_view status,
   }
 }
 
+[[nodiscard]]
 absl::StatusOr<ParsedReport> ParseReport(std::string_view mail, const BounceTagVerifier& verify,
                                          size_t max_bytes) {
   if (mail.size() > max_bytes)

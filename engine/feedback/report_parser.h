@@ -37,7 +37,7 @@ struct ParsedReport {
 
 // InvalidArgument naming the reason when the mail is neither a DSN nor an ARF report, or names
 // no recipient; OutOfRange when it is larger than `max_bytes`.
-absl::StatusOr<ParsedReport> ParseReport(std::string_view mail,
+[[nodiscard]] absl::StatusOr<ParsedReport> ParseReport(std::string_view mail,
                                          const BounceTagVerifier& verify = nullptr,
                                          size_t max_bytes = kMaxReportBytes);
 

@@ -87,14 +87,14 @@ FeedbackEvent NewEvent(WebhookProvider p) {
   return ev;
 }
 
-absl::Status Shape(WebhookProvider p, std::string_view what) {
+[[nodiscard]] absl::Status Shape(WebhookProvider p, std::string_view what) {
   return absl::InvalidArgumentError(
       absl::StrCat(Av(WebhookProviderName(p)), " webhook: ", Av(what)));
 }
 
 // Calls fn(element) for each element of an array body, or once for an object body.
 template <typename Fn>
-absl::Status ForEachItem(WebhookProvider p, dom::element root, Fn fn) {
+[[nodiscard]] absl::Status ForEachItem(WebhookProvider p, dom::element root, Fn fn) {
   if (root.is_array()) {
     size_t n = 0;
     dom::array arr;
@@ -112,7 +112,7 @@ absl::Status ForEachItem(WebhookProvider p, dom::element root, Fn fn) {
 }
 
 // ---------------- SendGrid ----------------
-absl::Status SendGridItem(dom::element e, WebhookPayload* out) {
+[[nodiscard]] absl::Status SendGridItem(dom::element e, WebhookPayload* out) {
   FeedbackEvent ev = NewEvent(WebhookProvider::kSendGrid);
   ev.type = Scalar(e, "event", 64);
   ev.recipient = Scalar(e, "email", 320);
@@ -150,7 +150,7 @@ absl::Status SendGridItem(dom::element e, WebhookPayload* out) {
 }
 
 // ---------------- Mailgun ----------------
-absl::Status MailgunItem(dom::element e, WebhookPayload* out) {
+[[nodiscard]] absl::Status MailgunItem(dom::element e, WebhookPayload* out) {
   const WebhookProvider p = WebhookProvider::kMailgun;
   dom::element sig;
   if (!e["signature"].get(sig) && sig.is_object()) {
@@ -209,6 +209,7 @@ void SesRecipients(dom::element list, const char* field, std::vector<std::string
 }
 
 // Parses the SES notification (the JSON in Message, or the raw body) into events.
+[[nodiscard]]
 absl::Status SesNotification(dom::element m, std::string_view id_prefix, WebhookPayload* out) {
   const WebhookProvider p = WebhookProvider::kSes;
   if (!m.is_object()) return Shape(p, "Message is not a JSON object");

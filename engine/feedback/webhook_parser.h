@@ -61,6 +61,7 @@ class WebhookParser {
 
   // InvalidArgument for malformed JSON or a shape the provider does not send; OutOfRange for a
   // body larger than max_body_bytes.
+  [[nodiscard]]
   absl::StatusOr<WebhookPayload> Parse(WebhookProvider provider, std::string_view body);
 
  private:

@@ -33,7 +33,7 @@ bool DecodeB64(std::string_view in, std::string* out) {
 }
 
 // Verifies `sig` over `data` with `key` and `md`.
-absl::Status VerifyWith(EVP_PKEY* key, const EVP_MD* md, std::string_view data,
+[[nodiscard]] absl::Status VerifyWith(EVP_PKEY* key, const EVP_MD* md, std::string_view data,
                         std::string_view sig) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (!ctx) return absl::ResourceExhaustedError("EVP_MD_CTX_new failed");

@@ -27,9 +27,9 @@ class SendGridVerifier {
  public:
   // `key_text`: a PEM "PUBLIC KEY" block, or base64 of the DER SubjectPublicKeyInfo as SendGrid
   // shows it. InvalidArgument when it is neither, or not an EC key.
-  static absl::StatusOr<SendGridVerifier> Create(std::string_view key_text);
+  [[nodiscard]] static absl::StatusOr<SendGridVerifier> Create(std::string_view key_text);
   // PermissionDenied unless `signature_b64` (DER ECDSA, base64) signs timestamp + body.
-  absl::Status Verify(std::string_view timestamp, std::string_view body,
+  [[nodiscard]] absl::Status Verify(std::string_view timestamp, std::string_view body,
                       std::string_view signature_b64) const;
 
  private:
@@ -42,10 +42,10 @@ std::string SnsStringToSign(const SnsEnvelope& env);
 // The public key of the configured SNS signing certificate.
 class SnsVerifier {
  public:
-  static absl::StatusOr<SnsVerifier> Create(std::string_view cert_pem);
+  [[nodiscard]] static absl::StatusOr<SnsVerifier> Create(std::string_view cert_pem);
   // PermissionDenied unless the envelope is signed by the certificate's key with the hash its
   // SignatureVersion names (1: SHA1, 2: SHA256) and SigningCertURL is an https URL of an SNS host.
-  absl::Status Verify(const SnsEnvelope& env) const;
+  [[nodiscard]] absl::Status Verify(const SnsEnvelope& env) const;
 
  private:
   std::shared_ptr<void> key_;  // EVP_PKEY

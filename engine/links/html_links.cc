@@ -188,7 +188,7 @@ bool IsHttpUrl(std::string_view url) {
          (StartsWithNoCase(url, "https://") && url.size() > 8);
 }
 
-absl::StatusOr<HtmlAnalysis> AnalyzeHtml(std::string_view html) {
+[[nodiscard]] absl::StatusOr<HtmlAnalysis> AnalyzeHtml(std::string_view html) {
   if (html.size() > (4u << 20)) return absl::InvalidArgumentError("HTML larger than 4 MB");
   HtmlAnalysis a;
   a.pixel_at = html.size();

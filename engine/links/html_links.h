@@ -32,7 +32,7 @@ struct HtmlAnalysis {
 // An href is tracked when it is http:// or https:// (case-insensitive, after trimming), carries
 // no {{placeholder}}, and its <a>/<area> has no data-salvo-notrack attribute. An href equal to
 // {{unsubscribe_url}} is reported as kUnsubscribe. mailto:, tel:, #anchors are left alone.
-absl::StatusOr<HtmlAnalysis> AnalyzeHtml(std::string_view html);
+[[nodiscard]] absl::StatusOr<HtmlAnalysis> AnalyzeHtml(std::string_view html);
 
 // http(s) URLs in plain text: [begin, end) spans, ending at white space, <, >, ", ' or a
 // trailing punctuation mark (.,;:!?) and unbalanced ')'.

@@ -416,6 +416,7 @@ std::string MakeToken(const TokenData& data, std::string_view secret) {
   return s;
 }
 
+[[nodiscard]]
 absl::StatusOr<TokenData> VerifyToken(std::string_view token, std::string_view secret) {
   return TokenSigner(secret).Verify(token);
 }

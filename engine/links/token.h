@@ -48,6 +48,7 @@ std::string MakeToken(const TokenData& data, std::string_view secret);
 
 // Decodes and verifies a token; InvalidArgument / PermissionDenied on any malformation or a tag
 // mismatch (constant-time compare). Bounded: tokens longer than 1024 bytes are rejected.
+[[nodiscard]]
 absl::StatusOr<TokenData> VerifyToken(std::string_view token, std::string_view secret);
 
 // The same signing with the HMAC key schedule computed once (the renderer signs ~13 tokens per
@@ -60,13 +61,13 @@ class TokenSigner {
   TokenSigner& operator=(const TokenSigner&) = delete;
 
   void Append(const TokenData& data, std::string* out) const;
-  absl::StatusOr<TokenData> Verify(std::string_view token) const;
+  [[nodiscard]] absl::StatusOr<TokenData> Verify(std::string_view token) const;
 
   // The compact VERP tag (kBounceTagChars characters).
   void AppendBounceTag(std::string_view campaign_id, std::string_view address_key,
                        std::string* out) const;
   // InvalidArgument when malformed, PermissionDenied on a tag mismatch; any case accepted.
-  absl::StatusOr<BounceTag> VerifyBounceTag(std::string_view tag) const;
+  [[nodiscard]] absl::StatusOr<BounceTag> VerifyBounceTag(std::string_view tag) const;
 
  private:
   struct State;

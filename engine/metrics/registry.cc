@@ -248,7 +248,7 @@ Family* Registry::FindLocked(std::string_view name) const {
 
 namespace {
 
-absl::Status CheckNames(std::string_view name, const std::vector<std::string>& labels,
+[[nodiscard]] absl::Status CheckNames(std::string_view name, const std::vector<std::string>& labels,
                         MetricType type) {
   if (!ValidMetricName(name)) {
     return absl::InvalidArgumentError(absl::StrCat("metrics: invalid metric name \"", Av(name), "\""));
@@ -280,7 +280,7 @@ absl::Status CheckNames(std::string_view name, const std::vector<std::string>& l
 }  // namespace
 
 template <typename F>
-static absl::StatusOr<F*> Existing(Family* f, MetricType type,
+[[nodiscard]] static absl::StatusOr<F*> Existing(Family* f, MetricType type,
                                    const std::vector<std::string>& labels) {
   if (f->type() != type || f->label_names() != labels) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -289,12 +289,14 @@ class Registry {
   // names, "le" on a histogram, a counter whose name does not end in "_total", histogram bounds
   // not strictly increasing / not finite / empty / more than 64, or a name already registered
   // with a different type or labels (the same registration twice returns the same family).
+  [[nodiscard]]
   absl::StatusOr<CounterFamily*> AddCounter(std::string_view name, std::string_view help,
                                             std::vector<std::string> label_names,
                                             FamilyOptions options = {});
-  absl::StatusOr<GaugeFamily*> AddGauge(std::string_view name, std::string_view help,
+  [[nodiscard]] absl::StatusOr<GaugeFamily*> AddGauge(std::string_view name, std::string_view help,
                                         std::vector<std::string> label_names,
                                         FamilyOptions options = {});
+  [[nodiscard]]
   absl::StatusOr<HistogramFamily*> AddHistogram(std::string_view name, std::string_view help,
                                                 std::vector<std::string> label_names,
                                                 std::vector<double> bounds,

@@ -133,7 +133,7 @@ struct ParsedAddress {
   NormalizedAddress addr;
 };
 
-absl::StatusOr<ParsedAddress> ParseMailbox(std::string_view in, std::string_view what,
+[[nodiscard]] absl::StatusOr<ParsedAddress> ParseMailbox(std::string_view in, std::string_view what,
                                            const std::string& file) {
   ParsedAddress p;
   std::string_view a = Trim(in, kBlanks);
@@ -686,7 +686,7 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaignFromSources(
+[[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaignFromSources(
     const CampaignConfig& campaign, const Config& config, std::string html,
     std::optional<std::string> text) {
   auto c = std::make_shared<CampaignImpl>();
@@ -694,7 +694,7 @@ absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaignFromSourc
   return std::shared_ptr<const CompiledCampaign>(std::move(c));
 }
 
-absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaign(
+[[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaign(
     const CampaignConfig& campaign, const Config& config) {
   ASSIGN_OR_RETURN(std::string html, ReadFile(campaign.html_file, kMaxTemplateBytes, "html_file"));
   std::optional<std::string> text;

@@ -39,18 +39,18 @@ class CompiledCampaign {
   // Fills *out (cleared first) with the message for `r`: envelope_from (VERP
   // bounces+TOKEN@domain), recipient, segments, size, flags. DKIM-Signature header(s) come first
   // when [[dkim]] is configured. Fails only for an unusable recipient address.
-  virtual absl::Status Render(const Recipient& r, RenderedMessage* out) const = 0;
+  [[nodiscard]] virtual absl::Status Render(const Recipient& r, RenderedMessage* out) const = 0;
 };
 
 // Reads campaign.html_file / text_file, parses the HTML (gumbo), rewrites links, compiles the
 // template and loads the DKIM keys of config.dkim. Needs config.tracking with base_url and a
 // secret. Errors name the campaign file, template file or key file at fault.
-absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaign(
+[[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaign(
     const CampaignConfig& campaign, const Config& config);
 
 // Same with the template given in memory (tests, benchmarks); html_file / text_file are ignored.
 // `text` nullopt: the text part is generated from the HTML.
-absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaignFromSources(
+[[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaignFromSources(
     const CampaignConfig& campaign, const Config& config, std::string html,
     std::optional<std::string> text);
 

@@ -6,6 +6,7 @@
 
 namespace salvo {
 
+[[nodiscard]]
 absl::StatusOr<const RouteConfig*> SelectRoute(const Config& config, std::string_view route_name,
                                                std::string_view list) {
   if (!route_name.empty()) {

@@ -19,6 +19,7 @@
 namespace salvo {
 
 // The route for a campaign. Error (naming the campaign's route / list) when none applies.
+[[nodiscard]]
 absl::StatusOr<const RouteConfig*> SelectRoute(const Config& config, std::string_view route_name,
                                                std::string_view list);
 

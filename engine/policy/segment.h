@@ -34,7 +34,7 @@ class Segment {
 
   // Compiles `expr`. An empty (or all-blank) expression matches everyone. Errors read
   // `segment:1:17: expected value`.
-  static absl::StatusOr<Segment> Compile(std::string_view expr);
+  [[nodiscard]] static absl::StatusOr<Segment> Compile(std::string_view expr);
 
   bool Matches(const Recipient& r) const;
   bool empty() const { return nodes_.empty(); }

@@ -31,7 +31,7 @@ bool HasNonAscii(std::string_view s) {
 }
 
 // Address for MAIL FROM / RCPT TO: no CR, LF, control bytes, '<' or '>'; bounded length.
-absl::Status CheckAddress(std::string_view addr, std::string_view what) {
+[[nodiscard]] absl::Status CheckAddress(std::string_view addr, std::string_view what) {
   if (addr.size() > 512) {
     return absl::InvalidArgumentError(absl::StrCat(Av(what), " address is too long"));
   }

@@ -151,6 +151,7 @@ class SmtpSession {
  public:
   // Validates the options (ehlo_name, credentials without CR/LF/NUL). The session starts in
   // kGreeting: create it once the TCP connection (and implicit TLS) is up.
+  [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<SmtpSession>> Create(SmtpSessionOptions options);
   ~SmtpSession();
   SmtpSession(const SmtpSession&) = delete;
@@ -169,12 +170,13 @@ class SmtpSession {
   // written, the session stays as it was): FailedPrecondition when !can_send() or the message
   // needs SMTPUTF8 the server lacks; InvalidArgument when an address holds CR, LF, control
   // bytes, '<' or '>' or the recipient is empty.
-  absl::Status Send(const RenderedMessage& msg, uint64_t tag);
+  [[nodiscard]] absl::Status Send(const RenderedMessage& msg, uint64_t tag);
   // Same for several recipients (views must live until kMessageDone), e.g. `salvo send-one`.
+  [[nodiscard]]
   absl::Status Send(const RenderedMessage& msg, std::span<const std::string_view> recipients,
                     uint64_t tag);
   // Sends QUIT (kIdle only); kClose(graceful) follows the 221 (or the QUIT timeout).
-  absl::Status Quit();
+  [[nodiscard]] absl::Status Quit();
 
   // --- outputs ---
   std::span<const iovec> output() const { return out_.iovecs(); }

@@ -36,7 +36,7 @@ bool ParseInt64(std::string_view s, int64_t* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-absl::StatusOr<double> ParsePercent(std::string_view s) {
+[[nodiscard]] absl::StatusOr<double> ParsePercent(std::string_view s) {
   if (s.empty() || s.back() != '%') {
     return absl::InvalidArgumentError(absl::StrCat("probability '", Av(s), "' must end in %"));
   }
@@ -48,7 +48,7 @@ absl::StatusOr<double> ParsePercent(std::string_view s) {
   return v / 100.0;
 }
 
-absl::StatusOr<AccountLimit> ParseLimit(std::string_view opt, std::string_view v) {
+[[nodiscard]] absl::StatusOr<AccountLimit> ParseLimit(std::string_view opt, std::string_view v) {
   AccountLimit l;
   size_t eq = v.rfind('=');
   std::string_view num = v;
@@ -65,7 +65,7 @@ absl::StatusOr<AccountLimit> ParseLimit(std::string_view opt, std::string_view v
 
 }  // namespace
 
-absl::StatusOr<FaultReply> ParseFaultReply(std::string_view spec) {
+[[nodiscard]] absl::StatusOr<FaultReply> ParseFaultReply(std::string_view spec) {
   FaultReply r;
   std::string_view code = spec.substr(0, spec.find('-'));
   int64_t c = 0;
@@ -89,7 +89,7 @@ absl::StatusOr<FaultReply> ParseFaultReply(std::string_view spec) {
   return r;
 }
 
-absl::StatusOr<std::vector<FaultSpec>> ParseFaults(std::string_view spec) {
+[[nodiscard]] absl::StatusOr<std::vector<FaultSpec>> ParseFaults(std::string_view spec) {
   std::vector<FaultSpec> out;
   double total_rcpt = 0;
   for (absl::string_view item : absl::StrSplit(Av(spec), ',', absl::SkipWhitespace())) {
@@ -126,7 +126,7 @@ absl::StatusOr<std::vector<FaultSpec>> ParseFaults(std::string_view spec) {
   return out;
 }
 
-absl::StatusOr<ListenAddr> ParseListen(std::string_view spec) {
+[[nodiscard]] absl::StatusOr<ListenAddr> ParseListen(std::string_view spec) {
   ListenAddr a;
   size_t colon = spec.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
@@ -168,7 +168,7 @@ std::string SinkUsage() {
 )";
 }
 
-absl::StatusOr<SinkConfig> ParseSinkArgs(const std::vector<std::string>& args) {
+[[nodiscard]] absl::StatusOr<SinkConfig> ParseSinkArgs(const std::vector<std::string>& args) {
   SinkConfig c;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string opt = args[i];

@@ -73,16 +73,16 @@ struct SinkConfig {
 };
 
 // Parses argv (without argv[0]). Errors name the option.
-absl::StatusOr<SinkConfig> ParseSinkArgs(const std::vector<std::string>& args);
+[[nodiscard]] absl::StatusOr<SinkConfig> ParseSinkArgs(const std::vector<std::string>& args);
 
 // "550-5.1.1" / "550" / "421-4.7.28" -> FaultReply with default text for the class.
-absl::StatusOr<FaultReply> ParseFaultReply(std::string_view spec);
+[[nodiscard]] absl::StatusOr<FaultReply> ParseFaultReply(std::string_view spec);
 
 // "421-4.7.28:2%,drop-in-data:0.5%,tarpit:0.1%"
-absl::StatusOr<std::vector<FaultSpec>> ParseFaults(std::string_view spec);
+[[nodiscard]] absl::StatusOr<std::vector<FaultSpec>> ParseFaults(std::string_view spec);
 
 // "127.0.0.1:2525", "[::1]:2525"
-absl::StatusOr<ListenAddr> ParseListen(std::string_view spec);
+[[nodiscard]] absl::StatusOr<ListenAddr> ParseListen(std::string_view spec);
 
 std::string SinkUsage();
 

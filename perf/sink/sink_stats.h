@@ -46,7 +46,7 @@ class Recorder {
   void Merge(const Recorder& o);
   size_t size() const { return entries_.size(); }
   // Lines "address\tcount\tpeer1,peer2\n", sorted by address, to `path`.
-  absl::Status WriteTsv(const std::string& path) const;
+  [[nodiscard]] absl::Status WriteTsv(const std::string& path) const;
 
  private:
   struct Entry {

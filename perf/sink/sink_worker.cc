@@ -73,7 +73,7 @@ struct Worker::Conn {
   __kernel_timespec delay{};
 };
 
-absl::StatusOr<int> OpenListener(const ListenAddr& addr, int* port) {
+[[nodiscard]] absl::StatusOr<int> OpenListener(const ListenAddr& addr, int* port) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   int family = AF_INET;

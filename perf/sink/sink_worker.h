@@ -19,7 +19,7 @@
 namespace salvo::sink {
 
 // Creates a listening TCP socket (SO_REUSEPORT) on addr; *port receives the bound port.
-absl::StatusOr<int> OpenListener(const ListenAddr& addr, int* port);
+[[nodiscard]] absl::StatusOr<int> OpenListener(const ListenAddr& addr, int* port);
 
 class Worker {
  public:
@@ -28,7 +28,7 @@ class Worker {
          SSL_CTX* tls, std::vector<int> listen_fds);
   ~Worker();
   // Runs the loop until Stop(); returns an error when the ring cannot be set up.
-  absl::Status Run();
+  [[nodiscard]] absl::Status Run();
   void Stop();  // thread-safe
   SessionEnv& env() { return env_; }
 
@@ -36,7 +36,7 @@ class Worker {
   struct Conn;
   enum Op : uint8_t { kAccept = 1, kRecv, kSend, kTimer, kWake, kAcceptRetry };
 
-  absl::Status Setup();
+  [[nodiscard]] absl::Status Setup();
   io_uring_sqe* Sqe();
   void ArmAccept(size_t listener);
   void ArmRecv(uint32_t slot);

@@ -16,6 +16,7 @@ namespace salvo::sink {
 // A server SSL_CTX loaded from a PEM certificate chain and key.
 class TlsContext {
  public:
+  [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<TlsContext>> Load(const std::string& cert_file,
                                                           const std::string& key_file);
   ~TlsContext();

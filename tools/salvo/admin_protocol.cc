@@ -51,7 +51,7 @@ std::string EncodeAdminRequest(const AdminRequest& r) {
   return out;
 }
 
-absl::StatusOr<AdminRequest> DecodeAdminRequest(std::string_view in) {
+[[nodiscard]] absl::StatusOr<AdminRequest> DecodeAdminRequest(std::string_view in) {
   AdminRequest r;
   uint32_t argc;
   if (!GetStr(&in, &r.cwd) || !GetU32(&in, &argc) || argc > 4096)

@@ -30,6 +30,7 @@ struct AdminRequest {
 std::string AdminSocketPath(const std::string& data_dir);
 
 std::string EncodeAdminRequest(const AdminRequest& r);  // with the leading u32 length
+[[nodiscard]]
 absl::StatusOr<AdminRequest> DecodeAdminRequest(std::string_view payload);  // without it
 
 // Blocking helpers on a socket; false on error / EOF. Send never raises SIGPIPE.

@@ -24,7 +24,7 @@ struct IngestSummary {
   ApplyCounts counts;
 };
 
-absl::StatusOr<std::string> ReadBounded(std::istream& in, const std::string& name) {
+[[nodiscard]] absl::StatusOr<std::string> ReadBounded(std::istream& in, const std::string& name) {
   std::string s;
   char buf[65536];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
@@ -36,7 +36,7 @@ absl::StatusOr<std::string> ReadBounded(std::istream& in, const std::string& nam
 }
 
 // Files to read for `arg`: a file, every regular file of a maildir's new/ and cur/, or of a dir.
-absl::StatusOr<std::vector<std::string>> ListInputs(const std::string& path) {
+[[nodiscard]] absl::StatusOr<std::vector<std::string>> ListInputs(const std::string& path) {
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) return std::vector<std::string>{path};
   if (!fs::is_directory(path, ec)) return absl::NotFoundError(absl::StrCat(path, ": no such file or directory"));

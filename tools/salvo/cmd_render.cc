@@ -43,7 +43,7 @@ std::string WithReturnPath(const RenderedMessage& m) {
   return s;
 }
 
-absl::Status WriteFile(const std::string& path, std::string_view data) {
+[[nodiscard]] absl::Status WriteFile(const std::string& path, std::string_view data) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (!f) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
   f.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -63,7 +63,7 @@ std::string SafeFileName(std::string_view address) {
   return s;
 }
 
-absl::Status RunRender(CommandContext& ctx, const RenderArgs& a) {
+[[nodiscard]] absl::Status RunRender(CommandContext& ctx, const RenderArgs& a) {
   if (a.all == !a.to.empty())
     return absl::InvalidArgumentError("render needs exactly one of --to ADDRESS or --all");
   if (a.all && a.out_dir.empty()) return absl::InvalidArgumentError("--all needs --out-dir DIR");
@@ -161,7 +161,7 @@ std::string QuotedTxt(const std::string& txt) {
   return s;
 }
 
-absl::Status RunKeygen(CommandContext& ctx, const KeygenArgs& a) {
+[[nodiscard]] absl::Status RunKeygen(CommandContext& ctx, const KeygenArgs& a) {
   DkimAlgorithm alg;
   if (a.type == "rsa") alg = DkimAlgorithm::kRsaSha256;
   else if (a.type == "ed25519") alg = DkimAlgorithm::kEd25519Sha256;

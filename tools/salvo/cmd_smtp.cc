@@ -61,6 +61,7 @@ struct Loaded {
   const AccountConfig* account = nullptr;
 };
 
+[[nodiscard]]
 absl::StatusOr<Loaded> LoadAccount(CommandContext& ctx, const std::string& config_path,
                                    const std::string& name) {
   Loaded l;

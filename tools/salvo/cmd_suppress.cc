@@ -32,6 +32,7 @@ struct SuppressArgs {
   bool json = false;
 };
 
+[[nodiscard]]
 absl::StatusOr<SuppressionStore> OpenSuppression(CommandContext& ctx, const std::string& config) {
   auto c = ctx.LoadConfigOnce(config);
   if (!c.ok()) return c.status();

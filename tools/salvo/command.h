@@ -35,9 +35,9 @@ struct CommandContext {
   std::string Path(const std::string& p) const;
 
   // Loads the config once (path relative to cwd).
-  absl::StatusOr<const Config*> LoadConfigOnce(const std::string& path);
+  [[nodiscard]] absl::StatusOr<const Config*> LoadConfigOnce(const std::string& path);
   // Opens data_dir of the loaded config once (or returns the daemon's store).
-  absl::StatusOr<Store*> OpenStoreOnce(const Config& config);
+  [[nodiscard]] absl::StatusOr<Store*> OpenStoreOnce(const Config& config);
 
   // Prints "salvo: <message>" to err and returns the exit code to use (2 for usage/config).
   int Fail(const absl::Status& status, int code = 1);

@@ -214,13 +214,14 @@ void Daemon::Shutdown() {
   }
   // Running sends pause with their progress saved; then give in-flight commands time to end.
   for (const std::string& c : RunningSends(config_.data_dir))
-    (void)RequestCampaignControl(config_.data_dir, c, "pause", "salvo serve stopping");
+    LogIfError(RequestCampaignControl(config_.data_dir, c, "pause", "salvo serve stopping"),
+               "asking campaign " + c + " to pause");
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (!cv_.wait_for(lock, std::chrono::seconds(30), [this] { return active_ == 0; })) {
       std::fprintf(options_.log, "salvo serve: %d command(s) still running after 30 s; exiting\n",
                    active_);
-      if (store_) (void)store_->Flush();
+      if (store_) LogIfError(store_->Flush(), "flushing the store");
       std::fflush(nullptr);
       std::_Exit(1);
     }
@@ -229,11 +230,18 @@ void Daemon::Shutdown() {
   // and scrapes stop reading the store.
   metrics::SetScrapeHook(nullptr);
   feedback_.reset();
-  if (metrics_) (void)metrics_->Stop();
+  if (metrics_) LogIfError(metrics_->Stop(), "writing the metrics file");
   if (store_) {
-    (void)store_->Flush();
+    LogIfError(store_->Flush(), "flushing the store");
     store_.reset();
   }
+}
+
+void Daemon::LogIfError(const absl::Status& st, const std::string& doing) {
+  if (st.ok()) return;
+  std::fprintf(options_.log, "salvo serve: error %s: %s\n", doing.c_str(),
+               std::string(st.message()).c_str());
+  std::fflush(options_.log);
 }
 
 Daemon::~Daemon() { Shutdown(); }

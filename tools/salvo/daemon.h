@@ -32,6 +32,7 @@ class Daemon {
   // Opens the store (a busy data_dir fails with Store::Open's "in use by pid N" error), starts
   // HTTP and the admin socket. The caller must have blocked SIGTERM/SIGINT (BlockStopSignals)
   // before, so that no thread but the one in Run() takes them.
+  [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config, Options options);
   ~Daemon();
 
@@ -49,7 +50,9 @@ class Daemon {
 
  private:
   Daemon(const Config& config, Options options) : config_(config), options_(std::move(options)) {}
-  absl::Status StartAdmin();
+  [[nodiscard]] absl::Status StartAdmin();
+  // Shutdown steps go on after a failure; what failed is written to the log.
+  void LogIfError(const absl::Status& st, const std::string& doing);
   void AdminLoop();
   void ServeAdmin(int fd);
 

@@ -30,7 +30,7 @@ constexpr unsigned char kGif[] = {
 constexpr size_t kMaxTokenBytes = 1024;
 constexpr size_t kMaxUnsubscribeBody = 4096;
 
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
+[[nodiscard]] absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
   return ReadFile(path, 64 * 1024, "key file");
 }
 
@@ -39,7 +39,7 @@ std::string TrimNl(std::string s) {
   return s;
 }
 
-absl::StatusOr<std::string> SecretFrom(std::string_view what, const std::string& env,
+[[nodiscard]] absl::StatusOr<std::string> SecretFrom(std::string_view what, const std::string& env,
                                        const std::string& file) {
   if (!env.empty()) {
     const char* v = std::getenv(env.c_str());

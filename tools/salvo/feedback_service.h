@@ -59,6 +59,7 @@ class FeedbackService {
  public:
   // Loads webhook keys (env / files) and the tracking secret. Errors name the provider and key.
   // `webhook_auth` false: skip [webhooks.*] keys (salvo bounces ingest needs none).
+  [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<FeedbackService>> Create(const Config& config, Store* store,
                                                                  bool webhook_auth = true);
 
@@ -67,7 +68,7 @@ class FeedbackService {
 
   // Applies classified events (webhooks, DSN, ARF): suppression for hard bounces, complaints and
   // unsubscribes (source = provider), each event exactly once.
-  absl::Status Apply(const std::vector<FeedbackEvent>& events, std::string_view kind,
+  [[nodiscard]] absl::Status Apply(const std::vector<FeedbackEvent>& events, std::string_view kind,
                      ApplyCounts* counts);
 
   // The verifier for salvo's VERP / X-Salvo-ID tags (nullptr-safe when no tracking secret).

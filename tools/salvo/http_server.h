@@ -22,6 +22,7 @@ class HttpServer {
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
   // Listens on config.listen ("host:port"; port 0 picks a free one). Errors name the address.
+  [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpConfig& config, Handler handler);
   ~HttpServer();  // Stop()
   HttpServer(const HttpServer&) = delete;

@@ -12,7 +12,7 @@
 
 namespace salvo {
 
-absl::Status ParseListenAddress(const std::string& listen, std::string_view what,
+[[nodiscard]] absl::Status ParseListenAddress(const std::string& listen, std::string_view what,
                                 sockaddr_storage* ss, socklen_t* len) {
   auto error = [&](std::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(Av(what), " \"", listen, "\": ", Av(why)));

@@ -13,7 +13,7 @@ namespace salvo {
 
 // Parses `listen` into *ss / *len (IPv4 or IPv6 literal, port 0..65535). Errors start with
 // `<what> "<listen>": ` so they name the config key, e.g. `[http] listen "x": bad port`.
-absl::Status ParseListenAddress(const std::string& listen, std::string_view what,
+[[nodiscard]] absl::Status ParseListenAddress(const std::string& listen, std::string_view what,
                                 sockaddr_storage* ss, socklen_t* len);
 
 }  // namespace salvo

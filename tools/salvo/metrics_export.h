@@ -33,13 +33,13 @@ class MetricsExport {
  public:
   // `metrics_file`: absolute path or empty (no file). `serve_http`: listen on
   // config.metrics.listen when it is set. Errors name the address or the file.
-  static absl::StatusOr<std::unique_ptr<MetricsExport>> Start(
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<MetricsExport>> Start(
       const Config& config, const std::string& metrics_file, bool serve_http,
       absl::Duration file_interval = absl::Seconds(5));
   ~MetricsExport();
 
   // Stops the listener and writes the file one last time. Idempotent.
-  absl::Status Stop();
+  [[nodiscard]] absl::Status Stop();
   int http_port() const { return http_ ? http_->port() : 0; }
 
  private:

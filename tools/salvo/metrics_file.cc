@@ -15,13 +15,13 @@ namespace salvo {
 
 namespace {
 
-absl::Status Errno(const std::string& what, const std::string& path) {
+[[nodiscard]] absl::Status Errno(const std::string& what, const std::string& path) {
   return absl::UnavailableError(absl::StrCat("metrics file ", path, ": ", what, ": ",
                                              std::strerror(errno)));
 }
 
 // Writes `text` to path.tmp.<pid> and renames it over `path`.
-absl::Status WriteAtomically(const std::string& path, const std::string& text) {
+[[nodiscard]] absl::Status WriteAtomically(const std::string& path, const std::string& text) {
   const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("cannot create " + tmp, path);

@@ -23,7 +23,7 @@ class MetricsFileWriter {
 
   // Writes F once (so a bad path fails here, naming it) and starts the thread. `render`
   // defaults to metrics::MetricsText().
-  static absl::StatusOr<std::unique_ptr<MetricsFileWriter>> Start(
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<MetricsFileWriter>> Start(
       const std::string& path, absl::Duration interval = absl::Seconds(5), Render render = nullptr);
   // Stop() if not yet stopped.
   ~MetricsFileWriter();
@@ -31,9 +31,9 @@ class MetricsFileWriter {
   MetricsFileWriter& operator=(const MetricsFileWriter&) = delete;
 
   // Stops the thread and writes the file a last time. Returns the last write's status.
-  absl::Status Stop();
+  [[nodiscard]] absl::Status Stop();
   // Writes the file now (atomic rename). Thread-safe.
-  absl::Status WriteNow();
+  [[nodiscard]] absl::Status WriteNow();
   const std::string& path() const { return path_; }
   uint64_t writes() const;  // successful writes so far
 

@@ -20,6 +20,7 @@ class MetricsHttpServer {
 
   // Listens on `listen` ("host:port", IPv4 or "[v6]:port"; port 0 picks a free one) and serves
   // `render()` (default: metrics::MetricsText()) at /metrics. Errors name the address.
+  [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& listen,
                                                                   Render render = nullptr);
   ~MetricsHttpServer();  // stops the listener
