@@ -4,10 +4,12 @@
 #include <simdjson.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
+#include "engine/feedback/webhook_event_rules.h"
 
 namespace salvo {
 namespace {
@@ -70,6 +72,14 @@ int64_t Int(dom::element e, std::string_view key, int64_t dflt) {
   return dflt;
 }
 
+// An event's fields for the rule table (webhook_event_rules.h), as Scalar() reads them.
+std::function<std::string(std::string_view)> Fields(dom::element e) {
+  return [e](std::string_view key) { return Scalar(e, key, 256); };
+}
+std::function<std::string(std::string_view)> NoFields() {
+  return [](std::string_view) { return std::string(); };
+}
+
 std::string JoinReason(std::initializer_list<std::string> parts) {
   std::string out;
   for (const std::string& p : parts) {
@@ -123,24 +133,7 @@ template <typename Fn>
                                ":", Scalar(e, "timestamp", 32));
   const std::string reason = Scalar(e, "reason");
   const std::string& t = ev.type;
-  if (t == "bounce") {
-    ev.klass = Scalar(e, "type", 32) == "blocked" ? FeedbackClass::kSoftBounce
-                                                    : FeedbackClass::kHardBounce;
-  } else if (t == "dropped") {
-    if (reason == "Bounced Address" || reason == "Invalid") ev.klass = FeedbackClass::kHardBounce;
-    else if (reason == "Spam Reporting Address") ev.klass = FeedbackClass::kComplaint;
-    else if (reason == "Unsubscribed Address" || reason == "Unsubscribed Group")
-      ev.klass = FeedbackClass::kUnsubscribe;
-    else ev.klass = FeedbackClass::kIgnore;
-  } else if (t == "deferred") {
-    ev.klass = FeedbackClass::kSoftBounce;
-  } else if (t == "spamreport") {
-    ev.klass = FeedbackClass::kComplaint;
-  } else if (t == "unsubscribe" || t == "group_unsubscribe") {
-    ev.klass = FeedbackClass::kUnsubscribe;
-  } else {
-    ev.klass = FeedbackClass::kIgnore;  // processed, delivered, open, click, group_resubscribe
-  }
+  ev.klass = ClassifyWebhookEvent(WebhookProvider::kSendGrid, t, Fields(e));
   std::string group = Scalar(e, "asm_group_id", 32);
   ev.reason = JoinReason({t, Scalar(e, "type", 32), Scalar(e, "status", 32), reason,
                           Scalar(e, "response"), Scalar(e, "bounce_classification", 64),
@@ -170,15 +163,7 @@ template <typename Fn>
   if (ev.event_id.empty())
     ev.event_id = absl::StrCat(ev.type, ":", ev.recipient, ":", Scalar(d, "timestamp", 32));
   const std::string severity = Scalar(d, "severity", 32);
-  if (ev.type == "failed") {
-    ev.klass = severity == "permanent" ? FeedbackClass::kHardBounce : FeedbackClass::kSoftBounce;
-  } else if (ev.type == "complained") {
-    ev.klass = FeedbackClass::kComplaint;
-  } else if (ev.type == "unsubscribed") {
-    ev.klass = FeedbackClass::kUnsubscribe;
-  } else {
-    ev.klass = FeedbackClass::kIgnore;  // accepted, delivered, opened, clicked, stored, ...
-  }
+  ev.klass = ClassifyWebhookEvent(p, ev.type, Fields(d));
   dom::element ds;
   std::string code, enhanced, msg;
   if (!d["delivery-status"].get(ds) && ds.is_object()) {
@@ -223,7 +208,7 @@ absl::Status SesNotification(dom::element m, std::string_view id_prefix, Webhook
   if (type == "Bounce") {
     if (m["bounce"].get(sub) || !sub.is_object()) return Shape(p, "Bounce without \"bounce\"");
     const std::string bt = Scalar(sub, "bounceType", 64);
-    klass = bt == "Permanent" ? FeedbackClass::kHardBounce : FeedbackClass::kSoftBounce;
+    klass = ClassifyWebhookEvent(p, type, Fields(sub));
     dom::element list;
     dom::array arr;
     if (!sub["bouncedRecipients"].get(list) && !list.get_array().get(arr)) {
@@ -247,7 +232,7 @@ absl::Status SesNotification(dom::element m, std::string_view id_prefix, Webhook
     dom::element list;
     if (!sub["complainedRecipients"].get(list)) SesRecipients(list, "emailAddress", &rcpts);
     const std::string fb = Scalar(sub, "complaintFeedbackType", 64);
-    klass = fb == "not-spam" ? FeedbackClass::kIgnore : FeedbackClass::kComplaint;
+    klass = ClassifyWebhookEvent(p, type, Fields(sub));
     reason = JoinReason({type, fb, Scalar(sub, "userAgent", 128)});
   } else if (type == "Delivery") {
     if (!m["delivery"].get(sub)) {
@@ -256,7 +241,7 @@ absl::Status SesNotification(dom::element m, std::string_view id_prefix, Webhook
       reason = JoinReason({type, Scalar(sub, "smtpResponse")});
     }
   } else if (type == "DeliveryDelay") {
-    klass = FeedbackClass::kSoftBounce;
+    klass = ClassifyWebhookEvent(p, type, NoFields());
     if (!m["deliveryDelay"].get(sub)) {
       dom::element list;
       if (!sub["delayedRecipients"].get(list)) SesRecipients(list, "emailAddress", &rcpts);
@@ -279,7 +264,9 @@ absl::Status SesNotification(dom::element m, std::string_view id_prefix, Webhook
             if (Scalar(t, "subscriptionStatus", 32) == "OptOut") opt_out = true;
         }
       }
-      if (opt_out) klass = FeedbackClass::kUnsubscribe;
+      klass = ClassifyWebhookEvent(p, type, [opt_out](std::string_view f) {
+        return std::string(f == "opt_out" && opt_out ? "true" : "");
+      });
       reason = JoinReason({type, Scalar(sub, "source", 64), Scalar(sub, "contactList", 128)});
     }
   }
@@ -395,22 +382,7 @@ absl::Status WebhookParser::Impl::Postmark(dom::element e, WebhookPayload* out) 
                                           ev.recipient, ":", Scalar(e, "ChangedAt", 64))
                            : id;
   const int64_t code = Int(e, "TypeCode", -1);
-  if (ev.type == "Bounce") {
-    switch (code) {
-      case 1: case 100000: ev.klass = FeedbackClass::kHardBounce; break;  // HardBounce, BadEmail
-      case 16: ev.klass = FeedbackClass::kUnsubscribe; break;             // Unsubscribe request
-      case 100001: ev.klass = FeedbackClass::kComplaint; break;           // SpamComplaint
-      case 32: case 64: case 128: case 1024: case 16384: case 100003: case 100008: case 100010:
-        ev.klass = FeedbackClass::kIgnore; break;  // subscribe, auto-reply, address change, ...
-      default: ev.klass = FeedbackClass::kSoftBounce;  // 2 Transient, 512, 4096 SoftBounce, ...
-    }
-  } else if (ev.type == "SpamComplaint") {
-    ev.klass = FeedbackClass::kComplaint;
-  } else if (ev.type == "SubscriptionChange") {
-    ev.klass = Bool(e, "SuppressSending") ? FeedbackClass::kUnsubscribe : FeedbackClass::kIgnore;
-  } else {
-    ev.klass = FeedbackClass::kIgnore;  // Delivery, Open, Click
-  }
+  ev.klass = ClassifyWebhookEvent(p, ev.type, Fields(e));
   ev.reason = JoinReason({ev.type, Scalar(e, "Type", 64),
                           code >= 0 ? absl::StrCat("TypeCode ", code) : "",
                           Scalar(e, "SuppressionReason", 64), Scalar(e, "Details")});
@@ -435,18 +407,7 @@ absl::Status WebhookParser::Impl::SparkPost(dom::element e, WebhookPayload* out)
       ev.event_id = absl::StrCat(ev.type, ":", ev.recipient, ":", Scalar(inner_ev, "timestamp", 32));
     const int64_t bclass = Int(inner_ev, "bounce_class", -1);
     const std::string& t = ev.type;
-    if (t == "bounce" || t == "out_of_band") {
-      ev.klass = (bclass == 10 || bclass == 30 || bclass == 90) ? FeedbackClass::kHardBounce
-                                                                 : FeedbackClass::kSoftBounce;
-    } else if (t == "delay") {
-      ev.klass = FeedbackClass::kSoftBounce;
-    } else if (t == "spam_complaint") {
-      ev.klass = FeedbackClass::kComplaint;
-    } else if (t == "list_unsubscribe" || t == "link_unsubscribe") {
-      ev.klass = FeedbackClass::kUnsubscribe;
-    } else {
-      ev.klass = FeedbackClass::kIgnore;
-    }
+    ev.klass = ClassifyWebhookEvent(p, t, Fields(inner_ev));
     ev.reason = JoinReason({t, bclass >= 0 ? absl::StrCat("bounce_class ", bclass) : "",
                             Scalar(inner_ev, "raw_reason"), Scalar(inner_ev, "fbtype", 32)});
     out->events.push_back(std::move(ev));
@@ -466,18 +427,7 @@ absl::Status WebhookParser::Impl::Mailjet(dom::element e, WebhookPayload* out) {
   const std::string related = Scalar(e, "error_related_to", 64);
   const std::string error = Scalar(e, "error", 128);
   const std::string& t = ev.type;
-  if (t == "bounce") {
-    ev.klass = Bool(e, "hard_bounce") ? FeedbackClass::kHardBounce : FeedbackClass::kSoftBounce;
-  } else if (t == "blocked") {
-    ev.klass = (related == "mailjet" || error == "preblocked") ? FeedbackClass::kHardBounce
-                                                               : FeedbackClass::kSoftBounce;
-  } else if (t == "spam") {
-    ev.klass = FeedbackClass::kComplaint;
-  } else if (t == "unsub") {
-    ev.klass = FeedbackClass::kUnsubscribe;
-  } else {
-    ev.klass = FeedbackClass::kIgnore;  // sent, open, click
-  }
+  ev.klass = ClassifyWebhookEvent(p, t, Fields(e));
   ev.reason = JoinReason({t, related, error, Scalar(e, "smtp_reply"), Scalar(e, "source", 64)});
   out->events.push_back(std::move(ev));
   return absl::OkStatus();
@@ -492,12 +442,7 @@ absl::Status WebhookParser::Impl::Brevo(dom::element e, WebhookPayload* out) {
   ev.event_id = absl::StrCat(Scalar(e, "message-id", 200), ":", ev.type, ":", ev.recipient, ":",
                              Scalar(e, "ts_event", 32));
   const std::string& t = ev.type;
-  if (t == "hard_bounce" || t == "invalid_email") ev.klass = FeedbackClass::kHardBounce;
-  else if (t == "soft_bounce" || t == "deferred" || t == "blocked" || t == "error")
-    ev.klass = FeedbackClass::kSoftBounce;
-  else if (t == "spam" || t == "complaint") ev.klass = FeedbackClass::kComplaint;
-  else if (t == "unsubscribed") ev.klass = FeedbackClass::kUnsubscribe;
-  else ev.klass = FeedbackClass::kIgnore;  // request, delivered, opened, click, ...
+  ev.klass = ClassifyWebhookEvent(p, t, NoFields());
   ev.reason = JoinReason({t, Scalar(e, "reason")});
   out->events.push_back(std::move(ev));
   return absl::OkStatus();
