@@ -11,6 +11,7 @@
 #include "rocksdb/write_batch.h"
 #include "store/record_codec.h"
 #include "store/rocks_status.h"
+#include "store/store_internals.h"
 
 namespace salvo {
 namespace {
@@ -93,7 +94,7 @@ absl::Status CampaignStore::Put(const CampaignRecord& c) {
   PutVarint64(&v, c.runs);
   PutVarint64(&v, c.in_flight_at_resume);
   PutLengthPrefixed(&v, std::string_view(c.route).substr(0, 256));
-  rocksdb::Status s = store_->db()->Put(rocksdb::WriteOptions(), store_->cf(Cf::kCampaigns), c.id, v);
+  rocksdb::Status s = DbOf(store_)->Put(rocksdb::WriteOptions(), CfOf(store_, Cf::kCampaigns), c.id, v);
   if (!s.ok()) return FromRocks(s, "writing campaign record");
   return absl::OkStatus();
 }
@@ -135,7 +136,7 @@ absl::Status DecodeCampaign(std::string_view id, std::string_view v, CampaignRec
 
 absl::StatusOr<std::optional<CampaignRecord>> CampaignStore::Get(std::string_view id) {
   std::string v;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kCampaigns),
+  rocksdb::Status s = DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kCampaigns),
                                         rocksdb::Slice(id.data(), id.size()), &v);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocks(s, "reading campaign record");
@@ -147,7 +148,7 @@ absl::StatusOr<std::optional<CampaignRecord>> CampaignStore::Get(std::string_vie
 absl::StatusOr<std::vector<CampaignRecord>> CampaignStore::List() {
   std::vector<CampaignRecord> out;
   std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kCampaigns)));
+      DbOf(store_)->NewIterator(rocksdb::ReadOptions(), CfOf(store_, Cf::kCampaigns)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     // Link tables share this column family under "links\0..." keys; campaign ids have no NUL.
     if (std::string_view(it->key().data(), it->key().size()).find('\0') != std::string_view::npos)
@@ -184,7 +185,7 @@ absl::Status CampaignStore::GetProgress(std::string_view campaign,
   }
   std::vector<rocksdb::PinnableSlice> values(n);
   std::vector<rocksdb::Status> stats(n);
-  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::kProgress), n, slices.data(),
+  DbOf(store_)->MultiGet(rocksdb::ReadOptions(), CfOf(store_, Cf::kProgress), n, slices.data(),
                          values.data(), stats.data());
   for (size_t i = 0; i < n; ++i) {
     if (stats[i].IsNotFound()) continue;
@@ -205,14 +206,14 @@ absl::Status CampaignStore::PutProgress(std::string_view campaign, const std::ve
   for (const auto& w : writes) {
     ProgressKey(campaign, w.shard, w.key, &key);
     EncodeProgress(w.rec, &value);
-    batch.Put(store_->cf(Cf::kProgress), key, value);
+    batch.Put(CfOf(store_, Cf::kProgress), key, value);
   }
   for (const auto& d : daily) {
     value.clear();
     PutVarint64(&value, d.count);
-    batch.Put(store_->cf(Cf::kMeta), DailyKey(d.account, d.day), value);
+    batch.Put(CfOf(store_, Cf::kMeta), DailyKey(d.account, d.day), value);
   }
-  rocksdb::Status s = store_->db()->Write(rocksdb::WriteOptions(), &batch);
+  rocksdb::Status s = DbOf(store_)->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "writing progress");
   return absl::OkStatus();
 }
@@ -237,7 +238,7 @@ std::string CampaignStore::UtcDay(int64_t unix_seconds) {
 
 absl::StatusOr<uint64_t> CampaignStore::GetDailyCount(std::string_view account, std::string_view day) {
   std::string v;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kMeta),
+  rocksdb::Status s = DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kMeta),
                                         DailyKey(account, day), &v);
   if (s.IsNotFound()) return uint64_t{0};
   if (!s.ok()) return FromRocks(s, "reading daily count");
@@ -260,7 +261,7 @@ absl::Status CampaignStore::ForEachProgress(
   rocksdb::ReadOptions ro;
   rocksdb::Slice ub(upper);
   ro.iterate_upper_bound = &ub;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->cf(Cf::kProgress)));
+  std::unique_ptr<rocksdb::Iterator> it(DbOf(store_)->NewIterator(ro, CfOf(store_, Cf::kProgress)));
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     std::string_view k(it->key().data(), it->key().size());
     if (k.size() < prefix.size() + 1) continue;
@@ -292,9 +293,9 @@ absl::Status CampaignStore::Delete(std::string_view id) {
   std::string upper = prefix;
   upper.back() = '\1';
   rocksdb::WriteBatch batch;
-  batch.DeleteRange(store_->cf(Cf::kProgress), prefix, upper);
-  batch.Delete(store_->cf(Cf::kCampaigns), rocksdb::Slice(id.data(), id.size()));
-  rocksdb::Status s = store_->db()->Write(rocksdb::WriteOptions(), &batch);
+  batch.DeleteRange(CfOf(store_, Cf::kProgress), prefix, upper);
+  batch.Delete(CfOf(store_, Cf::kCampaigns), rocksdb::Slice(id.data(), id.size()));
+  rocksdb::Status s = DbOf(store_)->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "deleting campaign");
   return absl::OkStatus();
 }

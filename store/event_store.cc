@@ -13,6 +13,7 @@
 #include "engine/base/strings.h"
 #include "store/record_codec.h"
 #include "store/rocks_status.h"
+#include "store/store_internals.h"
 
 namespace salvo {
 namespace {
@@ -92,14 +93,14 @@ absl::Status EventStore::AppendBatch(const std::vector<StoredEvent>& events) {
       e.at_us = at;
       EncodeEvent(e, &value);
     }
-    batch.Put(store_->cf(Cf::kEvents), NextKey(at), value);
+    batch.Put(CfOf(store_, Cf::kEvents), NextKey(at), value);
   }
-  return FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "event store: append");
+  return FromRocks(DbOf(store_)->Write(rocksdb::WriteOptions(), &batch), "event store: append");
 }
 
 absl::StatusOr<bool> EventStore::Seen(std::string_view source, std::string_view event_id) {
   std::string v;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kMeta),
+  rocksdb::Status s = DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kMeta),
                                         MarkerKey(source, event_id), &v);
   if (s.IsNotFound()) return false;
   RETURN_IF_ERROR(FromRocks(s, "event store: marker lookup"));
@@ -130,7 +131,7 @@ absl::Status EventStore::ApplyBatch(const std::vector<StoredEvent>& events,
   std::lock_guard<std::mutex> lock(apply_mu_);
   std::vector<rocksdb::PinnableSlice> values(events.size());
   std::vector<rocksdb::Status> statuses(events.size());
-  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::kMeta), slices.size(),
+  DbOf(store_)->MultiGet(rocksdb::ReadOptions(), CfOf(store_, Cf::kMeta), slices.size(),
                          slices.data(), values.data(), statuses.data());
   absl::flat_hash_set<std::string_view> in_batch;
   const int64_t now = NowUs();
@@ -155,18 +156,18 @@ absl::Status EventStore::ApplyBatch(const std::vector<StoredEvent>& events,
     EncodeEvent(e, &value);
     stamp.clear();
     PutBe64(&stamp, static_cast<uint64_t>(e.at_us));
-    batch.Put(store_->cf(Cf::kEvents), NextKey(e.at_us), value);
-    batch.Put(store_->cf(Cf::kMeta), keys[i], stamp);
+    batch.Put(CfOf(store_, Cf::kEvents), NextKey(e.at_us), value);
+    batch.Put(CfOf(store_, Cf::kMeta), keys[i], stamp);
     (*applied)[i] = true;
   }
   if (batch.Count() == 0) return absl::OkStatus();
-  return FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch),
+  return FromRocks(DbOf(store_)->Write(rocksdb::WriteOptions(), &batch),
                    "event store: apply batch");
 }
 
 absl::Status EventStore::ForEach(const std::function<bool(const StoredEvent&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kEvents)));
+      DbOf(store_)->NewIterator(rocksdb::ReadOptions(), CfOf(store_, Cf::kEvents)));
   for (it->Seek("ev"); it->Valid() && it->key().starts_with("ev"); it->Next()) {
     StoredEvent e;
     RETURN_IF_ERROR(DecodeEvent(std::string_view(it->value().data(), it->value().size()), &e));

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
 #include "store/rocks_status.h"
+#include "store/store_internals.h"
 
 namespace salvo {
 namespace {
@@ -40,22 +41,22 @@ absl::Status LinkStore::Put(std::string_view campaign_id, const std::vector<std:
   std::string begin = Prefix(campaign_id);
   std::string end = begin;
   end.back() = '\1';  // just past every "links\0id\0..." key
-  rocksdb::Status s = batch.DeleteRange(store_->cf(Cf::kCampaigns), begin, end);
+  rocksdb::Status s = batch.DeleteRange(CfOf(store_, Cf::kCampaigns), begin, end);
   if (!s.ok()) return FromRocks(s, "link store delete");
   for (size_t i = 0; i < urls.size(); ++i) {
-    s = batch.Put(store_->cf(Cf::kCampaigns), Key(campaign_id, static_cast<uint32_t>(i)), urls[i]);
+    s = batch.Put(CfOf(store_, Cf::kCampaigns), Key(campaign_id, static_cast<uint32_t>(i)), urls[i]);
     if (!s.ok()) return FromRocks(s, "link store put");
   }
   rocksdb::WriteOptions wo;
   wo.sync = false;
-  return FromRocks(store_->db()->Write(wo, &batch), "link store write");
+  return FromRocks(DbOf(store_)->Write(wo, &batch), "link store write");
 }
 
 absl::StatusOr<std::optional<std::string>> LinkStore::Get(std::string_view campaign_id,
                                                           uint32_t index) {
   if (campaign_id.empty() || campaign_id.size() > 255) return std::optional<std::string>();
   std::string value;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kCampaigns),
+  rocksdb::Status s = DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kCampaigns),
                                         Key(campaign_id, index), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "link store get");

@@ -15,6 +15,7 @@
 #include "rocksdb/write_batch.h"
 #include "store/record_codec.h"
 #include "store/rocks_status.h"
+#include "store/store_internals.h"
 
 namespace salvo {
 namespace {
@@ -137,16 +138,16 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
   std::string marker;
   PutFixed64(&marker, options.run_id);
 
-  rocksdb::DB* db = store_->db();
+  rocksdb::DB* db = DbOf(store_);
   rocksdb::ReadOptions ro;
-  std::lock_guard<std::mutex> lock(store_->write_mutex());
+  std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
 
   // 1. Which recipients exist (keys sorted: one sorted MultiGet).
   std::vector<rocksdb::Slice> keys(n);
   for (size_t j = 0; j < n; ++j) keys[j] = rocksdb::Slice(rows[pb.order[j]].key);
   std::vector<rocksdb::PinnableSlice> rvals(n);
   std::vector<rocksdb::Status> rstat(n);
-  db->MultiGet(ro, store_->cf(Cf::kRecipients), n, keys.data(), rvals.data(), rstat.data(),
+  db->MultiGet(ro, CfOf(store_, Cf::kRecipients), n, keys.data(), rvals.data(), rstat.data(),
                /*sorted_input=*/true);
 
   // 2. Memberships, only of recipients that exist (a member always has a record).
@@ -163,7 +164,7 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
   std::vector<rocksdb::PinnableSlice> mvals(probe.size());
   std::vector<rocksdb::Status> mstat(probe.size());
   if (!probe.empty()) {
-    db->MultiGet(ro, store_->cf(Cf::kMembers), probe.size(), mkeys.data(), mvals.data(),
+    db->MultiGet(ro, CfOf(store_, Cf::kMembers), probe.size(), mkeys.data(), mvals.data(),
                  mstat.data(), /*sorted_input=*/true);
   }
   enum : uint8_t { kNotMember = 0, kMember = 1, kMemberThisRun = 2, kMemberOtherMarker = 3 };
@@ -202,9 +203,9 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
       MergeRecipient(stored, in, &merged);
       EncodeRecipient(merged, &encoded);
       record_changed = encoded != rvals[j].ToStringView();
-      if (record_changed) wb.Put(store_->cf(Cf::kRecipients), in.key, encoded);
+      if (record_changed) wb.Put(CfOf(store_, Cf::kRecipients), in.key, encoded);
     } else {
-      wb.Put(store_->cf(Cf::kRecipients), in.key, slice_at(pb.encoded_at[j]));
+      wb.Put(CfOf(store_, Cf::kRecipients), in.key, slice_at(pb.encoded_at[j]));
       hash_keys.emplace_back();
       AddressHashKey(in.key, &hash_keys.back());
     }
@@ -220,23 +221,23 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
     }
   }
   for (uint32_t j : pb.member_order) {
-    if (write_member[j]) wb.Put(store_->cf(Cf::kMembers), slice_at(pb.member_key_at[j]), marker);
+    if (write_member[j]) wb.Put(CfOf(store_, Cf::kMembers), slice_at(pb.member_key_at[j]), marker);
   }
   // In key order, like the other column families: sorted memtable inserts are cheaper.
   std::sort(hash_keys.begin(), hash_keys.end());
-  for (const std::string& k : hash_keys) wb.Put(store_->cf(Cf::kAddrHash), k, rocksdb::Slice());
+  for (const std::string& k : hash_keys) wb.Put(CfOf(store_, Cf::kAddrHash), k, rocksdb::Slice());
   // Release pinned blocks before writing.
   rvals.clear();
   mvals.clear();
   if (new_members > 0) {
     rocksdb::Slice list(pb.list);
     std::string count;
-    rocksdb::Status s = db->Get(ro, store_->cf(Cf::kLists), list, &count);
+    rocksdb::Status s = db->Get(ro, CfOf(store_, Cf::kLists), list, &count);
     if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading lists");
     uint64_t members = s.ok() ? GetFixed64(count) : 0;
     count.clear();
     PutFixed64(&count, members + new_members);
-    wb.Put(store_->cf(Cf::kLists), list, count);
+    wb.Put(CfOf(store_, Cf::kLists), list, count);
   }
   if (wb.Count() > 0) {
     rocksdb::WriteOptions wo;
@@ -253,7 +254,7 @@ absl::StatusOr<std::vector<std::string>> RecipientStore::KeysWithHash(uint64_t h
   PutBe64(&prefix, hash);
   rocksdb::Slice p(prefix);
   std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kAddrHash)));
+      DbOf(store_)->NewIterator(rocksdb::ReadOptions(), CfOf(store_, Cf::kAddrHash)));
   std::vector<std::string> out;
   for (it->Seek(p); it->Valid() && it->key().starts_with(p) && out.size() < limit; it->Next())
     out.emplace_back(it->key().data() + 8, it->key().size() - 8);
@@ -263,7 +264,7 @@ absl::StatusOr<std::vector<std::string>> RecipientStore::KeysWithHash(uint64_t h
 
 absl::StatusOr<std::optional<Recipient>> RecipientStore::Get(std::string_view address_key) {
   rocksdb::PinnableSlice value;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kRecipients),
+  rocksdb::Status s = DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kRecipients),
                                         rocksdb::Slice(address_key.data(), address_key.size()),
                                         &value);
   if (s.IsNotFound()) return std::nullopt;
@@ -289,7 +290,7 @@ absl::Status RecipientStore::ScanListShard(std::string_view list, uint32_t shard
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->cf(Cf::kMembers)));
+  std::unique_ptr<rocksdb::Iterator> it(DbOf(store_)->NewIterator(ro, CfOf(store_, Cf::kMembers)));
   std::vector<std::string> keys;
   for (it->Seek(lower); it->Valid() && keys.size() < limit; it->Next()) {
     std::string_view k = it->key().ToStringView();
@@ -303,7 +304,7 @@ absl::Status RecipientStore::ScanListShard(std::string_view list, uint32_t shard
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> vals(keys.size());
   std::vector<rocksdb::Status> stats(keys.size());
-  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::kRecipients), keys.size(),
+  DbOf(store_)->MultiGet(rocksdb::ReadOptions(), CfOf(store_, Cf::kRecipients), keys.size(),
                          slices.data(), vals.data(), stats.data(), /*sorted_input=*/true);
   out->reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -322,7 +323,7 @@ absl::Status RecipientStore::ScanListShard(std::string_view list, uint32_t shard
 absl::StatusOr<std::vector<ListInfo>> RecipientStore::Lists() {
   std::vector<ListInfo> lists;
   std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kLists)));
+      DbOf(store_)->NewIterator(rocksdb::ReadOptions(), CfOf(store_, Cf::kLists)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     lists.push_back(ListInfo{it->key().ToString(), GetFixed64(it->value().ToStringView())});
   }
@@ -332,7 +333,7 @@ absl::StatusOr<std::vector<ListInfo>> RecipientStore::Lists() {
 
 absl::StatusOr<uint64_t> RecipientStore::ListSize(std::string_view list) {
   std::string value;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kLists),
+  rocksdb::Status s = DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kLists),
                                         rocksdb::Slice(list.data(), list.size()), &value);
   if (s.IsNotFound()) return 0;
   if (!s.ok()) return FromRocks(s, "reading lists");

@@ -52,19 +52,20 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  rocksdb::DB* db() const { return db_; }
-  rocksdb::ColumnFamilyHandle* cf(Cf which) const { return cfs_[static_cast<int>(which)]; }
   const std::string& data_dir() const { return data_dir_; }
 
   // Flushes memtables (tests, clean shutdown).
   [[nodiscard]] absl::Status Flush();
 
-  // Serializes read-modify-write batches (list member counts) within this process; the data_dir
-  // lock guarantees no other process writes.
-  std::mutex& write_mutex() { return write_mu_; }
-
  private:
+  // The RocksDB handle, column families and write mutex are for store/ only
+  // (store/store_internals.h), never handed out to the rest of the program.
+  friend rocksdb::DB* DbOf(const Store* s);
+  friend rocksdb::ColumnFamilyHandle* CfOf(const Store* s, Cf which);
+  friend std::mutex& WriteMutexOf(Store* s);
   Store() = default;
+  rocksdb::ColumnFamilyHandle* cf(Cf which) const { return cfs_[static_cast<int>(which)]; }
+
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::string data_dir_;

@@ -16,6 +16,7 @@
 #include "rocksdb/write_batch.h"
 #include "store/record_codec.h"
 #include "store/rocks_status.h"
+#include "store/store_internals.h"
 
 namespace salvo {
 namespace {
@@ -63,7 +64,7 @@ void PutCount(uint64_t n, std::string* out) {
 // Caller holds the write mutex. nullopt: no count kept yet.
 [[nodiscard]] absl::StatusOr<std::optional<uint64_t>> ReadCount(Store* store) {
   std::string v;
-  rocksdb::Status s = store->db()->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), CountKey(), &v);
+  rocksdb::Status s = DbOf(store)->Get(rocksdb::ReadOptions(), CfOf(store, Cf::kMeta), CountKey(), &v);
   if (s.IsNotFound()) return std::optional<uint64_t>();
   if (!s.ok()) return FromRocks(s, "reading the suppression count");
   if (v.size() != 8) return absl::DataLossError("damaged suppression count in meta");
@@ -102,8 +103,8 @@ absl::Status SuppressionStore::AddBatch(const std::vector<SuppressionEntry>& ent
   std::vector<rocksdb::PinnableSlice> values(es.size());
   std::vector<rocksdb::Status> status(es.size());
 
-  std::lock_guard<std::mutex> lock(store_->write_mutex());
-  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression), keys.size(),
+  std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
+  DbOf(store_)->MultiGet(rocksdb::ReadOptions(), CfOf(store_, Cf::kSuppression), keys.size(),
                          keys.data(), values.data(), status.data());
   // A key repeated within the batch: later rows merge over earlier ones, as separate Adds would.
   std::unordered_map<std::string_view, size_t> latest;
@@ -129,38 +130,38 @@ absl::Status SuppressionStore::AddBatch(const std::vector<SuppressionEntry>& ent
     }
     latest[e.key] = i;
     EncodeSuppression(e, &value);
-    wb.Put(store_->cf(Cf::kSuppression), e.key, value);
+    wb.Put(CfOf(store_, Cf::kSuppression), e.key, value);
   }
   values.clear();
   ASSIGN_OR_RETURN(std::optional<uint64_t> count, ReadCount(store_));
   if (count && new_keys > 0) {
     PutCount(*count + new_keys, &value);
-    wb.Put(store_->cf(Cf::kMeta), CountKey(), value);
+    wb.Put(CfOf(store_, Cf::kMeta), CountKey(), value);
   }
-  rocksdb::Status s = store_->db()->Write(rocksdb::WriteOptions(), &wb);
+  rocksdb::Status s = DbOf(store_)->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return FromRocks(s, "writing suppression");
   return absl::OkStatus();
 }
 
 absl::StatusOr<bool> SuppressionStore::Remove(std::string_view key) {
   RETURN_IF_ERROR(ValidateKey(key));
-  std::lock_guard<std::mutex> lock(store_->write_mutex());
+  std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
   rocksdb::Slice k(key.data(), key.size());
   rocksdb::PinnableSlice value;
   rocksdb::Status s =
-      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression), k, &value);
+      DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kSuppression), k, &value);
   if (s.IsNotFound()) return false;
   if (!s.ok()) return FromRocks(s, "reading suppression");
   value.Reset();
   rocksdb::WriteBatch wb;
-  wb.Delete(store_->cf(Cf::kSuppression), k);
+  wb.Delete(CfOf(store_, Cf::kSuppression), k);
   ASSIGN_OR_RETURN(std::optional<uint64_t> count, ReadCount(store_));
   if (count) {
     std::string v;
     PutCount(*count > 0 ? *count - 1 : 0, &v);
-    wb.Put(store_->cf(Cf::kMeta), CountKey(), v);
+    wb.Put(CfOf(store_, Cf::kMeta), CountKey(), v);
   }
-  s = store_->db()->Write(rocksdb::WriteOptions(), &wb);
+  s = DbOf(store_)->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return FromRocks(s, "removing suppression");
   return true;
 }
@@ -171,7 +172,7 @@ absl::StatusOr<std::optional<SuppressionEntry>> SuppressionStore::Check(
   for (std::string_view k : candidates) {
     if (k.empty()) continue;
     rocksdb::PinnableSlice value;
-    rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression),
+    rocksdb::Status s = DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kSuppression),
                                           rocksdb::Slice(k.data(), k.size()), &value);
     if (s.IsNotFound()) continue;
     if (!s.ok()) return FromRocks(s, "reading suppression");
@@ -205,7 +206,7 @@ absl::Status SuppressionStore::CheckBatch(const std::vector<std::string_view>& k
     values.clear();
     values.resize(slices.size());
     stats.assign(slices.size(), rocksdb::Status());
-    store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression), slices.size(),
+    DbOf(store_)->MultiGet(rocksdb::ReadOptions(), CfOf(store_, Cf::kSuppression), slices.size(),
                            slices.data(), values.data(), stats.data());
     for (size_t j = 0; j < slices.size(); ++j) {
       if (stats[j].ok()) {
@@ -220,7 +221,7 @@ absl::Status SuppressionStore::CheckBatch(const std::vector<std::string_view>& k
 
 absl::Status SuppressionStore::ForEach(const std::function<bool(const SuppressionEntry&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression)));
+      DbOf(store_)->NewIterator(rocksdb::ReadOptions(), CfOf(store_, Cf::kSuppression)));
   SuppressionEntry e;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     RETURN_IF_ERROR(DecodeSuppression(it->key().ToStringView(), it->value().ToStringView(), &e));
@@ -231,17 +232,17 @@ absl::Status SuppressionStore::ForEach(const std::function<bool(const Suppressio
 }
 
 absl::StatusOr<uint64_t> SuppressionStore::Count() {
-  std::lock_guard<std::mutex> lock(store_->write_mutex());
+  std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
   ASSIGN_OR_RETURN(std::optional<uint64_t> kept, ReadCount(store_));
   if (kept) return *kept;
   uint64_t n = 0;
   std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::kSuppression)));
+      DbOf(store_)->NewIterator(rocksdb::ReadOptions(), CfOf(store_, Cf::kSuppression)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
   if (!it->status().ok()) return FromRocks(it->status(), "reading suppression");
   std::string v;
   PutCount(n, &v);
-  rocksdb::Status s = store_->db()->Put(rocksdb::WriteOptions(), store_->cf(Cf::kMeta), CountKey(), v);
+  rocksdb::Status s = DbOf(store_)->Put(rocksdb::WriteOptions(), CfOf(store_, Cf::kMeta), CountKey(), v);
   if (!s.ok()) return FromRocks(s, "writing the suppression count");
   return n;
 }

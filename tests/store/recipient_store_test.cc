@@ -1,5 +1,6 @@
 // Tests for store/recipient_store.cc: upsert counts and merge rule, idempotence, list counts,
 // per-shard range scans, shard balance.
+#include "store/store_internals.h"
 #include "store/recipient_store.h"
 
 #include <gtest/gtest.h>
@@ -161,9 +162,9 @@ TEST_F(RecipientStoreTest, OlderStoresGetTheIndexBuiltOnOpen) {
   for (int i = 0; i < 1000; ++i) batch.push_back(Make(absl::StrCat("u", i, "@example.com")));
   ASSERT_TRUE(rs.Upsert("l", batch).ok());
   // Make it look like a store from before the index: drop the index and its schema marker.
-  auto* db = store_->db();
-  ASSERT_TRUE(db->DropColumnFamily(store_->cf(Cf::kAddrHash)).ok());
-  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), store_->cf(Cf::kMeta),
+  auto* db = DbOf(store_.get());
+  ASSERT_TRUE(db->DropColumnFamily(CfOf(store_.get(), Cf::kAddrHash)).ok());
+  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), CfOf(store_.get(), Cf::kMeta),
                          std::string("schema", 6) + '\0' + "addr_hash")
                   .ok());
   store_.reset();

@@ -1,4 +1,5 @@
 // Tests for store/store.cc: opening, column families, the one-process-per-data_dir lock.
+#include "store/store_internals.h"
 #include "store/store.h"
 
 #include <gtest/gtest.h>
@@ -21,11 +22,11 @@ TEST(Store, OpensWithEveryColumnFamilyAndReopens) {
     auto store = Store::Open(o);
     ASSERT_TRUE(store.ok()) << store.status();
     for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
-      ASSERT_NE((*store)->cf(static_cast<Cf>(i)), nullptr);
+      ASSERT_NE(CfOf(store->get(), static_cast<Cf>(i)), nullptr);
     }
-    EXPECT_EQ((*store)->cf(Cf::kSuppression)->GetName(), "suppression");
-    EXPECT_EQ((*store)->cf(Cf::kMembers)->GetName(), "members");
-    ASSERT_TRUE((*store)->db()->Put(rocksdb::WriteOptions(), (*store)->cf(Cf::kMeta), "k", "v").ok());
+    EXPECT_EQ(CfOf(store->get(), Cf::kSuppression)->GetName(), "suppression");
+    EXPECT_EQ(CfOf(store->get(), Cf::kMembers)->GetName(), "members");
+    ASSERT_TRUE(DbOf(store->get())->Put(rocksdb::WriteOptions(), CfOf(store->get(), Cf::kMeta), "k", "v").ok());
     ASSERT_TRUE((*store)->Flush().ok());
     // The lock file names this process.
     std::string holder = test::ReadFile(o.data_dir + "/salvo.lock");
@@ -34,7 +35,7 @@ TEST(Store, OpensWithEveryColumnFamilyAndReopens) {
   auto store = Store::Open(o);
   ASSERT_TRUE(store.ok()) << store.status();
   std::string v;
-  ASSERT_TRUE((*store)->db()->Get(rocksdb::ReadOptions(), (*store)->cf(Cf::kMeta), "k", &v).ok());
+  ASSERT_TRUE(DbOf(store->get())->Get(rocksdb::ReadOptions(), CfOf(store->get(), Cf::kMeta), "k", &v).ok());
   EXPECT_EQ(v, "v");
 }
 

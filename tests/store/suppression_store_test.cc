@@ -1,5 +1,6 @@
 // Tests for store/suppression_store.cc: global (list-independent) entries, domain-wide entries,
 // reasons and sources, first/last seen, batched checks.
+#include "store/store_internals.h"
 #include "store/suppression_store.h"
 
 #include <gtest/gtest.h>
@@ -123,8 +124,8 @@ TEST_F(SuppressionStoreTest, CountIsKeptExactlyThroughEveryChange) {
   ASSERT_TRUE(ss.Add({"a@example.com", SuppressionReason::kManual, "cli"}).ok());
   ASSERT_TRUE(ss.Add({"b@example.com", SuppressionReason::kManual, "cli"}).ok());
   // An older store: no count kept yet. The first Count() walks and keeps it from then on.
-  ASSERT_TRUE(store_->db()
-                  ->Delete(rocksdb::WriteOptions(), store_->cf(Cf::kMeta),
+  ASSERT_TRUE(DbOf(store_.get())
+                  ->Delete(rocksdb::WriteOptions(), CfOf(store_.get(), Cf::kMeta),
                            std::string("count", 5) + '\0' + "suppression")
                   .ok());
   EXPECT_EQ(*ss.Count(), 2u);
