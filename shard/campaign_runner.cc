@@ -15,15 +15,18 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "engine/base/address.h"
+#include "engine/base/json.h"
 #include "engine/base/shard.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/base/thread_cpu.h"
 #include "engine/metrics/salvo_metrics.h"
+#include "engine/policy/provider_replies.h"
 #include "engine/policy/reply_class.h"
 #include "engine/policy/routing.h"
 #include "engine/policy/segment.h"
 #include "engine/policy/throttle.h"
+#include "shard/account_state.h"
 #include "shard/sender.h"
 #include "shard/shared_workers.h"
 #include "store/campaign_store.h"
@@ -40,19 +43,11 @@ int64_t NowUs() {
       .count();
 }
 
-std::string JsonEscape(std::string_view s) {
-  std::string o;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o.push_back('\\');
-      o.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      absl::StrAppend(&o, absl::StrFormat("\\u%04x", c));
-    } else {
-      o.push_back(static_cast<char>(c));
-    }
-  }
-  return o;
+// "until 2026-12-05T00:00:00Z" or "until resumed" for a pause's end (unix seconds, 0 = by hand).
+std::string PauseEndText(int64_t until) {
+  if (until == 0) return "until resumed";
+  return absl::StrCat("until ", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(until),
+                                                absl::UTCTimeZone()));
 }
 
 constexpr int kOutcomes = 8;
@@ -174,35 +169,16 @@ struct Shared {
   struct Account {
     const AccountConfig* cfg;
     uint32_t weight;
-    std::atomic<bool> paused{false};
+    // Rate, daily count and pause, shared with every campaign of this process
+    // (shard/account_state.h).
+    AccountState* state;
     std::atomic<uint64_t> attempts{0};
-    // Messages handed to the account on UTC day `day`, all runs and campaigns (loaded from the
-    // store at start; daily_limit is checked against this).
-    std::atomic<uint64_t> daily{0};
-    std::string reason;  // guarded by mu
   };
   std::vector<std::unique_ptr<Account>> accounts;
-  std::mutex daily_mu;  // day, and orders the writes of daily counts
-  std::string day;      // UTC "YYYY-MM-DD" the daily counts belong to
 
-  // The daily counts to persist (call with daily_mu held). When the UTC day changed since the
-  // last call, the old day's counts are written too and the counts restart at 0 (a message
-  // handed out right at midnight may be counted on either day).
-  std::vector<DailyCount> DailySnapshot() {
-    std::vector<DailyCount> out;
-    const std::string today = CampaignStore::UtcDay(std::time(nullptr));
-    if (today != day) {
-      for (auto& a : accounts) {
-        out.push_back({a->cfg->name, day, a->daily.exchange(0)});
-        PausedGauge(*a, "daily_limit", 0);
-      }
-      day = today;
-    }
-    for (auto& a : accounts) out.push_back({a->cfg->name, day, a->daily.load()});
-    return out;
-  }
-  static void PausedGauge(const Account& a, std::string_view reason, double v) {
-    metrics::Metrics().accounts_paused->WithLabels({a.cfg->name, std::string(reason)}).Set(v);
+  // The daily daily_limit gauge of an account (1 while it is at its limit).
+  static void DailyLimitGauge(const Account& a, double v) {
+    metrics::Metrics().accounts_paused->WithLabels({a.cfg->name, "daily_limit"}).Set(v);
   }
 
   std::atomic<int64_t> count[kOutcomes] = {};
@@ -255,8 +231,6 @@ class Feeder {
       ips.push_back(a->cfg->source_ips.size());
       window += static_cast<size_t>(a->cfg->max_connections) *
                 std::max<size_t>(1, a->cfg->source_ips.size()) * 3;
-      acct_rate_.emplace_back(a->cfg->rate_per_second > 0 ? a->cfg->rate_per_second / s_->workers : 0,
-                              std::max(1.0, a->cfg->rate_per_second / s_->workers / 10));
     }
     picker_ = std::make_unique<EgressPicker>(weights, ips);
     window_ = std::clamp<size_t>(window, 32, 4096);
@@ -309,6 +283,7 @@ class Feeder {
     std::optional<ProgressRecord> prog;  // as stored
     int64_t due = 0;
     int acct = -1, ip = -1;
+    int64_t daily_day = 0;  // the UTC day its account's daily count was reserved on
     std::string dom_key;  // account '|' ip '|' domain when a domain limiter applies
     bool slim = false;    // waiting in heap_: r keeps only key and shard (Reload when due)
   };
@@ -316,6 +291,8 @@ class Feeder {
     return a->due > b->due;
   }
   static constexpr size_t kMaxHeap = 100'000;
+  // An account paused for at most this long (a rate limit) is waited for rather than counted out.
+  static constexpr int64_t kWaitForPauseS = 15 * 60;
   // An item waiting longer than this (retry backoff, throttled domain) gives up its recipient
   // data (address, consent, fields) until it is due: ~300 of the ~850 bytes each of the up to
   // kMaxHeap waiting items of a deferral wave cost (measured with 5 fields per recipient).
@@ -477,7 +454,8 @@ class Feeder {
       for (size_t i = 0; i < ready.size(); ++i) {
         Item* item = ready[i].item.get();
         if (!job.status[i].ok()) {
-          s_->accounts[item->acct]->daily.fetch_sub(1);  // never handed to the account
+          // Never handed to the account: its daily reservation is given back.
+          s_->accounts[item->acct]->state->daily().Release(item->daily_day);
           Record(item, Outcome::kFailed, true, absl::StrCat("render: ", job.status[i].message()));
           continue;
         }
@@ -493,9 +471,18 @@ class Feeder {
     if (!FlushWrites()) return false;
     if (ready.empty()) return true;
     {
-      // The daily counts (incremented in PickEgress) go in the same batch as the markers.
-      std::lock_guard<std::mutex> l(s_->daily_mu);
-      st = s_->cstore->PutProgress(s_->campaign->id, markers, s_->DailySnapshot());
+      // The daily counts (reserved in PickEgress) are added in the same batch as the markers.
+      std::vector<DailyIncrement> daily;
+      for (const Ready& r : ready) {
+        const std::string& account = s_->accounts[r.item->acct]->cfg->name;
+        const std::string day = CampaignStore::UtcDay(r.item->daily_day * 86400);
+        auto it = std::find_if(daily.begin(), daily.end(), [&](const DailyIncrement& d) {
+          return d.account == account && d.day == day;
+        });
+        if (it == daily.end()) it = daily.insert(daily.end(), {account, day, 0});
+        it->n++;
+      }
+      st = s_->cstore->PutProgress(s_->campaign->id, markers, daily);
     }
     if (!st.ok()) {
       s_->Fatal(st);
@@ -543,12 +530,22 @@ class Feeder {
     const int throttle = s_->domains.Find(domain);
     int64_t next = now + 1'000'000;
     bool any_usable = false;
+    const int64_t now_s = now / 1'000'000;
     auto account_ok = [&](size_t a) {
-      const auto& acct = *s_->accounts[a];
-      if (acct.paused.load()) return false;
-      if (acct.cfg->daily_limit && acct.daily.load() >= acct.cfg->daily_limit) return false;
+      AccountState& st = *s_->accounts[a]->state;
+      if (st.PausedAt(now_s)) {
+        // A pause that ends soon (a rate limit) is waited for; a longer one leaves the account
+        // out, and the campaign pauses when no account is left.
+        const int64_t until = st.paused_until();
+        if (until != AccountState::kManual && until - now_s <= kWaitForPauseS) {
+          any_usable = true;
+          next = std::min(next, until * 1'000'000);
+        }
+        return false;
+      }
+      if (!st.daily().Allowed(now)) return false;
       any_usable = true;
-      int64_t t = acct_rate_[a].NextAvailable(now);
+      int64_t t = st.rate().NextAvailable(now);
       if (t > now) {
         next = std::min(next, t);
         return false;
@@ -585,18 +582,22 @@ class Feeder {
       return false;
     }
     {
-      // Reserve one of the account's daily messages (feeders race for the last ones).
+      // Reserve one of the account's daily messages and a slot of its rate; every campaign of
+      // the process races for the last ones.
       auto& chosen = *s_->accounts[e.account];
-      const uint64_t limit = chosen.cfg->daily_limit;
-      const uint64_t before = chosen.daily.fetch_add(1);
-      if (limit && before >= limit) {
-        chosen.daily.fetch_sub(1);
+      AccountState& st = *chosen.state;
+      if (!st.daily().TryReserve(now, &item->daily_day)) {
+        Shared::DailyLimitGauge(chosen, 1);
         *retry_at = now + 1000;  // pick again: the account is now skipped
         return false;
       }
-      if (limit && before + 1 >= limit) Shared::PausedGauge(chosen, "daily_limit", 1);
+      if (const int64_t t = st.rate().TryTake(now); t != 0) {
+        st.daily().Release(item->daily_day);
+        *retry_at = t;
+        return false;
+      }
+      if (!st.daily().Allowed(now)) Shared::DailyLimitGauge(chosen, 1);
     }
-    acct_rate_[e.account].TryTake(now);
     item->acct = e.account;
     item->ip = e.ip;
     item->dom_key.clear();
@@ -631,27 +632,26 @@ class Feeder {
 
   void PauseNoAccounts() {
     std::string why;
-    {
-      std::lock_guard<std::mutex> l(s_->mu);
-      for (const auto& a : s_->accounts) {
-        if (!why.empty()) why += "; ";
-        if (a->paused)
-          absl::StrAppend(&why, a->cfg->name, " (", a->reason, ")");
-        else
-          absl::StrAppend(&why, a->cfg->name, " (daily_limit ", a->cfg->daily_limit, " reached)");
+    const int64_t now_s = NowUs() / 1'000'000;
+    for (const auto& a : s_->accounts) {
+      if (!why.empty()) why += "; ";
+      if (a->state->PausedAt(now_s)) {
+        const AccountRecord r = a->state->record();
+        absl::StrAppend(&why, a->cfg->name, " (", r.reason, " ", PauseEndText(r.until), ": ",
+                        r.reply, ")");
+      } else {
+        absl::StrAppend(&why, a->cfg->name, " (daily_limit ", a->cfg->daily_limit, " reached)");
       }
     }
     s_->RequestStop(1, absl::StrCat("no usable account left on route \"", s_->route->name,
                                     "\": ", why));
   }
 
-  void PauseAccount(int a, const std::string& reason) {
-    auto& acct = *s_->accounts[a];
-    std::lock_guard<std::mutex> l(s_->mu);
-    if (!acct.paused.exchange(true)) {
-      acct.reason = SanitizeForLog(reason, 300);
-      Shared::PausedGauge(acct, "auth", 1);
-    }
+  // Pauses account `a` (for every campaign of the process, and later runs: persisted).
+  void PauseAccount(int a, std::string_view reason, const std::string& reply, int64_t until) {
+    AccountState& st = *s_->accounts[a]->state;
+    absl::StatusOr<bool> changed = st.Pause(s_->store, reason, reply, NowUs() / 1'000'000, until);
+    if (!changed.ok()) s_->Fatal(changed.status());
   }
 
   void Record(Item* item, Outcome o, bool final, std::string reply) {
@@ -722,6 +722,18 @@ class Feeder {
                                   ? (out.reply.code ? absl::StrCat(out.failure, ": ", out.reply.ToString())
                                                     : out.failure)
                                   : out.reply.ToString();
+    if (out.result != RcptResult::kDelivered) {
+      if (const ProviderReplyRule* rule = ProviderReplyTable::Default().Match(out.reply)) {
+        // About our account (quota, credit, credentials, suspension, rate), not the recipient:
+        // the account pauses (engine/policy/provider_replies.tsv says how long) and the
+        // recipient is retried on another account of the route, or when this one resumes.
+        PauseAccount(item->acct, AccountReplyClassName(rule->klass), reply,
+                     rule->PauseEnd(now / 1'000'000));
+        item->acct = -1;
+        Requeue(std::move(item), now);
+        return;
+      }
+    }
     ReplyClass cls = out.result == RcptResult::kDelivered ? ReplyClass::kDelivered
                                                           : ClassifyReply(out.reply);
     if (out.connection_level && cls != ReplyClass::kAuth && cls != ReplyClass::kThrottle)
@@ -750,8 +762,8 @@ class Feeder {
         }
         break;  // a 4xx classed as policy: retry like soft
       case ReplyClass::kAuth:
-        PauseAccount(item->acct,
-                     rep.account_reason.empty() ? reply : rep.account_reason);
+        PauseAccount(item->acct, AccountReplyClassName(AccountReplyClass::kAuth),
+                     rep.account_reason.empty() ? reply : rep.account_reason, /*until=*/0);
         item->acct = -1;
         Requeue(std::move(item), now);
         return;
@@ -852,7 +864,6 @@ class Feeder {
   bool done_ = false;
   size_t window_ = 256;
   std::unique_ptr<EgressPicker> picker_;
-  std::vector<TokenBucket> acct_rate_;
   absl::flat_hash_map<std::string, AdaptiveRate> dom_rate_;
   absl::flat_hash_map<std::string, uint32_t> dom_inflight_;
   std::vector<std::unique_ptr<Item>> heap_;
@@ -888,9 +899,9 @@ void FillCounts(const Shared& s, CampaignProgress* p) {
 
 std::string CampaignProgress::ToJson() const {
   std::string j = absl::StrCat(
-      "{\"id\":\"", JsonEscape(id), "\",\"list\":\"", JsonEscape(list), "\",\"route\":\"",
-      JsonEscape(route), "\",\"state\":\"", state, "\",\"pause_reason\":\"",
-      JsonEscape(pause_reason), "\",\"dry_run\":", dry_run ? "true" : "false",
+      "{\"id\":", JsonString(id), ",\"list\":", JsonString(list), ",\"route\":",
+      JsonString(route), ",\"state\":\"", state, "\",\"pause_reason\":",
+      JsonString(pause_reason), ",\"dry_run\":", dry_run ? "true" : "false",
       ",\"pid\":", getpid(), ",\"list_size\":", list_size, ",\"eligible\":", Eligible(),
       ",\"delivered\":", delivered, ",\"bounced\":", bounced, ",\"failed\":", failed,
       ",\"deferred\":", deferred, ",\"deferred_final\":", deferred_final,
@@ -903,16 +914,16 @@ std::string CampaignProgress::ToJson() const {
       ",\"eta_s\":", absl::StrFormat("%.0f", eta_s), ",\"accounts\":[");
   for (size_t i = 0; i < accounts.size(); ++i) {
     const auto& a = accounts[i];
-    absl::StrAppend(&j, i ? "," : "", "{\"name\":\"", JsonEscape(a.name), "\",\"paused\":",
-                    a.paused ? "true" : "false", ",\"reason\":\"", JsonEscape(a.reason),
-                    "\",\"attempts\":", a.attempts, "}");
+    absl::StrAppend(&j, i ? "," : "", "{\"name\":", JsonString(a.name), ",\"paused\":",
+                    a.paused ? "true" : "false", ",\"reason\":", JsonString(a.reason),
+                    ",\"attempts\":", a.attempts, "}");
   }
   absl::StrAppend(&j, "],\"throttles\":[");
   for (size_t i = 0; i < throttles.size(); ++i) {
     const auto& t = throttles[i];
-    absl::StrAppend(&j, i ? "," : "", "{\"account\":\"", JsonEscape(t.account),
-                    "\",\"source_ip\":\"", JsonEscape(t.source_ip), "\",\"domain\":\"",
-                    JsonEscape(t.domain), "\",\"events\":", t.events, ",\"rate\":",
+    absl::StrAppend(&j, i ? "," : "", "{\"account\":", JsonString(t.account),
+                    ",\"source_ip\":", JsonString(t.source_ip), ",\"domain\":",
+                    JsonString(t.domain), ",\"events\":", t.events, ",\"rate\":",
                     absl::StrFormat("%.2f", t.rate), "}");
   }
   absl::StrAppend(&j, "]}");
@@ -976,17 +987,10 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
     auto a = std::make_unique<Shared::Account>();
     a->cfg = InternAccount(*ac);  // the shared workers' pools are keyed by this pointer
     a->weight = ra.weight;
+    // Rate, today's count and pause: the process's, loaded from the store on first use.
+    ASSIGN_OR_RETURN(a->state, AccountStates::Process().Acquire(store, *ac, NowUs()));
+    if (!options.dry_run) Shared::DailyLimitGauge(*a, a->state->daily().Allowed(NowUs()) ? 0 : 1);
     s.accounts.push_back(std::move(a));
-  }
-  // Daily counts so far today (all runs, all campaigns); a new run resumes paused accounts.
-  s.day = CampaignStore::UtcDay(std::time(nullptr));
-  for (auto& a : s.accounts) {
-    ASSIGN_OR_RETURN(uint64_t sent_today, cstore.GetDailyCount(a->cfg->name, s.day));
-    a->daily = sent_today;
-    if (options.dry_run) continue;
-    Shared::PausedGauge(*a, "auth", 0);
-    Shared::PausedGauge(*a, "daily_limit",
-                        a->cfg->daily_limit && sent_today >= a->cfg->daily_limit ? 1 : 0);
   }
   uint32_t workers = options.workers ? options.workers : config.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
@@ -1061,7 +1065,16 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
     snap.accounts.clear();
     std::lock_guard<std::mutex> l(s.mu);
     for (const auto& a : s.accounts)
-      snap.accounts.push_back({a->cfg->name, a->paused.load(), a->reason, a->attempts.load()});
+    {
+      const int64_t now_s = NowUs() / 1'000'000;
+      const bool paused = a->state->PausedAt(now_s);
+      const AccountRecord r = paused ? a->state->record() : AccountRecord{};
+      snap.accounts.push_back({a->cfg->name, paused,
+                               paused ? absl::StrCat(r.reason, " ", PauseEndText(r.until), ": ",
+                                                     r.reply)
+                                      : "",
+                               a->attempts.load()});
+    }
     snap.throttles.clear();
     for (const auto& [k, t] : s.throttles) snap.throttles.push_back(t);
     std::sort(snap.throttles.begin(), snap.throttles.end(), [](const auto& a, const auto& b) {
@@ -1143,11 +1156,6 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
   // Every message of this run has been reported (feeders end with nothing in flight); the last
   // run of the process to let go of the workers drains and stops them.
   group.reset();
-  if (!options.dry_run) {
-    std::lock_guard<std::mutex> l(s.daily_mu);
-    absl::Status st = cstore.PutDailyCounts(s.DailySnapshot());
-    if (!st.ok() && s.fatal.empty()) s.Fatal(st);
-  }
 
   fill(rate, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   if (!s.fatal.empty()) {

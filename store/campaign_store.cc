@@ -20,8 +20,6 @@ constexpr uint8_t kCampaignVersion = 1;
 constexpr uint8_t kProgressVersion = 1;
 constexpr uint8_t kFlagFinal = 1, kFlagInFlight = 2;
 
-uint64_t Zig(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t Unzig(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 [[nodiscard]] absl::Status Bad(std::string_view what, std::string_view key) {
   return absl::DataLossError(
@@ -52,8 +50,8 @@ void EncodeProgress(const ProgressRecord& r, std::string* out) {
   out->push_back(static_cast<char>(r.outcome));
   out->push_back(static_cast<char>((r.final ? kFlagFinal : 0) | (r.in_flight ? kFlagInFlight : 0)));
   PutVarint64(out, r.attempts);
-  PutVarint64(out, Zig(r.first_attempt_us));
-  PutVarint64(out, Zig(r.next_retry_us));
+  PutVarint64(out, ZigZag(r.first_attempt_us));
+  PutVarint64(out, ZigZag(r.next_retry_us));
   PutLengthPrefixed(out, std::string_view(r.account).substr(0, 128));
   PutLengthPrefixed(out, std::string_view(r.reply).substr(0, 512));
 }
@@ -73,8 +71,8 @@ void EncodeProgress(const ProgressRecord& r, std::string* out) {
       !GetLengthPrefixed(&v, &acct) || !GetLengthPrefixed(&v, &reply))
     return Bad("progress", "");
   r->attempts = static_cast<uint32_t>(a);
-  r->first_attempt_us = Unzig(f);
-  r->next_retry_us = Unzig(n);
+  r->first_attempt_us = UnZigZag(f);
+  r->next_retry_us = UnZigZag(n);
   r->account = std::string(acct);
   r->reply = std::string(reply);
   return absl::OkStatus();
@@ -88,8 +86,8 @@ absl::Status CampaignStore::Put(const CampaignRecord& c) {
   PutLengthPrefixed(&v, std::string_view(c.pause_reason).substr(0, 2048));
   PutLengthPrefixed(&v, c.campaign_file);
   PutLengthPrefixed(&v, c.config_file);
-  PutVarint64(&v, Zig(c.started_at));
-  PutVarint64(&v, Zig(c.finished_at));
+  PutVarint64(&v, ZigZag(c.started_at));
+  PutVarint64(&v, ZigZag(c.finished_at));
   PutVarint64(&v, c.list_size);
   PutVarint64(&v, c.runs);
   PutVarint64(&v, c.in_flight_at_resume);
@@ -119,8 +117,8 @@ absl::Status DecodeCampaign(std::string_view id, std::string_view v, CampaignRec
   c->pause_reason = std::string(reason);
   c->campaign_file = std::string(cf);
   c->config_file = std::string(conf);
-  c->started_at = Unzig(st);
-  c->finished_at = Unzig(fin);
+  c->started_at = UnZigZag(st);
+  c->finished_at = UnZigZag(fin);
   c->list_size = size;
   c->runs = runs;
   c->in_flight_at_resume = inflight;
@@ -199,7 +197,7 @@ absl::Status CampaignStore::GetProgress(std::string_view campaign,
 }
 
 absl::Status CampaignStore::PutProgress(std::string_view campaign, const std::vector<Write>& writes,
-                                        const std::vector<DailyCount>& daily) {
+                                        const std::vector<DailyIncrement>& daily) {
   if (writes.empty() && daily.empty()) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   std::string key, value;
@@ -209,9 +207,10 @@ absl::Status CampaignStore::PutProgress(std::string_view campaign, const std::ve
     batch.Put(CfOf(store_, Cf::kProgress), key, value);
   }
   for (const auto& d : daily) {
+    if (d.n == 0) continue;
     value.clear();
-    PutVarint64(&value, d.count);
-    batch.Put(CfOf(store_, Cf::kMeta), DailyKey(d.account, d.day), value);
+    PutVarint64(&value, d.n);
+    batch.Merge(CfOf(store_, Cf::kMeta), DailyKey(d.account, d.day), value);
   }
   rocksdb::Status s = DbOf(store_)->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "writing progress");
@@ -248,7 +247,7 @@ absl::StatusOr<uint64_t> CampaignStore::GetDailyCount(std::string_view account, 
   return n;
 }
 
-absl::Status CampaignStore::PutDailyCounts(const std::vector<DailyCount>& daily) {
+absl::Status CampaignStore::AddDailyCounts(const std::vector<DailyIncrement>& daily) {
   return PutProgress("", {}, daily);
 }
 

@@ -63,11 +63,11 @@ struct ProgressCounts {
   uint64_t in_flight = 0;        // records with the in-flight marker
 };
 
-// Messages handed to `account` on UTC day `day` ("YYYY-MM-DD").
-struct DailyCount {
+// `n` more messages handed to `account` on UTC day `day` ("YYYY-MM-DD").
+struct DailyIncrement {
   std::string account;
   std::string day;
-  uint64_t count = 0;
+  uint64_t n = 0;
 };
 
 class CampaignStore {
@@ -93,15 +93,16 @@ class CampaignStore {
     std::string key;
     ProgressRecord rec;
   };
-  // `daily` (absolute counts) is written in the same batch.
+  // The `daily` increments are added (a RocksDB merge: never an overwrite, so runs that share an
+  // account in one process, or one after another, add up) in the same batch.
   [[nodiscard]]
   absl::Status PutProgress(std::string_view campaign, const std::vector<Write>& writes,
-                           const std::vector<DailyCount>& daily = {});
+                           const std::vector<DailyIncrement>& daily = {});
 
-  // Daily per-account send counts (0 when none recorded). PutDailyCounts stores absolute values.
+  // Daily per-account send counts (0 when none recorded), kept as the sum of the increments.
   [[nodiscard]]
   absl::StatusOr<uint64_t> GetDailyCount(std::string_view account, std::string_view day);
-  [[nodiscard]] absl::Status PutDailyCounts(const std::vector<DailyCount>& daily);
+  [[nodiscard]] absl::Status AddDailyCounts(const std::vector<DailyIncrement>& daily);
   static std::string DailyKey(std::string_view account, std::string_view day);
   static std::string UtcDay(int64_t unix_seconds);  // "YYYY-MM-DD"
 

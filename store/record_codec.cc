@@ -9,10 +9,6 @@
 namespace salvo {
 namespace {
 
-uint64_t ZigZag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
 
 [[nodiscard]] absl::Status Corrupt(std::string_view what, std::string_view key) {
   return absl::DataLossError(

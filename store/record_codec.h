@@ -21,6 +21,13 @@ inline constexpr uint8_t kRecipientFlagConsent = 0x01;
 void PutVarint64(std::string* out, uint64_t v);
 bool GetVarint64(std::string_view* in, uint64_t* v);
 void PutLengthPrefixed(std::string* out, std::string_view s);
+// Zigzag mapping of signed values (times, which may be negative) onto varints.
+constexpr uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+constexpr int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
 bool GetLengthPrefixed(std::string_view* in, std::string_view* s);
 
 // Fixed-width integers: little endian for values (counts, run markers), big endian for key

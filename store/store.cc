@@ -20,6 +20,7 @@
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -101,6 +102,27 @@ std::string ReadHolder(const std::string& path) {
   return fd;
 }
 
+// Counters in `meta` (per-account daily counts) are LEB128 varints that writers only add to:
+// RocksDB merges the increments, so concurrent writers (two campaigns on one account) never
+// overwrite each other. A value that is not a varint fails the merge (Corruption on read).
+class VarintAddOperator : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    uint64_t base = 0, add = 0;
+    if (existing != nullptr) {
+      std::string_view in(existing->data(), existing->size());
+      if (!GetVarint64(&in, &base) || !in.empty()) return false;
+    }
+    std::string_view in(value.data(), value.size());
+    if (!GetVarint64(&in, &add) || !in.empty()) return false;
+    new_value->clear();
+    PutVarint64(new_value, base + add);
+    return true;
+  }
+  const char* Name() const override { return "salvo.VarintAdd"; }
+};
+
 rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions t;
@@ -134,6 +156,10 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
       // Mostly misses at send time: the whole-key bloom filter answers those without I/O.
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.02;
+      o.write_buffer_size = 16 << 20;
+      break;
+    case Cf::kMeta:
+      o.merge_operator = std::make_shared<VarintAddOperator>();
       o.write_buffer_size = 16 << 20;
       break;
     default:

@@ -6,6 +6,36 @@
 
 namespace salvo {
 
+void SharedRate::Set(double rate, double burst) {
+  const int64_t interval = rate > 0 ? static_cast<int64_t>(1e9 / rate) : 0;
+  interval_ns_.store(interval, std::memory_order_relaxed);
+  tolerance_ns_.store(static_cast<int64_t>(interval * std::max(0.0, burst - 1)),
+                      std::memory_order_relaxed);
+  rate_.store(rate, std::memory_order_relaxed);
+}
+
+int64_t SharedRate::TryTake(int64_t now_us) {
+  const int64_t interval = interval_ns_.load(std::memory_order_relaxed);
+  if (interval <= 0) return 0;
+  const int64_t tolerance = tolerance_ns_.load(std::memory_order_relaxed);
+  const int64_t now = now_us * 1000;
+  int64_t tat = tat_ns_.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t start = std::max(tat, now);
+    if (start - now > tolerance) return (start - tolerance) / 1000 + 1;
+    if (tat_ns_.compare_exchange_weak(tat, start + interval, std::memory_order_relaxed)) return 0;
+  }
+}
+
+int64_t SharedRate::NextAvailable(int64_t now_us) const {
+  const int64_t interval = interval_ns_.load(std::memory_order_relaxed);
+  if (interval <= 0) return now_us;
+  const int64_t now = now_us * 1000;
+  const int64_t start = std::max(tat_ns_.load(std::memory_order_relaxed), now);
+  const int64_t tolerance = tolerance_ns_.load(std::memory_order_relaxed);
+  return start - now > tolerance ? (start - tolerance) / 1000 + 1 : now_us;
+}
+
 TokenBucket::TokenBucket(double rate, double burst) : rate_(rate), burst_(std::max(1.0, burst)) {
   tokens_ = burst_;
 }
@@ -41,23 +71,41 @@ int64_t TokenBucket::NextAvailable(int64_t now_us) {
   return now_us + static_cast<int64_t>(std::ceil((1 - tokens_) / rate_ * 1e6));
 }
 
-void DailyCap::Roll(int64_t now_us) {
-  int64_t day = now_us / (86400LL * 1000000);
-  if (day != day_) {
-    day_ = day;
-    used_ = 0;
+void DailyCap::Load(int64_t day, uint64_t used) {
+  uint64_t w = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (DayPart(w) > day) return;  // a later day is already counted
+    const uint64_t n = DayPart(w) == day ? std::max(CountPart(w), used) : used;
+    if (word_.compare_exchange_weak(w, Pack(day, n), std::memory_order_relaxed)) return;
   }
 }
 
-bool DailyCap::Allowed(int64_t now_us) {
-  if (limit_ == 0) return true;
-  Roll(now_us);
-  return used_ < limit_;
+bool DailyCap::TryReserve(int64_t now_us, int64_t* day) {
+  const int64_t today = DayOf(now_us);
+  const uint64_t limit = this->limit();
+  uint64_t w = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    // A later day starts at 0; an earlier one (a clock step back) keeps counting the stored day.
+    const int64_t d = DayPart(w) < today ? today : DayPart(w);
+    const uint64_t n = DayPart(w) < today ? 0 : CountPart(w);
+    if (limit != 0 && n >= limit) return false;
+    if (word_.compare_exchange_weak(w, Pack(d, n + 1), std::memory_order_relaxed)) {
+      *day = d;
+      return true;
+    }
+  }
 }
 
-void DailyCap::Count(int64_t now_us) {
-  Roll(now_us);
-  ++used_;
+void DailyCap::Release(int64_t day) {
+  uint64_t w = word_.load(std::memory_order_relaxed);
+  while (DayPart(w) == day && CountPart(w) > 0 &&
+         !word_.compare_exchange_weak(w, w - 1, std::memory_order_relaxed)) {
+  }
+}
+
+uint64_t DailyCap::used(int64_t now_us) const {
+  const uint64_t w = word_.load(std::memory_order_relaxed);
+  return DayPart(w) < DayOf(now_us) ? 0 : CountPart(w);
 }
 
 AdaptiveRate::AdaptiveRate(double base, Params p)

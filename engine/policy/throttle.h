@@ -4,6 +4,7 @@
 // the retry backoff schedule for deferrals.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -36,19 +37,63 @@ class TokenBucket {
   int64_t last_us_ = 0;
 };
 
-// Messages per UTC day, `limit` 0 = unlimited.
+// A rate shared by many threads without a lock (GCRA, the "virtual scheduling" form of a token
+// bucket): `rate` messages per second with bursts of up to `burst`. One per account and process,
+// so that every campaign running in the process together stays within the account's
+// rate_per_second. rate <= 0 means unlimited.
+class SharedRate {
+ public:
+  SharedRate(double rate, double burst) { Set(rate, burst); }
+  // Changes rate and burst (another config); safe while other threads take.
+  void Set(double rate, double burst);
+  // Takes one slot at `now_us` if one is free: returns 0. Otherwise the earliest time (us) one is.
+  int64_t TryTake(int64_t now_us);
+  // The earliest time (us) TryTake may succeed (now_us when it would now).
+  int64_t NextAvailable(int64_t now_us) const;
+  double rate() const { return rate_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> rate_{0};
+  std::atomic<int64_t> interval_ns_{0};   // 1e9 / rate
+  std::atomic<int64_t> tolerance_ns_{0};  // interval * (burst - 1)
+  std::atomic<int64_t> tat_ns_{0};        // theoretical arrival time of the next slot
+};
+
+// Messages per UTC day against `limit` (0 = unlimited), shared by threads without a lock: one
+// per account and process, so that campaigns running together never exceed the account's
+// daily_limit. The count belongs to one UTC day (days since the epoch); the first use on a later
+// day starts that day at 0. Day and count are one atomic word, so a reservation and the day's
+// roll-over never race.
 class DailyCap {
  public:
   explicit DailyCap(uint64_t limit = 0) : limit_(limit) {}
-  bool Allowed(int64_t now_us);
-  void Count(int64_t now_us);
-  uint64_t used() const { return used_; }
+  void SetLimit(uint64_t limit) { limit_.store(limit, std::memory_order_relaxed); }
+  uint64_t limit() const { return limit_.load(std::memory_order_relaxed); }
+
+  // Raises the count of `day` to at least `used` (what the store holds when the process starts
+  // using the account); reservations this process made on that day are never lost.
+  void Load(int64_t day, uint64_t used);
+  // Reserves one message on the UTC day of `now_us` if the limit allows: true, and *day is that
+  // day (to persist the count against, or to Release).
+  bool TryReserve(int64_t now_us, int64_t* day);
+  // Gives back a reservation of `day` that was not used.
+  void Release(int64_t day);
+  // Messages counted on the UTC day of `now_us`.
+  uint64_t used(int64_t now_us) const;
+  bool Allowed(int64_t now_us) const { return limit() == 0 || used(now_us) < limit(); }
+
+  static int64_t DayOf(int64_t now_us) { return now_us / (86400LL * 1000000); }
 
  private:
-  void Roll(int64_t now_us);
-  uint64_t limit_;
-  uint64_t used_ = 0;
-  int64_t day_ = -1;
+  static constexpr int kCountBits = 44;
+  static uint64_t Pack(int64_t day, uint64_t n) {
+    return (static_cast<uint64_t>(day) << kCountBits) | n;
+  }
+  static int64_t DayPart(uint64_t w) { return static_cast<int64_t>(w >> kCountBits); }
+  static uint64_t CountPart(uint64_t w) { return w & ((uint64_t{1} << kCountBits) - 1); }
+
+  std::atomic<uint64_t> limit_;
+  std::atomic<uint64_t> word_{0};  // day << 44 | count
 };
 
 // The sending rate of one account x destination domain. Starts at `base` (0 = unlimited). A

@@ -55,6 +55,7 @@ void RegisterRenderCommands(CLI::App& app, CommandContext& ctx, int* rc);    // 
 void RegisterSendCommands(CLI::App& app, CommandContext& ctx, int* rc);      // send, campaign ...
 void RegisterServeCommands(CLI::App& app, CommandContext& ctx, int* rc);     // serve
 void RegisterBouncesCommands(CLI::App& app, CommandContext& ctx, int* rc);   // bounces ingest
+void RegisterAccountCommands(CLI::App& app, CommandContext& ctx, int* rc);   // account ...
 
 // Builds the full CLI and runs argv with ctx. Used by main() and by the daemon for forwarded
 // commands. Returns the exit code.

@@ -1,0 +1,139 @@
+// `salvo account list|pause|resume`: the state of each configured SMTP account (active, or paused
+// with why and until when), today's count against daily_limit, and the last reply or operator
+// action that changed its state (store/account_store.h, shard/account_state.h). Forwarded to
+// `salvo serve` when it owns the data_dir, so a pause or resume reaches running campaigns at once.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "engine/base/json.h"
+#include "shard/account_state.h"
+#include "store/account_store.h"
+#include "store/campaign_store.h"
+#include "tools/salvo/command.h"
+
+namespace salvo {
+namespace {
+
+std::string Rfc3339(int64_t unix_s) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_s),
+                          absl::UTCTimeZone());
+}
+
+int ListAccounts(CommandContext& ctx, const std::string& config_path, bool json) {
+  auto cfg = ctx.LoadConfigOnce(config_path);
+  if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
+  auto store = ctx.OpenStoreOnce(**cfg);
+  if (!store.ok()) return ctx.Fail(store.status());
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  const std::string today = CampaignStore::UtcDay(now);
+  std::string out = json ? "{\"accounts\":[" : "";
+  if (!json)
+    absl::StrAppendFormat(&out, "%-20s %-58s %-17s %s\n", "ACCOUNT", "STATE", "TODAY / LIMIT",
+                          "LAST CHANGE");
+  bool first = true;
+  for (const AccountConfig& a : (*cfg)->accounts) {
+    auto rec = AccountStore(*store).Get(a.name);
+    if (!rec.ok()) return ctx.Fail(rec.status());
+    auto sent = CampaignStore(*store).GetDailyCount(a.name, today);
+    if (!sent.ok()) return ctx.Fail(sent.status());
+    const AccountRecord r = rec->value_or(AccountRecord{});
+    const bool paused = r.PausedAt(now);
+    const std::string until = r.until ? Rfc3339(r.until) : "";
+    if (json) {
+      absl::StrAppend(&out, first ? "" : ",", "{\"name\":", JsonString(a.name),
+                      ",\"state\":", paused ? "\"paused\"" : "\"active\"",
+                      ",\"reason\":", JsonString(paused ? r.reason : ""),
+                      ",\"until\":", paused && r.until ? JsonString(until) : "null",
+                      ",\"today\":", *sent, ",\"daily_limit\":", a.daily_limit,
+                      ",\"last_reply\":", JsonString(r.reply),
+                      ",\"changed_at\":", r.changed_at ? JsonString(Rfc3339(r.changed_at)) : "null",
+                      "}");
+    } else {
+      const std::string state =
+          paused ? absl::StrCat("paused: ", r.reason, " ", r.until ? "until " + until : "until resumed")
+                 : "active";
+      const std::string limit = a.daily_limit ? absl::StrCat(a.daily_limit) : "-";
+      const std::string change =
+          r.changed_at ? absl::StrCat(Rfc3339(r.changed_at), " ", r.reply) : "-";
+      absl::StrAppendFormat(&out, "%-20s %-58s %-17s %s\n", a.name, state,
+                            absl::StrCat(*sent, " / ", limit), change);
+    }
+    first = false;
+  }
+  if (json) out += "]}\n";
+  std::fputs(out.c_str(), ctx.out);
+  return 0;
+}
+
+int ChangeAccount(CommandContext& ctx, const std::string& config_path, const std::string& name,
+                  bool pause) {
+  auto cfg = ctx.LoadConfigOnce(config_path);
+  if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
+  const AccountConfig* account = (*cfg)->FindAccount(name);
+  if (account == nullptr)
+    return ctx.Fail(absl::NotFoundError(absl::StrCat("unknown account \"", name, "\"")));
+  auto store = ctx.OpenStoreOnce(**cfg);
+  if (!store.ok()) return ctx.Fail(store.status());
+  const absl::Time now = absl::Now();
+  // The process's state (in the daemon: the one its running campaigns use).
+  auto state = AccountStates::Process().Acquire(*store, *account, absl::ToUnixMicros(now));
+  if (!state.ok()) return ctx.Fail(state.status());
+  const int64_t now_s = absl::ToUnixSeconds(now);
+  if (pause) {
+    auto changed = (*state)->Pause(*store, "manual", "paused by operator", now_s, /*until=*/0);
+    if (!changed.ok()) return ctx.Fail(changed.status());
+    std::fprintf(ctx.out, "account %s: %s\n", name.c_str(),
+                 *changed ? "paused until resumed" : "already paused");
+  } else {
+    absl::Status st = (*state)->Resume(*store, "resumed by operator", now_s);
+    if (!st.ok()) return ctx.Fail(st);
+    std::fprintf(ctx.out, "account %s: active\n", name.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterAccountCommands(CLI::App& app, CommandContext& ctx, int* rc) {
+  CLI::App* account = app.add_subcommand("account", "SMTP account state: list, pause, resume");
+  account->require_subcommand(1);
+
+  auto config = std::make_shared<std::string>("salvo.toml");
+  auto json = std::make_shared<bool>(false);
+  CLI::App* list = account->add_subcommand(
+      "list", "Every account: active or paused (why, until), today's count, last change");
+  list->add_option("-c,--config", *config, "config file")->capture_default_str();
+  list->add_flag("--json", *json, "one JSON object {\"accounts\":[...]}");
+  list->callback([&ctx, rc, config, json] {
+    if (auto r = ForwardToDaemon(ctx, *config)) {
+      *rc = *r;
+      return;
+    }
+    *rc = ListAccounts(ctx, *config, *json);
+  });
+
+  for (const bool pause : {true, false}) {
+    auto cfg = std::make_shared<std::string>("salvo.toml");
+    auto name = std::make_shared<std::string>();
+    CLI::App* sub = account->add_subcommand(
+        pause ? "pause" : "resume",
+        pause ? "Pause an account until `salvo account resume`" : "End an account's pause");
+    sub->add_option("-c,--config", *cfg, "config file")->capture_default_str();
+    sub->add_option("name", *name, "account name")->required();
+    sub->callback([&ctx, rc, cfg, name, pause] {
+      if (auto r = ForwardToDaemon(ctx, *cfg)) {
+        *rc = *r;
+        return;
+      }
+      *rc = ChangeAccount(ctx, *cfg, *name, pause);
+    });
+  }
+}
+
+}  // namespace salvo
