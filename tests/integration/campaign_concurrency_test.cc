@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "tests/integration/campaign_fixture.h"
 #include "tests/integration/feedback_http.h"
+#include "tests/integration/smtp_servers.h"
 
 namespace salvo::test {
 namespace {
@@ -143,6 +145,82 @@ TEST(CampaignConcurrency, TwoCampaignsShareTheAccountsConnections) {
   EXPECT_EQ(serve.Stop(), 0) << serve.Log();
   auto got = sink.StopAndRead();
   EXPECT_EQ(got.size(), a.eligible.size() + b.eligible.size());
+}
+
+// rate_per_second is the account's, not each campaign's: two campaigns sending through one
+// `salvo serve` on an account with rate_per_second = 200 are measured together at the sink.
+TEST(CampaignConcurrency, TwoCampaignsShareTheAccountsRate) {
+  TempDir dir;
+  Population a = Populate(dir.File("data"), "list-a", 1000, "a");
+  Population b = Populate(dir.File("data"), "list-b", 1000, "b");
+  const std::string timeline = dir.File("timeline.tsv");
+  Sink sink(dir, "sink", {"--timeline", timeline});
+  ServeProcess serve(dir, ServeConfig(dir, {{"acct", sink.port(), {}, 4}},
+                                      "rate_per_second = 200\n"));
+  ASSERT_TRUE(serve.ready()) << serve.Log();
+  auto first = SalvoAsync(dir, "a", {"send", "-c", serve.config(), "--campaign",
+                                     CampaignFile(dir, "ra", "list-a"), "--json"});
+  auto second = SalvoAsync(dir, "b", {"send", "-c", serve.config(), "--campaign",
+                                      CampaignFile(dir, "rb", "list-b"), "--json"});
+  ASSERT_EQ(first->Wait(std::chrono::seconds(60)), 0) << first->Log();
+  ASSERT_EQ(second->Wait(std::chrono::seconds(60)), 0) << second->Log();
+  EXPECT_EQ(serve.Stop(), 0) << serve.Log();
+  const size_t total = a.eligible.size() + b.eligible.size();
+  EXPECT_EQ(sink.StopAndRead().size(), total);
+  // From the first message to the last, sampled every 250 ms by the sink.
+  double t0 = -1, c0 = 0, t1 = -1;
+  for (const std::string& line : RecordLines(timeline)) {
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    if (f.size() != 2) continue;
+    const double t = std::stod(f[0]), c = std::stod(f[1]);
+    if (t0 < 0 && c > 0) t0 = t, c0 = c;
+    if (t1 < 0 && c >= static_cast<double>(total)) t1 = t;
+  }
+  ASSERT_GT(t0, 0);
+  ASSERT_GT(t1, t0);
+  const double rate = (static_cast<double>(total) - c0) / (t1 - t0);
+  std::printf("two campaigns together: %.1f msgs/s over %.2f s\n", rate, t1 - t0);
+  EXPECT_LE(rate, 210) << "together " << rate << " msgs/s";  // 200 + 5 %
+  EXPECT_GE(rate, 150) << "together " << rate << " msgs/s";
+}
+
+// daily_limit is reached exactly once across two campaigns running together, and holds after
+// the daemon restarts the same day.
+TEST(CampaignConcurrency, DailyLimitIsSharedAndHoldsAcrossARestart) {
+  TempDir dir;
+  Populate(dir.File("data"), "list-a", 4000, "a");
+  Populate(dir.File("data"), "list-b", 4000, "b");
+  Sink sink(dir, "sink");
+  const std::string config = ServeConfig(dir, {{"acct", sink.port(), {}, 4}}, "daily_limit = 5000\n");
+  {
+    ServeProcess serve(dir, config);
+    ASSERT_TRUE(serve.ready()) << serve.Log();
+    auto first = SalvoAsync(dir, "a", {"send", "-c", serve.config(), "--campaign",
+                                       CampaignFile(dir, "da", "list-a"), "--json"});
+    auto second = SalvoAsync(dir, "b", {"send", "-c", serve.config(), "--campaign",
+                                        CampaignFile(dir, "db", "list-b"), "--json"});
+    const int rc1 = first->Wait(std::chrono::seconds(60));
+    const int rc2 = second->Wait(std::chrono::seconds(60));
+    // One of them may finish its list within the limit; together they stop at the limit.
+    EXPECT_TRUE(rc1 == 3 || rc2 == 3) << first->Log() << second->Log();
+    EXPECT_EQ(JsonInt(first->Log(), "delivered") + JsonInt(second->Log(), "delivered"), 5000)
+        << first->Log() << second->Log();
+    EXPECT_EQ(serve.Stop(), 0) << serve.Log();
+  }
+  ServeProcess again(dir, config);  // same day, new process: the count comes from the store
+  ASSERT_TRUE(again.ready()) << again.Log();
+  RunResult third = Salvo({"send", "-c", again.config(), "--campaign",
+                           CampaignFile(dir, "dc", "list-a"), "--json"});
+  EXPECT_EQ(third.exit_code, 3) << third.out << third.err;
+  EXPECT_EQ(JsonInt(third.out, "delivered"), 0) << third.out;
+  EXPECT_TRUE(absl::StrContains(third.out, "acct (daily_limit 5000 reached)")) << third.out;
+  RunResult list = Salvo({"account", "list", "-c", again.config(), "--json"});
+  EXPECT_TRUE(absl::StrContains(list.out, "\"today\":5000,\"daily_limit\":5000")) << list.out;
+  EXPECT_EQ(again.Stop(), 0) << again.Log();
+  auto got = sink.StopAndRead();
+  size_t messages = 0;
+  for (const auto& [addr, v] : got) messages += v.first;
+  EXPECT_EQ(messages, 5000u);
 }
 
 }  // namespace
