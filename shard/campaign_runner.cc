@@ -27,6 +27,7 @@
 #include "engine/policy/segment.h"
 #include "engine/policy/throttle.h"
 #include "shard/account_state.h"
+#include "shard/ring_worker.h"
 #include "shard/sender.h"
 #include "shard/shared_workers.h"
 #include "store/campaign_store.h"
@@ -136,8 +137,19 @@ class RenderBoard {
   }
 
  private:
+  // Renders message i and observes salvo_render_seconds (the whole render, signing included)
+  // and salvo_dkim_sign_seconds{algorithm} (the signing alone, timed by the renderer).
   static void RenderOne(Job* job, size_t i) {
+    static const metrics::Histogram render = metrics::Metrics().render_seconds->WithLabels({});
+    static const metrics::Histogram sign[2] = {
+        metrics::Metrics().dkim_sign_seconds->WithLabels({"rsa-sha256"}),
+        metrics::Metrics().dkim_sign_seconds->WithLabels({"ed25519-sha256"})};
+    const int64_t t0 = MonoNowNs();
     job->status[i] = job->compiled->Render(*job->in[i], job->out[i]);
+    render.Observe(static_cast<double>(MonoNowNs() - t0) / 1e9);
+    for (int a = 0; a < 2; ++a)
+      if (job->out[i]->dkim_sign_ns[a] > 0)
+        sign[a].Observe(static_cast<double>(job->out[i]->dkim_sign_ns[a]) / 1e9);
   }
 
   static constexpr uint64_t kShareNs = 4'000'000;
@@ -834,6 +846,13 @@ class Feeder {
     Counters(item->acct, item->ip).For(Outcome::kDeferred).Inc();
     writes_.push_back({item->r.shard, item->r.key, p});
     if (!give_up) {
+      if (item->acct >= 0) {  // a retry is scheduled after a backoff
+        metrics::Metrics()
+            .backoff_events
+            ->WithLabels({s_->accounts[item->acct]->cfg->name,
+                          std::string(metrics::Metrics().Domain(DomainOf(item->r.key)))})
+            .Inc();
+      }
       item->acct = -1;
       item->due = next;
       PushHeap(std::move(item));

@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
+#include "shard/pool_metrics.h"
 
 namespace salvo {
 
@@ -32,6 +33,7 @@ void SmtpConnection::OnConnected(absl::Status status) {
     }
     implicit_handshake_ = true;
     ArmTimeout();
+    if (params_->metrics) params_->metrics->TlsStarted();
     StartTls(params_->tls_ctx, params_->host, params_->tls_verify);
     return;
   }
@@ -47,6 +49,7 @@ std::string HandshakeReason(const absl::Status& st) {
 }  // namespace
 
 void SmtpConnection::OnTlsReady(absl::Status status) {
+  if (!status.ok() && params_->metrics) params_->metrics->TlsFailed();
   if (!session_) {  // implicit TLS
     implicit_handshake_ = false;
     if (!status.ok()) {
@@ -175,6 +178,7 @@ void SmtpConnection::AfterSessionCall() {
             session_->OnConnectionError("TLS is not configured");
             break;
           }
+          if (params_->metrics) params_->metrics->TlsStarted();
           StartTls(params_->tls_ctx, params_->host, params_->tls_verify);
           break;
         case SmtpEventKind::kReady:
@@ -255,6 +259,7 @@ void SmtpConnection::OnTimer() {
   }
   deadline_ns_ = 0;
   if (!session_) {
+    if (params_->metrics) params_->metrics->TlsFailed();
     SetupFailed("timeout during the TLS handshake");
     return;
   }

@@ -16,6 +16,7 @@
 namespace salvo {
 
 class Pool;
+class PoolMetrics;
 
 // What a connection tells its pool.
 class ConnectionOwner {
@@ -39,6 +40,7 @@ struct ConnectionParams {
   SSL_CTX* tls_ctx = nullptr;    // null when tls = none
   bool tls_verify = true;
   SmtpSessionOptions session;    // includes the timeouts
+  PoolMetrics* metrics = nullptr;  // the pool's handles (TLS handshakes); may be null
 };
 
 class SmtpConnection : public RingStream {

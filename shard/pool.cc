@@ -40,7 +40,9 @@ std::string AccountProblem(const SmtpReply& reply) {
 }
 
 Pool::Pool(PoolHost* host, const AccountConfig* account, std::string source_ip)
-    : host_(host), account_(account), source_ip_(std::move(source_ip)) {
+    : host_(host), account_(account), source_ip_(std::move(source_ip)),
+      metrics_(account_->name, source_ip_) {
+  params_.metrics = &metrics_;
   stats_.account = account_->name;
   stats_.source_ip = source_ip_;
   stats_.max_connections = std::max<uint32_t>(1, account_->max_connections);
@@ -152,6 +154,7 @@ void Pool::OpenConnection() {
   conns_.insert(c);
   ++connecting_;
   ++stats_.connections_opened;
+  metrics_.ConnectionOpened();
   c->Start(addrs_[next_addr_++ % addrs_.size()]);
 }
 
@@ -189,11 +192,15 @@ void Pool::GiveWork(SmtpConnection* c) {
     uint64_t tag = next_tag_++;
     const RenderedMessage& msg = *p.req.message;
     std::vector<std::string_view> rcpts = p.rcpts;
+    p.sent_ns = MonoNowNs();
     in_flight_.emplace(tag, std::move(p));
     c->current_tags.push_back(tag);
     absl::Status st = rcpts.empty() ? c->Send(msg, tag)
                                     : c->Send(msg, std::span<const std::string_view>(rcpts), tag);
-    if (st.ok()) return;
+    if (st.ok()) {
+      metrics_.BytesWritten(msg.size);
+      return;
+    }
     // The message cannot go through this session (bad address, SMTPUTF8 missing): permanent.
     c->current_tags.pop_back();
     auto node = in_flight_.extract(tag);
@@ -242,11 +249,17 @@ void Pool::Report(PendingSend& p, const RcptOutcome& outcome, bool account_unusa
     case RcptResult::kRejected: ++stats_.rejected; break;
   }
   if (p.done) p.done(r);
+  host_->LoadChanged();
 }
 
 void Pool::OnMessageDone(SmtpConnection* c, uint64_t tag, const RcptOutcome& outcome) {
   auto it = in_flight_.find(tag);
   if (it == in_flight_.end()) return;
+  metrics_.Reply(outcome.reply.code, outcome.reply.enhanced);
+  if (it->second.sent_ns != 0) {  // the first verdict of the message ends its transaction
+    metrics_.Transaction(static_cast<double>(MonoNowNs() - it->second.sent_ns) / 1e9);
+    it->second.sent_ns = 0;
+  }
   std::string problem = outcome.result == RcptResult::kDelivered ? "" : AccountProblem(outcome.reply);
   RcptOutcome o = outcome;
   if (!problem.empty()) o.result = RcptResult::kDeferred;  // not the recipient's fault
@@ -264,6 +277,7 @@ void Pool::OnMessageDone(SmtpConnection* c, uint64_t tag, const RcptOutcome& out
 }
 
 void Pool::OnAuthFailed(SmtpConnection* c, const std::string& reason) {
+  metrics_.AuthFailed();
   c->auth_failure = reason.empty() ? "authentication failed" : reason;
 }
 
@@ -284,6 +298,7 @@ void Pool::OnConnectionClosed(SmtpConnection* c, const std::string& reason, bool
                     : !reason.empty()        ? reason
                     : graceful               ? "connection closed"
                                              : "connection failed";
+  metrics_.ConnectionClosed(!c->auth_failure.empty() || !graceful ? why : "");
   for (uint64_t tag : c->current_tags) {  // the session always reports first: a safety net
     auto it = in_flight_.find(tag);
     if (it != in_flight_.end()) {

@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "shard/connection.h"
+#include "shard/pool_metrics.h"
 #include "shard/resolver.h"
 #include "shard/sender.h"
 
@@ -32,12 +33,15 @@ class PoolHost {
   virtual const std::string& ehlo_name() const = 0;
   // Logs `line` once per `key` for the whole process.
   virtual void LogOnce(const std::string& key, const std::string& line) = 0;
+  // A message was reported (the worker's queue and in-flight gauges may have moved).
+  virtual void LoadChanged() {}
 };
 
 struct PendingSend {
   SendRequest req;
   SendCallback done;
   int64_t submitted_ns = 0;
+  int64_t sent_ns = 0;  // handed to a connection (its transaction starts: MAIL FROM is written)
   // send-one: explicit recipients instead of req.message->recipient (views into the message's
   // owner; empty = the message's recipient).
   std::vector<std::string_view> rcpts;
@@ -56,6 +60,8 @@ class Pool : public ConnectionOwner {
 
   void Enqueue(PendingSend p);
   size_t outstanding() const { return queue_.size() + in_flight_.size(); }
+  size_t queued() const { return queue_.size(); }
+  size_t in_flight() const { return in_flight_.size(); }
   size_t open_connections() const { return conns_.size(); }
   PoolStats Stats() const;
   // Stop: kDrain QUITs idle connections once nothing is outstanding; kAbort fails everything.
@@ -110,6 +116,7 @@ class Pool : public ConnectionOwner {
   std::vector<ProbeCallback> probes_;
 
   PoolStats stats_;
+  PoolMetrics metrics_;
 };
 
 }  // namespace salvo

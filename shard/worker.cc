@@ -14,6 +14,7 @@ namespace salvo {
 
 namespace {
 constexpr absl::Duration kStopPoll = absl::Milliseconds(5);
+constexpr absl::Duration kLoadGaugePeriod = absl::Milliseconds(250);
 
 std::string HostName() {
   char buf[256] = {};
@@ -32,7 +33,30 @@ WorkerImpl::~WorkerImpl() {
   pools_.clear();
 }
 
-absl::Status WorkerImpl::Start() { return loop_.Start(options_.ring_entries); }
+absl::Status WorkerImpl::Start() {
+  auto& m = metrics::Metrics();
+  queue_depth_ = m.queue_depth->WithLabels({std::string(metrics::WorkerLabel(index_))});
+  in_flight_ = m.in_flight->WithLabels({std::string(metrics::WorkerLabel(index_))});
+  // Metric updates of this worker's thread go to its own slot (no shared cache lines).
+  absl::Status st = loop_.Start(options_.ring_entries, [this] { metrics::SetThreadWorker(index_); });
+  if (st.ok()) Post([this] { UpdateLoadGauges(); });
+  return st;
+}
+
+void WorkerImpl::SetLoadGauges() {
+  size_t queued = 0, in_flight = 0;
+  for (const auto& [key, pool] : pools_) {
+    queued += pool->queued();
+    in_flight += pool->in_flight();
+  }
+  queue_depth_.Set(static_cast<double>(queued));
+  in_flight_.Set(static_cast<double>(in_flight));
+}
+
+void WorkerImpl::UpdateLoadGauges() {
+  SetLoadGauges();
+  if (!stopping_) loop_.AddTimer(kLoadGaugePeriod, [this] { UpdateLoadGauges(); });
+}
 
 void WorkerImpl::Stop(StopMode mode) {
   Post([this, mode] {
@@ -92,6 +116,7 @@ void WorkerImpl::SubmitTo(SendRequest req, std::vector<std::string_view> rcpts,
   p.submitted_ns = MonoNowNs();
   p.rcpts = std::move(rcpts);
   pool->Enqueue(std::move(p));
+  SetLoadGauges();
   if (stopping_ && stop_mode_ == StopMode::kAbort) pool->Shutdown(StopMode::kAbort);
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "engine/metrics/salvo_metrics.h"
 #include "shard/pool.h"
 #include "shard/ring_worker.h"
 #include "shard/sender.h"
@@ -57,6 +58,11 @@ class WorkerImpl : public Worker, public PoolHost {
   using PoolKey = std::pair<const AccountConfig*, std::string>;
   const Pool* FindPool(const AccountConfig* account, std::string_view source_ip) const;
   void CheckStopped();
+  // Sets salvo_queue_depth / salvo_messages_in_flight of this worker (worker thread), and
+  // again every kLoadGaugePeriod while the worker runs.
+  void UpdateLoadGauges();
+  void LoadChanged() override { SetLoadGauges(); }
+  void SetLoadGauges();
 
   int index_;
   SenderOptions options_;
@@ -69,6 +75,7 @@ class WorkerImpl : public Worker, public PoolHost {
   bool stopping_ = false;
   StopMode stop_mode_ = StopMode::kDrain;
   bool quit_sent_ = false;
+  metrics::Gauge queue_depth_, in_flight_;
 };
 
 }  // namespace salvo

@@ -19,7 +19,6 @@
 #include <ctime>
 #include <functional>
 #include <map>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -175,19 +174,6 @@ void AppendMailboxHeader(std::string_view name, const ParsedAddress& p, std::str
   out->append(">\r\n");
 }
 
-uint64_t NextRandom() {
-  thread_local uint64_t state = [] {
-    uint64_t seed = 0;
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1)
-      seed = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32);
-    return seed ^ std::hash<std::thread::id>{}(std::this_thread::get_id());
-  }();
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 void AppendHex64(uint64_t v, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   char b[16];
@@ -198,15 +184,14 @@ void AppendHex64(uint64_t v, std::string* out) {
   out->append(b, 16);
 }
 
-// "Date: ...\r\n" for now, cached per second and thread.
-void AppendDateHeader(std::string* out) {
+// "Date: ...\r\n" for `now`, cached per second and thread.
+void AppendDateHeader(time_t now, std::string* out) {
   struct Cache {
     time_t sec = -1;
     char buf[64];
     size_t len = 0;
   };
   thread_local Cache c;
-  time_t now = time(nullptr);
   if (now != c.sec) {
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -230,6 +215,7 @@ class CampaignImpl final : public CompiledCampaign {
 
   absl::Status Compile(const CampaignConfig& campaign, const Config& config, std::string html,
                        std::optional<std::string> text);
+  void SetEnv(RenderEnv env) { env_ = env; }
 
  private:
   uint32_t LinkIndex(const std::string& url) {
@@ -262,6 +248,7 @@ class CampaignImpl final : public CompiledCampaign {
   size_t first_slot_ = 0;      // index of the first body slot (body_.size() when none)
   SHA256_CTX prefix_hash_;     // after body_[0 .. first_slot_)
   std::vector<std::unique_ptr<DkimSigner>> dkim_;
+  RenderEnv env_;  // the clock (Date, signing time) and the Message-ID randomness
 };
 
 absl::Status CampaignImpl::Compile(const CampaignConfig& campaign, const Config& config,
@@ -517,6 +504,7 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   out->recipient.clear();
   out->segments.clear();
   out->size = 0;
+  out->dkim_sign_ns[0] = out->dkim_sign_ns[1] = 0;
   out->body_8bit = false;
   out->smtputf8 = false;
 
@@ -628,9 +616,9 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   sc.subject_clean.clear();
   AppendSanitizedUtf8(subject, true, 4096, &sc.subject_clean);
   AppendUnstructuredHeader("Subject", sc.subject_clean, &hdr);
-  AppendDateHeader(&hdr);
+  AppendDateHeader(absl::ToTimeT(env_.clock->Now()), &hdr);
   hdr.append("Message-ID: <");
-  AppendHex64(NextRandom(), &hdr);
+  AppendHex64(env_.random(), &hdr);
   hdr.push_back('.');
   AppendHex64(std::hash<std::string_view>{}(key), &hdr);
   hdr.append(msgid_suffix_);
@@ -662,7 +650,12 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
     }
     unsigned char bh[SHA256_DIGEST_LENGTH];
     SHA256_Final(bh, &ctx);
-    for (const auto& signer : dkim_) RETURN_IF_ERROR(signer->Sign(hdr, bh, &dkim));
+    for (const auto& signer : dkim_) {
+      const int64_t t0 = env_.clock->MonotonicNs();
+      RETURN_IF_ERROR(signer->Sign(hdr, bh, &dkim));
+      const int alg = signer->key().algorithm() == DkimAlgorithm::kEd25519Sha256 ? 1 : 0;
+      out->dkim_sign_ns[alg] += env_.clock->MonotonicNs() - t0;
+    }
   }
   hdr.append("\r\n");  // end of header
 
@@ -688,21 +681,22 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
 
 [[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaignFromSources(
     const CampaignConfig& campaign, const Config& config, std::string html,
-    std::optional<std::string> text) {
+    std::optional<std::string> text, RenderEnv env) {
   auto c = std::make_shared<CampaignImpl>();
+  c->SetEnv(env);
   RETURN_IF_ERROR(c->Compile(campaign, config, std::move(html), std::move(text)));
   return std::shared_ptr<const CompiledCampaign>(std::move(c));
 }
 
 [[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaign(
-    const CampaignConfig& campaign, const Config& config) {
+    const CampaignConfig& campaign, const Config& config, RenderEnv env) {
   ASSIGN_OR_RETURN(std::string html, ReadFile(campaign.html_file, kMaxTemplateBytes, "html_file"));
   std::optional<std::string> text;
   if (!campaign.text_file.empty()) {
     ASSIGN_OR_RETURN(std::string t, ReadFile(campaign.text_file, kMaxTemplateBytes, "text_file"));
     text = std::move(t);
   }
-  return CompileCampaignFromSources(campaign, config, std::move(html), std::move(text));
+  return CompileCampaignFromSources(campaign, config, std::move(html), std::move(text), env);
 }
 
 }  // namespace salvo

@@ -19,12 +19,20 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/base/clock.h"
 #include "engine/base/recipient.h"
 #include "engine/config/campaign.h"
 #include "engine/config/config.h"
 #include "engine/mime/rendered_message.h"
 
 namespace salvo {
+
+// What rendering takes from outside: the clock (Date header, DKIM signing time) and the
+// randomness of Message-IDs. Tests pass their own.
+struct RenderEnv {
+  const Clock* clock = &SystemClock();
+  RandomSource random = &SystemRandom64;
+};
 
 class CompiledCampaign {
  public:
@@ -46,12 +54,12 @@ class CompiledCampaign {
 // template and loads the DKIM keys of config.dkim. Needs config.tracking with base_url and a
 // secret. Errors name the campaign file, template file or key file at fault.
 [[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaign(
-    const CampaignConfig& campaign, const Config& config);
+    const CampaignConfig& campaign, const Config& config, RenderEnv env = {});
 
 // Same with the template given in memory (tests, benchmarks); html_file / text_file are ignored.
 // `text` nullopt: the text part is generated from the HTML.
 [[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileCampaignFromSources(
     const CampaignConfig& campaign, const Config& config, std::string html,
-    std::optional<std::string> text);
+    std::optional<std::string> text, RenderEnv env = {});
 
 }  // namespace salvo

@@ -20,6 +20,8 @@ struct RenderedMessage {
   size_t size = 0;             // total bytes of segments
   bool body_8bit = false;      // needs BODY=8BITMIME
   bool smtputf8 = false;       // needs SMTPUTF8 (non-ASCII address)
+  // Time spent signing (the render's clock): [0] rsa-sha256, [1] ed25519-sha256; 0 = not signed.
+  int64_t dkim_sign_ns[2] = {0, 0};
 
   // Concatenates the segments (tests, salvo render).
   std::string Flatten() const {
