@@ -22,6 +22,7 @@ cd "$DEMO"
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
+HTTP_PORT=$(free_port)
 
 # 1. Config with embedded defaults: one account pointing at the sink, a default route, tracking
 #    and DKIM keys made for the demo.
@@ -42,6 +43,9 @@ messages_per_connection = 1000
 name = "default"
 default = true
 accounts = [ { name = "demo-sink", weight = 1 } ]
+
+[http]                      # salvo serve: tracking, webhooks and /metrics (see the end)
+listen = "127.0.0.1:$HTTP_PORT"
 
 [tracking]
 base_url = "https://click.demo.test"
@@ -73,6 +77,7 @@ headers = { "X-Campaign" = "demo-broadcast" }
 track_clicks = true
 track_opens = true
 TOML
+sed 's/^id = "demo-broadcast"/id = "demo-daemon"/' demo.toml > demo-daemon.toml  # for salvo serve
 echo "== wrote salvo.toml, demo.toml, news.html; DKIM DNS record in dkim-dns.txt"
 
 # 2. Recipients.
@@ -129,3 +134,7 @@ print("== exactly once:", "yes" if ok else "NO")
 sys.exit(0 if ok else 1)
 PY
 echo "== done: config, data and files are in $DEMO (remove it when finished)"
+echo "== metrics and the Grafana dashboard (README, Metrics and dashboards): run the daemon on it,"
+echo "   send through it, scrape http://127.0.0.1:$HTTP_PORT/metrics:"
+echo "   cd $DEMO && salvo serve -c salvo.toml & salvo send -c salvo.toml --campaign demo-daemon.toml"
+echo "   (start the sink again first: $SINK --listen 127.0.0.1:$PORT &)"
