@@ -18,12 +18,6 @@
 namespace salvo::test {
 namespace {
 
-RunResult Salvo(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {SalvoBin()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunProcess(argv, "", std::chrono::seconds(120));
-}
-
 // The quota server (tests/integration/quota_server.py) on a free port.
 struct QuotaServer {
   QuotaServer(const TempDir& dir, int after, const std::string& reply)

@@ -18,12 +18,6 @@
 namespace salvo::test {
 namespace {
 
-RunResult Salvo(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {SalvoBin()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunProcess(argv, "", std::chrono::seconds(120));
-}
-
 std::unique_ptr<Subprocess> SalvoAsync(const TempDir& dir, const std::string& name,
                                        const std::vector<std::string>& args) {
   std::vector<std::string> argv = {SalvoBin()};

@@ -19,12 +19,6 @@
 namespace salvo::test {
 namespace {
 
-RunResult Salvo(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {SalvoBin()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunProcess(argv, "", std::chrono::seconds(120));
-}
-
 // Sum of the samples of `name` (exactly that series name) whose labels include every `want`
 // pair ("key=\"value\""). -1 when there is no such sample.
 double Value(const std::string& text, const std::string& name,

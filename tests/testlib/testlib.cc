@@ -203,6 +203,12 @@ static std::string Env(const char* name) {
   return v ? v : "";
 }
 std::string SalvoBin() { return Env("SALVO_BIN"); }
+RunResult Salvo(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {SalvoBin()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, "", timeout);
+}
+
 std::string FixturesDir() { return Env("SALVO_FIXTURES"); }
 std::string SourceRoot() { return Env("SALVO_SOURCE_ROOT"); }
 

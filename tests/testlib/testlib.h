@@ -64,6 +64,9 @@ RunResult RunProcess(const std::vector<std::string>& argv, const std::string& st
               const std::map<std::string, std::string>& env = {});
 
 std::string SalvoBin();       // $SALVO_BIN
+// Runs `salvo ARGS...` to completion (killed after `timeout`).
+RunResult Salvo(const std::vector<std::string>& args,
+                std::chrono::milliseconds timeout = std::chrono::seconds(120));
 std::string FixturesDir();    // $SALVO_FIXTURES (tests/fixtures)
 std::string SourceRoot();     // $SALVO_SOURCE_ROOT
 std::string ReadFile(const std::string& path);
