@@ -1130,6 +1130,15 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
   if (!options.dry_run)
     for (uint32_t i = workers; i < cores; ++i) threads.emplace_back([&s] { s.render.Help(); });
 
+  // What the monitor cannot do (status file, control requests) does not stop the send; it is
+  // said on stderr (the daemon's log) once per kind of failure.
+  std::vector<std::string> warned;
+  auto warn_once = [&](const std::string& doing, const absl::Status& st) {
+    if (st.ok() || std::find(warned.begin(), warned.end(), doing) != warned.end()) return;
+    warned.push_back(doing);
+    std::fprintf(stderr, "salvo: campaign %s: %s: %s\n", campaign.id.c_str(), doing.c_str(),
+                 std::string(st.message()).c_str());
+  };
   // Monitor: progress, status file, control requests, SIGINT.
   const auto t0 = std::chrono::steady_clock::now();
   auto last_tick = t0;
@@ -1162,12 +1171,15 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
         if (req->cancel) s.RequestStop(2, "cancelled by operator");
         if (req->pause)
           s.RequestStop(1, req->pause_reason.empty() ? "paused by operator" : req->pause_reason);
+      } else {
+        warn_once("reading control requests", req.status());
       }
     }
     fill(rate, std::chrono::duration<double>(now - t0).count());
     snap.state = options.dry_run ? "dry-run" : (s.stop.load() == 0 ? "running" : "stopping");
     if (options.write_status_file && !options.dry_run)
-      (void)WriteStatusFile(store->data_dir(), campaign.id, snap.ToJson());
+      warn_once("writing the status file",
+                WriteStatusFile(store->data_dir(), campaign.id, snap.ToJson()));
     if (options.on_progress) options.on_progress(snap);
   }
   s.render.Stop();
@@ -1180,7 +1192,7 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
   if (!s.fatal.empty()) {
     rec.state = CampaignState::kPaused;
     rec.pause_reason = s.stop_reason;
-    if (!options.dry_run) (void)cstore.Put(rec);
+    if (!options.dry_run) warn_once("recording the pause", cstore.Put(rec));
     if (options.write_status_file) RemoveStatusFile(store->data_dir(), campaign.id);
     return absl::InternalError(absl::StrCat("campaign ", campaign.id, ": ", s.fatal));
   }
@@ -1203,7 +1215,8 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
   snap.state = std::string(CampaignStateName(rec.state));
   snap.pause_reason = rec.pause_reason;
   if (options.write_status_file) {
-    (void)WriteStatusFile(store->data_dir(), campaign.id, snap.ToJson());
+    warn_once("writing the status file",
+              WriteStatusFile(store->data_dir(), campaign.id, snap.ToJson()));
     RemoveStatusFile(store->data_dir(), campaign.id);
   }
   return snap;
