@@ -273,6 +273,7 @@ void Pool::OnMessageDone(SmtpConnection* c, uint64_t tag, const RcptOutcome& out
         break;
       }
     }
+    host_->LoadChanged();  // Report() ran while the message was still counted in flight
   }
 }
 

@@ -78,6 +78,8 @@ void WorkerImpl::CheckStopped() {
   size_t open = 0;
   for (auto& [key, pool] : pools_) open += pool->open_connections();
   if ((quit_sent_ || stop_mode_ == StopMode::kAbort) && open == 0) {
+    queue_depth_.Set(0);  // nothing waits or flies on a stopped worker
+    in_flight_.Set(0);
     loop_.RequestExit();
     return;
   }

@@ -65,13 +65,33 @@ TEST(FeedbackE2eTest, RenderClickUnsubscribeThenSendSkipsTheAddress) {
   EXPECT_EQ(ck.exit_code, 0) << ck.out << ck.err;
   EXPECT_NE(ck.out.find("one-click"), std::string::npos) << ck.out;
 
+  // A person who follows the link gets a page whose button posts via=page: source="link".
+  RunResult render3 = RunProcess({SalvoBin(), "render", "-c", cfg, "--campaign", campaign, "--to",
+                                  "e3@example.test"});
+  ASSERT_EQ(render3.exit_code, 0) << render3.err;
+  std::string msg3 = Unqp(render3.out);
+  ASSERT_TRUE(std::regex_search(msg3, m, std::regex("List-Unsubscribe:\\s*<[^>]*/u/([A-Za-z0-9_-]+)>")));
+  const std::string unsub3 = m[1];
+  auto page = HttpDo(serve.port(), "GET", "/u/" + unsub3);
+  ASSERT_EQ(page.status, 200);
+  ASSERT_NE(page.body.find("name=\"via\" value=\"page\""), std::string::npos) << page.body;
+  auto u3 = HttpDo(serve.port(), "POST", "/u/" + unsub3, "List-Unsubscribe=One-Click&via=page",
+                   {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(u3.status, 200) << u3.body;
+  // Exactly one of each on the daemon's /metrics.
+  const std::string metrics_text = HttpDo(serve.port(), "GET", "/metrics").body;
+  for (const char* line : {"salvo_clicks_total{campaign=\"e2e\"} 1\n",
+                           "salvo_unsubscribes_total{campaign=\"e2e\",source=\"one_click\"} 1\n",
+                           "salvo_unsubscribes_total{campaign=\"e2e\",source=\"link\"} 1\n"})
+    EXPECT_NE(metrics_text.find(line), std::string::npos) << line << metrics_text;
+
   RunResult send = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", campaign, "--json"}, "",
                               std::chrono::seconds(90));
   EXPECT_EQ(send.exit_code, 0) << send.out << send.err;
   ASSERT_EQ(serve.Stop(), 0) << serve.Log();
   auto got = sink.StopAndRead();
   EXPECT_EQ(got.count("e2@example.test"), 0u) << "unsubscribed address was sent to";
-  EXPECT_EQ(got.size(), 4u) << send.out;
+  EXPECT_EQ(got.size(), 3u) << send.out;  // e2 and e3 unsubscribed
 }
 
 // The Return-Path line `salvo render` prints first: the envelope sender used on the wire.

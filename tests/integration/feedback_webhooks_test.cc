@@ -6,8 +6,12 @@
 // accepted, tampered rejected with 401.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <optional>
+#include <string>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "engine/base/address.h"
 #include "engine/feedback/feedback_event.h"
 #include "store/store.h"
@@ -61,6 +65,7 @@ TEST(FeedbackWebhooksTest, EveryFixtureClassifiedThroughHttpAndAppliedOnce) {
 
   auto rows = test::ReadManifest();
   int posted = 0;
+  int64_t applied_total = 0;  // events applied by the first posts
   for (const auto& row : rows) {
     if (row.provider == "dsn" || row.provider == "arf") continue;
     SCOPED_TRACE(row.path);
@@ -69,6 +74,9 @@ TEST(FeedbackWebhooksTest, EveryFixtureClassifiedThroughHttpAndAppliedOnce) {
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_NE(r.body.find(absl::StrCat("\"events\":", row.recipients.size())), std::string::npos)
         << r.body;
+    const size_t ap = r.body.find("\"applied\":");
+    ASSERT_NE(ap, std::string::npos) << r.body;
+    applied_total += std::atoll(r.body.c_str() + ap + 10);
     // Delivered twice: the second time changes nothing.
     auto again = HttpDo(serve.port(), "POST", "/webhooks/" + ProviderPath(row.provider),
                         Fixture(row.path), Json());
@@ -77,6 +85,15 @@ TEST(FeedbackWebhooksTest, EveryFixtureClassifiedThroughHttpAndAppliedOnce) {
     ++posted;
   }
   EXPECT_EQ(posted, 43);
+  // salvo_webhook_events_total counts exactly the applied events (not the repeated posts).
+  const std::string text = HttpDo(serve.port(), "GET", "/metrics").body;
+  int64_t counted = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StartsWith(line, "salvo_webhook_events_total{")) continue;
+    counted += std::atoll(std::string(line.substr(line.rfind(' ') + 1)).c_str());
+  }
+  EXPECT_GT(applied_total, 0);
+  EXPECT_EQ(counted, applied_total) << text.substr(0, 4000);
   EXPECT_EQ(HttpDo(serve.port(), "GET", "/healthz").status, 200);
   ASSERT_EQ(serve.Stop(), 0) << serve.Log();
 

@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <map>
 #include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "engine/metrics/salvo_metrics.h"
 #include "tests/testlib/testlib.h"
 
@@ -77,6 +81,35 @@ TEST(GrafanaDashboardTest, ValidAndOverSalvoMetrics) {
       EXPECT_TRUE(known.count(it->str())) << it->str() << " in " << e;
       used.insert(it->str());
     }
+  }
+  // Labels: every label an expression groups by or selects on is a label of a family it uses
+  // (a wrong label name gives an empty panel, not an error).
+  std::map<std::string, std::set<std::string>> labels_of;
+  for (const auto& f : r.Snapshot()) {
+    std::set<std::string> l(f.label_names.begin(), f.label_names.end());
+    if (f.type == metrics::MetricType::kHistogram) l.insert("le");
+    for (const char* s : {"", "_bucket", "_sum", "_count"}) labels_of[f.name + s] = l;
+  }
+  const std::regex by_re("by \\(([a-z_, ]+)\\)"), sel_re("([a-z_]+)(=~|!=|!~|=)\"");
+  for (const std::string& e : exprs) {
+    std::set<std::string> allowed;
+    for (std::sregex_iterator it(e.begin(), e.end(), name_re), end; it != end; ++it)
+      for (const std::string& l : labels_of[it->str()]) allowed.insert(l);
+    std::vector<std::string> labels;
+    for (std::sregex_iterator it(e.begin(), e.end(), by_re), end; it != end; ++it)
+      for (auto l : absl::StrSplit((*it)[1].str(), ',', absl::SkipWhitespace()))
+        labels.emplace_back(absl::StripAsciiWhitespace(l));
+    for (std::sregex_iterator it(e.begin(), e.end(), sel_re), end; it != end; ++it)
+      labels.push_back((*it)[1].str());
+    for (const std::string& l : labels) EXPECT_TRUE(allowed.count(l)) << l << " in " << e;
+  }
+  // Every registered family is on the dashboard (build info aside: it labels, it is not plotted).
+  for (const auto& [name, l] : labels_of) {
+    if (name == "salvo_build_info" || absl::EndsWith(name, "_bucket") ||
+        absl::EndsWith(name, "_sum") || absl::EndsWith(name, "_count"))
+      continue;
+    bool shown = used.count(name) || used.count(name + "_bucket");
+    EXPECT_TRUE(shown) << "dashboard does not show " << name;
   }
   for (const char* needed : {"salvo_messages_total", "salvo_accounts_paused",
                              "salvo_smtp_auth_failures_total", "salvo_throttle_events_total",

@@ -332,7 +332,8 @@ HttpResponse FeedbackService::Unsubscribe(const HttpRequest& req, std::string_vi
                 absl::StrCat("<h1>Unsubscribe</h1><p>Stop all mail to <b>", HtmlEscape(d->address_key),
                              "</b>?</p><form method=\"post\" action=\"/u/", Av(token),
                              "\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
-                             "value=\"One-Click\"><button type=\"submit\">Unsubscribe</button>"
+                             "value=\"One-Click\"><input type=\"hidden\" name=\"via\" "
+                             "value=\"page\"><button type=\"submit\">Unsubscribe</button>"
                              "</form>"));
   }
   if (req.method != "POST") return Text(405, "method not allowed");
@@ -353,7 +354,14 @@ HttpResponse FeedbackService::Unsubscribe(const HttpRequest& req, std::string_vi
   s.detail = SanitizeForLog(absl::StrCat("campaign ", d->campaign_id), 512);
   auto applied = events_.ApplyOnce(e, &s);  // suppressed before the 200 is sent
   if (!applied.ok()) return Text(503, "store unavailable; try again");
-  if (*applied) metrics::Metrics().unsubscribes->WithLabels({d->campaign_id, "one_click"}).Inc();
+  // The page's button (a person who followed the link) sends via=page; a mail client's RFC 8058
+  // one-click POST does not.
+  const bool via_page = req.body.find("via=page") != std::string_view::npos;
+  if (*applied) {
+    metrics::Metrics()
+        .unsubscribes->WithLabels({d->campaign_id, via_page ? "link" : "one_click"})
+        .Inc();
+  }
   return Html(200, "Unsubscribed",
               absl::StrCat("<h1>Unsubscribed</h1><p><b>", HtmlEscape(d->address_key),
                            "</b> will receive no more mail from us.</p>"));
