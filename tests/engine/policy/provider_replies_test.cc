@@ -67,6 +67,11 @@ TEST(ProviderReplies, TheIssuesExamples) {
             "account_suspended");
   // The same words with another code are not the rule's (the code is part of the rule).
   EXPECT_EQ(klass("421 4.5.4 daily user sending limit exceeded"), "none");
+  // Replies about a recipient's mailbox never pause the sending account.
+  EXPECT_EQ(klass("554 delivery error: dd Sorry your message to x@yahoo.com cannot be delivered. "
+                  "This account has been disabled or discontinued [#102]. - mta1.mail.yahoo.com"),
+            "none");
+  EXPECT_EQ(klass("550 5.2.1 The email account that you tried to reach is disabled."), "none");
 }
 
 // Replies about the recipient (tests/fixtures/smtp_replies.tsv) never pause an account, except
