@@ -28,6 +28,7 @@
 #include "engine/policy/throttle.h"
 #include "shard/account_state.h"
 #include "shard/ring_worker.h"
+#include "shard/runner/render_board.h"
 #include "shard/sender.h"
 #include "shard/shared_workers.h"
 #include "store/campaign_store.h"
@@ -52,115 +53,6 @@ std::string PauseEndText(int64_t until) {
 }
 
 constexpr int kOutcomes = 8;
-
-// Rendering (with DKIM signing, ~0.3 ms per message with RSA-2048) is most of a message's CPU.
-// Each feeder renders the messages it hands off itself, without a lock while nobody is idle. A
-// thread with nothing else to do (a feeder whose shards are done, or a helper thread when there
-// are fewer workers than cores) waits here and renders messages of the hand-offs published while
-// it waits, so every core keeps signing until the last message (and `--workers 1` still signs on
-// all cores).
-class RenderBoard {
- public:
-  struct Job {
-    const CompiledCampaign* compiled = nullptr;
-    std::vector<const Recipient*> in;
-    std::vector<RenderedMessage*> out;
-    std::vector<absl::Status> status;
-    std::atomic<size_t> next{0};  // next message to claim
-    std::atomic<size_t> done{0};  // messages rendered
-  };
-
-  // Renders every message of *job (status[i] per message). Other threads may render some of them;
-  // returns when all are rendered.
-  void Render(Job* job) {
-    const size_t n = job->in.size();
-    job->status.assign(n, absl::OkStatus());
-    // Waking a helper costs more than it saves when the whole batch renders in a millisecond or
-    // two (no DKIM): share only batches expected to take longer.
-    const bool shared = n > 1 && idle_.load(std::memory_order_relaxed) > 0 &&
-                        n * avg_ns_.load(std::memory_order_relaxed) >= kShareNs;
-    if (shared) {
-      std::lock_guard<std::mutex> l(mu_);
-      jobs_.push_back(job);
-      work_cv_.notify_all();
-    }
-    const uint64_t t0 = ThreadCpuNs();
-    size_t mine = 0;
-    for (size_t i; (i = job->next.fetch_add(1)) < n; ++mine) {
-      RenderOne(job, i);
-      job->done.fetch_add(1);
-    }
-    if (mine > 0) {  // running average of one message's render CPU time
-      const uint64_t ns = (ThreadCpuNs() - t0) / mine;
-      avg_ns_.store((avg_ns_.load(std::memory_order_relaxed) * 3 + ns) / 4,
-                    std::memory_order_relaxed);
-    }
-    if (!shared) return;
-    std::unique_lock<std::mutex> l(mu_);
-    jobs_.erase(std::find(jobs_.begin(), jobs_.end(), job));
-    // Helpers that claimed a message before the erase finish it; after that nothing touches job.
-    done_cv_.wait(l, [&] { return job->done.load() == n; });
-  }
-
-  // Renders messages of published jobs until Stop().
-  void Help() {
-    std::unique_lock<std::mutex> l(mu_);
-    while (!stop_) {
-      Job* job = nullptr;
-      size_t i = 0, n = 0;
-      for (Job* j : jobs_) {
-        n = j->in.size();
-        if ((i = j->next.fetch_add(1)) < n) {
-          job = j;
-          break;
-        }
-      }
-      if (job == nullptr) {
-        idle_++;
-        work_cv_.wait(l);
-        idle_--;
-        continue;
-      }
-      l.unlock();
-      RenderOne(job, i);
-      // The owner may return (and free *job) as soon as done reaches n: job is not used after.
-      const bool last = job->done.fetch_add(1) + 1 == n;
-      l.lock();
-      if (last) done_cv_.notify_all();
-    }
-  }
-
-  void Stop() {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
-    work_cv_.notify_all();
-  }
-
- private:
-  // Renders message i and observes salvo_render_seconds (the whole render, signing included)
-  // and salvo_dkim_sign_seconds{algorithm} (the signing alone, timed by the renderer).
-  static void RenderOne(Job* job, size_t i) {
-    static const metrics::Histogram render = metrics::Metrics().render_seconds->WithLabels({});
-    static const metrics::Histogram sign[2] = {
-        metrics::Metrics().dkim_sign_seconds->WithLabels({"rsa-sha256"}),
-        metrics::Metrics().dkim_sign_seconds->WithLabels({"ed25519-sha256"})};
-    const int64_t t0 = MonoNowNs();
-    job->status[i] = job->compiled->Render(*job->in[i], job->out[i]);
-    render.Observe(static_cast<double>(MonoNowNs() - t0) / 1e9);
-    for (int a = 0; a < 2; ++a)
-      if (job->out[i]->dkim_sign_ns[a] > 0)
-        sign[a].Observe(static_cast<double>(job->out[i]->dkim_sign_ns[a]) / 1e9);
-  }
-
-  static constexpr uint64_t kShareNs = 4'000'000;
-
-  std::atomic<uint64_t> avg_ns_{0};  // render time per message (feeders' own, recent batches)
-  std::mutex mu_;
-  std::condition_variable work_cv_, done_cv_;
-  std::vector<Job*> jobs_;  // published, guarded by mu_
-  bool stop_ = false;       // guarded by mu_
-  std::atomic<int> idle_{0};
-};
 
 // State shared by all feeders of one run.
 struct Shared {
@@ -915,69 +807,6 @@ void FillCounts(const Shared& s, CampaignProgress* p) {
 }
 
 }  // namespace
-
-std::string CampaignProgress::ToJson() const {
-  std::string j = absl::StrCat(
-      "{\"id\":", JsonString(id), ",\"list\":", JsonString(list), ",\"route\":",
-      JsonString(route), ",\"state\":\"", state, "\",\"pause_reason\":",
-      JsonString(pause_reason), ",\"dry_run\":", dry_run ? "true" : "false",
-      ",\"pid\":", getpid(), ",\"list_size\":", list_size, ",\"eligible\":", Eligible(),
-      ",\"delivered\":", delivered, ",\"bounced\":", bounced, ",\"failed\":", failed,
-      ",\"deferred\":", deferred, ",\"deferred_final\":", deferred_final,
-      ",\"suppressed\":", suppressed, ",\"no_consent\":", no_consent,
-      ",\"outside_segment\":", outside_segment, ",\"in_flight\":", in_flight,
-      ",\"would_send\":", would_send, ",\"pending\":", Pending(),
-      ",\"in_flight_at_resume\":", in_flight_at_resume,
-      ",\"throttle_events\":", throttle_events, ",\"rate\":", absl::StrFormat("%.1f", rate),
-      ",\"elapsed_s\":", absl::StrFormat("%.1f", elapsed_s),
-      ",\"eta_s\":", absl::StrFormat("%.0f", eta_s), ",\"accounts\":[");
-  for (size_t i = 0; i < accounts.size(); ++i) {
-    const auto& a = accounts[i];
-    absl::StrAppend(&j, i ? "," : "", "{\"name\":", JsonString(a.name), ",\"paused\":",
-                    a.paused ? "true" : "false", ",\"reason\":", JsonString(a.reason),
-                    ",\"attempts\":", a.attempts, "}");
-  }
-  absl::StrAppend(&j, "],\"throttles\":[");
-  for (size_t i = 0; i < throttles.size(); ++i) {
-    const auto& t = throttles[i];
-    absl::StrAppend(&j, i ? "," : "", "{\"account\":", JsonString(t.account),
-                    ",\"source_ip\":", JsonString(t.source_ip), ",\"domain\":",
-                    JsonString(t.domain), ",\"events\":", t.events, ",\"rate\":",
-                    absl::StrFormat("%.2f", t.rate), "}");
-  }
-  absl::StrAppend(&j, "]}");
-  return j;
-}
-
-[[nodiscard]]
-absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std::string& id) {
-  CampaignStore cs(store);
-  ASSIGN_OR_RETURN(auto rec, cs.Get(id));
-  if (!rec) return absl::NotFoundError(absl::StrCat("no campaign \"", id, "\" in this data_dir"));
-  ASSIGN_OR_RETURN(ProgressCounts c, cs.Count(id));
-  CampaignProgress p;
-  p.id = id;
-  p.list = rec->list;
-  p.state = std::string(CampaignStateName(rec->state));
-  p.pause_reason = rec->pause_reason;
-  p.route = rec->route;
-  RecipientStore rs(store);
-  auto size = rs.ListSize(rec->list);
-  p.list_size = size.ok() ? *size : rec->list_size;
-  auto o = [&](Outcome x) { return c.by_outcome[static_cast<int>(x)]; };
-  p.delivered = o(Outcome::kDelivered);
-  p.bounced = o(Outcome::kBounced);
-  p.failed = o(Outcome::kFailed);
-  p.deferred = o(Outcome::kDeferred);
-  p.deferred_final = c.deferred_final;
-  p.suppressed = o(Outcome::kSuppressed);
-  p.no_consent = o(Outcome::kNoConsent);
-  p.outside_segment = o(Outcome::kOutsideSegment);
-  p.in_flight = 0;  // markers of a dead run are reported below, not as in flight
-  p.in_flight_at_resume = rec->in_flight_at_resume + c.in_flight;
-  if (rec->finished_at && rec->started_at) p.elapsed_s = static_cast<double>(rec->finished_at - rec->started_at);
-  return p;
-}
 
 [[nodiscard]] absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
                                              const CampaignConfig& campaign,
