@@ -21,6 +21,7 @@
 #include "engine/base/strings.h"
 #include "engine/base/thread_cpu.h"
 #include "engine/metrics/salvo_metrics.h"
+#include "engine/policy/outcome.h"
 #include "engine/policy/provider_replies.h"
 #include "engine/policy/reply_class.h"
 #include "engine/policy/routing.h"
@@ -620,35 +621,24 @@ class Feeder {
     PushHeap(std::move(item));
   }
 
+  // Applies the outcome decision (engine/policy/outcome.h) for one attempt's report.
   void Handle(std::unique_ptr<Item> item, const SendReport& rep, int64_t now) {
     const RcptOutcome& out = rep.outcome;
     const std::string reply = out.connection_level && !out.failure.empty()
                                   ? (out.reply.code ? absl::StrCat(out.failure, ": ", out.reply.ToString())
                                                     : out.failure)
                                   : out.reply.ToString();
-    if (out.result != RcptResult::kDelivered) {
-      if (const ProviderReplyRule* rule = ProviderReplyTable::Default().Match(out.reply)) {
-        // About our account (quota, credit, credentials, suspension, rate), not the recipient:
-        // the account pauses (engine/policy/provider_replies.tsv says how long) and the
-        // recipient is retried on another account of the route, or when this one resumes.
-        PauseAccount(item->acct, AccountReplyClassName(rule->klass), reply,
-                     rule->PauseEnd(now / 1'000'000));
-        item->acct = -1;
-        Requeue(std::move(item), now);
-        return;
-      }
-    }
-    ReplyClass cls = out.result == RcptResult::kDelivered ? ReplyClass::kDelivered
-                                                          : ClassifyReply(out.reply);
-    if (out.connection_level && cls != ReplyClass::kAuth && cls != ReplyClass::kThrottle)
-      cls = ReplyClass::kSoft;
-    if (rep.account_unusable) cls = ReplyClass::kAuth;
-    if (cls != ReplyClass::kAuth && cls != ReplyClass::kThrottle) s_->verdicts++;
-    switch (cls) {
-      case ReplyClass::kDelivered:
+    const ProgressRecord before = item->prog.value_or(ProgressRecord{});
+    std::uniform_real_distribution<double> unit(0, 1);
+    const Decision d = Decide({out, rep.account_unusable, before.attempts, before.first_attempt_us,
+                               now, unit(rng_)},
+                              s_->config->sending);
+    if (d.action != Action::kPauseAccount && d.action != Action::kThrottle) s_->verdicts++;
+    switch (d.action) {
+      case Action::kDelivered:
         Record(item.get(), Outcome::kDelivered, true, reply);
         return;
-      case ReplyClass::kHard: {
+      case Action::kBounce: {
         Record(item.get(), Outcome::kBounced, true, reply);
         SuppressionEntry e;
         e.key = item->r.key;
@@ -659,19 +649,21 @@ class Feeder {
         if (!st.ok()) s_->Fatal(st);
         return;
       }
-      case ReplyClass::kPolicy:
-        if (out.result == RcptResult::kRejected) {
-          Record(item.get(), Outcome::kFailed, true, reply);
-          return;
-        }
-        break;  // a 4xx classed as policy: retry like soft
-      case ReplyClass::kAuth:
-        PauseAccount(item->acct, AccountReplyClassName(AccountReplyClass::kAuth),
-                     rep.account_reason.empty() ? reply : rep.account_reason, /*until=*/0);
+      case Action::kFail:
+        Record(item.get(), Outcome::kFailed, true, reply);
+        return;
+      case Action::kPauseAccount:
+        // About our account, not the recipient: the account pauses (for every campaign of the
+        // process, and stored), the recipient is retried on another account of the route, or
+        // when this one resumes.
+        PauseAccount(item->acct, d.pause_reason,
+                     rep.account_unusable && !rep.account_reason.empty() ? rep.account_reason
+                                                                          : reply,
+                     d.pause_until);
         item->acct = -1;
         Requeue(std::move(item), now);
         return;
-      case ReplyClass::kThrottle: {
+      case Action::kThrottle: {
         s_->throttle_events++;
         std::string_view domain = DomainOf(item->r.key);
         std::string key = DomKey(item->acct, item->ip, domain);
@@ -697,10 +689,8 @@ class Feeder {
           ti.rate = it->second.current_rate();
         }
         ProgressRecord p = item->prog.value_or(ProgressRecord{});
-        if (p.first_attempt_us == 0) p.first_attempt_us = now;
-        // Throttles do not burn attempts, but retry_for still bounds them.
-        const bool give_up =
-            now - p.first_attempt_us > absl::ToInt64Microseconds(s_->config->sending.retry_for);
+        p.first_attempt_us = d.first_attempt_us;
+        const bool give_up = d.give_up;
         s_->Change(item->prog, Outcome::kDeferred, give_up);
         p.outcome = Outcome::kDeferred;
         p.final = give_up;
@@ -716,17 +706,15 @@ class Feeder {
         PushHeap(std::move(item));
         return;
       }
-      default:
+      case Action::kRetry:
         break;
     }
-    // Soft, quota, connection failures: retry with backoff until retry_for.
-    ProgressRecord p = item->prog.value_or(ProgressRecord{});
-    p.attempts++;
-    if (p.first_attempt_us == 0) p.first_attempt_us = now;
-    const int64_t retry_for = absl::ToInt64Microseconds(s_->config->sending.retry_for);
-    std::uniform_real_distribution<double> unit(0, 1);
-    const int64_t next = now + RetryDelayUs(s_->config->sending, p.attempts, unit(rng_));
-    const bool give_up = next - p.first_attempt_us > retry_for;
+    // Deferred: retried after the backoff, or final once retry_for is over.
+    ProgressRecord p = before;
+    p.attempts = d.attempts;
+    p.first_attempt_us = d.first_attempt_us;
+    const bool give_up = d.give_up;
+    const int64_t next = d.retry_at_us;
     s_->Change(item->prog, Outcome::kDeferred, give_up);
     p.outcome = Outcome::kDeferred;
     p.final = give_up;

@@ -76,10 +76,11 @@ std::string Unqp(std::string s) {
 TEST(MetricsFamilies, EachFamilyMovesWhereItsEventHappens) {
   TempDir dir;
   const TestCert cert = MakeCert(dir, "sink", "127.0.0.1", "IP:127.0.0.1");
-  // m11 is deferred once (451: a retry after a backoff), m12 throttled once (421 4.7.28).
+  // m11 is deferred once (451: a retry after a backoff), m12 throttled once (421 4.7.28); a few
+  // RCPTs answered after 200 ms keep messages in flight long enough to be scraped.
   Sink sink(dir, "sink", {"--tls-cert", cert.cert, "--tls-key", cert.key, "--auth", "ok:pw",
                           "--fault-rcpt", "m11@=451-4.3.0*1", "--fault-rcpt",
-                          "m12@=421-4.7.28*1"});
+                          "m12@=421-4.7.28*1", "--faults", "tarpit:5%", "--tarpit-ms", "200"});
   for (const char* alg : {"rsa", "ed25519"}) {
     RunResult k = Salvo({"dkim", "keygen", "--type", alg, "--selector", alg, "--domain",
                          "example.test", "--out", dir.File(std::string(alg) + ".pem")});
