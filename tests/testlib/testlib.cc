@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "gtest/gtest.h"
+
 namespace salvo::test {
 
 TempDir::TempDir() {
@@ -210,6 +212,22 @@ RunResult Salvo(const std::vector<std::string>& args, std::chrono::milliseconds 
 }
 
 std::string FixturesDir() { return Env("SALVO_FIXTURES"); }
+
+std::vector<ReplyFixture> SmtpReplyFixtures() {
+  std::vector<ReplyFixture> out;
+  std::ifstream in(FixturesDir() + "/smtp_replies.tsv");
+  EXPECT_TRUE(in) << "cannot open " << FixturesDir() << "/smtp_replies.tsv";
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "reply\tclass\tsource");
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
+    if (t1 == std::string::npos) continue;
+    out.push_back({line.substr(0, t1), line.substr(t1 + 1, t2 - t1 - 1)});
+  }
+  return out;
+}
 std::string SourceRoot() { return Env("SALVO_SOURCE_ROOT"); }
 
 std::string ReadFile(const std::string& path) {

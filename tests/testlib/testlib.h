@@ -68,6 +68,12 @@ std::string SalvoBin();       // $SALVO_BIN
 RunResult Salvo(const std::vector<std::string>& args,
                 std::chrono::milliseconds timeout = std::chrono::seconds(120));
 std::string FixturesDir();    // $SALVO_FIXTURES (tests/fixtures)
+// The rows of tests/fixtures/smtp_replies.tsv: a reply as logs show it and its class (hard,
+// policy, soft, throttle, quota, auth). Fails the calling test when the file is missing.
+struct ReplyFixture {
+  std::string reply, klass;
+};
+std::vector<ReplyFixture> SmtpReplyFixtures();
 std::string SourceRoot();     // $SALVO_SOURCE_ROOT
 std::string ReadFile(const std::string& path);
 int CountOpenFds();           // of this process (leak checks)

@@ -32,15 +32,8 @@ Attempt Reply(const std::string& logged, RcptResult result) {
 }
 
 TEST(Outcome, EveryFixtureReplyByItsClass) {
-  std::ifstream in(test::FixturesDir() + "/smtp_replies.tsv");
-  ASSERT_TRUE(in);
-  std::string line;
-  std::getline(in, line);
   int rows = 0;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
-    const std::string reply = line.substr(0, t1), cls = line.substr(t1 + 1, t2 - t1 - 1);
+  for (const auto& [reply, cls] : test::SmtpReplyFixtures()) {
     const SmtpReply parsed = ParseLoggedReply(reply);
     const RcptResult result = parsed.code >= 500 ? RcptResult::kRejected : RcptResult::kDeferred;
     const Decision d = Decide(Reply(reply, result), Sending());

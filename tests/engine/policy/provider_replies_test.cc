@@ -77,15 +77,8 @@ TEST(ProviderReplies, TheIssuesExamples) {
 // Replies about the recipient (tests/fixtures/smtp_replies.tsv) never pause an account, except
 // the ones the fixtures themselves class as "auth" (account refused).
 TEST(ProviderReplies, RecipientRepliesOfTheFixturesDoNotMatch) {
-  std::ifstream in(test::FixturesDir() + "/smtp_replies.tsv");
-  ASSERT_TRUE(in);
-  std::string line;
-  std::getline(in, line);
   int rows = 0;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
-    const std::string reply = line.substr(0, t1), cls = line.substr(t1 + 1, t2 - t1 - 1);
+  for (const auto& [reply, cls] : test::SmtpReplyFixtures()) {
     const ProviderReplyRule* r = ProviderReplyTable::Default().Match(ParseLoggedReply(reply));
     if (cls == "auth")
       EXPECT_NE(r, nullptr) << reply;

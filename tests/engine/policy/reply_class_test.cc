@@ -12,18 +12,8 @@ namespace salvo {
 namespace {
 
 TEST(ReplyClass, AllFixtureRows) {
-  std::ifstream in(test::FixturesDir() + "/smtp_replies.tsv");
-  ASSERT_TRUE(in) << "cannot open " << test::FixturesDir() << "/smtp_replies.tsv";
-  std::string line;
-  std::getline(in, line);
-  ASSERT_EQ(line, "reply\tclass\tsource");
   int rows = 0;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
-    ASSERT_NE(t1, std::string::npos);
-    std::string reply = line.substr(0, t1);
-    std::string cls = line.substr(t1 + 1, t2 - t1 - 1);
+  for (const auto& [reply, cls] : test::SmtpReplyFixtures()) {
     SmtpReply r = ParseLoggedReply(reply);
     EXPECT_GE(r.code, 400) << reply;
     EXPECT_EQ(ReplyClassName(ClassifyReply(r)), cls) << reply << "\n parsed: " << r.code << " ["
