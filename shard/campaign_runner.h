@@ -1,15 +1,12 @@
 // The campaign runner: sends one campaign to its list through its route's accounts and source
-// IPs, one feeder thread per SMTP worker. Each feeder owns the virtual shards
-// WorkerOfShard(shard, workers) == its index, scans their members in key order in batches
-// (RecipientStore::ScanListShard, never the whole list in memory), skips recipients with a final
-// outcome from an earlier run, evaluates the segment, consent and (at send time) global
-// suppression, picks account x source IP (smooth WRR over available ones, token buckets,
-// adaptive per-domain rates), renders, writes "attempt started" markers and submits to its
-// worker's pools. Rendering (DKIM signing) is shared: threads with nothing else to do (feeders whose
-// shards are done, one helper per core beyond the workers) render messages of the feeders' batches.
-// Reports come back on the worker thread and are handed to the feeder, which classifies them
-// (engine/policy/reply_class.h), records progress (store/campaign_store.h) and schedules retries.
-// Everything in memory is bounded: a window of in-flight messages and a bounded delay heap.
+// IPs, one feeder thread per SMTP worker (shard/runner/feeder.h: scan in key order in batches,
+// never the whole list in memory; segment, consent, global suppression at send time; egress by
+// shard/runner/egress_chooser.h; render on the shared board, shard/runner/render_board.h; "attempt
+// started" markers with the accounts' daily counts; submit). Reports come back on the worker
+// thread; the decision for each (engine/policy/outcome.h) is carried out by
+// shard/runner/decision_applier.h. shard/runner/run_monitor.h follows the run (progress, status
+// file, control requests, SIGINT). Everything in memory is bounded: a window of in-flight
+// messages and a bounded delay heap.
 //
 // Trust: config and campaign are validated upstream; recipient data and server replies are
 // outside input (only stored sanitized and classified).

@@ -108,6 +108,9 @@ SalvoMetrics::SalvoMetrics(Registry& r) : registry_(&r) {
                                     {"campaign", "source"}, Bounded({"source"})));
   suppression_list_size = OrDie(r.AddGauge("salvo_suppression_list_size",
                                            "Entries in the global suppression list.", {}));
+  errors = OrDie(r.AddCounter("salvo_errors_total",
+                              "Errors that did not stop the work, by component and what failed.",
+                              {"component", "what"}));
   build_info = OrDie(r.AddGauge("salvo_build_info", "Always 1; the salvo version.", {"version"}));
   build_info->WithLabels({kSalvoVersion}).Set(1);
   render_seconds->WithLabels(std::span<const std::string_view>());

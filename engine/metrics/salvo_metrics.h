@@ -120,6 +120,9 @@ class SalvoMetrics {
   CounterFamily* unsubscribes;
   // Entries in the global suppression list: salvo_suppression_list_size{}
   GaugeFamily* suppression_list_size;
+  // Errors that did not stop the work (each also said once on stderr with its context), e.g. a
+  // status file that cannot be written: salvo_errors_total{component="runner", what}
+  CounterFamily* errors;
   // Always 1: salvo_build_info{version}
   GaugeFamily* build_info;
 

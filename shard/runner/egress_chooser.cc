@@ -1,0 +1,147 @@
+#include "shard/runner/egress_chooser.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/base/address.h"
+#include "engine/base/strings.h"
+
+namespace salvo {
+
+EgressChooser::EgressChooser(RunState* s) : s_(s) {
+  std::vector<uint32_t> weights;
+  std::vector<size_t> ips;
+  for (const auto& a : s_->accounts) {
+    weights.push_back(a->weight);
+    ips.push_back(a->cfg->source_ips.size());
+  }
+  picker_ = std::make_unique<EgressPicker>(weights, ips);
+}
+
+std::string EgressChooser::DomKey(size_t account, int ip, std::string_view domain) {
+  return absl::StrCat(account, "|", ip, "|", Av(domain));
+}
+
+uint32_t EgressChooser::InFlight(const std::string& dom_key) const {
+  auto it = dom_inflight_.find(dom_key);
+  return it == dom_inflight_.end() ? 0 : it->second;
+}
+
+absl::flat_hash_map<std::string, AdaptiveRate>::iterator EgressChooser::CreateDomRate(
+    const std::string& key, int throttle) {
+  double base = 0;
+  if (throttle >= 0 && s_->config->throttles[throttle].rate_per_second > 0)
+    base = s_->config->throttles[throttle].rate_per_second / s_->workers;
+  return dom_rate_.emplace(key, AdaptiveRate(base)).first;
+}
+
+bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
+  const std::string_view domain = DomainOf(item->r.key);
+  const int throttle = s_->domains.Find(domain);
+  int64_t next = now + 1'000'000;
+  bool any_usable = false;
+  const int64_t now_s = now / 1'000'000;
+  auto account_ok = [&](size_t a) {
+    AccountState& st = *s_->accounts[a]->state;
+    if (st.PausedAt(now_s)) {
+      // A pause that ends soon (a rate limit) is waited for; a longer one leaves the account
+      // out, and the campaign pauses when no account is left.
+      const int64_t until = st.paused_until();
+      if (until != AccountState::kManual && until - now_s <= kWaitForPauseS) {
+        any_usable = true;
+        next = std::min(next, until * 1'000'000);
+      }
+      return false;
+    }
+    if (!st.daily().Allowed(now)) return false;
+    any_usable = true;
+    const int64_t t = st.rate().NextAvailable(now);
+    if (t > now) {
+      next = std::min(next, t);
+      return false;
+    }
+    return true;
+  };
+  auto ip_ok = [&](size_t a, int ip) {
+    if (throttle < 0 && dom_rate_.empty()) return true;
+    const std::string key = DomKey(a, ip, domain);
+    auto it = dom_rate_.find(key);
+    if (it == dom_rate_.end() && throttle >= 0) it = CreateDomRate(key, throttle);
+    if (it != dom_rate_.end()) {
+      const int64_t t = it->second.NextAvailable(now);
+      if (t > now) {
+        next = std::min(next, t);
+        return false;
+      }
+    }
+    if (throttle >= 0) {
+      const uint32_t cap = s_->config->throttles[throttle].max_connections;
+      if (cap > 0 && InFlight(key) >= std::max<uint32_t>(1, cap / s_->workers)) {
+        next = std::min(next, now + 5'000);
+        return false;
+      }
+    }
+    return true;
+  };
+  const Egress e = picker_->Next(account_ok, ip_ok);
+  if (e.account < 0) {
+    *retry_at = any_usable ? next : -1;
+    return false;
+  }
+  {
+    // Reserve one of the account's daily messages and a slot of its rate; every campaign of
+    // the process races for the last ones.
+    RunAccount& chosen = *s_->accounts[e.account];
+    AccountState& st = *chosen.state;
+    if (!st.daily().TryReserve(now, &item->daily_day)) {
+      chosen.DailyLimitGauge(1);
+      *retry_at = now + 1000;  // pick again: the account is now skipped
+      return false;
+    }
+    if (const int64_t t = st.rate().TryTake(now); t != 0) {
+      st.daily().Release(item->daily_day);
+      *retry_at = t;
+      return false;
+    }
+    if (!st.daily().Allowed(now)) chosen.DailyLimitGauge(1);
+  }
+  item->acct = e.account;
+  item->ip = e.ip;
+  item->dom_key.clear();
+  if (throttle >= 0 || !dom_rate_.empty()) {
+    std::string key = DomKey(e.account, e.ip, domain);
+    auto it = dom_rate_.find(key);
+    if (it != dom_rate_.end()) {
+      it->second.TryAcquire(now);
+      it->second.OnSend(now);
+    }
+    if (throttle >= 0 || it != dom_rate_.end()) {
+      dom_inflight_[key]++;
+      item->dom_key = std::move(key);
+    }
+  }
+  s_->accounts[e.account]->attempts++;
+  return true;
+}
+
+void EgressChooser::Done(const RunItem& item) {
+  if (item.dom_key.empty()) return;
+  auto c = dom_inflight_.find(item.dom_key);
+  if (c != dom_inflight_.end() && --c->second == 0) dom_inflight_.erase(c);
+}
+
+AdaptiveRate& EgressChooser::Throttled(const RunItem& item, int64_t now) {
+  const std::string_view domain = DomainOf(item.r.key);
+  const std::string key = DomKey(item.acct, item.ip, domain);
+  auto it = dom_rate_.find(key);
+  if (it == dom_rate_.end()) {
+    it = CreateDomRate(key, s_->domains.Find(domain));
+    // Seed the measured rate with this feeder's recent per-pair share.
+    for (int i = 0; i < 2; ++i) it->second.OnSend(now - 1'000'000 * (1 - i));
+  }
+  it->second.OnThrottle(now);
+  return it->second;
+}
+
+}  // namespace salvo

@@ -1,0 +1,56 @@
+// shard/runner: which account and source IP a message goes out on, within every limit.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "engine/policy/routing.h"
+#include "engine/policy/throttle.h"
+#include "shard/runner/item.h"
+#include "shard/runner/run_state.h"
+
+namespace salvo {
+
+// One per feeder (not thread-safe). The accounts' own limits (pause, daily_limit,
+// rate_per_second) are the process's (shard/account_state.h), shared with every campaign; the
+// per-domain limits ([[throttle]] rates and connection caps, and rates cut by throttling
+// replies) are this feeder's share, per (account, source IP, domain).
+class EgressChooser {
+ public:
+  // An account paused for at most this long (a rate limit) is waited for rather than counted out.
+  static constexpr int64_t kWaitForPauseS = 15 * 60;
+
+  explicit EgressChooser(RunState* s);
+
+  // Chooses account and source IP for *item at `now` (µs), reserving one of the account's daily
+  // messages and a slot of its rate. False: nothing is available now (*retry_at = when to try
+  // again) or no account of the route is usable at all (*retry_at = -1).
+  bool Pick(RunItem* item, int64_t now, int64_t* retry_at);
+
+  // The attempt of *item is over: its domain connection slot is free again.
+  void Done(const RunItem& item);
+
+  // A throttling reply for *item's (account, source IP, domain): that pair's rate is cut.
+  // Returns the limiter (its NextAvailable is the retry time, its current_rate the new rate).
+  AdaptiveRate& Throttled(const RunItem& item, int64_t now);
+
+  // The key of an (account, source IP, domain) limiter.
+  static std::string DomKey(size_t account, int ip, std::string_view domain);
+
+  // Connection slots held per domain key (for tests and status).
+  uint32_t InFlight(const std::string& dom_key) const;
+
+ private:
+  absl::flat_hash_map<std::string, AdaptiveRate>::iterator CreateDomRate(const std::string& key,
+                                                                         int throttle);
+
+  RunState* s_;
+  std::unique_ptr<EgressPicker> picker_;
+  absl::flat_hash_map<std::string, AdaptiveRate> dom_rate_;
+  absl::flat_hash_map<std::string, uint32_t> dom_inflight_;
+};
+
+}  // namespace salvo

@@ -1,0 +1,325 @@
+#include "shard/runner/feeder.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "engine/base/shard.h"
+
+namespace salvo {
+
+Feeder::Feeder(RunState* s, uint32_t index, Worker* worker)
+    : s_(s), index_(index), worker_(worker), egress_(s), applier_(s, &egress_, index) {
+  for (uint32_t sh = 0; sh < kVirtualShards; ++sh)
+    if (WorkerOfShard(sh, s_->workers) == index_) shards_.push_back(sh);
+  // Enough messages in flight to keep every connection of every account busy, bounded.
+  size_t window = 0;
+  for (const auto& a : s_->accounts)
+    window += static_cast<size_t>(a->cfg->max_connections) *
+              std::max<size_t>(1, a->cfg->source_ips.size()) * 3;
+  window_ = std::clamp<size_t>(window, 32, 4096);
+  rng_.seed(static_cast<uint32_t>(RunnerNowUs()) + index_);
+}
+
+void Feeder::Run() {
+  while (true) {
+    DrainReports();
+    if (!applier_.Flush()) break;
+    if (s_->stop.load() != 0) {
+      if (inflight_.empty()) break;
+      WaitReports(50'000);
+      continue;
+    }
+    const int64_t now = RunnerNowUs();
+    std::vector<ItemPtr> batch;
+    const size_t budget = window_ > inflight_.size() ? window_ - inflight_.size() : 0;
+    // Due delayed items first, then new members.
+    while (budget > batch.size() && !heap_.empty() && heap_.front()->due <= now) {
+      std::pop_heap(heap_.begin(), heap_.end(), Later);
+      batch.push_back(std::move(heap_.back()));
+      heap_.pop_back();
+    }
+    if (!Reload(&batch)) break;
+    if (budget > batch.size() && !scan_done_ && heap_.size() < kMaxHeap) {
+      if (!Scan(budget - batch.size(), &batch)) break;
+    }
+    if (!batch.empty()) {
+      if (!Dispatch(std::move(batch))) break;
+      continue;
+    }
+    if (scan_done_ && heap_.empty() && inflight_.empty()) break;
+    // Nothing to do now: wait for a report or the next due item.
+    int64_t wait = 100'000;
+    if (!heap_.empty()) wait = std::clamp<int64_t>(heap_.front()->due - now, 1000, 100'000);
+    if (budget == 0 || !heap_.empty() || scan_done_) WaitReports(wait);
+  }
+  DrainReports();
+  // A store error here has already stopped the run (RunState::Fatal); nothing more to do.
+  (void)applier_.Flush();
+}
+
+bool Feeder::Scan(size_t want, std::vector<ItemPtr>* batch) {
+  const size_t limit = std::clamp<size_t>(want, 64, s_->config->sending.batch_size);
+  std::vector<Recipient> rs;
+  while (rs.empty()) {
+    if (shard_pos_ >= shards_.size()) {
+      scan_done_ = true;
+      return true;
+    }
+    absl::Status st =
+        s_->rstore->ScanListShard(s_->campaign->list, shards_[shard_pos_], after_key_, limit, &rs);
+    if (!st.ok()) {
+      s_->Fatal(st);
+      return false;
+    }
+    if (rs.size() < limit) {
+      ++shard_pos_;
+      after_key_.clear();
+    } else {
+      after_key_ = rs.back().key;
+    }
+  }
+  std::vector<uint32_t> shards;
+  std::vector<std::string_view> keys;
+  for (const auto& r : rs) {
+    shards.push_back(r.shard);
+    keys.push_back(r.key);
+  }
+  std::vector<std::optional<ProgressRecord>> progress;
+  absl::Status st = s_->cstore->GetProgress(s_->campaign->id, shards, keys, &progress);
+  if (!st.ok()) {
+    s_->Fatal(st);
+    return false;
+  }
+  const int64_t now = RunnerNowUs();
+  for (size_t i = 0; i < rs.size(); ++i) {
+    auto& p = progress[i];
+    if (p && p->final) continue;  // decided in an earlier run
+    auto item = std::make_unique<RunItem>();
+    item->r = std::move(rs[i]);
+    item->prog = std::move(p);
+    if (!item->prog || item->prog->outcome == Outcome::kPending) {
+      // First look at this recipient: segment, then consent.
+      if (!s_->segment.Matches(item->r)) {
+        applier_.Record(item.get(), Outcome::kOutsideSegment, true, "");
+        continue;
+      }
+      if (!item->r.HasConsent()) {
+        applier_.Record(item.get(), Outcome::kNoConsent, true, "no opt-in record");
+        continue;
+      }
+    }
+    if (item->prog && item->prog->outcome == Outcome::kDeferred &&
+        item->prog->next_retry_us > now && !item->prog->in_flight) {
+      item->due = item->prog->next_retry_us;
+      PushHeap(std::move(item));
+      continue;
+    }
+    batch->push_back(std::move(item));
+  }
+  return true;
+}
+
+void Feeder::PushHeap(ItemPtr item) {
+  if (!item->slim && item->due - RunnerNowUs() > kSlimAfterUs) {
+    Recipient kept;
+    kept.key = std::move(item->r.key);
+    kept.shard = item->r.shard;
+    item->r = std::move(kept);
+    item->dom_key = std::string();
+    item->slim = true;
+  }
+  heap_.push_back(std::move(item));
+  std::push_heap(heap_.begin(), heap_.end(), Later);
+}
+
+// A recipient whose record was removed meanwhile is recorded as failed and leaves the batch.
+bool Feeder::Reload(std::vector<ItemPtr>* batch) {
+  size_t kept = 0;
+  for (size_t i = 0; i < batch->size(); ++i) {
+    ItemPtr& item = (*batch)[i];
+    if (item->slim) {
+      auto r = s_->rstore->Get(item->r.key);
+      if (!r.ok()) {
+        s_->Fatal(r.status());
+        return false;
+      }
+      if (!r->has_value()) {
+        applier_.Record(item.get(), Outcome::kFailed, true,
+                        "recipient record removed during the send");
+        continue;
+      }
+      const uint32_t shard = item->r.shard;
+      item->r = std::move(**r);
+      item->r.shard = shard;
+      item->slim = false;
+    }
+    if (kept != i) (*batch)[kept] = std::move(item);
+    ++kept;
+  }
+  batch->resize(kept);
+  return true;
+}
+
+bool Feeder::Dispatch(std::vector<ItemPtr> batch) {
+  std::vector<std::string_view> keys;
+  for (const auto& it : batch) keys.push_back(it->r.key);
+  std::vector<bool> suppressed;
+  absl::Status st = s_->sstore->CheckBatch(keys, &suppressed);
+  if (!st.ok()) {
+    s_->Fatal(st);
+    return false;
+  }
+  struct Ready {
+    ItemPtr item;
+    std::shared_ptr<RenderedMessage> msg;
+  };
+  std::vector<Ready> ready;
+  const int64_t now = RunnerNowUs();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& item = batch[i];
+    if (suppressed[i]) {
+      applier_.Record(item.get(), Outcome::kSuppressed, true, "globally suppressed at send time");
+      continue;
+    }
+    if (s_->dry_run) {
+      s_->would_send++;
+      continue;
+    }
+    int64_t retry_at = 0;
+    if (!egress_.Pick(item.get(), now, &retry_at)) {
+      if (retry_at < 0) {  // no account left: the campaign pauses
+        PauseNoAccounts();
+        continue;
+      }
+      item->due = retry_at;
+      PushHeap(std::move(item));
+      continue;
+    }
+    ready.push_back({std::move(item), std::make_shared<RenderedMessage>()});
+  }
+  // Render (and sign) them, idle threads helping; then the markers of the rendered ones.
+  std::vector<CampaignStore::Write> markers;
+  if (!ready.empty()) {
+    RenderBoard::Job job;
+    job.compiled = s_->compiled.get();
+    for (auto& r : ready) {
+      job.in.push_back(&r.item->r);
+      job.out.push_back(r.msg.get());
+    }
+    s_->render.Render(&job);
+    size_t kept = 0;
+    for (size_t i = 0; i < ready.size(); ++i) {
+      RunItem* item = ready[i].item.get();
+      if (!job.status[i].ok()) {
+        // Never handed to the account: its daily reservation is given back.
+        s_->accounts[item->acct]->state->daily().Release(item->daily_day);
+        egress_.Done(*item);
+        applier_.Record(item, Outcome::kFailed, true,
+                        absl::StrCat("render: ", job.status[i].message()));
+        continue;
+      }
+      ProgressRecord marker = item->prog.value_or(ProgressRecord{});
+      if (!item->prog) marker.final = false;
+      marker.in_flight = true;
+      markers.push_back({item->r.shard, item->r.key, marker});
+      if (kept != i) ready[kept] = std::move(ready[i]);
+      ++kept;
+    }
+    ready.resize(kept);
+  }
+  if (!applier_.Flush()) return false;
+  if (ready.empty()) return true;
+  // The daily counts (reserved by the egress chooser) are added in the same batch as the markers.
+  std::vector<DailyIncrement> daily;
+  for (const Ready& r : ready) {
+    const std::string& account = s_->accounts[r.item->acct]->cfg->name;
+    const std::string day = CampaignStore::UtcDay(r.item->daily_day * 86400);
+    auto it = std::find_if(daily.begin(), daily.end(), [&](const DailyIncrement& d) {
+      return d.account == account && d.day == day;
+    });
+    if (it == daily.end()) it = daily.insert(daily.end(), {account, day, 0});
+    it->n++;
+  }
+  st = s_->cstore->PutProgress(s_->campaign->id, markers, daily);
+  if (!st.ok()) {
+    s_->Fatal(st);
+    return false;
+  }
+  auto reqs = std::make_shared<std::vector<SendRequest>>();
+  for (auto& r : ready) {
+    const uint64_t id = next_id_++;
+    RunItem* item = r.item.get();
+    const RunAccount* acct = s_->accounts[item->acct].get();
+    SendRequest req;
+    req.id = id;
+    req.message = r.msg;
+    req.account = acct->cfg;
+    if (item->ip >= 0) req.source_ip = acct->cfg->source_ips[item->ip];
+    reqs->push_back(std::move(req));
+    if (!item->prog) {
+      item->prog = ProgressRecord{};
+      item->prog->final = false;
+    }
+    item->prog->in_flight = true;
+    inflight_.emplace(id, std::move(r.item));
+  }
+  s_->in_flight += static_cast<int64_t>(reqs->size());
+  worker_->Post([this, reqs] {
+    for (auto& req : *reqs)
+      worker_->Submit(std::move(req), [this](const SendReport& rep) {
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          reports_.push_back(rep);
+        }
+        cv_.notify_one();
+      });
+  });
+  return true;
+}
+
+void Feeder::PauseNoAccounts() {
+  std::string why;
+  const int64_t now_s = RunnerNowUs() / 1'000'000;
+  for (const auto& a : s_->accounts) {
+    if (!why.empty()) why += "; ";
+    if (a->state->PausedAt(now_s)) {
+      const AccountRecord r = a->state->record();
+      absl::StrAppend(&why, a->cfg->name, " (", r.reason, " ", PauseEndText(r.until), ": ",
+                      r.reply, ")");
+    } else {
+      absl::StrAppend(&why, a->cfg->name, " (daily_limit ", a->cfg->daily_limit, " reached)");
+    }
+  }
+  s_->RequestStop(StopKind::kPause, absl::StrCat("no usable account left on route \"",
+                                                 s_->route->name, "\": ", why));
+}
+
+void Feeder::WaitReports(int64_t us) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait_for(l, std::chrono::microseconds(us), [&] { return !reports_.empty(); });
+}
+
+void Feeder::DrainReports() {
+  std::vector<SendReport> reps;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    reps.swap(reports_);
+  }
+  const int64_t now = RunnerNowUs();
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (const auto& rep : reps) {
+    auto it = inflight_.find(rep.id);
+    if (it == inflight_.end()) continue;
+    ItemPtr item = std::move(it->second);
+    inflight_.erase(it);
+    s_->in_flight--;
+    egress_.Done(*item);
+    if (std::optional<int64_t> due = applier_.Apply(item.get(), rep, now, unit(rng_))) {
+      item->due = *due;
+      PushHeap(std::move(item));
+    }
+  }
+}
+
+}  // namespace salvo

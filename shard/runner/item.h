@@ -1,0 +1,23 @@
+// shard/runner: one recipient on its way through a feeder.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "engine/base/recipient.h"
+#include "store/campaign_store.h"
+
+namespace salvo {
+
+struct RunItem {
+  Recipient r;
+  std::optional<ProgressRecord> prog;  // as stored
+  int64_t due = 0;                     // when it is tried (again), unix µs
+  int acct = -1, ip = -1;              // the egress chosen for its current attempt
+  int64_t daily_day = 0;  // the UTC day its account's daily count was reserved on
+  std::string dom_key;    // account '|' ip '|' domain when a domain limiter applies
+  bool slim = false;      // waiting in the delay heap: r keeps only key and shard (reloaded when due)
+};
+
+}  // namespace salvo

@@ -1,0 +1,95 @@
+// shard/runner: the state one campaign run shares between its feeders and its monitor.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "engine/config/campaign.h"
+#include "engine/config/config.h"
+#include "engine/mime/compiled_campaign.h"
+#include "engine/policy/segment.h"
+#include "engine/policy/throttle.h"
+#include "shard/account_state.h"
+#include "shard/campaign_runner.h"
+#include "shard/runner/render_board.h"
+#include "store/campaign_store.h"
+#include "store/recipient_store.h"
+#include "store/suppression_store.h"
+
+namespace salvo {
+
+// Microseconds since the epoch, the runner's clock (progress records store it).
+int64_t RunnerNowUs();
+
+// "until 2026-12-05T00:00:00Z", or "until resumed" for a pause's end of 0 (by hand).
+std::string PauseEndText(int64_t until);
+
+// One account of the run's route.
+struct RunAccount {
+  const AccountConfig* cfg = nullptr;
+  uint32_t weight = 1;
+  // Rate, daily count and pause, shared with every campaign of this process
+  // (shard/account_state.h).
+  AccountState* state = nullptr;
+  std::atomic<uint64_t> attempts{0};  // messages handed to it this run
+
+  // The salvo_accounts_paused{reason="daily_limit"} gauge (1 while it is at its limit).
+  void DailyLimitGauge(double v) const;
+};
+
+// How a run stops: it keeps going, pauses (resumable) or is cancelled.
+enum class StopKind : int { kNone = 0, kPause = 1, kCancel = 2 };
+
+// State shared by all feeders of one run and its monitor. Counters are atomics; the rest of what
+// changes is guarded by mu.
+struct RunState {
+  static constexpr int kOutcomes = 8;
+
+  const Config* config = nullptr;
+  const CampaignConfig* campaign = nullptr;
+  const RouteConfig* route = nullptr;
+  std::shared_ptr<const CompiledCampaign> compiled;
+  Store* store = nullptr;
+  CampaignStore* cstore = nullptr;
+  RecipientStore* rstore = nullptr;
+  SuppressionStore* sstore = nullptr;
+  Segment segment;
+  DomainThrottles domains{{}};
+  bool dry_run = false;
+  uint32_t workers = 1;
+  RenderBoard render;
+  std::vector<std::unique_ptr<RunAccount>> accounts;
+
+  // Recipients by outcome over the whole campaign (all runs), kept current by Change().
+  std::atomic<int64_t> count[kOutcomes] = {};
+  std::atomic<int64_t> deferred_final{0};
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> would_send{0};
+  std::atomic<int64_t> verdicts{0};
+  std::atomic<int64_t> throttle_events{0};
+
+  std::atomic<int> stop{0};  // a StopKind
+  std::mutex mu;
+  std::string stop_reason;                              // guarded by mu
+  absl::flat_hash_map<std::string, ThrottleInfo> throttles;  // guarded by mu
+  std::string fatal;  // a store error in a feeder; guarded by mu
+
+  StopKind stop_kind() const { return static_cast<StopKind>(stop.load()); }
+  // Asks the feeders to stop (the stronger kind wins; the first reason of a kind stays).
+  void RequestStop(StopKind kind, std::string reason);
+  // A store error: the run pauses and RunCampaign returns the error.
+  void Fatal(const absl::Status& st);
+  // A recipient's outcome moves from `old` (as stored) to `now`.
+  void Change(const std::optional<ProgressRecord>& old, Outcome now, bool final_deferred);
+  // Counts, accounts and throttles into *p.
+  void Fill(CampaignProgress* p);
+};
+
+}  // namespace salvo

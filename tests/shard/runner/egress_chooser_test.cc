@@ -1,0 +1,120 @@
+// shard/runner/egress_chooser.h: weights, account pauses, daily limits and rates shared through
+// the account state, and per-domain rates and connection caps.
+#include "shard/runner/egress_chooser.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/shard/runner/run_fixture.h"
+
+namespace salvo {
+namespace {
+
+constexpr int64_t kNow = 1796000000LL * 1000000;  // 2026-11-30T00:53:20Z
+
+RunItem Item(const std::string& key) {
+  RunItem it;
+  it.r = test::RunFixture::MakeRecipient(key);
+  return it;
+}
+
+TEST(EgressChooser, SharesByWeightAndCountsAttempts) {
+  test::RunFixture f({3, 1});
+  EgressChooser e(f.s.get());
+  int by[2] = {0, 0};
+  for (int i = 0; i < 400; ++i) {
+    RunItem it = Item("r" + std::to_string(i) + "@example.test");
+    int64_t retry = 0;
+    ASSERT_TRUE(e.Pick(&it, kNow, &retry));
+    ASSERT_GE(it.acct, 0);
+    EXPECT_EQ(it.ip, -1);  // no source_ips: the kernel chooses
+    by[it.acct]++;
+  }
+  EXPECT_EQ(by[0], 300);
+  EXPECT_EQ(by[1], 100);
+  EXPECT_EQ(f.s->accounts[0]->attempts.load(), 300u);
+}
+
+TEST(EgressChooser, AccountRateSaysWhenToTryAgain) {
+  test::RunFixture f;
+  f.config.accounts[0].rate_per_second = 10;
+  f.Rebuild();
+  EgressChooser e(f.s.get());
+  RunItem a = Item("a@example.test"), b = Item("b@example.test");
+  int64_t retry = 0;
+  ASSERT_TRUE(e.Pick(&a, kNow, &retry));
+  EXPECT_FALSE(e.Pick(&b, kNow, &retry));
+  EXPECT_GT(retry, kNow);
+  EXPECT_LE(retry, kNow + 100'001);  // 10/s: the next slot in 100 ms (rounded up to the µs)
+  EXPECT_TRUE(e.Pick(&b, retry, &retry));
+}
+
+TEST(EgressChooser, DailyLimitMovesToTheOtherAccountThenNothingIsUsable) {
+  test::RunFixture f({1, 1});
+  f.config.accounts[0].daily_limit = 2;
+  f.config.accounts[1].daily_limit = 1;
+  f.Rebuild();
+  EgressChooser e(f.s.get());
+  int by[2] = {0, 0};
+  int64_t retry = 0;
+  for (int i = 0; i < 10 && by[0] + by[1] < 3; ++i) {
+    RunItem it = Item("r" + std::to_string(i) + "@example.test");
+    if (e.Pick(&it, kNow, &retry)) by[it.acct]++;
+  }
+  EXPECT_EQ(by[0], 2);
+  EXPECT_EQ(by[1], 1);
+  RunItem more = Item("more@example.test");
+  EXPECT_FALSE(e.Pick(&more, kNow, &retry));
+  EXPECT_EQ(retry, -1);  // no account usable today: the campaign pauses
+  // The next UTC day counts from 0 again.
+  EXPECT_TRUE(e.Pick(&more, kNow + 86400LL * 1000000, &retry));
+}
+
+TEST(EgressChooser, ShortPausesAreWaitedForLongOnesLeaveTheAccountOut) {
+  test::RunFixture f({1, 1});
+  EgressChooser e(f.s.get());
+  const int64_t now_s = kNow / 1000000;
+  ASSERT_TRUE(f.states[0]->Pause(f.store.get(), "manual", "by hand", now_s, 0).ok());
+  RunItem it = Item("x@example.test");
+  int64_t retry = 0;
+  ASSERT_TRUE(e.Pick(&it, kNow, &retry));
+  EXPECT_EQ(it.acct, 1);  // the paused account is skipped
+  ASSERT_TRUE(f.states[1]->Pause(f.store.get(), "account_rate", "421 slow down", now_s,
+                                 now_s + 300).ok());
+  EXPECT_FALSE(e.Pick(&it, kNow, &retry));
+  EXPECT_EQ(retry, kNow + 1'000'000);  // a 5-minute pause is waited for: looked at again each second
+  ASSERT_TRUE(f.states[1]->Resume(f.store.get(), "", now_s).ok());
+  ASSERT_TRUE(f.states[1]->Pause(f.store.get(), "account_quota", "550 5.4.5", now_s,
+                                 now_s + 86400).ok());
+  EXPECT_FALSE(e.Pick(&it, kNow, &retry));
+  EXPECT_EQ(retry, -1);  // a day: the account is out, and nothing else is usable
+}
+
+TEST(EgressChooser, DomainConnectionCapAndThrottledRate) {
+  test::RunFixture f;
+  ThrottleConfig t;
+  t.domains = {"slow.test"};
+  t.max_connections = 1;
+  f.config.throttles.push_back(t);
+  f.Rebuild();
+  EgressChooser e(f.s.get());
+  RunItem a = Item("a@slow.test"), b = Item("b@slow.test"), c = Item("c@fast.test");
+  int64_t retry = 0;
+  ASSERT_TRUE(e.Pick(&a, kNow, &retry));
+  EXPECT_EQ(e.InFlight(a.dom_key), 1u);
+  EXPECT_FALSE(e.Pick(&b, kNow, &retry));  // one connection to slow.test at a time
+  EXPECT_EQ(retry, kNow + 5000);
+  EXPECT_TRUE(e.Pick(&c, kNow, &retry));   // other domains are not held back
+  e.Done(a);
+  EXPECT_EQ(e.InFlight(a.dom_key), 0u);
+  ASSERT_TRUE(e.Pick(&b, kNow, &retry));
+  // A throttling reply cuts the pair's rate: the next message to that domain waits.
+  AdaptiveRate& rate = e.Throttled(b, kNow);
+  e.Done(b);
+  EXPECT_GT(rate.NextAvailable(kNow), kNow);
+  RunItem d = Item("d@slow.test");
+  EXPECT_FALSE(e.Pick(&d, kNow, &retry));
+  EXPECT_GT(retry, kNow);
+}
+
+}  // namespace
+}  // namespace salvo
