@@ -1,5 +1,6 @@
 // Campaign runner (see campaign_runner.h): sets a run up, starts its feeders
 // (shard/runner/feeder.h) and monitor (shard/runner/run_monitor.h), and records how it ended.
+#include "engine/base/clock.h"
 #include "shard/campaign_runner.h"
 
 #include <algorithm>
@@ -42,6 +43,7 @@ namespace salvo {
   s.rstore = &rstore;
   s.sstore = &sstore;
   s.dry_run = options.dry_run;
+  s.wait_horizon_us = options.wait_horizon_s < 0 ? -1 : options.wait_horizon_s * 1'000'000;
   ASSIGN_OR_RETURN(s.segment, Segment::Compile(campaign.segment));
   ASSIGN_OR_RETURN(s.route, SelectRoute(config, campaign.route, campaign.list));
   s.domains = DomainThrottles(config.throttles);
@@ -65,7 +67,7 @@ namespace salvo {
   // One run of a campaign at a time on this data_dir (this process or another).
   CampaignRunLock own_lock;
   if (!options.dry_run && options.run_lock == nullptr) {
-    ASSIGN_OR_RETURN(own_lock, LockCampaignRun(store->data_dir(), campaign.id, absl::Now()));
+    ASSIGN_OR_RETURN(own_lock, LockCampaignRun(store->data_dir(), campaign.id, ProcessClock().Now()));
   }
   // The SMTP workers of this process, shared with every other campaign running in it (not for a
   // dry run). Their number decides the feeders'.
@@ -97,7 +99,7 @@ namespace salvo {
   } else {
     rec.id = campaign.id;
     rec.list = campaign.list;
-    rec.started_at = std::time(nullptr);
+    rec.started_at = NowUnixSeconds();
   }
   ASSIGN_OR_RETURN(uint64_t list_size, rstore.ListSize(campaign.list));
   for (int i = 0; i < RunState::kOutcomes; ++i) s.count[i] = static_cast<int64_t>(base.by_outcome[i]);
@@ -106,6 +108,9 @@ namespace salvo {
     rec.state = CampaignState::kRunning;
     rec.pause_reason.clear();
     rec.finished_at = 0;
+    rec.next_action_at = 0;
+    rec.auto_resume = false;
+    if (rec.started_at == 0) rec.started_at = NowUnixSeconds();
     rec.list_size = list_size;
     rec.runs++;
     rec.route = s.route->name;
@@ -180,20 +185,37 @@ namespace salvo {
   switch (s.stop_kind()) {
     case StopKind::kCancel:
       rec.state = CampaignState::kCancelled;
-      rec.finished_at = std::time(nullptr);
+      rec.finished_at = NowUnixSeconds();
       break;
     case StopKind::kPause:
       rec.state = CampaignState::kPaused;
       break;
     case StopKind::kNone:
-      rec.state = CampaignState::kDone;
-      rec.finished_at = std::time(nullptr);
+      if (s.wait_until_us != 0) {  // only retries far ahead left
+        rec.state = CampaignState::kWaiting;
+        rec.next_action_at = (s.wait_until_us + 999'999) / 1'000'000;
+        rec.auto_resume = true;
+      } else {
+        rec.state = CampaignState::kDone;
+        rec.finished_at = NowUnixSeconds();
+      }
       break;
   }
   rec.pause_reason = s.stop_reason;
+  if (rec.state == CampaignState::kPaused) {
+    // A pause for want of accounts ends by itself when the first comes back; others by hand.
+    const bool by_itself = s.resume_at_us != 0 && s.fatal.empty() &&
+                           s.stop_reason.rfind("no usable account left", 0) == 0;
+    rec.auto_resume = by_itself;
+    rec.next_action_at = by_itself ? (s.resume_at_us + 999'999) / 1'000'000 : 0;
+  } else if (rec.state != CampaignState::kWaiting) {
+    rec.auto_resume = false;
+    rec.next_action_at = 0;
+  }
   RETURN_IF_ERROR(cstore.Put(rec));
   snap.state = std::string(CampaignStateName(rec.state));
   snap.pause_reason = rec.pause_reason;
+  snap.next_action_at = rec.next_action_at;
   if (options.write_status_file) {
     monitor.Warn("status_file", "writing the status file",
                  WriteStatusFile(store->data_dir(), campaign.id, snap.ToJson()));

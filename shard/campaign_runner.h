@@ -44,8 +44,11 @@ struct ThrottleInfo {
 // A snapshot of a campaign, as `salvo campaign status` and the progress line show it.
 struct CampaignProgress {
   std::string id, list, route;
-  std::string state;         // running | paused | cancelled | done | dry-run
+  std::string state;         // running | paused | cancelled | done | waiting | dry-run
   std::string pause_reason;
+  // waiting: when the daemon goes on (unix seconds); paused: when the pause ends by itself (0:
+  // only by hand, `campaign resume`).
+  int64_t next_action_at = 0;
   bool dry_run = false;
   uint64_t list_size = 0;
   uint64_t delivered = 0, bounced = 0, failed = 0;
@@ -80,11 +83,18 @@ struct RunnerOptions {
   std::string campaign_file;            // recorded for `campaign resume`
   std::string config_file;
   const std::atomic<bool>* interrupt = nullptr;  // set (SIGINT): pause cleanly
+  std::string interrupt_reason =                 // the pause reason it records
+      "interrupted (SIGINT); resume with `salvo campaign resume` or `salvo send`";
   std::function<void(const CampaignProgress&)> on_progress;  // about once per second
   bool write_status_file = true;        // data_dir/run/<id>.status.json + control polling
   // The caller's hold of the campaign's run lock (store/run_control.h); null: RunCampaign takes
   // it for the run (not for a dry run, which changes nothing).
   const CampaignRunLock* run_lock = nullptr;
+  // -1: deferred recipients are retried within this run, however long their backoff (a send
+  // without the daemon). >= 0 (the daemon): when nothing is left but recipients due more than
+  // this many seconds from now, the run ends as "waiting" until the first is due, and the
+  // daemon goes on then.
+  int64_t wait_horizon_s = -1;
 };
 
 // Runs (or resumes) the campaign until it is done, paused or cancelled, on the process's shared

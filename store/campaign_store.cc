@@ -40,6 +40,8 @@ std::string_view CampaignStateName(CampaignState s) {
     case CampaignState::kPaused: return "paused";
     case CampaignState::kCancelled: return "cancelled";
     case CampaignState::kDone: return "done";
+    case CampaignState::kScheduled: return "scheduled";
+    case CampaignState::kWaiting: return "waiting";
   }
   return "running";
 }
@@ -92,6 +94,9 @@ absl::Status CampaignStore::Put(const CampaignRecord& c) {
   PutVarint64(&v, c.runs);
   PutVarint64(&v, c.in_flight_at_resume);
   PutLengthPrefixed(&v, std::string_view(c.route).substr(0, 256));
+  PutVarint64(&v, ZigZag(c.scheduled_at));
+  PutVarint64(&v, ZigZag(c.next_action_at));
+  v.push_back(static_cast<char>((c.auto_resume ? 1 : 0) | (c.skip_preflight ? 2 : 0)));
   rocksdb::Status s = DbOf(store_)->Put(rocksdb::WriteOptions(), CfOf(store_, Cf::kCampaigns), c.id, v);
   if (!s.ok()) return FromRocks(s, "writing campaign record");
   return absl::OkStatus();
@@ -101,7 +106,7 @@ namespace {
 [[nodiscard]]
 absl::Status DecodeCampaign(std::string_view id, std::string_view v, CampaignRecord* c) {
   if (v.size() < 2 || static_cast<uint8_t>(v[0]) != kCampaignVersion ||
-      static_cast<uint8_t>(v[1]) > static_cast<uint8_t>(CampaignState::kDone))
+      static_cast<uint8_t>(v[1]) > static_cast<uint8_t>(CampaignState::kWaiting))
     return Bad("campaign", id);
   c->id = std::string(id);
   c->state = static_cast<CampaignState>(v[1]);
@@ -127,6 +132,17 @@ absl::Status DecodeCampaign(std::string_view id, std::string_view v, CampaignRec
     std::string_view route;
     if (!GetLengthPrefixed(&v, &route)) return Bad("campaign", id);
     c->route = std::string(route);
+  }
+  c->scheduled_at = c->next_action_at = 0;
+  c->auto_resume = c->skip_preflight = false;
+  if (!v.empty()) {  // records written before schedules end here
+    uint64_t at, next;
+    if (!GetVarint64(&v, &at) || !GetVarint64(&v, &next) || v.size() != 1)
+      return Bad("campaign", id);
+    c->scheduled_at = UnZigZag(at);
+    c->next_action_at = UnZigZag(next);
+    c->auto_resume = v[0] & 1;
+    c->skip_preflight = v[0] & 2;
   }
   return absl::OkStatus();
 }
@@ -158,6 +174,64 @@ absl::StatusOr<std::vector<CampaignRecord>> CampaignStore::List() {
   }
   if (!it->status().ok()) return FromRocks(it->status(), "listing campaigns");
   return out;
+}
+
+namespace {
+constexpr size_t kMaxSnapshot = 16u << 20;
+constexpr uint8_t kSnapshotVersion = 1;
+std::string SnapshotKey(std::string_view id) {
+  std::string k("snapshot", 8);
+  k.push_back('\0');
+  k.append(id);
+  return k;
+}
+}  // namespace
+
+absl::Status CampaignStore::PutSnapshot(std::string_view id, const CampaignSnapshot& s) {
+  const size_t size = s.campaign_path.size() + s.campaign_toml.size() + s.html.size() +
+                      (s.text ? s.text->size() : 0) + s.config_file.size();
+  if (size > kMaxSnapshot)
+    return absl::InvalidArgumentError(absl::StrCat("campaign \"", Av(id), "\": its files (", size,
+                                                   " bytes) are over the 16 MiB a schedule keeps"));
+  std::string v;
+  v.push_back(static_cast<char>(kSnapshotVersion));
+  PutLengthPrefixed(&v, s.campaign_path);
+  PutLengthPrefixed(&v, s.campaign_toml);
+  PutLengthPrefixed(&v, s.html);
+  v.push_back(s.text ? 1 : 0);
+  PutLengthPrefixed(&v, s.text ? *s.text : std::string());
+  PutLengthPrefixed(&v, s.config_file);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // a schedule is a promise: it survives a power loss
+  rocksdb::Status st = DbOf(store_)->Put(wo, CfOf(store_, Cf::kCampaigns), SnapshotKey(id), v);
+  if (!st.ok()) return FromRocks(st, "writing campaign snapshot");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<CampaignSnapshot>> CampaignStore::GetSnapshot(std::string_view id) {
+  std::string v;
+  rocksdb::Status st =
+      DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kCampaigns), SnapshotKey(id), &v);
+  if (st.IsNotFound()) return std::nullopt;
+  if (!st.ok()) return FromRocks(st, "reading campaign snapshot");
+  std::string_view in(v);
+  CampaignSnapshot s;
+  std::string_view path, toml, html, text, conf;
+  if (in.size() < 1 || static_cast<uint8_t>(in[0]) != kSnapshotVersion) return Bad("snapshot", id);
+  in.remove_prefix(1);
+  if (!GetLengthPrefixed(&in, &path) || !GetLengthPrefixed(&in, &toml) ||
+      !GetLengthPrefixed(&in, &html) || in.empty())
+    return Bad("snapshot", id);
+  const bool has_text = in[0] == 1;
+  in.remove_prefix(1);
+  if (!GetLengthPrefixed(&in, &text) || !GetLengthPrefixed(&in, &conf) || !in.empty())
+    return Bad("snapshot", id);
+  s.campaign_path = std::string(path);
+  s.campaign_toml = std::string(toml);
+  s.html = std::string(html);
+  if (has_text) s.text = std::string(text);
+  s.config_file = std::string(conf);
+  return s;
 }
 
 void CampaignStore::ProgressKey(std::string_view campaign, uint32_t shard,
@@ -294,6 +368,7 @@ absl::Status CampaignStore::Delete(std::string_view id) {
   rocksdb::WriteBatch batch;
   batch.DeleteRange(CfOf(store_, Cf::kProgress), prefix, upper);
   batch.Delete(CfOf(store_, Cf::kCampaigns), rocksdb::Slice(id.data(), id.size()));
+  batch.Delete(CfOf(store_, Cf::kCampaigns), SnapshotKey(id));
   rocksdb::Status s = DbOf(store_)->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "deleting campaign");
   return absl::OkStatus();

@@ -27,8 +27,11 @@
 
 namespace salvo {
 
-enum class CampaignState : uint8_t { kRunning = 0, kPaused, kCancelled, kDone };
-std::string_view CampaignStateName(CampaignState s);  // running | paused | cancelled | done
+// scheduled: stored, waiting for its start time (the daemon starts it); waiting: only deferred
+// recipients (or a closed send window) left, the daemon goes on at next_action_at.
+enum class CampaignState : uint8_t { kRunning = 0, kPaused, kCancelled, kDone, kScheduled, kWaiting };
+// running | paused | cancelled | done | scheduled | waiting
+std::string_view CampaignStateName(CampaignState s);
 
 struct CampaignRecord {
   std::string id;
@@ -43,6 +46,22 @@ struct CampaignRecord {
   uint64_t runs = 0;             // starts + resumes
   uint64_t in_flight_at_resume = 0;  // total "attempt started" markers found on resumes
   std::string route;             // route chosen at the last start (empty in older records)
+  int64_t scheduled_at = 0;      // unix seconds: when a scheduled campaign starts (0: not scheduled)
+  // Unix seconds when the daemon acts next: starts a scheduled campaign, goes on with a waiting
+  // one, resumes a pause that ends by itself (0 with auto_resume: at once). 0 otherwise.
+  int64_t next_action_at = 0;
+  bool auto_resume = false;      // paused for a reason that ends by itself: the daemon resumes it
+  bool skip_preflight = false;   // scheduled with --skip-preflight
+};
+
+// What a scheduled (or daemon-resumed) campaign is sent from: the campaign file's text and the
+// files it names, as they were when it was scheduled, so later edits change nothing.
+struct CampaignSnapshot {
+  std::string campaign_path;     // absolute path of the campaign file (messages, relative paths)
+  std::string campaign_toml;
+  std::string html;              // html_file's content
+  std::optional<std::string> text;  // text_file's content, when it names one
+  std::string config_file;       // absolute path of salvo.toml it was scheduled with
 };
 
 struct ProgressRecord {
@@ -77,6 +96,9 @@ class CampaignStore {
   [[nodiscard]] absl::Status Put(const CampaignRecord& rec);
   [[nodiscard]] absl::StatusOr<std::optional<CampaignRecord>> Get(std::string_view id);
   [[nodiscard]] absl::StatusOr<std::vector<CampaignRecord>> List();
+  // The campaign's snapshot (at most 16 MiB in all), kept under "snapshot\0" id.
+  [[nodiscard]] absl::Status PutSnapshot(std::string_view id, const CampaignSnapshot& s);
+  [[nodiscard]] absl::StatusOr<std::optional<CampaignSnapshot>> GetSnapshot(std::string_view id);
 
   static void ProgressKey(std::string_view campaign, uint32_t shard, std::string_view address_key,
                           std::string* out);

@@ -1,4 +1,5 @@
 // Feedback events and idempotency markers in RocksDB. See event_store.h.
+#include "engine/base/clock.h"
 #include "store/event_store.h"
 
 #include <rocksdb/db.h>
@@ -22,9 +23,7 @@ constexpr uint8_t kEventRecordVersion = 1;
 constexpr size_t kMaxField = 2048;
 
 int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return NowUnixMicros();
 }
 
 std::string MarkerKey(std::string_view source, std::string_view event_id) {

@@ -1,6 +1,7 @@
 // Global suppression list in RocksDB (column family "suppression"). Lookups at send time are
 // batched MultiGets answered mostly by bloom filters. Trust: keys are validated for size and
 // control characters; source and detail are sanitized and bounded before they are stored.
+#include "engine/base/clock.h"
 #include "store/suppression_store.h"
 
 #include <ctime>
@@ -82,7 +83,7 @@ absl::Status SuppressionStore::Add(const SuppressionEntry& entry) {
 
 absl::Status SuppressionStore::AddBatch(const std::vector<SuppressionEntry>& entries) {
   if (entries.empty()) return absl::OkStatus();
-  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const int64_t now = NowUnixSeconds();
   std::vector<SuppressionEntry> es(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     const SuppressionEntry& entry = entries[i];

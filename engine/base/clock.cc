@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <time.h>
 
+#include <atomic>
 #include <functional>
 #include <thread>
 
@@ -28,6 +29,20 @@ const Clock& SystemClock() {
   static const RealClock clock;
   return clock;
 }
+
+namespace {
+std::atomic<const Clock*> g_process_clock{nullptr};
+}  // namespace
+
+const Clock& ProcessClock() {
+  const Clock* c = g_process_clock.load(std::memory_order_acquire);
+  return c ? *c : SystemClock();
+}
+
+void SetProcessClock(const Clock* clock) { g_process_clock.store(clock, std::memory_order_release); }
+
+int64_t NowUnixMicros() { return absl::ToUnixMicros(ProcessClock().Now()); }
+int64_t NowUnixSeconds() { return absl::ToUnixSeconds(ProcessClock().Now()); }
 
 uint64_t SystemRandom64() {
   thread_local uint64_t state = [] {

@@ -19,6 +19,29 @@ class Clock {
 // The machine's clocks (CLOCK_REALTIME, CLOCK_MONOTONIC).
 const Clock& SystemClock();
 
+// The wall clock every part of the process reads for "now" (progress times, UTC days, pauses,
+// schedules, Date headers): SystemClock() unless the program installed another at start, before
+// any thread (tools/salvo: SALVO_FAKE_NOW). The clock is passed in; engine/ never reads the
+// environment.
+const Clock& ProcessClock();
+void SetProcessClock(const Clock* clock);  // null: back to SystemClock()
+
+// `base` shifted so that it reads `start` at construction and runs on from there.
+class ShiftedClock : public Clock {
+ public:
+  ShiftedClock(const Clock& base, absl::Time start) : base_(base), offset_(start - base.Now()) {}
+  absl::Time Now() const override { return base_.Now() + offset_; }
+  int64_t MonotonicNs() const override { return base_.MonotonicNs(); }
+
+ private:
+  const Clock& base_;
+  const absl::Duration offset_;
+};
+
+// Unix microseconds / seconds of ProcessClock().
+int64_t NowUnixMicros();
+int64_t NowUnixSeconds();
+
 // 64 random bits for identifiers (Message-IDs); not secret. SystemRandom64 is a per-thread
 // generator seeded from OpenSSL's CSPRNG.
 using RandomSource = uint64_t (*)();

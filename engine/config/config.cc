@@ -426,6 +426,7 @@ std::string Config::Resolve(const std::string& p) const {
     sr.Dur("retry_for", &c.sending.retry_for);
     sr.Dur("retry_base", &c.sending.retry_base);
     sr.Dur("retry_max", &c.sending.retry_max);
+    sr.Dur("hold_retries", &c.sending.hold_retries);
     sr.UInt("batch_size", &c.sending.batch_size);
     sr.Finish();
   }

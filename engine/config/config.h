@@ -131,6 +131,9 @@ struct SendingConfig {
   absl::Duration retry_base = absl::Seconds(60);    // first backoff; doubles, with jitter
   absl::Duration retry_max = absl::Hours(1);        // backoff cap
   uint32_t batch_size = 512;                        // members scanned per store read
+  // In salvo serve, a run waits in itself for retries due within this long; when only later
+  // ones are left it ends, the campaign is `waiting`, and the daemon's calendar goes on then.
+  absl::Duration hold_retries = absl::Seconds(30);
 };
 
 struct Config {

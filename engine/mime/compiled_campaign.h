@@ -30,7 +30,7 @@ namespace salvo {
 // What rendering takes from outside: the clock (Date header, DKIM signing time) and the
 // randomness of Message-IDs. Tests pass their own.
 struct RenderEnv {
-  const Clock* clock = &SystemClock();
+  const Clock* clock = &ProcessClock();
   RandomSource random = &SystemRandom64;
 };
 

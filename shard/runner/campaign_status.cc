@@ -15,7 +15,8 @@ std::string CampaignProgress::ToJson() const {
   std::string j = absl::StrCat(
       "{\"id\":", JsonString(id), ",\"list\":", JsonString(list), ",\"route\":",
       JsonString(route), ",\"state\":\"", state, "\",\"pause_reason\":",
-      JsonString(pause_reason), ",\"dry_run\":", dry_run ? "true" : "false",
+      JsonString(pause_reason), ",\"next_action_at\":", next_action_at,
+      ",\"dry_run\":", dry_run ? "true" : "false",
       ",\"pid\":", getpid(), ",\"list_size\":", list_size, ",\"eligible\":", Eligible(),
       ",\"delivered\":", delivered, ",\"bounced\":", bounced, ",\"failed\":", failed,
       ",\"deferred\":", deferred, ",\"deferred_final\":", deferred_final,
@@ -55,6 +56,7 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
   p.list = rec->list;
   p.state = std::string(CampaignStateName(rec->state));
   p.pause_reason = rec->pause_reason;
+  p.next_action_at = rec->next_action_at;
   p.route = rec->route;
   RecipientStore rs(store);
   auto size = rs.ListSize(rec->list);

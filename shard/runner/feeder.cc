@@ -48,6 +48,12 @@ void Feeder::Run() {
       continue;
     }
     if (scan_done_ && heap_.empty() && inflight_.empty()) break;
+    if (scan_done_ && inflight_.empty() && s_->wait_horizon_us >= 0 &&
+        heap_.front()->due > now + s_->wait_horizon_us) {
+      // Only retries far ahead are left: the run ends as waiting, the daemon goes on then.
+      s_->WaitUntil(heap_.front()->due);
+      break;
+    }
     // Nothing to do now: wait for a report or the next due item.
     int64_t wait = 100'000;
     if (!heap_.empty()) wait = std::clamp<int64_t>(heap_.front()->due - now, 1000, 100'000);
@@ -280,16 +286,30 @@ bool Feeder::Dispatch(std::vector<ItemPtr> batch) {
 
 void Feeder::PauseNoAccounts() {
   std::string why;
-  const int64_t now_s = RunnerNowUs() / 1'000'000;
+  const int64_t now_us = RunnerNowUs();
+  const int64_t now_s = now_us / 1'000'000;
+  // The pause ends by itself when the first account comes back: its pause's end, or the next
+  // UTC day for a daily limit. Accounts paused by hand (or for their credentials) do not count.
+  int64_t resume_at_us = 0;
+  auto earliest = [&](int64_t t) {
+    if (resume_at_us == 0 || t < resume_at_us) resume_at_us = t;
+  };
   for (const auto& a : s_->accounts) {
     if (!why.empty()) why += "; ";
     if (a->state->PausedAt(now_s)) {
       const AccountRecord r = a->state->record();
       absl::StrAppend(&why, a->cfg->name, " (", r.reason, " ", PauseEndText(r.until), ": ",
                       r.reply, ")");
+      if (r.until != 0 && r.until != AccountState::kManual) earliest(r.until * 1'000'000);
     } else {
       absl::StrAppend(&why, a->cfg->name, " (daily_limit ", a->cfg->daily_limit, " reached)");
+      earliest((DailyCap::DayOf(now_us) + 1) * 86400LL * 1'000'000);
     }
+  }
+  {
+    std::lock_guard<std::mutex> l(s_->mu);
+    if (s_->resume_at_us == 0 || (resume_at_us != 0 && resume_at_us < s_->resume_at_us))
+      s_->resume_at_us = resume_at_us;
   }
   s_->RequestStop(StopKind::kPause, absl::StrCat("no usable account left on route \"",
                                                  s_->route->name, "\": ", why));

@@ -45,8 +45,7 @@ void RunMonitor::TakeControlRequests() {
 
 void RunMonitor::Tick(TimePoint now) {
   if (options_.interrupt && options_.interrupt->load())
-    s_->RequestStop(StopKind::kPause,
-                    "interrupted (SIGINT); resume with `salvo campaign resume` or `salvo send`");
+    s_->RequestStop(StopKind::kPause, options_.interrupt_reason);
   const double since = std::chrono::duration<double>(now - last_tick_).count();
   if (since < 1.0) return;
   last_tick_ = now;

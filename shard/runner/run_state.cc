@@ -1,3 +1,4 @@
+#include "engine/base/clock.h"
 #include "shard/runner/run_state.h"
 
 #include <algorithm>
@@ -11,9 +12,7 @@
 namespace salvo {
 
 int64_t RunnerNowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return NowUnixMicros();
 }
 
 std::string PauseEndText(int64_t until) {
@@ -31,6 +30,11 @@ void RunState::RequestStop(StopKind kind, std::string reason) {
   if (stop.load() >= static_cast<int>(kind)) return;
   stop = static_cast<int>(kind);
   stop_reason = std::move(reason);
+}
+
+void RunState::WaitUntil(int64_t due_us) {
+  std::lock_guard<std::mutex> l(mu);
+  if (wait_until_us == 0 || due_us < wait_until_us) wait_until_us = due_us;
 }
 
 void RunState::Fatal(const absl::Status& st) {

@@ -80,6 +80,14 @@ struct RunState {
   std::string stop_reason;                              // guarded by mu
   absl::flat_hash_map<std::string, ThrottleInfo> throttles;  // guarded by mu
   std::string fatal;  // a store error in a feeder; guarded by mu
+  // Unix µs: the earliest time a feeder that stopped early has something due (waiting), and
+  // when a pause for want of accounts ends by itself (0: only by hand). Guarded by mu.
+  int64_t wait_until_us = 0;
+  int64_t resume_at_us = 0;
+  int64_t wait_horizon_us = -1;  // RunnerOptions::wait_horizon_s in µs (-1: wait in the run)
+
+  // A feeder has nothing left but recipients due at `due_us` or later.
+  void WaitUntil(int64_t due_us);
 
   StopKind stop_kind() const { return static_cast<StopKind>(stop.load()); }
   // Asks the feeders to stop (the stronger kind wins; the first reason of a kind stays).

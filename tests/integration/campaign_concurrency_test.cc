@@ -18,13 +18,6 @@
 namespace salvo::test {
 namespace {
 
-std::unique_ptr<Subprocess> SalvoAsync(const TempDir& dir, const std::string& name,
-                                       const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {SalvoBin()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return std::make_unique<Subprocess>(argv, std::map<std::string, std::string>{},
-                                      dir.File(name + ".log"));
-}
 
 // Established TCP connections whose local port is `port` (the server side of each connection).
 int ServerConnections(int port) {
@@ -42,18 +35,6 @@ int ServerConnections(int port) {
     }
   }
   return n;
-}
-
-// `workers = 1` first (a top-level key), then the fixture's config and an [http] listener.
-std::string ServeConfig(const TempDir& dir, const std::vector<AccountSpec>& accounts,
-                        const std::string& account_extra = "") {
-  std::string t = ConfigText(dir, accounts, kOneAccountRoute,
-                             "[http]\nlisten = \"127.0.0.1:PORT\"\n");
-  if (!account_extra.empty()) {
-    size_t p = t.find("ehlo_name = \"test.example\"\n");
-    t.insert(p, account_extra);
-  }
-  return "workers = 1\n" + t;
 }
 
 TEST(CampaignConcurrency, SameCampaignTwiceThroughServeIsRefusedAndSendsOnce) {

@@ -167,6 +167,30 @@ inline std::string CampaignFile(const TempDir& dir, const std::string& id, const
                                 dir.File(id + ".html"), "\"\ntrack_opens = false\n", extra));
 }
 
+// salvo.toml for a `salvo serve` test (tests/integration/feedback_http.h ServeProcess fills in
+// PORT): `workers = 1` first (a top-level key), the accounts with `account_extra` in each, the
+// one-account route, an [http] listener and `extra`.
+inline std::string ServeConfig(const TempDir& dir, const std::vector<AccountSpec>& accounts,
+                               const std::string& account_extra = "",
+                               const std::string& extra = "") {
+  std::string t = ConfigText(dir, accounts, kOneAccountRoute,
+                             "[http]\nlisten = \"127.0.0.1:PORT\"\n" + extra);
+  if (!account_extra.empty()) {
+    size_t p = t.find("ehlo_name = \"test.example\"\n");
+    t.insert(p, account_extra);
+  }
+  return "workers = 1\n" + t;
+}
+
+// `salvo ARGS...` in the background, its output in dir/NAME.log.
+inline std::unique_ptr<Subprocess> SalvoAsync(const TempDir& dir, const std::string& name,
+                                              const std::vector<std::string>& args,
+                                              const std::map<std::string, std::string>& env = {}) {
+  std::vector<std::string> argv = {SalvoBin()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return std::make_unique<Subprocess>(argv, env, dir.File(name + ".log"));
+}
+
 // Outcome of every recipient of a campaign, from the store.
 inline std::map<std::string, ProgressRecord> ReadProgress(const std::string& data_dir,
                                                           const std::string& id) {

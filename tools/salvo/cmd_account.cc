@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/base/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -30,7 +31,7 @@ int ListAccounts(CommandContext& ctx, const std::string& config_path, bool json)
   if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
   auto store = ctx.OpenStoreOnce(**cfg);
   if (!store.ok()) return ctx.Fail(store.status());
-  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  const int64_t now = NowUnixSeconds();
   const std::string today = CampaignStore::UtcDay(now);
   std::string out = json ? "{\"accounts\":[" : "";
   if (!json)
@@ -80,7 +81,7 @@ int ChangeAccount(CommandContext& ctx, const std::string& config_path, const std
     return ctx.Fail(absl::NotFoundError(absl::StrCat("unknown account \"", name, "\"")));
   auto store = ctx.OpenStoreOnce(**cfg);
   if (!store.ok()) return ctx.Fail(store.status());
-  const absl::Time now = absl::Now();
+  const absl::Time now = ProcessClock().Now();
   // The process's state (in the daemon: the one its running campaigns use).
   auto state = AccountStates::Process().Acquire(*store, *account, absl::ToUnixMicros(now));
   if (!state.ok()) return ctx.Fail(state.status());

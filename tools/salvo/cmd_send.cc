@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/base/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -22,8 +23,10 @@
 #include "store/campaign_store.h"
 #include "store/link_store.h"
 #include "store/run_control.h"
+#include "tools/salvo/campaign_source.h"
 #include "tools/salvo/command.h"
 #include "tools/salvo/metrics_export.h"
+#include "tools/salvo/scheduler.h"
 
 namespace salvo {
 namespace {
@@ -52,6 +55,11 @@ void PrintSummary(FILE* out, const CampaignProgress& p) {
   }
   absl::FPrintF(out, "\n");
   if (!p.pause_reason.empty()) absl::FPrintF(out, "  reason: %s\n", p.pause_reason);
+  if (p.next_action_at > 0 && (p.state == "waiting" || p.state == "paused"))
+    absl::FPrintF(out, "  %s at %s (salvo serve)\n",
+                  p.state == "waiting" ? "retries go on" : "resumes by itself",
+                  absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(p.next_action_at),
+                                   absl::UTCTimeZone()));
   const uint64_t pending = p.Pending();
   absl::FPrintF(out,
                 "  list size %d = eligible %d + suppressed %d + no consent %d + outside segment %d",
@@ -87,35 +95,52 @@ void PrintSummary(FILE* out, const CampaignProgress& p) {
 }
 
 int ExitCodeFor(const CampaignProgress& p) {
-  if (p.state == "done" || p.state == "dry-run") return 0;
+  // waiting: the daemon goes on by itself (only runs in the daemon end waiting).
+  if (p.state == "done" || p.state == "dry-run" || p.state == "waiting") return 0;
   if (p.state == "paused") return 3;
   return 4;  // cancelled
 }
 
-// Runs (or resumes) the campaign in this process (or the daemon's, when ctx.daemon is set).
+// Runs (or resumes) the campaign in this process (or the daemon's, when ctx.daemon is set):
+// from `campaign_path` (its files as they are now, stored as the campaign's snapshot), or with
+// an empty path the stored campaign `stored_id` (`campaign resume`).
 int RunSend(CommandContext& ctx, const std::string& config_path, const std::string& campaign_path,
-            uint32_t workers, bool dry_run, bool json, const std::string& metrics_file) {
+            const std::string& stored_id, uint32_t workers, bool dry_run, bool json,
+            const std::string& metrics_file) {
   auto cfg = ctx.LoadConfigOnce(config_path);
   if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
   const Config& config = **cfg;
-  auto campaign = LoadCampaign(ctx.Path(campaign_path));
-  if (!campaign.ok()) return ctx.Fail(campaign.status(), 2);
-  auto compiled = CompileCampaign(*campaign, config);
-  if (!compiled.ok()) return ctx.Fail(compiled.status(), 2);
+  absl::StatusOr<LoadedCampaign> loaded = absl::UnknownError("");
+  if (!campaign_path.empty()) {
+    loaded = LoadCampaignFiles(ctx.Path(campaign_path), config, ctx.Path(config_path));
+    if (!loaded.ok()) return ctx.Fail(loaded.status(), 2);
+  }
+  const std::string id = campaign_path.empty() ? stored_id : loaded->campaign.id;
   // A campaign that is already running (here, in the daemon or in another process) is refused
   // before anything is written.
   CampaignRunLock run_lock;
   if (!dry_run) {
-    auto lock = LockCampaignRun(config.data_dir, campaign->id, absl::Now());
+    auto lock = LockCampaignRun(config.data_dir, id, ProcessClock().Now());
     if (!lock.ok()) return ctx.Fail(lock.status());
     run_lock = std::move(*lock);
   }
   auto store = ctx.OpenStoreOnce(config);
   if (!store.ok()) return ctx.Fail(store.status());
+  if (campaign_path.empty()) {
+    loaded = LoadStoredCampaign(*store, id, config);
+    if (!loaded.ok()) return ctx.Fail(loaded.status());
+  }
+  const CampaignConfig* campaign = &loaded->campaign;
+  const std::shared_ptr<const CompiledCampaign>* compiled = &loaded->compiled;
   if (!dry_run) {
     LinkStore links(*store);
     absl::Status st = links.Put(campaign->id, (*compiled)->links());
     if (!st.ok()) return ctx.Fail(st);
+    // What later runs (`campaign resume`, the daemon's calendar) send from.
+    if (!campaign_path.empty()) {
+      st = CampaignStore(*store).PutSnapshot(campaign->id, loaded->snapshot);
+      if (!st.ok()) return ctx.Fail(st);
+    }
   }
   // /metrics on [metrics] listen while the send runs (not inside `salvo serve`, which serves
   // its own) and --metrics-file rewritten every few seconds and at exit.
@@ -126,8 +151,10 @@ int RunSend(CommandContext& ctx, const std::string& config_path, const std::stri
   RunnerOptions opt;
   opt.workers = workers;
   opt.dry_run = dry_run;
-  opt.campaign_file = ctx.Path(campaign_path);
+  opt.campaign_file = loaded->snapshot.campaign_path;
   opt.config_file = ctx.Path(config_path);
+  // In the daemon, retries far ahead are left to its calendar: the command ends "waiting".
+  if (ctx.daemon != nullptr) opt.wait_horizon_s = absl::ToInt64Seconds(config.sending.hold_retries);
   opt.run_lock = run_lock.held() ? &run_lock : nullptr;
   struct sigaction old_sa {};
   const bool own_signals = ctx.daemon == nullptr;
@@ -172,14 +199,16 @@ int CampaignCommand(CommandContext& ctx, const std::string& action, const std::s
   const Config& config = **cfg;
   const std::string& data_dir = config.data_dir;
   if (action == "resume") {  // refused at once while a run of it is in progress anywhere
-    auto probe = LockCampaignRun(data_dir, id, absl::Now());
+    auto probe = LockCampaignRun(data_dir, id, ProcessClock().Now());
     if (!probe.ok()) return ctx.Fail(probe.status());
   }
   // A send running in another process owns the store: use its status file / control channel.
   auto running = RunningSends(data_dir);
-  const bool remote = !ctx.shared_store &&
-                      std::find(running.begin(), running.end(), id) != running.end();
-  if (remote) {
+  const bool running_now = std::find(running.begin(), running.end(), id) != running.end();
+  const bool remote = !ctx.shared_store && running_now;
+  // A run in this daemon (its calendar's, or a send through it) is asked like a remote one.
+  const bool ask_run = running_now && (action == "pause" || action == "cancel");
+  if (remote || ask_run) {
     if (action == "status") {
       do {
         auto s = ReadStatusFile(data_dir, id);
@@ -222,16 +251,16 @@ int CampaignCommand(CommandContext& ctx, const std::string& action, const std::s
   if (action == "resume") {
     if ((*rec)->state == CampaignState::kCancelled)
       return ctx.Fail(absl::FailedPreconditionError(absl::StrCat("campaign ", id, " was cancelled")));
-    if ((*rec)->campaign_file.empty())
-      return ctx.Fail(absl::FailedPreconditionError("campaign record has no campaign file"));
-    return RunSend(ctx, config_path, (*rec)->campaign_file, 0, false, json, "");
+    return RunSend(ctx, config_path, "", id, 0, false, json, "");
   }
-  if (!remote && (action == "pause" || action == "cancel")) {
+  if (!ask_run && (action == "pause" || action == "cancel")) {
     CampaignRecord r = **rec;
     if (r.state != CampaignState::kDone && r.state != CampaignState::kCancelled) {
       r.state = action == "pause" ? CampaignState::kPaused : CampaignState::kCancelled;
       r.pause_reason = action == "pause" ? "paused by operator" : "cancelled by operator";
-      if (action == "cancel") r.finished_at = std::time(nullptr);
+      r.auto_resume = false;  // by hand: only `campaign resume` goes on
+      r.next_action_at = 0;
+      if (action == "cancel") r.finished_at = NowUnixSeconds();
       absl::Status st = cs.Put(r);
       if (!st.ok()) return ctx.Fail(st);
     }
@@ -266,7 +295,7 @@ void RegisterSendCommands(CLI::App& app, CommandContext& ctx, int* rc) {
       *rc = *r;
       return;
     }
-    *rc = RunSend(ctx, sa->config, sa->campaign, sa->workers, sa->dry_run, sa->json,
+    *rc = RunSend(ctx, sa->config, sa->campaign, "", sa->workers, sa->dry_run, sa->json,
                   sa->metrics_file);
   });
 
@@ -274,8 +303,9 @@ void RegisterSendCommands(CLI::App& app, CommandContext& ctx, int* rc) {
     std::string config = "salvo.toml", id;
     bool json = false, watch = false;
   };
-  CLI::App* camp = app.add_subcommand("campaign", "Campaign status and control");
+  CLI::App* camp = app.add_subcommand("campaign", "Campaign status, control and schedule");
   camp->require_subcommand(1);
+  RegisterScheduleCommands(camp, ctx, rc);
   for (const char* action : {"status", "pause", "resume", "cancel"}) {
     auto ca = std::make_shared<CampArgs>();
     CLI::App* sub = camp->add_subcommand(action, absl::StrCat(action, " a campaign"));

@@ -56,6 +56,8 @@ void RegisterSendCommands(CLI::App& app, CommandContext& ctx, int* rc);      // 
 void RegisterServeCommands(CLI::App& app, CommandContext& ctx, int* rc);     // serve
 void RegisterBouncesCommands(CLI::App& app, CommandContext& ctx, int* rc);   // bounces ingest
 void RegisterAccountCommands(CLI::App& app, CommandContext& ctx, int* rc);   // account ...
+// campaign schedule|list|unschedule (under the `campaign` command of RegisterSendCommands)
+void RegisterScheduleCommands(CLI::App* campaign, CommandContext& ctx, int* rc);
 
 // Builds the full CLI and runs argv with ctx. Used by main() and by the daemon for forwarded
 // commands. Returns the exit code.

@@ -86,6 +86,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
   refresh();
   metrics::SetScrapeHook(refresh);
   RETURN_IF_ERROR(d->StartAdmin());
+  d->scheduler_ = std::make_unique<Scheduler>(config, store, d->options_.log);
+  d->scheduler_->Start();
   FeedbackService* fs = d->feedback_.get();
   ASSIGN_OR_RETURN(d->http_, HttpServer::Start(config.http, [fs](const HttpRequest& r) {
                      return fs->Handle(r);
@@ -212,7 +214,13 @@ void Daemon::Shutdown() {
     ::unlink(socket_path_.c_str());
     admin_fd_ = -1;
   }
-  // Running sends pause with their progress saved; then give in-flight commands time to end.
+  // The calendar's runs pause (resumed when the daemon starts again), then the sends started by
+  // commands pause with their progress saved; then in-flight commands get time to end.
+  if (scheduler_) {
+    for (const std::string& c : scheduler_->Stop())
+      std::fprintf(options_.log, "salvo serve: campaign %s paused; it resumes when salvo serve starts\n",
+                   c.c_str());
+  }
   for (const std::string& c : RunningSends(config_.data_dir))
     LogIfError(RequestCampaignControl(config_.data_dir, c, "pause", "salvo serve stopping"),
                "asking campaign " + c + " to pause");

@@ -2,8 +2,11 @@
 // HTTP endpoints (tracking, one-click unsubscribe, webhooks, /healthz, /metrics) and answers the
 // CLI on the admin socket data_dir/salvo.sock by running the forwarded command line in-process
 // (RunCli with the daemon's store) on a thread per request, streaming its output back.
+// It keeps the calendar (tools/salvo/scheduler.h): scheduled campaigns start when due, and what
+// was running, waiting or paused for a reason that ends by itself goes on by itself.
 // SIGTERM / SIGINT stop it cleanly: listeners close, running sends are asked to pause (their
-// progress is saved by the runner), in-flight commands get time to finish, the store is flushed.
+// progress is saved by the runner; the daemon's own runs resume when it starts again), in-flight
+// commands get time to finish, the store is flushed.
 #pragma once
 
 #include <atomic>
@@ -19,6 +22,7 @@
 #include "tools/salvo/feedback_service.h"
 #include "tools/salvo/http_server.h"
 #include "tools/salvo/metrics_export.h"
+#include "tools/salvo/scheduler.h"
 
 namespace salvo {
 
@@ -43,6 +47,8 @@ class Daemon {
   Store* store() const { return store_.get(); }
   FeedbackService* feedback() const { return feedback_.get(); }
   int http_port() const { return http_ ? http_->port() : 0; }
+  // The calendar (scheduled, waiting and interrupted campaigns).
+  Scheduler* scheduler() const { return scheduler_.get(); }
 
   // Blocks the stop signals in the calling thread (inherited by threads started later) and
   // ignores SIGPIPE.
@@ -62,6 +68,7 @@ class Daemon {
   std::unique_ptr<FeedbackService> feedback_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<MetricsExport> metrics_;
+  std::unique_ptr<Scheduler> scheduler_;
   std::string socket_path_;
   int admin_fd_ = -1;
   std::thread admin_thread_;

@@ -1,4 +1,5 @@
 // See event_batcher.h.
+#include "engine/base/clock.h"
 #include "tools/salvo/event_batcher.h"
 
 #include <chrono>
@@ -19,7 +20,7 @@ EventBatcher::EventBatcher(EventStore* events) : events_(events) {
 EventBatcher::~EventBatcher() { Stop(); }
 
 bool EventBatcher::Add(StoredEvent e) {
-  if (e.at_us == 0) e.at_us = absl::ToUnixMicros(absl::Now());
+  if (e.at_us == 0) e.at_us = NowUnixMicros();
   std::lock_guard<std::mutex> lock(mu_);
   if (stop_ || queue_.size() >= kMaxQueued) return false;
   queue_.push_back(std::move(e));

@@ -4,9 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+#include "engine/base/clock.h"
 #include "engine/base/cpu_features.h"
 #include "tools/salvo/command.h"
 
@@ -48,6 +51,21 @@ int main(int argc, char** argv) {
   if (std::getenv("SALVO_NO_AVX2") != nullptr) salvo::DisableCpuFeature(salvo::CpuFeature::kAvx2);
   if (std::getenv("SALVO_NO_SHA_NI") != nullptr)
     salvo::DisableCpuFeature(salvo::CpuFeature::kShaNi);
+  // SALVO_FAKE_NOW=2026-12-07T08:59:57Z: the process's clock starts there and runs on (tests walk
+  // schedules, windows and UTC days in seconds).
+  static std::optional<salvo::ShiftedClock> fake_clock;
+  if (const char* fake = std::getenv("SALVO_FAKE_NOW"); fake != nullptr && *fake != '\0') {
+    absl::Time start;
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, fake, &start, &err)) {
+      std::fprintf(stderr, "salvo: SALVO_FAKE_NOW=%s is not an RFC 3339 time (%s)\n", fake,
+                   err.c_str());
+      return 2;
+    }
+    fake_clock.emplace(salvo::SystemClock(), start);
+    salvo::SetProcessClock(&*fake_clock);
+    std::fprintf(stderr, "salvo: warning: the clock is overridden by SALVO_FAKE_NOW=%s\n", fake);
+  }
   salvo::CommandContext ctx;
   ctx.argv.assign(argv, argv + argc);
   ctx.tty = isatty(STDOUT_FILENO);

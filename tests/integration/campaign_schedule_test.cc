@@ -1,0 +1,231 @@
+// The daemon keeps the calendar (tools/salvo/scheduler.h), against salvo-sink on loopback: a
+// scheduled campaign starts when due with nobody attached, a kill -9 in the middle is resumed
+// by the next daemon by itself, deferred recipients are retried by the daemon after the command
+// that started the send has ended, and a daily-limit pause ends by itself at the next UTC day
+// (walked with SALVO_FAKE_NOW).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tests/integration/campaign_fixture.h"
+#include "tests/integration/feedback_http.h"
+
+namespace salvo::test {
+namespace {
+
+// `campaign list --json`'s object for `id` ("" when absent).
+std::string ListEntry(const std::string& config, const std::string& id) {
+  auto r = Salvo({"campaign", "list", "-c", config, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const size_t p = r.out.find(absl::StrCat("{\"id\":\"", id, "\""));
+  if (p == std::string::npos) return "";
+  return r.out.substr(p, r.out.find('}', p) - p + 1);
+}
+
+// Waits until `campaign list` shows `id` in `state`; returns its entry (or the last one seen).
+std::string WaitForState(const std::string& config, const std::string& id,
+                         const std::string& state, std::chrono::seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  std::string e;
+  do {
+    e = ListEntry(config, id);
+    if (absl::StrContains(e, absl::StrCat("\"state\":\"", state, "\""))) return e;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (std::chrono::steady_clock::now() < until);
+  return e;
+}
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+// Seconds (since the sink started) of the first sample of its --timeline with a message.
+double FirstMessageAt(const std::string& timeline) {
+  std::ifstream f(timeline);
+  std::string line;
+  while (std::getline(f, line)) {
+    std::vector<std::string> p = absl::StrSplit(line, '\t');
+    if (p.size() == 2 && std::atoll(p[1].c_str()) > 0) return std::atof(p[0].c_str());
+  }
+  return -1;
+}
+
+void ExpectExactlyOnce(const std::map<std::string, std::pair<int, std::string>>& got,
+                       const Population& pop) {
+  EXPECT_EQ(got.size(), pop.eligible.size());
+  int twice = 0, unexpected = 0;
+  for (const auto& [addr, v] : got) {
+    if (v.first != 1) ++twice;
+    if (!pop.eligible.count(addr)) ++unexpected;
+  }
+  EXPECT_EQ(twice, 0);
+  EXPECT_EQ(unexpected, 0);
+}
+
+TEST(CampaignSchedule, StartsWhenDueWithOnlyTheDaemonRunning) {
+  TempDir dir;
+  Population pop = Populate(dir.File("data"), "news", 2000, "s");
+  const auto sink_start = absl::Now();
+  Sink sink(dir, "sink", {"--timeline", dir.File("timeline.tsv")});
+  ServeProcess serve(dir, ServeConfig(dir, {{"acct", sink.port(), {}, 4}}));
+  ASSERT_TRUE(serve.ready()) << serve.Log();
+  const std::string campaign = CampaignFile(dir, "sched", "news");
+
+  const absl::Time at = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 6);
+  auto r = Salvo({"campaign", "schedule", "-c", serve.config(), "--campaign", campaign, "--at",
+                  Rfc3339(at)});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "campaign sched scheduled for " + Rfc3339(at))) << r.out;
+  // Later edits of the campaign's files change nothing: the schedule keeps what it was given.
+  dir.Write("sched.html", "<html><body>edited</body></html>");
+  const std::string listed = ListEntry(serve.config(), "sched");
+  EXPECT_TRUE(absl::StrContains(listed, "\"state\":\"scheduled\"")) << listed;
+  EXPECT_TRUE(absl::StrContains(listed, absl::StrCat("\"next_action_at\":", absl::ToUnixSeconds(at))))
+      << listed;
+
+  const std::string done = WaitForState(serve.config(), "sched", "done", std::chrono::seconds(60));
+  EXPECT_TRUE(absl::StrContains(done, absl::StrCat("\"delivered\":", pop.eligible.size()))) << done;
+  EXPECT_EQ(serve.Stop(), 0) << serve.Log();
+  ExpectExactlyOnce(sink.StopAndRead(), pop);
+  // No message before the scheduled second (the timeline samples every 250 ms).
+  const double first = FirstMessageAt(dir.File("timeline.tsv"));
+  ASSERT_GE(first, 0);
+  EXPECT_GE(first + 0.25, absl::ToDoubleSeconds(at - sink_start)) << first;
+  EXPECT_TRUE(absl::StrContains(serve.Log(), "campaign sched: starting (scheduled)")) << serve.Log();
+}
+
+TEST(CampaignSchedule, UnscheduleAndErrorsNameWhatIsWrong) {
+  TempDir dir;
+  Populate(dir.File("data"), "news", 10, "u");
+  const std::string config = dir.Write("salvo.toml", ConfigText(dir, {{"acct", 9, {}, 1}},
+                                                                kOneAccountRoute));
+  const std::string campaign = CampaignFile(dir, "later", "news");
+  auto bad = Salvo({"campaign", "schedule", "-c", config, "--campaign", campaign, "--at",
+                    "tomorrow 9am"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(bad.err, "--at \"tomorrow 9am\" is not \"now\" or an RFC 3339"))
+      << bad.err;
+  auto ok = Salvo({"campaign", "schedule", "-c", config, "--campaign", campaign, "--at",
+                   "2030-01-01T09:00:00+01:00"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_TRUE(absl::StrContains(ok.out, "scheduled for 2030-01-01T08:00:00Z")) << ok.out;
+  auto list = Salvo({"campaign", "list", "-c", config});
+  EXPECT_TRUE(absl::StrContains(list.out, "later")) << list.out;
+  EXPECT_TRUE(absl::StrContains(list.out, "scheduled  2030-01-01T08:00:00Z")) << list.out;
+  auto un = Salvo({"campaign", "unschedule", "-c", config, "--id", "later"});
+  EXPECT_EQ(un.exit_code, 0) << un.err;
+  EXPECT_EQ(ListEntry(config, "later"), "");
+  auto again = Salvo({"campaign", "unschedule", "-c", config, "--id", "later"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(again.err, "no campaign \"later\"")) << again.err;
+}
+
+TEST(CampaignSchedule, KillDuringAScheduledCampaignTheNextDaemonFinishesIt) {
+  TempDir dir;
+  Population pop = Populate(dir.File("data"), "news", 20000, "k");
+  Sink sink(dir, "sink");
+  const std::string config_text =
+      ServeConfig(dir, {{"acct", sink.port(), {}, 4}}, "rate_per_second = 2500\n");
+  const std::string campaign = CampaignFile(dir, "kill", "news");
+  {
+    ServeProcess serve(dir, config_text);
+    ASSERT_TRUE(serve.ready()) << serve.Log();
+    auto r = Salvo({"campaign", "schedule", "-c", serve.config(), "--campaign", campaign, "--at",
+                    "now"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Killed about 2 s into an ~8 s send.
+    const std::string status = dir.File("data/run/kill.status.json");
+    for (int i = 0; i < 200 && !std::ifstream(status).good(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    ASSERT_TRUE(std::ifstream(status).good()) << serve.Log();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    ASSERT_EQ(::kill(serve.pid(), SIGKILL), 0);
+    serve.Stop();
+  }
+  ServeProcess again(dir, config_text);  // no other command: the daemon resumes it by itself
+  ASSERT_TRUE(again.ready()) << again.Log();
+  const std::string done = WaitForState(again.config(), "kill", "done", std::chrono::seconds(90));
+  EXPECT_TRUE(absl::StrContains(done, absl::StrCat("\"delivered\":", pop.eligible.size()))) << done;
+  auto status = Salvo({"campaign", "status", "-c", again.config(), "--id", "kill", "--json"});
+  const int64_t in_flight = JsonInt(status.out, "in_flight_at_resume");
+  EXPECT_GE(in_flight, 0) << status.out;
+  EXPECT_EQ(again.Stop(), 0) << again.Log();
+  EXPECT_TRUE(absl::StrContains(again.Log(), "campaign kill: resuming")) << again.Log();
+  auto got = sink.StopAndRead();
+  EXPECT_EQ(got.size(), pop.eligible.size());
+  int64_t duplicates = 0;
+  for (const auto& [addr, v] : got) duplicates += v.first - 1;
+  EXPECT_LE(duplicates, in_flight);
+}
+
+TEST(CampaignSchedule, DeferredRecipientsAreRetriedByTheDaemonAfterTheCommandEnded) {
+  TempDir dir;
+  Population pop = Populate(dir.File("data"), "news", 300, "d");
+  // Every recipient's first attempt is deferred.
+  Sink sink(dir, "sink", {"--fault-rcpt", "@=451-4.3.0*1"});
+  ServeProcess serve(dir, ServeConfig(dir, {{"acct", sink.port(), {}, 4}}, "",
+                                      "[sending]\nretry_base = \"3s\"\nretry_max = \"3s\"\n"
+                                      "hold_retries = \"1s\"\n"));
+  ASSERT_TRUE(serve.ready()) << serve.Log();
+  const std::string campaign = CampaignFile(dir, "retry", "news");
+  auto r = Salvo({"send", "-c", serve.config(), "--campaign", campaign, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"state\":\"waiting\"")) << r.out;
+  EXPECT_EQ(JsonInt(r.out, "deferred"), static_cast<int64_t>(pop.eligible.size())) << r.out;
+  EXPECT_GT(JsonInt(r.out, "next_action_at"), 0) << r.out;
+  // The command has ended; the daemon goes on by itself.
+  const std::string done = WaitForState(serve.config(), "retry", "done", std::chrono::seconds(60));
+  EXPECT_TRUE(absl::StrContains(done, absl::StrCat("\"delivered\":", pop.eligible.size()))) << done;
+  EXPECT_TRUE(absl::StrContains(done, "\"deferred\":0")) << done;
+  EXPECT_EQ(serve.Stop(), 0) << serve.Log();
+  ExpectExactlyOnce(sink.StopAndRead(), pop);
+}
+
+TEST(CampaignSchedule, ADailyLimitPauseEndsByItselfAtTheNextUtcDay) {
+  TempDir dir;
+  Population pop = Populate(dir.File("data"), "news", 300, "n");
+  Sink sink(dir, "sink");
+  // 10 s before midnight (UTC) on the daemon's clock.
+  ServeProcess serve(dir, ServeConfig(dir, {{"acct", sink.port(), {}, 4}}, "daily_limit = 100\n"),
+                     {{"SALVO_FAKE_NOW", "2026-12-07T23:59:50Z"}});
+  ASSERT_TRUE(serve.ready()) << serve.Log();
+  const std::string campaign = CampaignFile(dir, "daily", "news");
+  auto r = Salvo({"send", "-c", serve.config(), "--campaign", campaign, "--json"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;  // paused
+  EXPECT_EQ(JsonInt(r.out, "delivered"), 100) << r.out;
+  EXPECT_EQ(JsonInt(r.out, "next_action_at"), absl::ToUnixSeconds(absl::FromCivil(
+                                                  absl::CivilSecond(2026, 12, 8), absl::UTCTimeZone())))
+      << r.out;
+  // At midnight the daemon resumes it: 100 more, then it pauses until the day after.
+  std::string e;
+  for (int i = 0; i < 150; ++i) {
+    e = ListEntry(serve.config(), "daily");
+    if (absl::StrContains(e, "\"delivered\":200") && absl::StrContains(e, "\"state\":\"paused\""))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(absl::StrContains(e, "\"delivered\":200")) << e << serve.Log();
+  EXPECT_TRUE(absl::StrContains(e, absl::StrCat("\"next_action_at\":",
+                                                absl::ToUnixSeconds(absl::FromCivil(
+                                                    absl::CivilSecond(2026, 12, 9),
+                                                    absl::UTCTimeZone())))))
+      << e;
+  // A pause by hand stays until `campaign resume`.
+  auto p = Salvo({"campaign", "pause", "-c", serve.config(), "--id", "daily"});
+  EXPECT_EQ(p.exit_code, 0) << p.err;
+  e = ListEntry(serve.config(), "daily");
+  EXPECT_TRUE(absl::StrContains(e, "\"next_action_at\":0")) << e;
+  EXPECT_EQ(serve.Stop(), 0) << serve.Log();
+  auto got = sink.StopAndRead();
+  EXPECT_EQ(got.size(), 200u);
+}
+
+}  // namespace
+}  // namespace salvo::test
