@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,122 +29,21 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "tests/shard/loopback_test_util.h"
 #include "tests/shard/tls_test_util.h"
 #include "tests/testlib/testlib.h"
 
 namespace salvo {
 namespace {
 
-constexpr auto kWait = std::chrono::seconds(5);
-
-// --- the server side: plain blocking sockets with poll() bounds ---
-
-struct Listener {
-  int fd = -1;
-  int port = 0;
-  ~Listener() {
-    if (fd >= 0) close(fd);
-  }
-};
-
-void ListenOn(Listener* l, const char* ip = "127.0.0.1", bool do_listen = true, int backlog = 16) {
-  l->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(l->fd, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, ip, &a.sin_addr);
-  ASSERT_EQ(bind(l->fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  if (do_listen) {
-    ASSERT_EQ(listen(l->fd, backlog), 0);
-  }
-  socklen_t len = sizeof a;
-  ASSERT_EQ(getsockname(l->fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  l->port = ntohs(a.sin_port);
-}
-
-bool Readable(int fd, std::chrono::milliseconds within) {
-  pollfd p{fd, POLLIN, 0};
-  return poll(&p, 1, static_cast<int>(within.count())) == 1;
-}
-
-// Accepts one connection (-1 after kWait); *peer gets its address.
-int AcceptOne(int listen_fd, std::string* peer = nullptr) {
-  if (!Readable(listen_fd, kWait)) return -1;
-  sockaddr_in a{};
-  socklen_t len = sizeof a;
-  int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&a), &len, SOCK_CLOEXEC);
-  if (fd >= 0 && peer) {
-    char buf[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
-    *peer = buf;
-  }
-  return fd;
-}
-
-// Reads until `n` bytes came (or EOF / kWait).
-std::string ReadN(int fd, size_t n) {
-  std::string out;
-  char buf[65536];
-  while (out.size() < n && Readable(fd, kWait)) {
-    ssize_t r = read(fd, buf, std::min(sizeof buf, n - out.size()));
-    if (r <= 0) break;
-    out.append(buf, static_cast<size_t>(r));
-  }
-  return out;
-}
-
-void WriteAll(int fd, std::string_view s) {
-  while (!s.empty()) {
-    ssize_t n = write(fd, s.data(), s.size());
-    ASSERT_GT(n, 0);
-    s.remove_prefix(static_cast<size_t>(n));
-  }
-}
-
-// --- the stream under test: records what RingStream tells it ---
-
-class Recorder {
- public:
-  void Add(std::string e) {
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(std::move(e));
-    cv_.notify_all();
-  }
-  void AddData(std::string_view d) {
-    std::lock_guard<std::mutex> lock(mu_);
-    data_.append(d);
-    cv_.notify_all();
-  }
-  // Waits until an event starting with `prefix` was recorded; returns it ("" on timeout).
-  std::string WaitFor(const std::string& prefix) {
-    std::unique_lock<std::mutex> lock(mu_);
-    std::string found;
-    cv_.wait_for(lock, kWait, [&] {
-      for (const auto& e : events_)
-        if (absl::StartsWith(e, prefix)) {
-          found = e;
-          return true;
-        }
-      return false;
-    });
-    return found;
-  }
-  std::string WaitForData(size_t n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, kWait, [&] { return data_.size() >= n; });
-    return data_;
-  }
-  std::vector<std::string> events() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> events_;
-  std::string data_;
-};
+using test::AcceptOne;
+using test::kWait;
+using test::Listener;
+using test::ListenOn;
+using test::Readable;
+using test::ReadN;
+using test::Recorder;
+using test::WriteAll;
 
 class TestStream : public RingStream {
  public:
@@ -392,6 +292,7 @@ TEST_F(StreamTest, CloseOfAnIdleConnectionClosesTheSocket) {
 class StreamTlsTest : public StreamTest {
  protected:
   void SetUp() override {
+    signal(SIGPIPE, SIG_IGN);  // the server's SSL_write / alert to a client that went away
     StreamTest::SetUp();
     ASSERT_TRUE(test::MakeSelfSignedCert("mail.test", "DNS:mail.test", &cert_));
     server_ctx_ = test::MakeServerCtx(cert_);
