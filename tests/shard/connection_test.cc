@@ -70,7 +70,8 @@ class SmtpServer {
 
  private:
   bool Send(const std::string& s) {
-    if (ssl_) return SSL_write(ssl_, s.data(), static_cast<int>(s.size())) == static_cast<int>(s.size());
+    const int n = static_cast<int>(s.size());
+    if (ssl_) return SSL_write(ssl_, s.data(), n) == n;
     return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
   }
   // One line without its CRLF; false on EOF / error / timeout.
@@ -214,7 +215,8 @@ RenderedMessage Message(const std::string& to, const std::vector<std::string_vie
   return m;
 }
 
-constexpr std::string_view kHeaders = "From: a@example.com\r\nTo: b@example.net\r\nSubject: t\r\n\r\n";
+constexpr std::string_view kHeaders =
+    "From: a@example.com\r\nTo: b@example.net\r\nSubject: t\r\n\r\n";
 constexpr std::string_view kBody = "Hello\r\n.leading dot\r\nBye\r\n";
 
 class ConnectionTest : public ::testing::Test {

@@ -97,7 +97,8 @@ TEST(ResolverTest, RequestsAreAnsweredInOrder) {
   std::mutex mu;
   std::vector<std::string> order;
   std::promise<void> last;
-  const std::vector<std::string> names = {"localhost", "a..b", "localhost", "bad name", "localhost"};
+  const std::vector<std::string> names = {"localhost", "a..b", "localhost", "bad name",
+                                          "localhost"};
   for (size_t i = 0; i < names.size(); ++i) {
     r.Resolve(names[i], 25, [&, i](Result res) {
       std::lock_guard<std::mutex> lock(mu);

@@ -157,7 +157,8 @@ TEST_F(StreamTest, ThousandsOfPiecesAndWritesQueuedDuringASend) {
   std::string source(4096 * 2000, '\0');
   for (size_t i = 0; i < source.size(); ++i) source[i] = static_cast<char>('a' + (i * 7) % 26);
   OnLoop([&] {
-    for (size_t i = 0; i < 2000; ++i) stream_->Write(std::string_view(source).substr(i * 4096, 4096), false);
+    for (size_t i = 0; i < 2000; ++i)
+      stream_->Write(std::string_view(source).substr(i * 4096, 4096), false);
     stream_->Flush();
   });
   OnLoop([&] {

@@ -36,7 +36,9 @@ class MemServer {
   }
   std::string TakeOutput() {
     std::string out(BIO_ctrl_pending(wbio_), '\0');
-    if (!out.empty()) out.resize(static_cast<size_t>(BIO_read(wbio_, out.data(), static_cast<int>(out.size()))));
+    if (out.empty()) return out;
+    const int n = BIO_read(wbio_, out.data(), static_cast<int>(out.size()));
+    out.resize(n > 0 ? static_cast<size_t>(n) : 0);
     return out;
   }
   bool Step() {  // true once the handshake is done
@@ -51,7 +53,10 @@ class MemServer {
     while ((n = SSL_read(ssl_, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
     return out;
   }
-  void Write(const std::string& s) { ASSERT_EQ(SSL_write(ssl_, s.data(), static_cast<int>(s.size())), static_cast<int>(s.size())); }
+  void Write(const std::string& s) {
+    const int n = static_cast<int>(s.size());
+    ASSERT_EQ(SSL_write(ssl_, s.data(), n), n);
+  }
   SSL* ssl() { return ssl_; }
 
  private:
@@ -217,7 +222,8 @@ TEST_F(TlsTest, ExpiredCertificateFails) {
     TlsSession client;
     ASSERT_TRUE(client.Init(*ctx, "mail.test", true).ok());
     MemServer server(server_ctx);
-    EXPECT_EQ(Handshake(client, server).message(), "certificate verify failed: certificate has expired");
+    EXPECT_EQ(Handshake(client, server).message(),
+              "certificate verify failed: certificate has expired");
   }
   SSL_CTX_free(server_ctx);
 }

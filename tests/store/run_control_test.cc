@@ -145,7 +145,8 @@ TEST(StatusFile, RunningSendsListsOnlyLiveWriters) {
   ASSERT_GT(dead_pid, 1);
   ASSERT_TRUE(WriteStatusFile(dir.path(), "live", absl::StrCat("{\"campaign\":\"live\",\"pid\":",
                                                                getpid(), ",\"sent\":3}")).ok());
-  ASSERT_TRUE(WriteStatusFile(dir.path(), "spaced", absl::StrCat("{\"pid\": ", getpid(), "}")).ok());
+  ASSERT_TRUE(
+      WriteStatusFile(dir.path(), "spaced", absl::StrCat("{\"pid\": ", getpid(), "}")).ok());
   ASSERT_TRUE(
       WriteStatusFile(dir.path(), "dead", absl::StrCat("{\"pid\":", dead_pid, "}")).ok());
   ASSERT_TRUE(WriteStatusFile(dir.path(), "nopid", "{\"sent\":3}").ok());

@@ -93,7 +93,8 @@ class FeedbackServiceTest : public StoreFixture {
     Request r;
     r.path = "/webhooks/" + provider;
     r.body = body;
-    if (provider == "postmark") r.headers["authorization"] = "Basic aG9vazpzM2NyZXQ=";  // hook:s3cret
+    // Basic hook:s3cret
+    if (provider == "postmark") r.headers["authorization"] = "Basic aG9vazpzM2NyZXQ=";
     return Do(r);
   }
   std::optional<SuppressionEntry> Suppressed(const std::string& address) {
