@@ -26,6 +26,7 @@ RingStream::~RingStream() {
 
 void RingStream::Connect(const ResolvedAddress& to, const std::string& source_ip,
                          absl::Duration timeout) {
+  connect_to_ = to;
   peer_ = to.ToString();
   fd_ = socket(to.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
@@ -52,7 +53,8 @@ void RingStream::Connect(const ResolvedAddress& to, const std::string& source_ip
   connect_ts_.tv_sec = ns / 1000000000;
   connect_ts_.tv_nsec = ns % 1000000000;
   io_uring_sqe* sqe = loop_->Sqe(this, kConnect);
-  io_uring_prep_connect(sqe, fd_, reinterpret_cast<const sockaddr*>(&to.addr), to.len);
+  io_uring_prep_connect(sqe, fd_, reinterpret_cast<const sockaddr*>(&connect_to_.addr),
+                        connect_to_.len);
   sqe->flags |= IOSQE_IO_LINK;
   sqe = loop_->Sqe(this, kConnectTimeout);
   io_uring_prep_link_timeout(sqe, &connect_ts_, 0);

@@ -29,8 +29,9 @@ class RingStream : public IoHandler {
   explicit RingStream(RingLoop* loop) : loop_(loop) {}
   ~RingStream() override;
 
-  // Creates the socket, binds `source_ip` when not empty, connects with `timeout`.
-  // Result: OnConnected(status) (errors: "connect to A: Connection refused",
+  // Creates the socket, binds `source_ip` when not empty, connects with `timeout`. `to` is
+  // copied (the ring reads the address only when the SQE is submitted, after this returns).
+  // Result: OnConnected(status) (errors: "cannot connect to A: Connection refused",
   // "timeout connecting to A", "cannot bind source address S: ...").
   void Connect(const ResolvedAddress& to, const std::string& source_ip, absl::Duration timeout);
 
@@ -101,6 +102,7 @@ class RingStream : public IoHandler {
   bool failed_ = false;
   bool in_completion_ = false;
   std::string peer_;
+  ResolvedAddress connect_to_;  // read by the kernel at submission: must outlive Connect()
   __kernel_timespec connect_ts_{};
 
   std::unique_ptr<TlsSession> tls_;

@@ -1,0 +1,106 @@
+// store/link_store.h: a campaign's link table (index -> URL) for the click redirector. Put
+// replaces the whole table (stale indexes disappear), tables of other campaigns are untouched
+// (also when one id is a prefix of another), unknown campaigns / indexes read as absent, ids
+// outside 1-255 bytes are refused on write and absent on read, and the table survives a reopen.
+#include "store/link_store.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/store/store_fixture.h"
+
+namespace salvo {
+namespace {
+
+class LinkStoreTest : public StoreFixture {
+ protected:
+  std::optional<std::string> Get(std::string_view campaign, uint32_t index) {
+    auto r = LinkStore(store_.get()).Get(campaign, index);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : std::nullopt;
+  }
+};
+
+TEST_F(LinkStoreTest, PutThenGetEveryIndex) {
+  LinkStore links(store_.get());
+  const std::vector<std::string> urls = {"https://example.com/a", "https://example.com/b?x=1&y=2",
+                                         "https://example.org/"};
+  ASSERT_TRUE(links.Put("spring", urls).ok());
+  for (uint32_t i = 0; i < urls.size(); ++i) EXPECT_EQ(Get("spring", i), urls[i]) << i;
+  EXPECT_EQ(Get("spring", 3), std::nullopt);
+  EXPECT_EQ(Get("spring", 0xffffffffu), std::nullopt);
+  EXPECT_EQ(Get("autumn", 0), std::nullopt);
+}
+
+TEST_F(LinkStoreTest, PutReplacesTheWholeTable) {
+  LinkStore links(store_.get());
+  ASSERT_TRUE(links.Put("c1", {"https://old.example/0", "https://old.example/1",
+                               "https://old.example/2"}).ok());
+  ASSERT_TRUE(links.Put("c1", {"https://new.example/0"}).ok());
+  EXPECT_EQ(Get("c1", 0), "https://new.example/0");
+  EXPECT_EQ(Get("c1", 1), std::nullopt);  // stale entries of the longer table are gone
+  EXPECT_EQ(Get("c1", 2), std::nullopt);
+  // Idempotent for the same URLs.
+  ASSERT_TRUE(links.Put("c1", {"https://new.example/0"}).ok());
+  EXPECT_EQ(Get("c1", 0), "https://new.example/0");
+  // An empty table clears it.
+  ASSERT_TRUE(links.Put("c1", {}).ok());
+  EXPECT_EQ(Get("c1", 0), std::nullopt);
+}
+
+TEST_F(LinkStoreTest, CampaignsDoNotShareEntriesEvenWithPrefixIds) {
+  LinkStore links(store_.get());
+  ASSERT_TRUE(links.Put("news", {"https://a.example/", "https://b.example/"}).ok());
+  ASSERT_TRUE(links.Put("news2", {"https://c.example/"}).ok());
+  ASSERT_TRUE(links.Put("new", {"https://d.example/"}).ok());
+  // Replacing "new" and "news2" leaves "news" alone, and the other way round.
+  ASSERT_TRUE(links.Put("new", {}).ok());
+  ASSERT_TRUE(links.Put("news", {"https://e.example/"}).ok());
+  EXPECT_EQ(Get("news", 0), "https://e.example/");
+  EXPECT_EQ(Get("news", 1), std::nullopt);
+  EXPECT_EQ(Get("news2", 0), "https://c.example/");
+  EXPECT_EQ(Get("new", 0), std::nullopt);
+}
+
+TEST_F(LinkStoreTest, IndexesBeyondOneByteAndBinarySafeUrls) {
+  LinkStore links(store_.get());
+  std::vector<std::string> urls;
+  for (int i = 0; i < 300; ++i) urls.push_back("https://example.com/l" + std::to_string(i));
+  urls[256] = std::string("https://example.com/with\0nul", 28);  // stored as given
+  ASSERT_TRUE(links.Put("many", urls).ok());
+  EXPECT_EQ(Get("many", 0), urls[0]);
+  EXPECT_EQ(Get("many", 255), urls[255]);
+  EXPECT_EQ(Get("many", 256), urls[256]);
+  EXPECT_EQ(Get("many", 299), urls[299]);
+  EXPECT_EQ(Get("many", 300), std::nullopt);
+}
+
+TEST_F(LinkStoreTest, CampaignIdLengthIsBounded) {
+  LinkStore links(store_.get());
+  EXPECT_TRUE(absl::IsInvalidArgument(links.Put("", {"https://x.example/"})));
+  const std::string longest(255, 'c');
+  const std::string too_long(256, 'c');
+  EXPECT_TRUE(absl::IsInvalidArgument(links.Put(too_long, {"https://x.example/"})));
+  ASSERT_TRUE(links.Put(longest, {"https://x.example/"}).ok());
+  EXPECT_EQ(Get(longest, 0), "https://x.example/");
+  // Reads with such ids are simply absent (the redirector answers 404).
+  EXPECT_EQ(Get("", 0), std::nullopt);
+  EXPECT_EQ(Get(too_long, 0), std::nullopt);
+}
+
+TEST_F(LinkStoreTest, TableSurvivesReopen) {
+  ASSERT_TRUE(LinkStore(store_.get()).Put("kept", {"https://kept.example/"}).ok());
+  store_.reset();
+  StoreOptions o;
+  o.data_dir = dir_.File("data");
+  auto s = Store::Open(o);
+  ASSERT_TRUE(s.ok()) << s.status();
+  store_ = std::move(*s);
+  EXPECT_EQ(Get("kept", 0), "https://kept.example/");
+}
+
+}  // namespace
+}  // namespace salvo
