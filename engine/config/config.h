@@ -133,6 +133,11 @@ struct SendingConfig {
   uint32_t batch_size = 512;                        // members scanned per store read
 };
 
+// [queue] — the daemon's durable message queue (store/queue_store.h).
+struct QueueConfig {
+  absl::Duration keep = absl::Hours(24 * 7);  // finished messages are deleted after this
+};
+
 struct Config {
   std::string path;       // the config file, as given
   std::string base_dir;   // directory of the config file; relative paths resolve against it
@@ -148,6 +153,7 @@ struct Config {
   MetricsConfig metrics;
   std::map<std::string, WebhookConfig> webhooks;  // provider name -> config
   SendingConfig sending;
+  QueueConfig queue;
 
   const AccountConfig* FindAccount(std::string_view name) const;
   const RouteConfig* FindRoute(std::string_view name) const;
