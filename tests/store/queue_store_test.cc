@@ -139,6 +139,12 @@ TEST_F(QueueStoreTest, HostileInputIsRejectedAndNothingIsWritten) {
   sender.sender = "not an address";
   expect({sender}, absl::StatusCode::kInvalidArgument, "message 0: sender: invalid address");
 
+  // The default limit: 25 MB a body.
+  NewMessage over = Msg({"a@example.com"});
+  over.body.assign((25u << 20) + 1, 'x');
+  auto r = QueueStore(store_.get()).Enqueue({over});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+
   auto all = q.List({});
   ASSERT_TRUE(all.ok());
   EXPECT_TRUE(all->empty());
