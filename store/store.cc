@@ -32,7 +32,8 @@ namespace {
 
 constexpr const char* kCfNames[] = {"default",     "recipients", "members", "lists",
                                     "suppression", "campaigns",  "progress", "events", "meta",
-                                    "addr_hash"};
+                                    "addr_hash",   "queue",      "queue_body", "queue_due",
+                                    "queue_state", "queue_addr"};
 static_assert(sizeof(kCfNames) / sizeof(kCfNames[0]) == static_cast<size_t>(Cf::kCount));
 
 constexpr const char* kLockFile = "salvo.lock";
@@ -156,6 +157,14 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
       // Mostly misses at send time: the whole-key bloom filter answers those without I/O.
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.02;
+      o.write_buffer_size = 16 << 20;
+      break;
+    case Cf::kQueueBody:
+      // Message bodies (KBs to MBs, written once, deleted by the sweep): kept in blob files so
+      // that compactions move 20-byte references, not the bodies.
+      o.enable_blob_files = true;
+      o.min_blob_size = 4096;
+      o.enable_blob_garbage_collection = true;
       o.write_buffer_size = 16 << 20;
       break;
     case Cf::kMeta:

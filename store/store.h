@@ -13,6 +13,11 @@
 //   meta         misc (schema version, dedup markers)
 //   addr_hash    AddressHash(address_key) (8 bytes BE) address_key -> "" : resolves the recipient
 //                named by a VERP bounce tag (engine/links/token.h); written with new recipients
+//   queue        message id -> queue entry (one recipient each; store/queue_store.h)
+//   queue_body   body id -> message bytes shared by the entries of one Enqueue'd message
+//   queue_due    next attempt (8 bytes BE, unix us) id -> "" : queued and deferred entries
+//   queue_state  state(1 byte) id -> "" : entries by state (list, recovery, sweep)
+//   queue_addr   AddressHash(address_key) (8 bytes BE) id -> "" : entries by recipient
 #pragma once
 
 #include <memory>
@@ -30,13 +35,16 @@ class ColumnFamilyHandle;
 
 namespace salvo {
 
+class QueueShared;  // store/queue_store.cc: the queue's write group and id clock
+
 struct StoreOptions {
   std::string data_dir;
   bool create_if_missing = true;
 };
 
 enum class Cf : int { kDefault = 0, kRecipients, kMembers, kLists, kSuppression, kCampaigns,
-                      kProgress, kEvents, kMeta, kAddrHash, kCount };
+                      kProgress, kEvents, kMeta, kAddrHash, kQueue, kQueueBody, kQueueDue,
+                      kQueueState, kQueueAddr, kCount };
 
 // Key in Cf::kAddrHash: AddressHash(address_key) as 8 big-endian bytes, then address_key.
 void AddressHashKey(std::string_view address_key, std::string* out);
@@ -63,6 +71,7 @@ class Store {
   friend rocksdb::DB* DbOf(const Store* s);
   friend rocksdb::ColumnFamilyHandle* CfOf(const Store* s, Cf which);
   friend std::mutex& WriteMutexOf(Store* s);
+  friend QueueShared& QueueSharedOf(Store* s);
   Store() = default;
   rocksdb::ColumnFamilyHandle* cf(Cf which) const { return cfs_[static_cast<int>(which)]; }
 
@@ -71,6 +80,8 @@ class Store {
   std::string data_dir_;
   int lock_fd_ = -1;
   std::mutex write_mu_;
+  std::once_flag queue_once_;
+  std::shared_ptr<QueueShared> queue_;  // created on first use by store/queue_store.cc
 };
 
 }  // namespace salvo

@@ -16,5 +16,8 @@ inline rocksdb::ColumnFamilyHandle* CfOf(const Store* s, Cf which) {
 // Serializes read-modify-write batches (list member counts, the suppression count) within this
 // process; the data_dir lock guarantees that no other process writes.
 inline std::mutex& WriteMutexOf(Store* s) { return s->write_mu_; }
+// The queue's per-Store state (group commit, id clock, transition mutex): every QueueStore on
+// one Store shares it. Defined in store/queue_store.cc.
+QueueShared& QueueSharedOf(Store* s);
 
 }  // namespace salvo

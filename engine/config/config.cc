@@ -430,6 +430,11 @@ std::string Config::Resolve(const std::string& p) const {
     sr.UInt("batch_size", &c.sending.batch_size);
     sr.Finish();
   }
+  if (const toml::table* t = r.Table("queue")) {
+    TableReader qr(*t, "queue", path, &st);
+    qr.Dur("keep", &c.queue.keep);
+    qr.Finish();
+  }
   r.Finish();
   RETURN_IF_ERROR(st);
   c.data_dir = c.Resolve(c.data_dir);

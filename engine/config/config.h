@@ -136,6 +136,11 @@ struct SendingConfig {
   absl::Duration hold_retries = absl::Seconds(30);
 };
 
+// [queue] — the daemon's durable message queue (store/queue_store.h).
+struct QueueConfig {
+  absl::Duration keep = absl::Hours(24 * 7);  // finished messages are deleted after this
+};
+
 struct Config {
   std::string path;       // the config file, as given
   std::string base_dir;   // directory of the config file; relative paths resolve against it
@@ -151,6 +156,7 @@ struct Config {
   MetricsConfig metrics;
   std::map<std::string, WebhookConfig> webhooks;  // provider name -> config
   SendingConfig sending;
+  QueueConfig queue;
 
   const AccountConfig* FindAccount(std::string_view name) const;
   const RouteConfig* FindRoute(std::string_view name) const;

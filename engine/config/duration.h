@@ -1,4 +1,5 @@
-// Durations in config: "30s", "5m", "24h", "1h30m", "250ms" or a bare integer of seconds.
+// Durations in config: "30s", "5m", "24h", "1h30m", "250ms", "7d", "2d12h" or a bare integer of
+// seconds.
 #pragma once
 
 #include <string_view>

@@ -67,6 +67,28 @@ TEST(ConfigTest, BadTlsModeAndSyntaxError) {
   EXPECT_TRUE(absl::StrContains(c.status().message(), "s.toml:1")) << c.status();
 }
 
+TEST(ConfigTest, QueueKeepTakesDaysAndRejectsUnknownKeys) {
+  auto c = ParseConfig("data_dir = \"x\"\n", "s.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->queue.keep, absl::Hours(7 * 24));  // default
+  c = ParseConfig("[queue]\nkeep = \"2d12h\"\n", "s.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->queue.keep, absl::Hours(60));
+  c = ParseConfig("[queue]\nkeep = \"36h\"\n", "s.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->queue.keep, absl::Hours(36));
+  c = ParseConfig("[queue]\nkeep = \"7d\"\nkepp = 1\n", "s.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "s.toml:3")) << c.status();
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "queue.kepp")) << c.status();
+  c = ParseConfig("[queue]\nkeep = \"7 days\"\n", "s.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "s.toml:2")) << c.status();
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "invalid duration")) << c.status();
+  for (const char* bad : {"d", "-1d", "1d-1h", "1dd", "1.5d"})
+    EXPECT_FALSE(ParseConfig(std::string("[queue]\nkeep = \"") + bad + "\"\n", "s").ok()) << bad;
+}
+
 TEST(ConfigTest, RelativePathsResolveAgainstConfigDir) {
   auto c = ParseConfig("data_dir = \"data\"\n[[dkim]]\ndomain=\"e.com\"\nselector=\"s\"\n"
                        "key_file=\"secrets/k.pem\"\n", "/etc/salvo/salvo.toml");
