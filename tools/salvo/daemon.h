@@ -30,7 +30,7 @@ class Daemon {
   };
 
   // Opens the store (a busy data_dir fails with Store::Open's "in use by pid N" error), starts
-  // HTTP and the admin socket. The caller must have blocked SIGTERM/SIGINT (BlockStopSignals)
+  // HTTP and the admin socket. The caller must have blocked SIGTERM/SIGINT (engine/base/stop_signals.h)
   // before, so that no thread but the one in Run() takes them.
   [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config, Options options);
@@ -43,10 +43,6 @@ class Daemon {
   Store* store() const { return store_.get(); }
   FeedbackService* feedback() const { return feedback_.get(); }
   int http_port() const { return http_ ? http_->port() : 0; }
-
-  // Blocks the stop signals in the calling thread (inherited by threads started later) and
-  // ignores SIGPIPE.
-  static void BlockStopSignals();
 
  private:
   Daemon(const Config& config, Options options) : config_(config), options_(std::move(options)) {}
