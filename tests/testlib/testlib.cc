@@ -251,4 +251,14 @@ int CountOpenFds() {
   return n - 3;  // ".", "..", and the dir fd itself
 }
 
+std::string MissingParts(std::string_view text, std::initializer_list<std::string_view> parts) {
+  std::string missing;
+  for (std::string_view p : parts) {
+    if (text.find(p) != std::string_view::npos) continue;
+    if (!missing.empty()) missing += ' ';
+    missing.append("\"").append(p).append("\"");
+  }
+  return missing;
+}
+
 }  // namespace salvo::test
