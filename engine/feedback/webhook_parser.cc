@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/feedback/webhook_event_rules.h"
 
@@ -100,6 +101,20 @@ FeedbackEvent NewEvent(WebhookProvider p) {
 [[nodiscard]] absl::Status Shape(WebhookProvider p, std::string_view what) {
   return absl::InvalidArgumentError(
       absl::StrCat(Av(WebhookProviderName(p)), " webhook: ", Av(what)));
+}
+
+// A flat event as Mailjet and Brevo post it: type from "event" (required), recipient from
+// "email"; neither sends an event id, so it is "<message id>:<type>:<recipient>:<time>" from the
+// fields named `id_key` (at most `id_max` bytes) and `time_key`.
+[[nodiscard]] absl::Status FlatEvent(WebhookProvider p, dom::element e, std::string_view id_key,
+                                     size_t id_max, std::string_view time_key, FeedbackEvent* ev) {
+  *ev = NewEvent(p);
+  ev->type = Scalar(e, "event", 64);
+  if (ev->type.empty()) return Shape(p, "event without \"event\"");
+  ev->recipient = Scalar(e, "email", 320);
+  ev->event_id = absl::StrCat(Scalar(e, id_key, id_max), ":", ev->type, ":", ev->recipient, ":",
+                              Scalar(e, time_key, 32));
+  return absl::OkStatus();
 }
 
 // Calls fn(element) for each element of an array body, or once for an object body.
@@ -418,12 +433,8 @@ absl::Status WebhookParser::Impl::SparkPost(dom::element e, WebhookPayload* out)
 
 absl::Status WebhookParser::Impl::Mailjet(dom::element e, WebhookPayload* out) {
   const WebhookProvider p = WebhookProvider::kMailjet;
-  FeedbackEvent ev = NewEvent(p);
-  ev.type = Scalar(e, "event", 64);
-  if (ev.type.empty()) return Shape(p, "event without \"event\"");
-  ev.recipient = Scalar(e, "email", 320);
-  ev.event_id = absl::StrCat(Scalar(e, "MessageID", 64), ":", ev.type, ":", ev.recipient, ":",
-                             Scalar(e, "time", 32));
+  FeedbackEvent ev;
+  RETURN_IF_ERROR(FlatEvent(p, e, "MessageID", 64, "time", &ev));
   const std::string related = Scalar(e, "error_related_to", 64);
   const std::string error = Scalar(e, "error", 128);
   const std::string& t = ev.type;
@@ -435,12 +446,8 @@ absl::Status WebhookParser::Impl::Mailjet(dom::element e, WebhookPayload* out) {
 
 absl::Status WebhookParser::Impl::Brevo(dom::element e, WebhookPayload* out) {
   const WebhookProvider p = WebhookProvider::kBrevo;
-  FeedbackEvent ev = NewEvent(p);
-  ev.type = Scalar(e, "event", 64);
-  if (ev.type.empty()) return Shape(p, "event without \"event\"");
-  ev.recipient = Scalar(e, "email", 320);
-  ev.event_id = absl::StrCat(Scalar(e, "message-id", 200), ":", ev.type, ":", ev.recipient, ":",
-                             Scalar(e, "ts_event", 32));
+  FeedbackEvent ev;
+  RETURN_IF_ERROR(FlatEvent(p, e, "message-id", 200, "ts_event", &ev));
   const std::string& t = ev.type;
   ev.klass = ClassifyWebhookEvent(p, t, NoFields());
   ev.reason = JoinReason({t, Scalar(e, "reason")});
