@@ -470,6 +470,11 @@ absl::StatusOr<WebhookPayload> WebhookParser::Parse(WebhookProvider provider,
     return Shape(provider, absl::StrCat("malformed JSON: ", simdjson::error_message(err)));
   WebhookPayload out;
   absl::Status st;
+  // One event per item of an array body (or a lone object), read by `item`.
+  auto each = [&](absl::Status (Impl::*item)(dom::element, WebhookPayload*)) {
+    Impl* impl = impl_.get();
+    return ForEachItem(provider, root, [&](dom::element e) { return (impl->*item)(e, &out); });
+  };
   switch (provider) {
     case WebhookProvider::kSendGrid:
       if (!root.is_array()) return Shape(provider, "body is not a JSON array of events");
@@ -482,18 +487,10 @@ absl::StatusOr<WebhookPayload> WebhookParser::Parse(WebhookProvider provider,
     case WebhookProvider::kSes:
       st = impl_->Ses(root, &out);
       break;
-    case WebhookProvider::kPostmark:
-      st = ForEachItem(provider, root, [&](dom::element e) { return impl_->Postmark(e, &out); });
-      break;
-    case WebhookProvider::kSparkPost:
-      st = ForEachItem(provider, root, [&](dom::element e) { return impl_->SparkPost(e, &out); });
-      break;
-    case WebhookProvider::kMailjet:
-      st = ForEachItem(provider, root, [&](dom::element e) { return impl_->Mailjet(e, &out); });
-      break;
-    case WebhookProvider::kBrevo:
-      st = ForEachItem(provider, root, [&](dom::element e) { return impl_->Brevo(e, &out); });
-      break;
+    case WebhookProvider::kPostmark: st = each(&Impl::Postmark); break;
+    case WebhookProvider::kSparkPost: st = each(&Impl::SparkPost); break;
+    case WebhookProvider::kMailjet: st = each(&Impl::Mailjet); break;
+    case WebhookProvider::kBrevo: st = each(&Impl::Brevo); break;
   }
   if (!st.ok()) return st;
   return out;

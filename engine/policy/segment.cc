@@ -81,27 +81,24 @@ class SegmentParser {
     seg_->nodes_.push_back(std::move(n));
     return static_cast<int>(seg_->nodes_.size() - 1);
   }
-  absl::Status ParseOr(int* out) {
+  // operand (keyword operand)*, left-associative: `or` over ParseAnd, `and` over ParseNot.
+  absl::Status ParseChain(std::string_view keyword, Segment::Op op,
+                          absl::Status (SegmentParser::*operand)(int*), int* out) {
     int lhs;
-    RETURN_IF_ERROR(ParseAnd(&lhs));
-    while (Keyword("or")) {
+    RETURN_IF_ERROR((this->*operand)(&lhs));
+    while (Keyword(keyword)) {
       int rhs;
-      RETURN_IF_ERROR(ParseAnd(&rhs));
-      lhs = Add({Segment::Op::kOr, "", {}, lhs, rhs});
+      RETURN_IF_ERROR((this->*operand)(&rhs));
+      lhs = Add({op, "", {}, lhs, rhs});
     }
     *out = lhs;
     return absl::OkStatus();
   }
+  absl::Status ParseOr(int* out) {
+    return ParseChain("or", Segment::Op::kOr, &SegmentParser::ParseAnd, out);
+  }
   absl::Status ParseAnd(int* out) {
-    int lhs;
-    RETURN_IF_ERROR(ParseNot(&lhs));
-    while (Keyword("and")) {
-      int rhs;
-      RETURN_IF_ERROR(ParseNot(&rhs));
-      lhs = Add({Segment::Op::kAnd, "", {}, lhs, rhs});
-    }
-    *out = lhs;
-    return absl::OkStatus();
+    return ParseChain("and", Segment::Op::kAnd, &SegmentParser::ParseNot, out);
   }
   absl::Status ParseNot(int* out) {
     if (++depth_ > 100) return Error("expression nested too deeply");
