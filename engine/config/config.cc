@@ -105,6 +105,17 @@ class TableReader {
     }
     return nullptr;
   }
+  // Calls fn(table) for each table of the array `key` ([[key]] sections), stopping at the first
+  // error; items that are not tables are skipped.
+  template <typename Fn>
+  void ForEachTable(const char* key, Fn fn) {
+    const toml::array* a = Array(key);
+    if (a == nullptr) return;
+    for (const auto& e : *a) {
+      if (!status_->ok()) break;
+      if (const toml::table* t = e.as_table()) fn(*t);
+    }
+  }
 
   // Rejects keys that no reader call consumed.
   void Finish() {
@@ -310,42 +321,27 @@ std::string Config::Resolve(const std::string& p) const {
     if (const toml::table* to = sr.Table("timeouts")) ParseTimeouts(*to, path, &st, &c.smtp_timeouts);
     sr.Finish();
   }
-  if (const toml::array* accs = r.Array("account")) {
-    for (const auto& e : *accs) {
-      if (!st.ok()) break;
-      if (const toml::table* t = e.as_table()) {
-        AccountConfig a;
-        ParseAccount(*t, path, &st, &a);
-        a.ca_file = c.Resolve(a.ca_file);
-        a.password_file = c.Resolve(a.password_file);
-        c.accounts.push_back(std::move(a));
-      }
-    }
-  }
-  if (const toml::array* routes = r.Array("route")) {
-    for (const auto& e : *routes) {
-      if (!st.ok()) break;
-      if (const toml::table* t = e.as_table()) {
-        RouteConfig ro;
-        ParseRoute(*t, path, &st, &ro);
-        c.routes.push_back(std::move(ro));
-      }
-    }
-  }
-  if (const toml::array* ths = r.Array("throttle")) {
-    for (const auto& e : *ths) {
-      if (!st.ok()) break;
-      if (const toml::table* t = e.as_table()) {
-        ThrottleConfig th;
-        TableReader tr(*t, "throttle", path, &st);
-        tr.StrList("domains", &th.domains);
-        tr.UInt("max_connections", &th.max_connections);
-        tr.Double("rate_per_second", &th.rate_per_second);
-        tr.Finish();
-        c.throttles.push_back(std::move(th));
-      }
-    }
-  }
+  r.ForEachTable("account", [&](const toml::table& t) {
+    AccountConfig a;
+    ParseAccount(t, path, &st, &a);
+    a.ca_file = c.Resolve(a.ca_file);
+    a.password_file = c.Resolve(a.password_file);
+    c.accounts.push_back(std::move(a));
+  });
+  r.ForEachTable("route", [&](const toml::table& t) {
+    RouteConfig ro;
+    ParseRoute(t, path, &st, &ro);
+    c.routes.push_back(std::move(ro));
+  });
+  r.ForEachTable("throttle", [&](const toml::table& t) {
+    ThrottleConfig th;
+    TableReader tr(t, "throttle", path, &st);
+    tr.StrList("domains", &th.domains);
+    tr.UInt("max_connections", &th.max_connections);
+    tr.Double("rate_per_second", &th.rate_per_second);
+    tr.Finish();
+    c.throttles.push_back(std::move(th));
+  });
   if (const toml::table* t = r.Table("tracking")) {
     TrackingConfig tc;
     TableReader tr(*t, "tracking", path, &st);
@@ -361,24 +357,19 @@ std::string Config::Resolve(const std::string& p) const {
       tr.Error(*t, "base_url", "must start with https:// or http://");
     c.tracking = std::move(tc);
   }
-  if (const toml::array* ds = r.Array("dkim")) {
-    for (const auto& e : *ds) {
-      if (!st.ok()) break;
-      if (const toml::table* t = e.as_table()) {
-        DkimConfig d;
-        TableReader dr(*t, "dkim", path, &st);
-        dr.Str("domain", &d.domain);
-        dr.Str("selector", &d.selector);
-        dr.Str("key_file", &d.key_file);
-        dr.Finish();
-        d.key_file = c.Resolve(d.key_file);
-        if (st.ok() && (d.domain.empty() || d.selector.empty() || d.key_file.empty()))
-          st = absl::InvalidArgumentError(absl::StrCat(
-              path, ":", t->source().begin.line, ": [[dkim]] needs domain, selector and key_file"));
-        c.dkim.push_back(std::move(d));
-      }
-    }
-  }
+  r.ForEachTable("dkim", [&](const toml::table& t) {
+    DkimConfig d;
+    TableReader dr(t, "dkim", path, &st);
+    dr.Str("domain", &d.domain);
+    dr.Str("selector", &d.selector);
+    dr.Str("key_file", &d.key_file);
+    dr.Finish();
+    d.key_file = c.Resolve(d.key_file);
+    if (st.ok() && (d.domain.empty() || d.selector.empty() || d.key_file.empty()))
+      st = absl::InvalidArgumentError(absl::StrCat(
+          path, ":", t.source().begin.line, ": [[dkim]] needs domain, selector and key_file"));
+    c.dkim.push_back(std::move(d));
+  });
   if (const toml::table* t = r.Table("http")) {
     TableReader hr(*t, "http", path, &st);
     hr.Str("listen", &c.http.listen);
