@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <set>
 #include <toml++/toml.h>
 
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "engine/base/enum_names.h"
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
@@ -183,12 +185,8 @@ void ParseAccount(const toml::table& t, const std::string& file, absl::Status* s
   r.UInt("port", &a->port);
   std::string tls = "starttls";
   r.Str("tls", &tls);
-  if (st->ok()) {
-    if (tls == "starttls") a->tls = TlsMode::kStartTls;
-    else if (tls == "implicit") a->tls = TlsMode::kImplicit;
-    else if (tls == "none") a->tls = TlsMode::kNone;
-    else r.Error(*t.get("tls"), "tls", "must be starttls, implicit or none");
-  }
+  if (st->ok() && !ParseTlsMode(tls, &a->tls))
+    r.Error(*t.get("tls"), "tls", "must be starttls, implicit or none");
   r.Bool("tls_verify", &a->tls_verify);
   r.Str("ca_file", &a->ca_file);
   r.Str("username", &a->username);
@@ -280,6 +278,16 @@ void ParseRoute(const toml::table& t, const std::string& file, absl::Status* st,
 }
 
 }  // namespace
+
+namespace {
+constexpr EnumName<TlsMode> kTlsModes[] = {
+    {TlsMode::kStartTls, "starttls"}, {TlsMode::kImplicit, "implicit"}, {TlsMode::kNone, "none"}};
+static_assert(std::size(kTlsModes) == static_cast<size_t>(TlsMode::kNone) + 1);
+}  // namespace
+
+std::string_view TlsModeName(TlsMode m) { return NameIn(kTlsModes, m, "?"); }
+
+bool ParseTlsMode(std::string_view s, TlsMode* out) { return ValueIn(kTlsModes, s, out); }
 
 const AccountConfig* Config::FindAccount(std::string_view name) const {
   for (const auto& a : accounts)

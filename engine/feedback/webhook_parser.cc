@@ -5,9 +5,11 @@
 
 #include <cstdio>
 #include <functional>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/enum_names.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/feedback/webhook_event_rules.h"
@@ -297,31 +299,19 @@ absl::Status SesNotification(dom::element m, std::string_view id_prefix, Webhook
   return absl::OkStatus();
 }
 
+using P = WebhookProvider;
+constexpr EnumName<P> kProviders[] = {
+    {P::kSendGrid, "sendgrid"}, {P::kMailgun, "mailgun"},     {P::kSes, "ses"},
+    {P::kPostmark, "postmark"}, {P::kSparkPost, "sparkpost"}, {P::kMailjet, "mailjet"},
+    {P::kBrevo, "brevo"}};
+static_assert(std::size(kProviders) == kWebhookProviderCount);
+
 }  // namespace
 
-std::string_view WebhookProviderName(WebhookProvider p) {
-  switch (p) {
-    case WebhookProvider::kSendGrid: return "sendgrid";
-    case WebhookProvider::kMailgun: return "mailgun";
-    case WebhookProvider::kSes: return "ses";
-    case WebhookProvider::kPostmark: return "postmark";
-    case WebhookProvider::kSparkPost: return "sparkpost";
-    case WebhookProvider::kMailjet: return "mailjet";
-    case WebhookProvider::kBrevo: return "brevo";
-  }
-  return "?";
-}
+std::string_view WebhookProviderName(WebhookProvider p) { return NameIn(kProviders, p, "?"); }
 
 bool ParseWebhookProvider(std::string_view name, WebhookProvider* out) {
-  if (name == "amazon_ses") name = "ses";
-  for (int i = 0; i < kWebhookProviderCount; ++i) {
-    WebhookProvider p = static_cast<WebhookProvider>(i);
-    if (WebhookProviderName(p) == name) {
-      *out = p;
-      return true;
-    }
-  }
-  return false;
+  return ValueIn(kProviders, name == "amazon_ses" ? "ses" : name, out);
 }
 
 struct WebhookParser::Impl {

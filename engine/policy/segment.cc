@@ -1,9 +1,12 @@
 // Recursive-descent parser and evaluator for segment expressions (see segment.h).
 #include "engine/policy/segment.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <iterator>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/rfc3339.h"
@@ -125,18 +128,15 @@ class SegmentParser {
     RETURN_IF_ERROR(ParseField(&field));
     Segment::Node n{Segment::Op::kEq, field, {}, -1, -1};
     SkipSpace();
-    if (Punct("!=")) {
-      n.op = Segment::Op::kNe;
-    } else if (Punct("<=")) {
-      n.op = Segment::Op::kLe;
-    } else if (Punct(">=")) {
-      n.op = Segment::Op::kGe;
-    } else if (Punct("=")) {
-      n.op = Segment::Op::kEq;
-    } else if (Punct("<")) {
-      n.op = Segment::Op::kLt;
-    } else if (Punct(">")) {
-      n.op = Segment::Op::kGt;
+    // Comparisons, two-character ones first so that "<=" is not read as "<".
+    using Op = Segment::Op;
+    static constexpr std::pair<std::string_view, Op> kComparisons[] = {
+        {"!=", Op::kNe}, {"<=", Op::kLe}, {">=", Op::kGe},
+        {"=", Op::kEq},  {"<", Op::kLt},  {">", Op::kGt}};
+    const auto* cmp = std::find_if(std::begin(kComparisons), std::end(kComparisons),
+                                   [&](const auto& c) { return Punct(c.first); });
+    if (cmp != std::end(kComparisons)) {
+      n.op = cmp->second;
     } else if (Keyword("exists")) {
       n.op = Segment::Op::kExists;
       *out = Add(std::move(n));
