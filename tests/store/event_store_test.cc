@@ -9,11 +9,33 @@
 namespace salvo {
 namespace {
 
-TEST(EventStoreTest, AppendAndScanInOrder) {
-  test::TempDir dir;
-  auto store = Store::Open({dir.path(), true});
-  ASSERT_TRUE(store.ok()) << store.status().message();
-  EventStore events(store->get());
+std::unique_ptr<Store> OpenStore(const test::TempDir& dir) {
+  auto s = Store::Open({dir.path(), true});
+  EXPECT_TRUE(s.ok()) << s.status().message();
+  return s.ok() ? *std::move(s) : nullptr;
+}
+
+// A fresh store with its event and suppression views.
+class EventStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_NE(store_, nullptr); }
+  test::TempDir dir_;
+  std::unique_ptr<Store> store_ = OpenStore(dir_);
+  EventStore events{store_.get()};
+  SuppressionStore supp{store_.get()};
+};
+
+// A webhook event from `source`.
+StoredEvent Webhook(std::string source, std::string id, std::string address) {
+  StoredEvent e;
+  e.kind = "webhook";
+  e.source = std::move(source);
+  e.event_id = std::move(id);
+  e.address = std::move(address);
+  return e;
+}
+
+TEST_F(EventStoreTest, AppendAndScanInOrder) {
   for (int i = 0; i < 3; ++i) {
     StoredEvent e;
     e.kind = "click";
@@ -33,17 +55,8 @@ TEST(EventStoreTest, AppendAndScanInOrder) {
   EXPECT_EQ(links, (std::vector<uint32_t>{0, 1, 2}));
 }
 
-TEST(EventStoreTest, ApplyOnceIsIdempotent) {
-  test::TempDir dir;
-  auto store = Store::Open({dir.path(), true});
-  ASSERT_TRUE(store.ok());
-  EventStore events(store->get());
-  SuppressionStore supp(store->get());
-  StoredEvent e;
-  e.kind = "webhook";
-  e.source = "sendgrid";
-  e.event_id = "ev-1";
-  e.address = "x@example.com";
+TEST_F(EventStoreTest, ApplyOnceIsIdempotent) {
+  StoredEvent e = Webhook("sendgrid", "ev-1", "x@example.com");
   e.klass = "hard_bounce";
   SuppressionEntry s;
   s.key = "x@example.com";
@@ -71,19 +84,9 @@ TEST(EventStoreTest, ApplyOnceIsIdempotent) {
   EXPECT_FALSE(events.ApplyOnce(StoredEvent{}, nullptr).ok());
 }
 
-TEST(EventStoreTest, ApplyBatchSkipsSeenAndRepeatedEvents) {
-  test::TempDir dir;
-  auto store = Store::Open({dir.path(), true});
-  ASSERT_TRUE(store.ok());
-  EventStore events(store->get());
-  SuppressionStore supp(store->get());
+TEST_F(EventStoreTest, ApplyBatchSkipsSeenAndRepeatedEvents) {
   auto ev = [](const std::string& id, const std::string& addr) {
-    StoredEvent e;
-    e.kind = "webhook";
-    e.source = "mailgun";
-    e.event_id = id;
-    e.address = addr;
-    return e;
+    return Webhook("mailgun", id, addr);
   };
   SuppressionEntry s;
   s.key = "b@example.com";
@@ -104,7 +107,7 @@ TEST(EventStoreTest, ApplyBatchSkipsSeenAndRepeatedEvents) {
   EXPECT_FALSE(events.ApplyBatch(batch, {nullptr}, &applied).ok());
 }
 
-TEST(EventStoreTest, DamagedRecordIsAnError) {
+TEST_F(EventStoreTest, DamagedRecordIsAnError) {
   StoredEvent e;
   EXPECT_FALSE(DecodeEvent("", &e).ok());
   std::string v;
