@@ -4,25 +4,24 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
+#include "tests/store/store_fixture.h"
 #include "tests/testlib/testlib.h"
 
 namespace salvo {
 namespace {
 
-std::unique_ptr<Store> OpenStore(const test::TempDir& dir) {
-  auto s = Store::Open({dir.path(), true});
-  EXPECT_TRUE(s.ok()) << s.status().message();
-  return s.ok() ? *std::move(s) : nullptr;
-}
-
 // A fresh store with its event and suppression views.
-class EventStoreTest : public ::testing::Test {
+class EventStoreTest : public StoreFixture {
  protected:
-  void SetUp() override { ASSERT_NE(store_, nullptr); }
-  test::TempDir dir_;
-  std::unique_ptr<Store> store_ = OpenStore(dir_);
-  EventStore events{store_.get()};
-  SuppressionStore supp{store_.get()};
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(StoreFixture::SetUp());
+    events.emplace(store_.get());
+    supp.emplace(store_.get());
+  }
+  std::optional<EventStore> events;
+  std::optional<SuppressionStore> supp;
 };
 
 // A webhook event from `source`.
@@ -44,10 +43,10 @@ TEST_F(EventStoreTest, AppendAndScanInOrder) {
     e.address = "a@example.com";
     e.link_index = i;
     e.at_us = 1000 + i;
-    ASSERT_TRUE(events.Append(e).ok());
+    ASSERT_TRUE(events->Append(e).ok());
   }
   std::vector<uint32_t> links;
-  ASSERT_TRUE(events.ForEach([&](const StoredEvent& e) {
+  ASSERT_TRUE(events->ForEach([&](const StoredEvent& e) {
     links.push_back(e.link_index);
     EXPECT_EQ(e.campaign_id, "c1");
     return true;
@@ -63,25 +62,25 @@ TEST_F(EventStoreTest, ApplyOnceIsIdempotent) {
   s.reason = SuppressionReason::kHardBounce;
   s.source = "sendgrid";
   s.detail = "ev-1; 550 5.1.1";
-  auto first = events.ApplyOnce(e, &s);
+  auto first = events->ApplyOnce(e, &s);
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(*first);
-  auto entry = supp.Check("x@example.com");
+  auto entry = supp->Check("x@example.com");
   ASSERT_TRUE(entry.ok() && entry->has_value());
   int64_t last_seen = (*entry)->last_seen;
   s.reason = SuppressionReason::kComplaint;  // a redelivery must not change anything
-  auto second = events.ApplyOnce(e, &s);
+  auto second = events->ApplyOnce(e, &s);
   ASSERT_TRUE(second.ok());
   EXPECT_FALSE(*second);
-  entry = supp.Check("x@example.com");
+  entry = supp->Check("x@example.com");
   EXPECT_EQ((*entry)->reason, SuppressionReason::kHardBounce);
   EXPECT_EQ((*entry)->last_seen, last_seen);
   int n = 0;
-  ASSERT_TRUE(events.ForEach([&](const StoredEvent&) { return ++n; }).ok());
+  ASSERT_TRUE(events->ForEach([&](const StoredEvent&) { return ++n; }).ok());
   EXPECT_EQ(n, 1);
-  EXPECT_TRUE(*events.Seen("sendgrid", "ev-1"));
-  EXPECT_FALSE(*events.Seen("mailgun", "ev-1"));
-  EXPECT_FALSE(events.ApplyOnce(StoredEvent{}, nullptr).ok());
+  EXPECT_TRUE(*events->Seen("sendgrid", "ev-1"));
+  EXPECT_FALSE(*events->Seen("mailgun", "ev-1"));
+  EXPECT_FALSE(events->ApplyOnce(StoredEvent{}, nullptr).ok());
 }
 
 TEST_F(EventStoreTest, ApplyBatchSkipsSeenAndRepeatedEvents) {
@@ -92,19 +91,19 @@ TEST_F(EventStoreTest, ApplyBatchSkipsSeenAndRepeatedEvents) {
   s.key = "b@example.com";
   s.reason = SuppressionReason::kComplaint;
   s.source = "mailgun";
-  ASSERT_TRUE(*events.ApplyOnce(ev("1", "a@example.com"), nullptr));
+  ASSERT_TRUE(*events->ApplyOnce(ev("1", "a@example.com"), nullptr));
   std::vector<StoredEvent> batch = {ev("1", "a@example.com"), ev("2", "b@example.com"),
                                     ev("2", "b@example.com"), ev("3", "c@example.com")};
   std::vector<bool> applied;
-  ASSERT_TRUE(events.ApplyBatch(batch, {nullptr, &s, &s, nullptr}, &applied).ok());
+  ASSERT_TRUE(events->ApplyBatch(batch, {nullptr, &s, &s, nullptr}, &applied).ok());
   EXPECT_EQ(applied, (std::vector<bool>{false, true, false, true}));
-  EXPECT_TRUE(supp.Check("b@example.com")->has_value());
-  ASSERT_TRUE(events.ApplyBatch(batch, {nullptr, &s, &s, nullptr}, &applied).ok());
+  EXPECT_TRUE(supp->Check("b@example.com")->has_value());
+  ASSERT_TRUE(events->ApplyBatch(batch, {nullptr, &s, &s, nullptr}, &applied).ok());
   EXPECT_EQ(applied, (std::vector<bool>{false, false, false, false}));
   int n = 0;
-  ASSERT_TRUE(events.ForEach([&](const StoredEvent&) { return ++n; }).ok());
+  ASSERT_TRUE(events->ForEach([&](const StoredEvent&) { return ++n; }).ok());
   EXPECT_EQ(n, 3);
-  EXPECT_FALSE(events.ApplyBatch(batch, {nullptr}, &applied).ok());
+  EXPECT_FALSE(events->ApplyBatch(batch, {nullptr}, &applied).ok());
 }
 
 TEST_F(EventStoreTest, DamagedRecordIsAnError) {
