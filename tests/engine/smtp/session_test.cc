@@ -112,6 +112,25 @@ class Dialog {
     EXPECT_TRUE(st.ok()) << st;
     return st.ok();
   }
+  // The reason of the last `kind` event contains `part`.
+  void ExpectReason(SmtpEventKind kind, std::string_view part) const {
+    const SmtpEvent* e = Last(kind);
+    ASSERT_NE(e, nullptr) << "no " << SmtpEventKindName(kind) << " event";
+    EXPECT_NE(e->reason.find(part), std::string::npos) << e->reason;
+  }
+  // The first recipient's outcome of the last kMessageDone has `result` and reply `code`.
+  void ExpectOutcome(RcptResult result, int code) const {
+    const RcptOutcome* out = Outcome();
+    if (out == nullptr) return;
+    EXPECT_EQ(out->result, result);
+    EXPECT_EQ(out->reply.code, code);
+  }
+  // Sends Msg() with `tag`; the client's next write must start with `prefix` (e.g. "RSET\r\n"
+  // after a failed transaction, "MAIL " after a successful one).
+  void ExpectNextWriteStarts(std::string_view prefix, uint64_t tag) {
+    if (!Send(Msg(), tag)) return;
+    EXPECT_EQ(Client().substr(0, prefix.size()), prefix);
+  }
   // Sends `m`, takes what the client wrote unchecked and answers with `replies`.
   void Begin(std::string_view replies, RenderedMessage m = Msg(), uint64_t tag = 1) {
     if (!Send(std::move(m), tag)) return;
@@ -223,7 +242,7 @@ TEST(SmtpSession, EhloTemporaryFailureCloses) {
   d.Client();
   d.Server("454 try later\r\n");
   EXPECT_EQ(d.Kinds(), "close");
-  EXPECT_NE(d.Last(SmtpEventKind::kClose)->reason.find("EHLO refused: 454"), std::string::npos);
+  d.ExpectReason(SmtpEventKind::kClose, "EHLO refused: 454");
 }
 
 TEST(SmtpSession, StartTlsThenEhloAgainAndAuthPlain) {
@@ -264,15 +283,14 @@ TEST(SmtpSession, StartTlsInjectionIsRefused) {
   EXPECT_EQ(d.Client(), "STARTTLS\r\n");
   d.Server("220 go ahead\r\n250-injected\r\n");  // plaintext after the 220: CVE-2011-0411 class
   EXPECT_EQ(d.Kinds(), "close");
-  EXPECT_NE(d.Last(SmtpEventKind::kClose)->reason.find("plaintext after"), std::string::npos);
+  d.ExpectReason(SmtpEventKind::kClose, "plaintext after");
 }
 
 TEST(SmtpSession, StartTlsRequiredButNotOffered) {
   Dialog d(StartTlsOptions());
   d.Open();
   EXPECT_EQ(d.Kinds(), "close");
-  EXPECT_NE(d.Last(SmtpEventKind::kClose)->reason.find("does not offer STARTTLS"),
-            std::string::npos);
+  d.ExpectReason(SmtpEventKind::kClose, "does not offer STARTTLS");
 }
 
 TEST(SmtpSession, TlsHandshakeFailure) {
@@ -322,8 +340,7 @@ TEST(SmtpSession, AuthNotOffered) {
   Dialog d(AuthOptions("u", "p"));
   d.Open("250-x\r\n250 AUTH CRAM-MD5\r\n");
   EXPECT_EQ(d.Kinds(), "auth-failed,close");
-  EXPECT_NE(d.Last(SmtpEventKind::kAuthFailed)->reason.find("neither AUTH PLAIN nor LOGIN"),
-            std::string::npos);
+  d.ExpectReason(SmtpEventKind::kAuthFailed, "neither AUTH PLAIN nor LOGIN");
 }
 
 TEST(SmtpSession, BdatWithPipelining) {
@@ -359,19 +376,15 @@ TEST(SmtpSession, BdatWithoutPipelining) {
   d.Steps({{kMailFrom, "250 ok\r\n"},
            {kRcptTo, "250 ok\r\n"},
            {"BDAT 3 LAST\r\na\r\n", "552 5.3.4 too big\r\n"}});
-  const RcptOutcome* out = d.Outcome();
-  ASSERT_NE(out, nullptr);
-  EXPECT_EQ(out->result, RcptResult::kRejected);
-  EXPECT_EQ(out->reply.code, 552);
+  d.ExpectOutcome(RcptResult::kRejected, 552);
 }
 
 TEST(SmtpSession, RsetOnlyAfterFailedTransaction) {
   Dialog d;
   d.Open();
-  ASSERT_TRUE(d.Send());
-  d.Client();
-  d.Server("250 ok\r\n550 5.1.1 <b@y.example>: Recipient address rejected\r\n"
-           "554 5.5.1 Error: no valid recipients\r\n");
+  d.Begin(
+      "250 ok\r\n550 5.1.1 <b@y.example>: Recipient address rejected\r\n"
+      "554 5.5.1 Error: no valid recipients\r\n");
   EXPECT_EQ(d.Kinds(), "ready,message-done,ready");
   const SmtpEvent* done = d.Last(SmtpEventKind::kMessageDone);
   ASSERT_EQ(done->outcomes.size(), 1u);
@@ -387,8 +400,7 @@ TEST(SmtpSession, RsetOnlyAfterFailedTransaction) {
   d.Client();
   d.Server("250 ok\r\n");
   EXPECT_EQ(d.Last(SmtpEventKind::kMessageDone)->outcomes[0].result, RcptResult::kDelivered);
-  ASSERT_TRUE(d.Send(Msg(), 3));
-  EXPECT_EQ(d.Client().substr(0, 5), "MAIL ");  // no RSET after a success
+  d.ExpectNextWriteStarts("MAIL ", 3);  // no RSET after a success
 }
 
 TEST(SmtpSession, RsetWithoutPipeliningWaitsForReply) {
@@ -422,8 +434,7 @@ TEST(SmtpSession, Greeting554Closes) {
   Dialog d;
   d.Server("554 5.7.1 no service for you\r\n");
   EXPECT_EQ(d.Kinds(), "close");
-  EXPECT_NE(d.Last(SmtpEventKind::kClose)->reason.find("refused the session at greeting: 554"),
-            std::string::npos);
+  d.ExpectReason(SmtpEventKind::kClose, "refused the session at greeting: 554");
 }
 
 TEST(SmtpSession, MailRejectedRejectsAllRecipients) {
@@ -447,15 +458,49 @@ TEST(SmtpSession, MailRejectedRejectsAllRecipients) {
   EXPECT_EQ(d.s().state(), SmtpState::kIdle);
 }
 
-TEST(SmtpSession, MailTemporaryFailureDefers) {
-  Dialog d(NoPipeliningOptions());
-  d.Open();
-  d.Begin("451 4.3.0 try later\r\n");
-  EXPECT_EQ(d.Client(), "");
-  const RcptOutcome* out = d.Outcome();
-  ASSERT_NE(out, nullptr);
-  EXPECT_EQ(out->result, RcptResult::kDeferred);
-  EXPECT_FALSE(out->connection_level);
+// One message, the server's `replies` to its first write: the recipient's outcome, the events
+// and that nothing more is written.
+struct TransactionCase {
+  const char* what;
+  SmtpSessionOptions options;
+  const char* replies;
+  const char* kinds;  // events since the greeting
+  RcptResult result;
+  bool connection_level;
+  int code;
+  std::vector<std::string> failure_parts;
+};
+
+TEST(SmtpSession, OneTransactionOutcomes) {
+  const TransactionCase kCases[] = {
+      {"MAIL refused for now, without PIPELINING", NoPipeliningOptions(),
+       "451 4.3.0 try later\r\n", "ready,message-done,ready", RcptResult::kDeferred, false, 451,
+       {}},
+      {"DATA refused after an accepted recipient", PlainOptions(),
+       "250 ok\r\n250 ok\r\n554 5.3.0 no data today\r\n", "ready,message-done,ready",
+       RcptResult::kRejected, false, 554, {}},
+      {"421 mid-transaction", PlainOptions(),
+       "250 ok\r\n421 4.7.0 too many errors, closing\r\n", "ready,message-done,close",
+       RcptResult::kDeferred, true, 421, {"RCPT reply"}},
+      {"garbage instead of a reply", PlainOptions(), "HTTP/1.1 400 Bad Request\r\n",
+       "ready,message-done,close", RcptResult::kDeferred, true, 0,
+       {"garbage instead of an SMTP reply", "MAIL FROM reply"}},
+  };
+  for (const TransactionCase& c : kCases) {
+    SCOPED_TRACE(c.what);
+    Dialog d(c.options);
+    d.Open();
+    d.Begin(c.replies);
+    EXPECT_EQ(d.Client(), "");
+    EXPECT_EQ(d.Kinds(), c.kinds);
+    const RcptOutcome* out = d.Outcome();
+    ASSERT_NE(out, nullptr);
+    EXPECT_EQ(out->result, c.result);
+    EXPECT_EQ(out->connection_level, c.connection_level);
+    EXPECT_EQ(out->reply.code, c.code);
+    for (const std::string& part : c.failure_parts)
+      EXPECT_NE(out->failure.find(part), std::string::npos) << out->failure;
+  }
 }
 
 TEST(SmtpSession, SomeRecipientsRefused) {
@@ -487,19 +532,8 @@ TEST(SmtpSession, EndOfDataFailures) {
     const RcptOutcome* out = d.Outcome();
     ASSERT_NE(out, nullptr);
     EXPECT_EQ(out->result, want);
-    ASSERT_TRUE(d.Send(Msg(), 2));
-    EXPECT_EQ(d.Client().substr(0, 6), "RSET\r\n");
+    d.ExpectNextWriteStarts("RSET\r\n", 2);
   }
-}
-
-TEST(SmtpSession, DataRefusedAfterAcceptedRecipient) {
-  Dialog d;
-  d.Open();
-  d.Begin("250 ok\r\n250 ok\r\n554 5.3.0 no data today\r\n");
-  const RcptOutcome* out = d.Outcome();
-  ASSERT_NE(out, nullptr);
-  EXPECT_EQ(out->result, RcptResult::kRejected);
-  EXPECT_EQ(out->reply.code, 554);
 }
 
 TEST(SmtpSession, Data354WithNoValidRecipientSendsLoneDot) {
@@ -508,24 +542,7 @@ TEST(SmtpSession, Data354WithNoValidRecipientSendsLoneDot) {
   d.Begin("250 ok\r\n550 no\r\n354 go\r\n");  // a broken server asks for data anyway
   EXPECT_EQ(d.Client(), ".\r\n");             // the message is not sent
   d.Server("554 no valid recipients\r\n");
-  const RcptOutcome* out = d.Outcome();
-  ASSERT_NE(out, nullptr);
-  EXPECT_EQ(out->result, RcptResult::kRejected);
-  EXPECT_EQ(out->reply.code, 550);
-}
-
-TEST(SmtpSession, Reply421MidTransactionDefersConnectionLevel) {
-  Dialog d;
-  d.Open();
-  d.Begin("250 ok\r\n421 4.7.0 too many errors, closing\r\n");
-  EXPECT_EQ(d.Kinds(), "ready,message-done,close");
-  const RcptOutcome* out = d.Outcome();
-  ASSERT_NE(out, nullptr);
-  EXPECT_EQ(out->result, RcptResult::kDeferred);
-  EXPECT_TRUE(out->connection_level);
-  EXPECT_EQ(out->reply.code, 421);
-  EXPECT_NE(out->failure.find("RCPT reply"), std::string::npos)
-      << out->failure;
+  d.ExpectOutcome(RcptResult::kRejected, 550);
 }
 
 TEST(SmtpSession, TimeoutsNameTheState) {
@@ -594,17 +611,6 @@ TEST(SmtpSession, PeerClosedMidData) {
   EXPECT_EQ(d.Kinds(), "ready,message-done,close");
 }
 
-TEST(SmtpSession, GarbageReplyIsProtocolError) {
-  Dialog d;
-  d.Open();
-  d.Begin("HTTP/1.1 400 Bad Request\r\n");
-  const RcptOutcome* out = d.Outcome();
-  ASSERT_NE(out, nullptr);
-  EXPECT_TRUE(out->connection_level);
-  EXPECT_NE(out->failure.find("garbage instead of an SMTP reply"), std::string::npos);
-  EXPECT_NE(out->failure.find("MAIL FROM reply"), std::string::npos);
-}
-
 TEST(SmtpSession, HugeReplyLineClosesWithoutGrowing) {
   Dialog d;
   d.Server("220 x\r\n");
@@ -613,7 +619,7 @@ TEST(SmtpSession, HugeReplyLineClosesWithoutGrowing) {
   d.Server("250-");
   for (int i = 0; i < 160 && !d.Last(SmtpEventKind::kClose); ++i) d.Server(chunk);  // ~10 MB
   ASSERT_NE(d.Last(SmtpEventKind::kClose), nullptr);
-  EXPECT_NE(d.Last(SmtpEventKind::kClose)->reason.find("reply line too long"), std::string::npos);
+  d.ExpectReason(SmtpEventKind::kClose, "reply line too long");
 }
 
 TEST(SmtpSession, UnexpectedReplyWhileIdle) {
@@ -624,8 +630,7 @@ TEST(SmtpSession, UnexpectedReplyWhileIdle) {
   Dialog e;
   e.Open();
   e.Server("421 4.4.2 idle timeout\r\n");
-  EXPECT_NE(e.Last(SmtpEventKind::kClose)->reason.find("closed the idle connection"),
-            std::string::npos);
+  e.ExpectReason(SmtpEventKind::kClose, "closed the idle connection");
 }
 
 TEST(SmtpSession, CrLfInCommandsIsRefusedNeverWritten) {
@@ -706,22 +711,17 @@ constexpr char kChunkingEhlo[] = "250-x\r\n250-PIPELINING\r\n250 CHUNKING\r\n";
 constexpr char kEnvelope1[] = "MAIL FROM:<bounces+t@x.example>\r\nRCPT TO:<b@y.example>\r\n";
 constexpr char kEnvelope2[] = "MAIL FROM:<bounces+t@x.example>\r\nRCPT TO:<c@y.example>\r\n";
 
-// Two messages, the second pipelined behind the first one's end of data.
-struct PipelinedPair {
-  RenderedMessage m1 = Msg();
-  RenderedMessage m2 = Msg("second\r\n", "c@y.example");
-  // Opens `d`, sends m1, accepts its envelope (DATA) and sends m2 behind it; returns what the
-  // client wrote then (m1's body and end, m2's envelope). Leaves the "ready-next" event queued.
-  std::string Start(Dialog& d) {
-    d.Open();
-    d.Kinds();
-    EXPECT_TRUE(d.s().Send(m1, 1).ok());
-    d.Client();
-    d.Server("250 ok\r\n250 ok\r\n354 go\r\n");
-    EXPECT_TRUE(d.s().Send(m2, 2).ok());
-    return d.Client();
-  }
-};
+// Two messages, the second pipelined behind the first one's end of data: opens `d`, sends Msg()
+// (tag 1), accepts its envelope (DATA) and sends "second" to c@y.example (tag 2) behind it;
+// returns what the client wrote then (the first one's body and end, the second's envelope).
+// Leaves the "ready-next" event queued.
+std::string StartPipelinedPair(Dialog& d) {
+  d.Open();
+  d.Kinds();
+  d.Begin("250 ok\r\n250 ok\r\n354 go\r\n");
+  d.Send(Msg("second\r\n", "c@y.example"), 2);
+  return d.Client();
+}
 
 TEST(SmtpSessionNext, DataNextTransactionInTheSameWriteAsTheDot) {
   Dialog d(NextOptions());
@@ -813,8 +813,7 @@ TEST(SmtpSessionNext, FirstMessageFinalFailureDoesNotAffectTheSecond) {
   for (auto [reply, want] : {std::pair{"552 5.3.4 message too big\r\n", RcptResult::kRejected},
                              std::pair{"451 4.3.0 queue full\r\n", RcptResult::kDeferred}}) {
     Dialog d(NextOptions());
-    PipelinedPair pair;
-    EXPECT_EQ(pair.Start(d),
+    EXPECT_EQ(StartPipelinedPair(d),
               "Subject: t\r\n\r\nhello\r\n.\r\n" + std::string(kEnvelope2) + "DATA\r\n");
     EXPECT_EQ(d.Kinds(), "ready-next");
     d.Server(reply);
@@ -832,27 +831,23 @@ TEST(SmtpSessionNext, FirstMessageFinalFailureDoesNotAffectTheSecond) {
     EXPECT_EQ(done->tag, 2u);
     EXPECT_EQ(done->outcomes[0].result, RcptResult::kDelivered);
     // The last transaction succeeded: no RSET before the next one.
-    ASSERT_TRUE(d.Send(Msg(), 3));
-    EXPECT_EQ(d.Client().substr(0, 5), "MAIL ");
+    d.ExpectNextWriteStarts("MAIL ", 3);
   }
 }
 
 TEST(SmtpSessionNext, SecondMessageFinalFailureRsetsBeforeTheThird) {
   Dialog d(NextOptions());
-  PipelinedPair pair;
-  pair.Start(d);
+  StartPipelinedPair(d);
   d.Server("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
   d.Client();
   d.Server("554 5.7.1 spam\r\n");
   EXPECT_EQ(d.Last(SmtpEventKind::kMessageDone)->outcomes[0].result, RcptResult::kRejected);
-  ASSERT_TRUE(d.Send(Msg(), 3));
-  EXPECT_EQ(d.Client().substr(0, 11), "RSET\r\nMAIL ");
+  d.ExpectNextWriteStarts("RSET\r\nMAIL ", 3);
 }
 
 TEST(SmtpSessionNext, Reply421AfterThePipelinedGroupFailsBoth) {
   Dialog d(NextOptions());
-  PipelinedPair pair;
-  pair.Start(d);
+  StartPipelinedPair(d);
   d.Server("421 4.3.2 System shutting down\r\n");
   EXPECT_EQ(d.Kinds(), "ready-next,message-done,message-done,close");
   size_t n = 0;
@@ -874,8 +869,7 @@ TEST(SmtpSessionNext, Reply421AfterThePipelinedGroupFailsBoth) {
 TEST(SmtpSessionNext, DropOrTimeoutAfterThePipelinedGroupFailsBoth) {
   for (bool timeout : {false, true}) {
     Dialog d(NextOptions());
-    PipelinedPair pair;
-    pair.Start(d);
+    StartPipelinedPair(d);
     d.Server("250 2.0.0 queued\r\n250 ok\r\n");  // first done, second's MAIL accepted
     if (timeout) {
       EXPECT_EQ(d.s().timeout(), absl::Minutes(5));  // waiting for the second's RCPT reply
@@ -911,8 +905,7 @@ TEST(SmtpSessionNext, NoSuccessorWhenTheTransactionNeedsRset) {
   // The transaction ended refused: the next message starts with RSET.
   auto expect_rset_next = [](Dialog& d) {
     EXPECT_EQ(d.Kinds(), "message-done,ready");
-    ASSERT_TRUE(d.Send(Msg(), 2));
-    EXPECT_EQ(d.Client().substr(0, 11), "RSET\r\nMAIL ");
+    d.ExpectNextWriteStarts("RSET\r\nMAIL ", 2);
   };
   expect_rset_next(
       *begin(kSinkEhlo, "250 ok\r\n550 5.1.1 unknown\r\n554 5.5.1 no valid recipients\r\n"));
