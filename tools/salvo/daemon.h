@@ -30,8 +30,9 @@ class Daemon {
   };
 
   // Opens the store (a busy data_dir fails with Store::Open's "in use by pid N" error), starts
-  // HTTP and the admin socket. The caller must have blocked SIGTERM/SIGINT (engine/base/stop_signals.h)
-  // before, so that no thread but the one in Run() takes them.
+  // HTTP and the admin socket. The caller must have blocked SIGTERM/SIGINT before
+  // (BlockStopSignals() of engine/base/stop_signals.h), so that no thread but the one in Run()
+  // takes them.
   [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config, Options options);
   ~Daemon();
