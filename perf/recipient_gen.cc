@@ -39,6 +39,16 @@ void AppendInt(std::string* out, uint64_t v, int width = 0) {
   out->append(buf, r.ptr - buf);
 }
 
+// YYYY-MM-DD then `sep`.
+void AppendDate(std::string* out, uint64_t year, uint64_t month, uint64_t day, char sep) {
+  AppendInt(out, year);
+  out->push_back('-');
+  AppendInt(out, month, 2);
+  out->push_back('-');
+  AppendInt(out, day, 2);
+  out->push_back(sep);
+}
+
 // Lowercase ASCII local part: the few Latin-1 letters of the tables are transliterated.
 void AppendLower(std::string* out, std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
@@ -93,19 +103,9 @@ void AppendCsvRows(const GenOptions& o, uint64_t from, uint64_t to, std::string*
     out->push_back(',');
     out->append(Pick(kPlan, h >> 56));
     out->push_back(',');
-    AppendInt(out, year);
-    out->push_back('-');
-    AppendInt(out, month, 2);
-    out->push_back('-');
-    AppendInt(out, day, 2);
-    out->push_back(',');
+    AppendDate(out, year, month, day, ',');
     if (consent) {
-      AppendInt(out, year);
-      out->push_back('-');
-      AppendInt(out, month, 2);
-      out->push_back('-');
-      AppendInt(out, day, 2);
-      out->push_back('T');
+      AppendDate(out, year, month, day, 'T');
       AppendInt(out, hour, 2);
       out->push_back(':');
       AppendInt(out, minute, 2);

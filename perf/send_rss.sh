@@ -16,6 +16,8 @@ set -euo pipefail
 BUILD=$(cd "$1" && pwd) N=$2 TAG=${3:-x}
 SALVO=${SALVO_BIN:-$BUILD/tools/salvo}
 SINK=$BUILD/perf/sink/salvo-sink GEN=$BUILD/perf/gen_recipients
+# shellcheck source=perf/lib.sh
+. "$(dirname "$0")/lib.sh"
 # shellcheck source=perf/capacity/bench_setup.sh
 . "$(dirname "$0")/capacity/bench_setup.sh"
 W=${RSS_WORK:-${TMPDIR:-/tmp}/salvo-send-rss}/w$N
@@ -28,21 +30,13 @@ if [ ! -d $W/base ]; then
   rm r.csv; $SALVO lists -c salvo.toml >/dev/null
 fi
 R=$W/run-$TAG; rm -rf $R; cp -a $W/base $R; cd $R
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0))
-print(s.getsockname()[1])')
+PORT=$(free_port)
 sed -i "s/^port = .*/port = $PORT/" salvo.toml
 [ -n "${TOML_EXTRA:-}" ] && printf "%b\n" "$TOML_EXTRA" >> salvo.toml
-cat > campaign.toml <<TOML
-id = "bench-$TAG"
-list = "bench"
-from = "News <news@bench.test>"
-subject = "Hello {{first_name}}"
-html_file = "campaign.html"
-track_clicks = true
-TOML
+write_bench_campaign campaign.toml "bench-$TAG"
 $SINK --listen 127.0.0.1:$PORT ${SINK_EXTRA:-} --quiet --max-size 209715200 >/dev/null &
 SP=$!
-for i in $(seq 200); do ss -Hltn "sport = :$PORT" | grep -q . && break; sleep 0.05; done
+wait_listen $PORT || true
 s=$(date +%s.%N)
 /usr/bin/time -v $SALVO send -c salvo.toml --campaign campaign.toml --workers 2 --json \
   > send.out 2> send.err || { tail send.err; kill $SP; exit 1; }

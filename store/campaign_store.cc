@@ -3,8 +3,10 @@
 #include "store/campaign_store.h"
 
 #include <ctime>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/enum_names.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "rocksdb/db.h"
@@ -32,19 +34,15 @@ std::string Prefix(std::string_view campaign) {
   return p;
 }
 
+using S = CampaignState;
+constexpr EnumName<S> kStates[] = {
+    {S::kRunning, "running"}, {S::kPaused, "paused"}, {S::kCancelled, "cancelled"},
+    {S::kDone, "done"}, {S::kScheduled, "scheduled"}, {S::kWaiting, "waiting"}};
+static_assert(std::size(kStates) == static_cast<size_t>(S::kWaiting) + 1);
+
 }  // namespace
 
-std::string_view CampaignStateName(CampaignState s) {
-  switch (s) {
-    case CampaignState::kRunning: return "running";
-    case CampaignState::kPaused: return "paused";
-    case CampaignState::kCancelled: return "cancelled";
-    case CampaignState::kDone: return "done";
-    case CampaignState::kScheduled: return "scheduled";
-    case CampaignState::kWaiting: return "waiting";
-  }
-  return "running";
-}
+std::string_view CampaignStateName(CampaignState s) { return NameIn(kStates, s, "running"); }
 
 void EncodeProgress(const ProgressRecord& r, std::string* out) {
   out->clear();

@@ -37,6 +37,13 @@ size_t Utf8SeqLen(std::string_view s, size_t i);
 // `s` with ASCII A-Z folded to a-z; other bytes unchanged (UTF-8 stays valid).
 std::string AsciiLower(std::string_view s);
 
+// a == b with ASCII letters compared case-insensitively (SMTP keywords, header field names).
+bool EqualsAsciiNoCase(std::string_view a, std::string_view b);
+
+// 1 to max_len bytes, each an ASCII letter, digit, '-', '_' or '.': campaign ids, template field
+// names, DKIM domains and selectors.
+bool IsNameToken(std::string_view s, size_t max_len);
+
 // `s` without the leading / trailing / both bytes that occur in `chars` (callers name the exact
 // set they mean: " \t" for header values and CSV fields, " \t\r\n" for lines, ...).
 constexpr std::string_view TrimLeft(std::string_view s, std::string_view chars) {

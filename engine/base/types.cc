@@ -1,40 +1,34 @@
 #include "engine/base/types.h"
 
-namespace salvo {
+#include <iterator>
 
-std::string_view SuppressionReasonName(SuppressionReason r) {
-  switch (r) {
-    case SuppressionReason::kUnsubscribe: return "unsubscribe";
-    case SuppressionReason::kHardBounce: return "hard_bounce";
-    case SuppressionReason::kComplaint: return "complaint";
-    case SuppressionReason::kManual: return "manual";
-  }
-  return "manual";
-}
+#include "engine/base/enum_names.h"
+
+namespace salvo {
+namespace {
+
+using R = SuppressionReason;
+constexpr EnumName<R> kReasons[] = {
+    {R::kUnsubscribe, "unsubscribe"}, {R::kHardBounce, "hard_bounce"},
+    {R::kComplaint, "complaint"}, {R::kManual, "manual"}};
+static_assert(std::size(kReasons) == static_cast<size_t>(R::kManual) + 1);
+
+using O = Outcome;
+constexpr EnumName<O> kOutcomes[] = {
+    {O::kPending, "pending"},       {O::kDelivered, "delivered"},
+    {O::kDeferred, "deferred"},     {O::kBounced, "bounced"},
+    {O::kFailed, "failed"},         {O::kSuppressed, "suppressed"},
+    {O::kNoConsent, "no_consent"},  {O::kOutsideSegment, "outside_segment"}};
+static_assert(std::size(kOutcomes) == static_cast<size_t>(O::kOutsideSegment) + 1);
+
+}  // namespace
+
+std::string_view SuppressionReasonName(SuppressionReason r) { return NameIn(kReasons, r, "manual"); }
 
 bool ParseSuppressionReason(std::string_view s, SuppressionReason* out) {
-  for (auto r : {SuppressionReason::kUnsubscribe, SuppressionReason::kHardBounce,
-                 SuppressionReason::kComplaint, SuppressionReason::kManual}) {
-    if (s == SuppressionReasonName(r)) {
-      *out = r;
-      return true;
-    }
-  }
-  return false;
+  return ValueIn(kReasons, s, out);
 }
 
-std::string_view OutcomeName(Outcome o) {
-  switch (o) {
-    case Outcome::kPending: return "pending";
-    case Outcome::kDelivered: return "delivered";
-    case Outcome::kDeferred: return "deferred";
-    case Outcome::kBounced: return "bounced";
-    case Outcome::kFailed: return "failed";
-    case Outcome::kSuppressed: return "suppressed";
-    case Outcome::kNoConsent: return "no_consent";
-    case Outcome::kOutsideSegment: return "outside_segment";
-  }
-  return "pending";
-}
+std::string_view OutcomeName(Outcome o) { return NameIn(kOutcomes, o, "pending"); }
 
 }  // namespace salvo

@@ -19,16 +19,6 @@ constexpr size_t kMaxCampaignFile = 1 << 20;
 
 std::string LineOf(const toml::node& n) { return std::to_string(n.source().begin.line); }
 
-bool ValidId(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // RFC 5322 field-name: printable ASCII except ':' and space.
 bool ValidHeaderName(std::string_view s) {
   if (s.empty() || s.size() > 76) return false;
@@ -108,7 +98,7 @@ absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::s
     return absl::InvalidArgumentError(absl::StrCat(path, ": missing required key \"", key, "\""));
   };
   if (c.id.empty()) return missing("id");
-  if (!ValidId(c.id))
+  if (!IsNameToken(c.id, 64))
     return err(*t.get("id"), "id", "must be 1-64 characters of A-Z a-z 0-9 . _ -");
   if (c.list.empty()) return missing("list");
   if (c.from.empty()) return missing("from");

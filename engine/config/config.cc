@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <set>
 #include <toml++/toml.h>
 
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "engine/base/enum_names.h"
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
@@ -105,6 +107,17 @@ class TableReader {
     }
     return nullptr;
   }
+  // Calls fn(table) for each table of the array `key` ([[key]] sections), stopping at the first
+  // error; items that are not tables are skipped.
+  template <typename Fn>
+  void ForEachTable(const char* key, Fn fn) {
+    const toml::array* a = Array(key);
+    if (a == nullptr) return;
+    for (const auto& e : *a) {
+      if (!status_->ok()) break;
+      if (const toml::table* t = e.as_table()) fn(*t);
+    }
+  }
 
   // Rejects keys that no reader call consumed.
   void Finish() {
@@ -172,12 +185,8 @@ void ParseAccount(const toml::table& t, const std::string& file, absl::Status* s
   r.UInt("port", &a->port);
   std::string tls = "starttls";
   r.Str("tls", &tls);
-  if (st->ok()) {
-    if (tls == "starttls") a->tls = TlsMode::kStartTls;
-    else if (tls == "implicit") a->tls = TlsMode::kImplicit;
-    else if (tls == "none") a->tls = TlsMode::kNone;
-    else r.Error(*t.get("tls"), "tls", "must be starttls, implicit or none");
-  }
+  if (st->ok() && !ParseTlsMode(tls, &a->tls))
+    r.Error(*t.get("tls"), "tls", "must be starttls, implicit or none");
   r.Bool("tls_verify", &a->tls_verify);
   r.Str("ca_file", &a->ca_file);
   r.Str("username", &a->username);
@@ -270,6 +279,16 @@ void ParseRoute(const toml::table& t, const std::string& file, absl::Status* st,
 
 }  // namespace
 
+namespace {
+constexpr EnumName<TlsMode> kTlsModes[] = {
+    {TlsMode::kStartTls, "starttls"}, {TlsMode::kImplicit, "implicit"}, {TlsMode::kNone, "none"}};
+static_assert(std::size(kTlsModes) == static_cast<size_t>(TlsMode::kNone) + 1);
+}  // namespace
+
+std::string_view TlsModeName(TlsMode m) { return NameIn(kTlsModes, m, "?"); }
+
+bool ParseTlsMode(std::string_view s, TlsMode* out) { return ValueIn(kTlsModes, s, out); }
+
 const AccountConfig* Config::FindAccount(std::string_view name) const {
   for (const auto& a : accounts)
     if (a.name == name) return &a;
@@ -310,42 +329,27 @@ std::string Config::Resolve(const std::string& p) const {
     if (const toml::table* to = sr.Table("timeouts")) ParseTimeouts(*to, path, &st, &c.smtp_timeouts);
     sr.Finish();
   }
-  if (const toml::array* accs = r.Array("account")) {
-    for (const auto& e : *accs) {
-      if (!st.ok()) break;
-      if (const toml::table* t = e.as_table()) {
-        AccountConfig a;
-        ParseAccount(*t, path, &st, &a);
-        a.ca_file = c.Resolve(a.ca_file);
-        a.password_file = c.Resolve(a.password_file);
-        c.accounts.push_back(std::move(a));
-      }
-    }
-  }
-  if (const toml::array* routes = r.Array("route")) {
-    for (const auto& e : *routes) {
-      if (!st.ok()) break;
-      if (const toml::table* t = e.as_table()) {
-        RouteConfig ro;
-        ParseRoute(*t, path, &st, &ro);
-        c.routes.push_back(std::move(ro));
-      }
-    }
-  }
-  if (const toml::array* ths = r.Array("throttle")) {
-    for (const auto& e : *ths) {
-      if (!st.ok()) break;
-      if (const toml::table* t = e.as_table()) {
-        ThrottleConfig th;
-        TableReader tr(*t, "throttle", path, &st);
-        tr.StrList("domains", &th.domains);
-        tr.UInt("max_connections", &th.max_connections);
-        tr.Double("rate_per_second", &th.rate_per_second);
-        tr.Finish();
-        c.throttles.push_back(std::move(th));
-      }
-    }
-  }
+  r.ForEachTable("account", [&](const toml::table& t) {
+    AccountConfig a;
+    ParseAccount(t, path, &st, &a);
+    a.ca_file = c.Resolve(a.ca_file);
+    a.password_file = c.Resolve(a.password_file);
+    c.accounts.push_back(std::move(a));
+  });
+  r.ForEachTable("route", [&](const toml::table& t) {
+    RouteConfig ro;
+    ParseRoute(t, path, &st, &ro);
+    c.routes.push_back(std::move(ro));
+  });
+  r.ForEachTable("throttle", [&](const toml::table& t) {
+    ThrottleConfig th;
+    TableReader tr(t, "throttle", path, &st);
+    tr.StrList("domains", &th.domains);
+    tr.UInt("max_connections", &th.max_connections);
+    tr.Double("rate_per_second", &th.rate_per_second);
+    tr.Finish();
+    c.throttles.push_back(std::move(th));
+  });
   if (const toml::table* t = r.Table("tracking")) {
     TrackingConfig tc;
     TableReader tr(*t, "tracking", path, &st);
@@ -361,24 +365,19 @@ std::string Config::Resolve(const std::string& p) const {
       tr.Error(*t, "base_url", "must start with https:// or http://");
     c.tracking = std::move(tc);
   }
-  if (const toml::array* ds = r.Array("dkim")) {
-    for (const auto& e : *ds) {
-      if (!st.ok()) break;
-      if (const toml::table* t = e.as_table()) {
-        DkimConfig d;
-        TableReader dr(*t, "dkim", path, &st);
-        dr.Str("domain", &d.domain);
-        dr.Str("selector", &d.selector);
-        dr.Str("key_file", &d.key_file);
-        dr.Finish();
-        d.key_file = c.Resolve(d.key_file);
-        if (st.ok() && (d.domain.empty() || d.selector.empty() || d.key_file.empty()))
-          st = absl::InvalidArgumentError(absl::StrCat(
-              path, ":", t->source().begin.line, ": [[dkim]] needs domain, selector and key_file"));
-        c.dkim.push_back(std::move(d));
-      }
-    }
-  }
+  r.ForEachTable("dkim", [&](const toml::table& t) {
+    DkimConfig d;
+    TableReader dr(t, "dkim", path, &st);
+    dr.Str("domain", &d.domain);
+    dr.Str("selector", &d.selector);
+    dr.Str("key_file", &d.key_file);
+    dr.Finish();
+    d.key_file = c.Resolve(d.key_file);
+    if (st.ok() && (d.domain.empty() || d.selector.empty() || d.key_file.empty()))
+      st = absl::InvalidArgumentError(absl::StrCat(
+          path, ":", t.source().begin.line, ": [[dkim]] needs domain, selector and key_file"));
+    c.dkim.push_back(std::move(d));
+  });
   if (const toml::table* t = r.Table("http")) {
     TableReader hr(*t, "http", path, &st);
     hr.Str("listen", &c.http.listen);

@@ -18,6 +18,8 @@
 namespace salvo {
 
 enum class TlsMode { kStartTls, kImplicit, kNone };
+std::string_view TlsModeName(TlsMode m);  // "starttls" | "implicit" | "none"
+bool ParseTlsMode(std::string_view s, TlsMode* out);
 
 // Per-state SMTP client timeouts; defaults from RFC 5321 §4.5.3.2.
 struct SmtpTimeouts {

@@ -23,25 +23,9 @@ constexpr size_t kSignedCount = sizeof(kSigned) / sizeof(kSigned[0]);
 constexpr size_t kMaxFields = 64;
 
 bool ValidLabelChars(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.' || c == '_';
-    if (!ok) return false;
-  }
-  return s.front() != '.' && s.back() != '.';
+  return IsNameToken(s, 253) && s.front() != '.' && s.back() != '.';
 }
 
-bool EqNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 struct Field {
   std::string_view name;
@@ -143,7 +127,7 @@ absl::Status DkimSigner::Sign(std::string_view headers, const unsigned char body
   data.reserve(headers.size() + 512);
   for (const char* want : kSigned) {
     for (size_t k = n; k-- > 0;) {  // last unused instance first (RFC 6376 §5.4.2)
-      if (!fields[k].used && EqNoCase(fields[k].name, want)) {
+      if (!fields[k].used && EqualsAsciiNoCase(fields[k].name, want)) {
         fields[k].used = true;
         AppendRelaxedHeader(fields[k].name, fields[k].value, &data);
         data.append("\r\n");

@@ -1,29 +1,27 @@
 // Names of feedback classes.
 #include "engine/feedback/feedback_event.h"
 
-namespace salvo {
+#include <iterator>
 
-std::string_view FeedbackClassName(FeedbackClass c) {
-  switch (c) {
-    case FeedbackClass::kHardBounce: return "hard_bounce";
-    case FeedbackClass::kSoftBounce: return "soft_bounce";
-    case FeedbackClass::kComplaint: return "complaint";
-    case FeedbackClass::kUnsubscribe: return "unsubscribe";
-    case FeedbackClass::kIgnore: return "ignore";
-  }
-  return "ignore";
-}
+#include "engine/base/enum_names.h"
+
+namespace salvo {
+namespace {
+
+using C = FeedbackClass;
+constexpr EnumName<C> kClasses[] = {{C::kHardBounce, "hard_bounce"},
+                                    {C::kSoftBounce, "soft_bounce"},
+                                    {C::kComplaint, "complaint"},
+                                    {C::kUnsubscribe, "unsubscribe"},
+                                    {C::kIgnore, "ignore"}};
+static_assert(std::size(kClasses) == static_cast<size_t>(C::kIgnore) + 1);
+
+}  // namespace
+
+std::string_view FeedbackClassName(FeedbackClass c) { return NameIn(kClasses, c, "ignore"); }
 
 bool ParseFeedbackClass(std::string_view s, FeedbackClass* out) {
-  for (FeedbackClass c : {FeedbackClass::kHardBounce, FeedbackClass::kSoftBounce,
-                          FeedbackClass::kComplaint, FeedbackClass::kUnsubscribe,
-                          FeedbackClass::kIgnore}) {
-    if (FeedbackClassName(c) == s) {
-      *out = c;
-      return true;
-    }
-  }
-  return false;
+  return ValueIn(kClasses, s, out);
 }
 
 bool Suppresses(FeedbackClass c) {

@@ -5,9 +5,12 @@
 
 #include <cstdio>
 #include <functional>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/enum_names.h"
+#include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/feedback/webhook_event_rules.h"
 
@@ -100,6 +103,20 @@ FeedbackEvent NewEvent(WebhookProvider p) {
 [[nodiscard]] absl::Status Shape(WebhookProvider p, std::string_view what) {
   return absl::InvalidArgumentError(
       absl::StrCat(Av(WebhookProviderName(p)), " webhook: ", Av(what)));
+}
+
+// A flat event as Mailjet and Brevo post it: type from "event" (required), recipient from
+// "email"; neither sends an event id, so it is "<message id>:<type>:<recipient>:<time>" from the
+// fields named `id_key` (at most `id_max` bytes) and `time_key`.
+[[nodiscard]] absl::Status FlatEvent(WebhookProvider p, dom::element e, std::string_view id_key,
+                                     size_t id_max, std::string_view time_key, FeedbackEvent* ev) {
+  *ev = NewEvent(p);
+  ev->type = Scalar(e, "event", 64);
+  if (ev->type.empty()) return Shape(p, "event without \"event\"");
+  ev->recipient = Scalar(e, "email", 320);
+  ev->event_id = absl::StrCat(Scalar(e, id_key, id_max), ":", ev->type, ":", ev->recipient, ":",
+                              Scalar(e, time_key, 32));
+  return absl::OkStatus();
 }
 
 // Calls fn(element) for each element of an array body, or once for an object body.
@@ -282,31 +299,19 @@ absl::Status SesNotification(dom::element m, std::string_view id_prefix, Webhook
   return absl::OkStatus();
 }
 
+using P = WebhookProvider;
+constexpr EnumName<P> kProviders[] = {
+    {P::kSendGrid, "sendgrid"}, {P::kMailgun, "mailgun"},     {P::kSes, "ses"},
+    {P::kPostmark, "postmark"}, {P::kSparkPost, "sparkpost"}, {P::kMailjet, "mailjet"},
+    {P::kBrevo, "brevo"}};
+static_assert(std::size(kProviders) == kWebhookProviderCount);
+
 }  // namespace
 
-std::string_view WebhookProviderName(WebhookProvider p) {
-  switch (p) {
-    case WebhookProvider::kSendGrid: return "sendgrid";
-    case WebhookProvider::kMailgun: return "mailgun";
-    case WebhookProvider::kSes: return "ses";
-    case WebhookProvider::kPostmark: return "postmark";
-    case WebhookProvider::kSparkPost: return "sparkpost";
-    case WebhookProvider::kMailjet: return "mailjet";
-    case WebhookProvider::kBrevo: return "brevo";
-  }
-  return "?";
-}
+std::string_view WebhookProviderName(WebhookProvider p) { return NameIn(kProviders, p, "?"); }
 
 bool ParseWebhookProvider(std::string_view name, WebhookProvider* out) {
-  if (name == "amazon_ses") name = "ses";
-  for (int i = 0; i < kWebhookProviderCount; ++i) {
-    WebhookProvider p = static_cast<WebhookProvider>(i);
-    if (WebhookProviderName(p) == name) {
-      *out = p;
-      return true;
-    }
-  }
-  return false;
+  return ValueIn(kProviders, name == "amazon_ses" ? "ses" : name, out);
 }
 
 struct WebhookParser::Impl {
@@ -418,12 +423,8 @@ absl::Status WebhookParser::Impl::SparkPost(dom::element e, WebhookPayload* out)
 
 absl::Status WebhookParser::Impl::Mailjet(dom::element e, WebhookPayload* out) {
   const WebhookProvider p = WebhookProvider::kMailjet;
-  FeedbackEvent ev = NewEvent(p);
-  ev.type = Scalar(e, "event", 64);
-  if (ev.type.empty()) return Shape(p, "event without \"event\"");
-  ev.recipient = Scalar(e, "email", 320);
-  ev.event_id = absl::StrCat(Scalar(e, "MessageID", 64), ":", ev.type, ":", ev.recipient, ":",
-                             Scalar(e, "time", 32));
+  FeedbackEvent ev;
+  RETURN_IF_ERROR(FlatEvent(p, e, "MessageID", 64, "time", &ev));
   const std::string related = Scalar(e, "error_related_to", 64);
   const std::string error = Scalar(e, "error", 128);
   const std::string& t = ev.type;
@@ -435,12 +436,8 @@ absl::Status WebhookParser::Impl::Mailjet(dom::element e, WebhookPayload* out) {
 
 absl::Status WebhookParser::Impl::Brevo(dom::element e, WebhookPayload* out) {
   const WebhookProvider p = WebhookProvider::kBrevo;
-  FeedbackEvent ev = NewEvent(p);
-  ev.type = Scalar(e, "event", 64);
-  if (ev.type.empty()) return Shape(p, "event without \"event\"");
-  ev.recipient = Scalar(e, "email", 320);
-  ev.event_id = absl::StrCat(Scalar(e, "message-id", 200), ":", ev.type, ":", ev.recipient, ":",
-                             Scalar(e, "ts_event", 32));
+  FeedbackEvent ev;
+  RETURN_IF_ERROR(FlatEvent(p, e, "message-id", 200, "ts_event", &ev));
   const std::string& t = ev.type;
   ev.klass = ClassifyWebhookEvent(p, t, NoFields());
   ev.reason = JoinReason({t, Scalar(e, "reason")});
@@ -463,6 +460,11 @@ absl::StatusOr<WebhookPayload> WebhookParser::Parse(WebhookProvider provider,
     return Shape(provider, absl::StrCat("malformed JSON: ", simdjson::error_message(err)));
   WebhookPayload out;
   absl::Status st;
+  // One event per item of an array body (or a lone object), read by `item`.
+  auto each = [&](absl::Status (Impl::*item)(dom::element, WebhookPayload*)) {
+    Impl* impl = impl_.get();
+    return ForEachItem(provider, root, [&](dom::element e) { return (impl->*item)(e, &out); });
+  };
   switch (provider) {
     case WebhookProvider::kSendGrid:
       if (!root.is_array()) return Shape(provider, "body is not a JSON array of events");
@@ -475,18 +477,10 @@ absl::StatusOr<WebhookPayload> WebhookParser::Parse(WebhookProvider provider,
     case WebhookProvider::kSes:
       st = impl_->Ses(root, &out);
       break;
-    case WebhookProvider::kPostmark:
-      st = ForEachItem(provider, root, [&](dom::element e) { return impl_->Postmark(e, &out); });
-      break;
-    case WebhookProvider::kSparkPost:
-      st = ForEachItem(provider, root, [&](dom::element e) { return impl_->SparkPost(e, &out); });
-      break;
-    case WebhookProvider::kMailjet:
-      st = ForEachItem(provider, root, [&](dom::element e) { return impl_->Mailjet(e, &out); });
-      break;
-    case WebhookProvider::kBrevo:
-      st = ForEachItem(provider, root, [&](dom::element e) { return impl_->Brevo(e, &out); });
-      break;
+    case WebhookProvider::kPostmark: st = each(&Impl::Postmark); break;
+    case WebhookProvider::kSparkPost: st = each(&Impl::SparkPost); break;
+    case WebhookProvider::kMailjet: st = each(&Impl::Mailjet); break;
+    case WebhookProvider::kBrevo: st = each(&Impl::Brevo); break;
   }
   if (!st.ok()) return st;
   return out;

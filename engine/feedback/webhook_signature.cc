@@ -12,6 +12,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 
 namespace salvo {
@@ -22,6 +23,16 @@ constexpr size_t kMaxSignatureB64 = 2048;
 
 std::shared_ptr<void> WrapKey(EVP_PKEY* k) {
   return std::shared_ptr<void>(k, [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); });
+}
+
+// Takes ownership of `key` (null when it could not be read) and keeps it when it is of `type`
+// (EVP_PKEY_EC, EVP_PKEY_RSA); else the error `unreadable` or `wrong_type`.
+absl::StatusOr<std::shared_ptr<void>> KeyOfType(EVP_PKEY* key, int type, const char* unreadable,
+                                                const char* wrong_type) {
+  if (!key) return absl::InvalidArgumentError(unreadable);
+  std::shared_ptr<void> owned = WrapKey(key);
+  if (EVP_PKEY_base_id(key) != type) return absl::InvalidArgumentError(wrong_type);
+  return owned;
 }
 
 bool DecodeB64(std::string_view in, std::string* out) {
@@ -87,13 +98,9 @@ absl::StatusOr<SendGridVerifier> SendGridVerifier::Create(std::string_view key_t
     const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
     key = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
   }
-  if (!key) return absl::InvalidArgumentError("SendGrid public key could not be parsed");
-  if (EVP_PKEY_base_id(key) != EVP_PKEY_EC) {
-    EVP_PKEY_free(key);
-    return absl::InvalidArgumentError("SendGrid public key is not an elliptic-curve key");
-  }
   SendGridVerifier v;
-  v.key_ = WrapKey(key);
+  ASSIGN_OR_RETURN(v.key_, KeyOfType(key, EVP_PKEY_EC, "SendGrid public key could not be parsed",
+                                     "SendGrid public key is not an elliptic-curve key"));
   return v;
 }
 
@@ -159,13 +166,10 @@ absl::StatusOr<SnsVerifier> SnsVerifier::Create(std::string_view cert_pem) {
   if (!cert) return absl::InvalidArgumentError("SNS signing certificate is not a PEM certificate");
   EVP_PKEY* key = X509_get_pubkey(cert);
   X509_free(cert);
-  if (!key) return absl::InvalidArgumentError("SNS signing certificate has no usable public key");
-  if (EVP_PKEY_base_id(key) != EVP_PKEY_RSA) {
-    EVP_PKEY_free(key);
-    return absl::InvalidArgumentError("SNS signing certificate key is not RSA");
-  }
   SnsVerifier v;
-  v.key_ = WrapKey(key);
+  ASSIGN_OR_RETURN(v.key_,
+                   KeyOfType(key, EVP_PKEY_RSA, "SNS signing certificate has no usable public key",
+                             "SNS signing certificate key is not RSA"));
   return v;
 }
 

@@ -71,32 +71,31 @@ std::string SanitizeLabelValue(std::string_view in) {
   return out;
 }
 
-std::string EscapeLabelValue(std::string_view in) {
+namespace {
+
+// Text-format escaping: backslash and line feed always, the double quote when `quote`.
+std::string Escape(std::string_view in, bool quote) {
   std::string out;
   out.reserve(in.size());
   for (char c : in) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out.push_back(c);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quote) {
+      out += "\\\"";
+    } else {
+      out.push_back(c);
     }
   }
   return out;
 }
 
-std::string EscapeHelp(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (char c : in) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+}  // namespace
+
+std::string EscapeLabelValue(std::string_view in) { return Escape(in, true); }
+
+std::string EscapeHelp(std::string_view in) { return Escape(in, false); }
 
 DomainBucketer::DomainBucketer(const std::vector<std::string>& top_domains) {
   for (const std::string& d : top_domains) {

@@ -60,16 +60,6 @@ struct BodySeg {
   uint32_t link = 0;
 };
 
-bool ValidFieldName(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 void AddLiteral(std::string_view s, std::vector<Piece>* out) {
   if (s.empty()) return;
   if (!out->empty() && !out->back().is_slot) {
@@ -106,7 +96,7 @@ void SplitPlaceholders(std::string_view s, std::vector<Piece>* out) {
     std::string_view inner = s.substr(open + 2, close - open - 2);
     size_t bar = inner.find('|');
     std::string_view name = Trim(inner.substr(0, bar), kBlanks);
-    if (!ValidFieldName(name)) {
+    if (!IsNameToken(name, 64)) {
       AddLiteral(s.substr(i, open + 2 - i), out);
       i = open + 2;
       continue;

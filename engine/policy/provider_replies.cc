@@ -3,10 +3,12 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/base/enum_names.h"
 #include "engine/base/strings.h"
 #include "engine/config/duration.h"
 #include "engine/policy/provider_replies_tsv.h"
@@ -17,29 +19,16 @@ namespace {
 
 constexpr int64_t kDay = 86400;
 
-bool ParseClass(std::string_view s, AccountReplyClass* out) {
-  for (AccountReplyClass c : {AccountReplyClass::kQuota, AccountReplyClass::kCredit,
-                              AccountReplyClass::kAuth, AccountReplyClass::kSuspended,
-                              AccountReplyClass::kRateLimited}) {
-    if (AccountReplyClassName(c) == s) {
-      *out = c;
-      return true;
-    }
-  }
-  return false;
-}
+using A = AccountReplyClass;
+constexpr EnumName<A> kClasses[] = {
+    {A::kQuota, "account_quota"}, {A::kCredit, "account_credit"}, {A::kAuth, "account_auth"},
+    {A::kSuspended, "account_suspended"}, {A::kRateLimited, "rate_limited"}};
+static_assert(std::size(kClasses) == static_cast<size_t>(A::kRateLimited) + 1);
 
 }  // namespace
 
 std::string_view AccountReplyClassName(AccountReplyClass c) {
-  switch (c) {
-    case AccountReplyClass::kQuota: return "account_quota";
-    case AccountReplyClass::kCredit: return "account_credit";
-    case AccountReplyClass::kAuth: return "account_auth";
-    case AccountReplyClass::kSuspended: return "account_suspended";
-    case AccountReplyClass::kRateLimited: return "rate_limited";
-  }
-  return "account_auth";
+  return NameIn(kClasses, c, "account_auth");
 }
 
 int64_t ProviderReplyRule::PauseEnd(int64_t now) const {
@@ -88,7 +77,8 @@ absl::StatusOr<ProviderReplyTable> ProviderReplyTable::Parse(std::string_view ts
       r.pattern = AsciiLower(col[3]);
     }
     if (r.code == 0 && r.enhanced.empty() && r.pattern.empty()) return bad("matches every reply");
-    if (!ParseClass(col[4], &r.klass)) return bad(absl::StrCat("class: \"", Av(col[4]), "\""));
+    if (!ValueIn(kClasses, col[4], &r.klass))
+      return bad(absl::StrCat("class: \"", Av(col[4]), "\""));
     if (col[5] == "next_utc_day") {
       r.until = PauseUntil::kNextUtcDay;
     } else if (col[5] == "manual") {

@@ -1,9 +1,12 @@
 // Recursive-descent parser and evaluator for segment expressions (see segment.h).
 #include "engine/policy/segment.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <iterator>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/rfc3339.h"
@@ -81,27 +84,24 @@ class SegmentParser {
     seg_->nodes_.push_back(std::move(n));
     return static_cast<int>(seg_->nodes_.size() - 1);
   }
-  absl::Status ParseOr(int* out) {
+  // operand (keyword operand)*, left-associative: `or` over ParseAnd, `and` over ParseNot.
+  absl::Status ParseChain(std::string_view keyword, Segment::Op op,
+                          absl::Status (SegmentParser::*operand)(int*), int* out) {
     int lhs;
-    RETURN_IF_ERROR(ParseAnd(&lhs));
-    while (Keyword("or")) {
+    RETURN_IF_ERROR((this->*operand)(&lhs));
+    while (Keyword(keyword)) {
       int rhs;
-      RETURN_IF_ERROR(ParseAnd(&rhs));
-      lhs = Add({Segment::Op::kOr, "", {}, lhs, rhs});
+      RETURN_IF_ERROR((this->*operand)(&rhs));
+      lhs = Add({op, "", {}, lhs, rhs});
     }
     *out = lhs;
     return absl::OkStatus();
   }
+  absl::Status ParseOr(int* out) {
+    return ParseChain("or", Segment::Op::kOr, &SegmentParser::ParseAnd, out);
+  }
   absl::Status ParseAnd(int* out) {
-    int lhs;
-    RETURN_IF_ERROR(ParseNot(&lhs));
-    while (Keyword("and")) {
-      int rhs;
-      RETURN_IF_ERROR(ParseNot(&rhs));
-      lhs = Add({Segment::Op::kAnd, "", {}, lhs, rhs});
-    }
-    *out = lhs;
-    return absl::OkStatus();
+    return ParseChain("and", Segment::Op::kAnd, &SegmentParser::ParseNot, out);
   }
   absl::Status ParseNot(int* out) {
     if (++depth_ > 100) return Error("expression nested too deeply");
@@ -128,18 +128,15 @@ class SegmentParser {
     RETURN_IF_ERROR(ParseField(&field));
     Segment::Node n{Segment::Op::kEq, field, {}, -1, -1};
     SkipSpace();
-    if (Punct("!=")) {
-      n.op = Segment::Op::kNe;
-    } else if (Punct("<=")) {
-      n.op = Segment::Op::kLe;
-    } else if (Punct(">=")) {
-      n.op = Segment::Op::kGe;
-    } else if (Punct("=")) {
-      n.op = Segment::Op::kEq;
-    } else if (Punct("<")) {
-      n.op = Segment::Op::kLt;
-    } else if (Punct(">")) {
-      n.op = Segment::Op::kGt;
+    // Comparisons, two-character ones first so that "<=" is not read as "<".
+    using Op = Segment::Op;
+    static constexpr std::pair<std::string_view, Op> kComparisons[] = {
+        {"!=", Op::kNe}, {"<=", Op::kLe}, {">=", Op::kGe},
+        {"=", Op::kEq},  {"<", Op::kLt},  {">", Op::kGt}};
+    const auto* cmp = std::find_if(std::begin(kComparisons), std::end(kComparisons),
+                                   [&](const auto& c) { return Punct(c.first); });
+    if (cmp != std::end(kComparisons)) {
+      n.op = cmp->second;
     } else if (Keyword("exists")) {
       n.op = Segment::Op::kExists;
       *out = Add(std::move(n));

@@ -4,6 +4,8 @@
 
 #include <string_view>
 
+#include "engine/base/strings.h"
+
 namespace salvo {
 namespace {
 
@@ -13,17 +15,6 @@ std::string Upper(std::string_view s) {
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   }
   return u;
-}
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // Splits off the next space-separated word of *rest.
@@ -73,13 +64,13 @@ SmtpCapabilities ParseEhloReply(const SmtpReply& r) {
     std::string_view rest = line;
     std::string_view kw = NextWord(&rest);
     // Some old servers send "AUTH=LOGIN PLAIN".
-    if (kw.size() > 5 && EqualsNoCase(kw.substr(0, 5), "AUTH=")) {
+    if (kw.size() > 5 && EqualsAsciiNoCase(kw.substr(0, 5), "AUTH=")) {
       AddAuth(line.substr(line.find('=') + 1), &caps);
       continue;
     }
-    if (EqualsNoCase(kw, "PIPELINING")) {
+    if (EqualsAsciiNoCase(kw, "PIPELINING")) {
       caps.pipelining = true;
-    } else if (EqualsNoCase(kw, "SIZE")) {
+    } else if (EqualsAsciiNoCase(kw, "SIZE")) {
       caps.size = true;
       std::string_view v = NextWord(&rest);
       uint64_t n = 0;
@@ -89,17 +80,17 @@ SmtpCapabilities ParseEhloReply(const SmtpReply& r) {
         else n = n * 10 + static_cast<uint64_t>(c - '0');
       }
       caps.size_limit = ok ? n : 0;
-    } else if (EqualsNoCase(kw, "8BITMIME")) {
+    } else if (EqualsAsciiNoCase(kw, "8BITMIME")) {
       caps.eightbitmime = true;
-    } else if (EqualsNoCase(kw, "SMTPUTF8")) {
+    } else if (EqualsAsciiNoCase(kw, "SMTPUTF8")) {
       caps.smtputf8 = true;
-    } else if (EqualsNoCase(kw, "STARTTLS")) {
+    } else if (EqualsAsciiNoCase(kw, "STARTTLS")) {
       caps.starttls = true;
-    } else if (EqualsNoCase(kw, "ENHANCEDSTATUSCODES")) {
+    } else if (EqualsAsciiNoCase(kw, "ENHANCEDSTATUSCODES")) {
       caps.enhanced_status_codes = true;
-    } else if (EqualsNoCase(kw, "CHUNKING")) {
+    } else if (EqualsAsciiNoCase(kw, "CHUNKING")) {
       caps.chunking = true;
-    } else if (EqualsNoCase(kw, "AUTH")) {
+    } else if (EqualsAsciiNoCase(kw, "AUTH")) {
       AddAuth(rest, &caps);
     }
   }

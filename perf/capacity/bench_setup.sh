@@ -20,6 +20,19 @@ open(path, "w").write(head + body[:budget] + tail)
 PY
 }
 
+# write_bench_campaign FILE ID: campaign ID to the list "bench" with campaign.html (beside FILE),
+# tracked clicks.
+write_bench_campaign() {
+  cat > "$1" <<TOML
+id = "$2"
+list = "bench"
+from = "News <news@bench.test>"
+subject = "Hello {{first_name}}"
+html_file = "campaign.html"
+track_clicks = true
+TOML
+}
+
 # write_bench_toml FILE SINK_PORT CONNECTIONS WORKERS: one plain-SMTP account "bench" on
 # 127.0.0.1:SINK_PORT as the default route, tracking secret in tracking.secret beside FILE.
 write_bench_toml() {

@@ -16,19 +16,10 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 [ $# -ge 1 ] || { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 BUILD=$(cd "$1" && pwd); shift
 RECIPIENTS=100000 SIZE=20k CONNECTIONS=20 WORKERS=2 DKIM=none SINK_KIND=salvo SWEEP="" OUT=$ROOT/perf/out
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --recipients) RECIPIENTS=$2; shift 2 ;;
-    --size) SIZE=$2; shift 2 ;;
-    --connections) CONNECTIONS=$2; shift 2 ;;
-    --workers) WORKERS=$2; shift 2 ;;
-    --dkim) DKIM=$2; shift 2 ;;
-    --sink) SINK_KIND=$2; shift 2 ;;
-    --sweep) SWEEP=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+# shellcheck source=perf/lib.sh
+. "$ROOT/perf/lib.sh"
+parse_opts recipients=RECIPIENTS size=SIZE connections=CONNECTIONS workers=WORKERS dkim=DKIM \
+  sink=SINK_KIND sweep=SWEEP out=OUT -- "$@"
 case "$DKIM" in none|rsa|ed25519) ;; *) echo "--dkim must be none, rsa or ed25519" >&2; exit 2 ;; esac
 case "$SINK_KIND" in salvo|postfix) ;; *) echo "--sink must be salvo or postfix" >&2; exit 2 ;; esac
 case "$SWEEP" in ""|size|connections|recipients|workers) ;; *) echo "--sweep: size|connections|recipients|workers" >&2; exit 2 ;; esac
@@ -55,13 +46,6 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 bytes_of() {  # 20k -> 20480, 2K -> 2048, 1m -> 1048576, 500 -> 500
   local s=${1,,}
   case "$s" in *k) echo $(( ${s%k} * 1024 )) ;; *m) echo $(( ${s%m} * 1048576 )) ;; *) echo "$s" ;; esac
-}
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_listen() {  # wait until something listens on 127.0.0.1:$1 (without connecting to it)
-  for _ in $(seq 200); do
-    ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0; sleep 0.05
-  done
-  return 1
 }
 
 # --- sink ------------------------------------------------------------------------------------
@@ -198,14 +182,7 @@ run_salvo() {
     printf '\n[[dkim]]\ndomain = "bench.test"\nselector = "bench"\nkey_file = "dkim.pem"\n' >> "$d/salvo.toml"
   fi
   cp "$html" "$d/campaign.html"
-  cat > "$d/campaign.toml" <<TOML
-id = "bench-$(date +%s)"
-list = "bench"
-from = "News <news@bench.test>"
-subject = "Hello {{first_name}}"
-html_file = "campaign.html"
-track_clicks = true
-TOML
+  write_bench_campaign "$d/campaign.toml" "bench-$(date +%s)"
   if ! "$SALVO" import -c "$d/salvo.toml" --list bench "$csv" --json > "$d/import.out" 2> "$d/import.err"; then
     stop_sink
     result_json salvo skipped "salvo import failed: $(head -c 300 "$d/import.err" | tr '\n' ' ')" 0; return

@@ -8,15 +8,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
 [ $# -gt 0 ] && [[ "$1" != --* ]] && shift
 MESSAGES=20000 SESSIONS=20 SIZE=20480 THREADS=$(nproc)
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --messages) MESSAGES=$2; shift 2 ;;
-    --sessions) SESSIONS=$2; shift 2 ;;
-    --size) SIZE=$2; shift 2 ;;
-    --threads) THREADS=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
+# shellcheck source=perf/lib.sh
+. "$ROOT/perf/lib.sh"
+parse_opts messages=MESSAGES sessions=SESSIONS size=SIZE threads=THREADS -- "$@"
 SINK=$BUILD/perf/sink/salvo-sink
 SOURCE=/usr/sbin/smtp-source
 PSINK=/usr/sbin/smtp-sink
@@ -27,7 +21,6 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 TCK=$(getconf CLK_TCK)
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_s() { awk -v t="$TCK" '{printf "%.2f", ($14+$15)/t}' "/proc/$1/stat"; }
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "engine/base/stop_signals.h"
 #include "perf/sink/sink_config.h"
 #include "perf/sink/sink_worker.h"
 #include "perf/sink/smtp_session.h"
@@ -65,12 +66,8 @@ int Main(int argc, char** argv) {
   }
 
   // Signals go to the main thread only (sigwait below); workers never see them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  BlockStopSignals();
+  const sigset_t set = StopSignals();
 
   AccountCounters accounts(cfg);
   FaultAttempts attempts;

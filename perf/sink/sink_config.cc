@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 
 namespace salvo::sink {
@@ -61,6 +62,16 @@ bool ParseInt64(std::string_view s, int64_t* out) {
         absl::StrCat(Av(opt), ": '", Av(v), "' is not a count (N or USER=N)"));
   }
   return l;
+}
+
+// The field of an option whose value is a path taken as given; null for other options.
+std::string* PathOption(SinkConfig* c, std::string_view opt) {
+  if (opt == "--tls-cert") return &c->tls_cert;
+  if (opt == "--tls-key") return &c->tls_key;
+  if (opt == "--record") return &c->record_path;
+  if (opt == "--stats-json") return &c->stats_json_path;
+  if (opt == "--timeline") return &c->timeline_path;
+  return nullptr;
 }
 
 }  // namespace
@@ -185,102 +196,73 @@ std::string SinkUsage() {
       return args[++i];
     };
     auto need_int = [&](int64_t lo, int64_t hi) -> absl::StatusOr<int64_t> {
-      auto v = need();
-      if (!v.ok()) return v.status();
+      ASSIGN_OR_RETURN(const std::string v, need());
       int64_t n = 0;
-      if (!ParseInt64(*v, &n) || n < lo || n > hi) {
-        return absl::InvalidArgumentError(absl::StrCat(opt, ": bad number '", *v, "'"));
+      if (!ParseInt64(v, &n) || n < lo || n > hi) {
+        return absl::InvalidArgumentError(absl::StrCat(opt, ": bad number '", v, "'"));
       }
       return n;
     };
     if (opt == "--listen") {
-      auto v = need();
-      if (!v.ok()) return v.status();
-      auto a = ParseListen(*v);
-      if (!a.ok()) return a.status();
-      c.listen.push_back(*a);
+      ASSIGN_OR_RETURN(const std::string v, need());
+      ASSIGN_OR_RETURN(auto listen, ParseListen(v));
+      c.listen.push_back(std::move(listen));
     } else if (opt == "--threads") {
-      auto n = need_int(0, 1024);
-      if (!n.ok()) return n.status();
-      c.threads = static_cast<int>(*n);
+      ASSIGN_OR_RETURN(const int64_t n, need_int(0, 1024));
+      c.threads = static_cast<int>(n);
     } else if (opt == "--hostname") {
-      auto v = need();
-      if (!v.ok()) return v.status();
-      if (v->empty() || v->find_first_of(" \r\n\t") != std::string::npos) {
+      ASSIGN_OR_RETURN(const std::string v, need());
+      if (v.empty() || v.find_first_of(" \r\n\t") != std::string::npos) {
         return absl::InvalidArgumentError("--hostname: must be one word");
       }
-      c.hostname = *v;
-    } else if (opt == "--tls-cert" || opt == "--tls-key") {
-      auto v = need();
-      if (!v.ok()) return v.status();
-      (opt == "--tls-cert" ? c.tls_cert : c.tls_key) = *v;
+      c.hostname = v;
     } else if (opt == "--auth") {
-      auto v = need();
-      if (!v.ok()) return v.status();
-      size_t colon = v->find(':');
+      ASSIGN_OR_RETURN(const std::string v, need());
+      size_t colon = v.find(':');
       if (colon == std::string::npos || colon == 0) {
-        return absl::InvalidArgumentError(absl::StrCat("--auth: '", *v, "' needs USER:PASS"));
+        return absl::InvalidArgumentError(absl::StrCat("--auth: '", v, "' needs USER:PASS"));
       }
-      c.accounts.push_back({v->substr(0, colon), v->substr(colon + 1)});
+      c.accounts.push_back({v.substr(0, colon), v.substr(colon + 1)});
     } else if (opt == "--auth-fail-after" || opt == "--credit-limit") {
-      auto v = need();
-      if (!v.ok()) return v.status();
-      auto l = ParseLimit(opt, *v);
-      if (!l.ok()) return l.status();
-      (opt == "--credit-limit" ? c.credit_limit : c.auth_fail_after).push_back(*l);
+      ASSIGN_OR_RETURN(const std::string v, need());
+      ASSIGN_OR_RETURN(auto limit, ParseLimit(opt, v));
+      (opt == "--credit-limit" ? c.credit_limit : c.auth_fail_after).push_back(std::move(limit));
     } else if (opt == "--faults") {
-      auto v = need();
-      if (!v.ok()) return v.status();
-      auto f = ParseFaults(*v);
-      if (!f.ok()) return f.status();
-      c.faults.insert(c.faults.end(), f->begin(), f->end());
+      ASSIGN_OR_RETURN(const std::string v, need());
+      ASSIGN_OR_RETURN(auto faults, ParseFaults(v));
+      c.faults.insert(c.faults.end(), faults.begin(), faults.end());
     } else if (opt == "--fault-rcpt") {
-      auto v = need();
-      if (!v.ok()) return v.status();
-      size_t eq = v->rfind('=');
+      ASSIGN_OR_RETURN(const std::string v, need());
+      size_t eq = v.rfind('=');
       if (eq == std::string::npos || eq == 0) {
         return absl::InvalidArgumentError(
-            absl::StrCat("--fault-rcpt: '", *v, "' needs PATTERN=CODE[-X.Y.Z]"));
+            absl::StrCat("--fault-rcpt: '", v, "' needs PATTERN=CODE[-X.Y.Z]"));
       }
-      std::string_view code = std::string_view(*v).substr(eq + 1);
+      std::string_view code = std::string_view(v).substr(eq + 1);
       int64_t times = 0;
       if (size_t star = code.find('*'); star != std::string_view::npos) {
         if (!ParseInt64(code.substr(star + 1), &times) || times < 1 || times > 1000000) {
-          return absl::InvalidArgumentError(absl::StrCat("--fault-rcpt: bad count in '", *v, "'"));
+          return absl::InvalidArgumentError(absl::StrCat("--fault-rcpt: bad count in '", v, "'"));
         }
         code = code.substr(0, star);
       }
       auto r = ParseFaultReply(code);
       if (!r.ok()) return absl::InvalidArgumentError(absl::StrCat("--fault-rcpt: ", r.status().message()));
-      c.rcpt_faults.push_back({v->substr(0, eq), *r, static_cast<int>(times)});
+      c.rcpt_faults.push_back({v.substr(0, eq), *r, static_cast<int>(times)});
     } else if (opt == "--tarpit-ms") {
-      auto n = need_int(0, 600000);
-      if (!n.ok()) return n.status();
-      c.tarpit_ms = static_cast<int>(*n);
+      ASSIGN_OR_RETURN(const int64_t n, need_int(0, 600000));
+      c.tarpit_ms = static_cast<int>(n);
     } else if (opt == "--seed") {
-      auto n = need_int(0, INT64_MAX);
-      if (!n.ok()) return n.status();
-      c.seed = static_cast<uint64_t>(*n);
+      ASSIGN_OR_RETURN(const int64_t n, need_int(0, INT64_MAX));
+      c.seed = static_cast<uint64_t>(n);
     } else if (opt == "--max-size") {
-      auto n = need_int(1, INT64_MAX);
-      if (!n.ok()) return n.status();
-      c.max_size = *n;
+      ASSIGN_OR_RETURN(const int64_t n, need_int(1, INT64_MAX));
+      c.max_size = n;
     } else if (opt == "--max-recipients") {
-      auto n = need_int(1, 1000000);
-      if (!n.ok()) return n.status();
-      c.max_recipients = static_cast<int>(*n);
-    } else if (opt == "--record") {
-      auto v = need();
-      if (!v.ok()) return v.status();
-      c.record_path = *v;
-    } else if (opt == "--stats-json") {
-      auto v = need();
-      if (!v.ok()) return v.status();
-      c.stats_json_path = *v;
-    } else if (opt == "--timeline") {
-      auto v = need();
-      if (!v.ok()) return v.status();
-      c.timeline_path = *v;
+      ASSIGN_OR_RETURN(const int64_t n, need_int(1, 1000000));
+      c.max_recipients = static_cast<int>(n);
+    } else if (std::string* path = PathOption(&c, opt)) {
+      ASSIGN_OR_RETURN(*path, need());
     } else if (opt == "--quiet") {
       c.quiet = true;
     } else {

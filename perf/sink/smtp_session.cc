@@ -235,25 +235,21 @@ size_t SmtpSession::FeedData(const char* p, size_t n) {
         data_state_ = p[i] == '.' ? 2 : (p[i] == '\n' ? 1 : 0);
         ++i;
         break;
-      case 2:
+      case 2:    // "." at a line start
+      case 3: {  // ".\r" at a line start
         if (p[i] == '\n') {
           ++i;
           msg_bytes_ += static_cast<int64_t>(i);
           EndOfMessage(Cmd::kEndOfData);
           return i;
         }
-        data_state_ = p[i] == '\r' ? 3 : 0;
-        ++i;
+        // After ".", a CR may still come (and this byte is consumed); after ".\r" this byte is
+        // re-examined mid-line.
+        const bool after_dot = data_state_ == 2;
+        data_state_ = after_dot && p[i] == '\r' ? 3 : 0;
+        if (after_dot) ++i;
         break;
-      case 3:
-        if (p[i] == '\n') {
-          ++i;
-          msg_bytes_ += static_cast<int64_t>(i);
-          EndOfMessage(Cmd::kEndOfData);
-          return i;
-        }
-        data_state_ = 0;
-        break;  // re-examine this byte mid-line
+      }
     }
   }
   msg_bytes_ += static_cast<int64_t>(n);

@@ -19,6 +19,19 @@ namespace salvo::test {
 namespace {
 
 
+// Starts `salvo send` of campaign `id_a` (over list-a) and `id_b` (over list-b) through `serve`
+// at the same time; logs in dir/a.log and dir/b.log.
+std::pair<std::unique_ptr<Subprocess>, std::unique_ptr<Subprocess>> SendBothLists(
+    const TempDir& dir, const ServeProcess& serve, const std::string& id_a,
+    const std::string& id_b) {
+  auto send = [&](const std::string& log, const std::string& id, const std::string& list) {
+    return SalvoAsync(dir, log,
+                      {"send", "-c", serve.config(), "--campaign", CampaignFile(dir, id, list),
+                       "--json"});
+  };
+  return {send("a", id_a, "list-a"), send("b", id_b, "list-b")};
+}
+
 // Established TCP connections whose local port is `port` (the server side of each connection).
 int ServerConnections(int port) {
   int n = 0;
@@ -102,10 +115,7 @@ TEST(CampaignConcurrency, TwoCampaignsShareTheAccountsConnections) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
-  auto first = SalvoAsync(dir, "a", {"send", "-c", serve.config(), "--campaign",
-                                     CampaignFile(dir, "ca", "list-a"), "--json"});
-  auto second = SalvoAsync(dir, "b", {"send", "-c", serve.config(), "--campaign",
-                                      CampaignFile(dir, "cb", "list-b"), "--json"});
+  auto [first, second] = SendBothLists(dir, serve, "ca", "cb");
   const int rc1 = first->Wait(std::chrono::seconds(90));
   const int rc2 = second->Wait(std::chrono::seconds(90));
   stop = true;
@@ -133,10 +143,7 @@ TEST(CampaignConcurrency, TwoCampaignsShareTheAccountsRate) {
   ServeProcess serve(dir, ServeConfig(dir, {{"acct", sink.port(), {}, 4}},
                                       "rate_per_second = 200\n"));
   ASSERT_TRUE(serve.ready()) << serve.Log();
-  auto first = SalvoAsync(dir, "a", {"send", "-c", serve.config(), "--campaign",
-                                     CampaignFile(dir, "ra", "list-a"), "--json"});
-  auto second = SalvoAsync(dir, "b", {"send", "-c", serve.config(), "--campaign",
-                                      CampaignFile(dir, "rb", "list-b"), "--json"});
+  auto [first, second] = SendBothLists(dir, serve, "ra", "rb");
   ASSERT_EQ(first->Wait(std::chrono::seconds(60)), 0) << first->Log();
   ASSERT_EQ(second->Wait(std::chrono::seconds(60)), 0) << second->Log();
   EXPECT_EQ(serve.Stop(), 0) << serve.Log();
@@ -170,10 +177,7 @@ TEST(CampaignConcurrency, DailyLimitIsSharedAndHoldsAcrossARestart) {
   {
     ServeProcess serve(dir, config);
     ASSERT_TRUE(serve.ready()) << serve.Log();
-    auto first = SalvoAsync(dir, "a", {"send", "-c", serve.config(), "--campaign",
-                                       CampaignFile(dir, "da", "list-a"), "--json"});
-    auto second = SalvoAsync(dir, "b", {"send", "-c", serve.config(), "--campaign",
-                                        CampaignFile(dir, "db", "list-b"), "--json"});
+    auto [first, second] = SendBothLists(dir, serve, "da", "db");
     const int rc1 = first->Wait(std::chrono::seconds(60));
     const int rc2 = second->Wait(std::chrono::seconds(60));
     // One of them may finish its list within the limit; together they stop at the limit.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "engine/base/shard.h"
 #include "store/campaign_store.h"
@@ -125,6 +126,7 @@ struct AccountSpec {
   std::vector<std::string> source_ips;
   int max_connections = 4;
   std::string user;  // AUTH user (password "pw" via password_env SALVO_TEST_PW)
+  double rate_per_second = 0;  // > 0: the account's rate limit (makes a send last)
 };
 
 // The `routes` of a test with one account named "acct": a default route sending through it.
@@ -141,7 +143,10 @@ inline std::string ConfigText(const TempDir& dir, const std::vector<AccountSpec>
   for (const auto& a : accounts) {
     absl::StrAppend(&t, "[[account]]\nname = \"", a.name, "\"\nhost = \"127.0.0.1\"\nport = ",
                     a.port, "\ntls = \"none\"\nmax_connections = ", a.max_connections,
-                    "\nmessages_per_connection = 500\nehlo_name = \"test.example\"\n");
+                    "\nmessages_per_connection = 500\n");
+    if (a.rate_per_second > 0)
+      absl::StrAppend(&t, absl::StrFormat("rate_per_second = %.1f\n", a.rate_per_second));
+    t += "ehlo_name = \"test.example\"\n";
     if (!a.user.empty())
       absl::StrAppend(&t, "username = \"", a.user, "\"\npassword_env = \"SALVO_TEST_PW\"\n");
     if (!a.source_ips.empty()) {
@@ -153,6 +158,12 @@ inline std::string ConfigText(const TempDir& dir, const std::vector<AccountSpec>
   }
   absl::StrAppend(&t, routes, "\n", extra, "\n");
   return t;
+}
+
+// Writes dir/salvo.toml with the one account `acct` (named "acct") behind kOneAccountRoute and
+// returns its path.
+inline std::string WriteOneAccountConfig(const TempDir& dir, const AccountSpec& acct) {
+  return dir.Write("salvo.toml", ConfigText(dir, {acct}, kOneAccountRoute));
 }
 
 // Writes a campaign file (and its HTML) and returns its path.

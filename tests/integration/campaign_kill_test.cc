@@ -14,13 +14,12 @@ namespace {
 TEST(CampaignKill, KillNineAndResumeLosesNothing) {
   TempDir dir;
   Sink sink(dir, "sink");
-  std::string cfg = dir.Write(
-      "salvo.toml", ConfigText(dir, {{"acct", sink.port(), {"127.0.0.2", "127.0.0.3"}}},
-                               kOneAccountRoute));
   // Rate-limit the account so the send lasts long enough to be killed several times.
-  std::string text = ReadFile(cfg);
-  text.replace(text.find("ehlo_name"), 0, "rate_per_second = 2000.0\n");
-  dir.Write("salvo.toml", text);
+  const AccountSpec acct{.name = "acct",
+                         .port = sink.port(),
+                         .source_ips = {"127.0.0.2", "127.0.0.3"},
+                         .rate_per_second = 2000};
+  std::string cfg = WriteOneAccountConfig(dir, acct);
   const int n = 12000;  // issue: 200 k and 5 kills; scaled to keep the test short
   Population pop = Populate(dir.File("data"), "l", n, "k");
   std::string c = CampaignFile(dir, "kill", "l");

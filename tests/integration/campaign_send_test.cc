@@ -95,57 +95,58 @@ TEST(CampaignSend, TwoRoutesThreeAccountsExactlyOnceAndShares) {
   EXPECT_EQ(JsonInt(st.out, "delivered"), static_cast<int64_t>(main.eligible.size()));
 }
 
-TEST(CampaignSend, SegmentAndDryRun) {
+// A test directory, one salvo-sink and a salvo.toml sending to it through the one account
+// "acct" (at most `rate_per_second` messages a second when > 0).
+struct OneSink {
+  explicit OneSink(double rate_per_second = 0)
+      : config(WriteOneAccountConfig(
+            dir, {.name = "acct", .port = sink.port(), .rate_per_second = rate_per_second})) {}
   TempDir dir;
-  Sink sink(dir, "sink");
-  std::string cfg =
-      dir.Write("salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}}, kOneAccountRoute));
-  Population pop = Populate(dir.File("data"), "l", 2000, "s", "example.test", /*gold_only=*/true);
-  std::string c = CampaignFile(dir, "seg", "l", "segment = 'tier = \"gold\"'\n");
-  RunResult dry = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c, "--dry-run", "--json"});
+  Sink sink{dir, "sink"};
+  std::string config;
+};
+
+TEST(CampaignSend, SegmentAndDryRun) {
+  OneSink t;
+  Population pop = Populate(t.dir.File("data"), "l", 2000, "s", "example.test", /*gold_only=*/true);
+  std::string c = CampaignFile(t.dir, "seg", "l", "segment = 'tier = \"gold\"'\n");
+  RunResult dry = RunProcess({SalvoBin(), "send", "-c", t.config, "--campaign", c, "--dry-run", "--json"});
   ASSERT_EQ(dry.exit_code, 0) << dry.out << dry.err;
   EXPECT_EQ(JsonInt(dry.out, "would_send"), static_cast<int64_t>(pop.eligible.size())) << dry.out;
   EXPECT_EQ(JsonInt(dry.out, "outside_segment"), static_cast<int64_t>(pop.outside_segment.size()));
-  RunResult r = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c, "--json"});
+  RunResult r = RunProcess({SalvoBin(), "send", "-c", t.config, "--campaign", c, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  auto got = sink.StopAndRead();
+  auto got = t.sink.StopAndRead();
   EXPECT_EQ(got.size(), pop.eligible.size());  // the dry run sent nothing
   for (const auto& [addr, cp] : got) EXPECT_TRUE(pop.eligible.count(addr)) << addr;
   EXPECT_EQ(JsonInt(r.out, "outside_segment"), static_cast<int64_t>(pop.outside_segment.size()));
   // A bad segment names the column.
-  std::string bad = CampaignFile(dir, "bad", "l", "segment = 'tier = '\n");
-  RunResult b = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", bad});
+  std::string bad = CampaignFile(t.dir, "bad", "l", "segment = 'tier = '\n");
+  RunResult b = RunProcess({SalvoBin(), "send", "-c", t.config, "--campaign", bad});
   EXPECT_NE(b.exit_code, 0);
   EXPECT_NE(b.err.find("segment:1:8: expected value"), std::string::npos) << b.err;
 }
 
 TEST(CampaignSend, UnsubscribeDuringSendIsHonoured) {
-  TempDir dir;
   // A slow sink (every message tarpitted 20 ms... via a low account rate instead): rate limit
-  // the account so the send takes a few seconds.
-  Sink sink(dir, "sink");
-  std::string cfg =
-      dir.Write("salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}}, kOneAccountRoute));
-  // rate_per_second on the account: 200 msgs/s -> 1500 recipients take ~7 s.
-  std::string text = ReadFile(cfg);
-  text.replace(text.find("ehlo_name"), 0, "rate_per_second = 200.0\n");
-  dir.Write("salvo.toml", text);
-  Population pop = Populate(dir.File("data"), "l", 1500, "u");
+  // the account so the send takes a few seconds: 200 msgs/s -> 1500 recipients take ~7 s.
+  OneSink t(200);
+  Population pop = Populate(t.dir.File("data"), "l", 1500, "u");
   // The unsubscribed addresses: the last ones in key order of every shard are sent last; pick
   // addresses and unsubscribe them shortly after the start.
   std::vector<std::string> victims;
   for (const auto& a : pop.eligible)
     if (victims.size() < 200) victims.push_back(a);
-  std::string c = CampaignFile(dir, "unsub", "l");
-  Subprocess send({SalvoBin(), "send", "-c", cfg, "--campaign", c, "--json", "--workers", "2"}, {},
-                  dir.File("send.log"));
+  std::string c = CampaignFile(t.dir, "unsub", "l");
+  Subprocess send({SalvoBin(), "send", "-c", t.config, "--campaign", c, "--json", "--workers", "2"}, {},
+                  t.dir.File("send.log"));
   // Wait for the status file (the send is running and holds the store).
-  std::string data_dir = dir.File("data");
+  std::string data_dir = t.dir.File("data");
   for (int i = 0; i < 100 && RunningSends(data_dir).empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_FALSE(RunningSends(data_dir).empty()) << send.Log();
   // `salvo campaign status` from another process answers from the status file.
-  RunResult st = RunProcess({SalvoBin(), "campaign", "status", "-c", cfg, "--id", "unsub"});
+  RunResult st = RunProcess({SalvoBin(), "campaign", "status", "-c", t.config, "--id", "unsub"});
   EXPECT_EQ(st.exit_code, 0) << st.err;
   EXPECT_NE(st.out.find("\"state\":\"running\""), std::string::npos) << st.out;
   std::vector<SuppressionEntry> entries;
@@ -153,7 +154,7 @@ TEST(CampaignSend, UnsubscribeDuringSendIsHonoured) {
   ASSERT_TRUE(QueueSuppressions(data_dir, entries).ok());
   // Let the send pick it up (<= ~1 s), note when.
   ASSERT_EQ(send.Wait(std::chrono::seconds(60)), 0) << send.Log();
-  auto got = sink.StopAndRead();
+  auto got = t.sink.StopAndRead();
   auto prog = ReadProgress(data_dir, "unsub");
   // Every victim is either delivered before the unsubscribe arrived, or suppressed: and those the
   // store says suppressed never reached the sink. Most of them must have been stopped.
@@ -178,39 +179,33 @@ TEST(CampaignSend, UnsubscribeDuringSendIsHonoured) {
 }
 
 TEST(CampaignSend, PauseFromAnotherProcessThenResume) {
-  TempDir dir;
-  Sink sink(dir, "sink");
-  std::string cfg =
-      dir.Write("salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}}, kOneAccountRoute));
-  std::string text = ReadFile(cfg);
-  text.replace(text.find("ehlo_name"), 0, "rate_per_second = 300.0\n");
-  dir.Write("salvo.toml", text);
-  Population pop = Populate(dir.File("data"), "l", 1500, "p");
-  std::string c = CampaignFile(dir, "pr", "l");
-  const std::string data_dir = dir.File("data");
-  Subprocess send({SalvoBin(), "send", "-c", cfg, "--campaign", c}, {}, dir.File("send.log"));
+  OneSink t(300);
+  Population pop = Populate(t.dir.File("data"), "l", 1500, "p");
+  std::string c = CampaignFile(t.dir, "pr", "l");
+  const std::string data_dir = t.dir.File("data");
+  Subprocess send({SalvoBin(), "send", "-c", t.config, "--campaign", c}, {}, t.dir.File("send.log"));
   for (int i = 0; i < 100 && RunningSends(data_dir).empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_FALSE(RunningSends(data_dir).empty()) << send.Log();
-  RunResult pause = RunProcess({SalvoBin(), "campaign", "pause", "-c", cfg, "--id", "pr", "--json"});
+  RunResult pause = RunProcess({SalvoBin(), "campaign", "pause", "-c", t.config, "--id", "pr", "--json"});
   EXPECT_EQ(pause.exit_code, 0) << pause.out << pause.err;
   EXPECT_EQ(send.Wait(std::chrono::seconds(30)), 3) << send.Log();  // 3 = paused
   EXPECT_NE(pause.out.find("\"state\":\"paused\""), std::string::npos) << pause.out;
   const int64_t delivered_at_pause = JsonInt(pause.out, "delivered");
   EXPECT_GT(delivered_at_pause, 0);
   EXPECT_LT(delivered_at_pause, static_cast<int64_t>(pop.eligible.size()));
-  RunResult resume = RunProcess({SalvoBin(), "campaign", "resume", "-c", cfg, "--id", "pr", "--json"},
+  RunResult resume = RunProcess({SalvoBin(), "campaign", "resume", "-c", t.config, "--id", "pr", "--json"},
                                 "", std::chrono::seconds(60));
   ASSERT_EQ(resume.exit_code, 0) << resume.out << resume.err;
   EXPECT_NE(resume.out.find("\"state\":\"done\""), std::string::npos) << resume.out;
   EXPECT_EQ(JsonInt(resume.out, "delivered"), static_cast<int64_t>(pop.eligible.size()));
-  auto got = sink.StopAndRead();
+  auto got = t.sink.StopAndRead();
   EXPECT_EQ(got.size(), pop.eligible.size());
   int dups = 0;
   for (const auto& [a, cp] : got) dups += cp.first - 1;
   EXPECT_EQ(dups, 0);  // a clean pause leaves nothing in flight
   // Cancel: a cancelled campaign cannot be sent again.
-  RunResult cancel = RunProcess({SalvoBin(), "campaign", "cancel", "-c", cfg, "--id", "pr"});
+  RunResult cancel = RunProcess({SalvoBin(), "campaign", "cancel", "-c", t.config, "--id", "pr"});
   EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
 }
 

@@ -109,8 +109,7 @@ std::string VerpTagOf(const std::string& cfg, const std::string& campaign, const
 TEST(FeedbackE2eTest, VerpTagNamesRecipientAndCampaignWhenTheReportDoesNot) {
   TempDir dir;
   Sink sink(dir, "sink");
-  std::string cfg =
-      dir.Write("salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}}}, kOneAccountRoute));
+  std::string cfg = WriteOneAccountConfig(dir, {.name = "acct", .port = sink.port()});
   Populate(dir.File("data"), "news", 6, "v", "example.test");
   std::string campaign = CampaignFile(dir, "verp", "news");
   RunResult send = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", campaign, "--json"}, "",

@@ -17,6 +17,7 @@
 #include "engine/smtp/raw_message.h"
 #include "gtest/gtest.h"
 #include "shard/sender.h"
+#include "tests/integration/one_worker.h"
 #include "tests/integration/smtp_servers.h"
 #include "tests/testlib/testlib.h"
 
@@ -28,12 +29,11 @@ constexpr char kPassword[] = "metrics-pw";
 class MetricsShardTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    cert_ = new TestCert(MakeCert(*dir_, "server", "localhost", "IP:127.0.0.1,DNS:localhost"));
+    dir_ = std::make_unique<TempDir>();
+    cert_ = std::make_unique<TestCert>(MakeCert(*dir_, "server", "localhost", "IP:127.0.0.1,DNS:localhost"));
     const int port = FreePort();
     server_ = StartTlsServer(*dir_, port, *cert_, "starttls", "apikey", kPassword,
-                             dir_->File("received.jsonl"))
-                  .release();
+                             dir_->File("received.jsonl"));
     dir_->Write("good.key", std::string(kPassword) + "\n");
     dir_->Write("bad.key", "wrong\n");
     auto account = [&](const std::string& name, int p, const std::string& extra) {
@@ -48,15 +48,13 @@ class MetricsShardTest : public ::testing::Test {
                                  "ca_file = \"server.crt\""),
         account("m-untrusted", port, "username = \"apikey\"\npassword_file = \"good.key\""),
         account("m-closed", FreePort(), "tls = \"none\""));
-    auto c = ParseConfig(toml, dir_->File("salvo.toml"));
-    ASSERT_TRUE(c.ok()) << c.status();
-    config_ = new Config(*std::move(c));
+    config_ = ParseTestConfig(*dir_, toml);
   }
   static void TearDownTestSuite() {
-    delete server_;
-    delete config_;
-    delete cert_;
-    delete dir_;
+    server_.reset();  // stopped before its directory goes
+    cert_.reset();
+    config_.reset();
+    dir_.reset();
   }
 
   // Sends `n` messages through `account` on one worker; returns the reports. *worker_seen is
@@ -64,49 +62,25 @@ class MetricsShardTest : public ::testing::Test {
   std::vector<SendReport> Send(const std::string& account, int n, int* worker_seen = nullptr) {
     const AccountConfig* acct = config_->FindAccount(account);
     EXPECT_NE(acct, nullptr);
-    std::vector<SendReport> reports(n);
-    WorkerGroup group;
-    SenderOptions opt;
-    opt.timeouts = config_->smtp_timeouts;
-    opt.workers = 1;
-    EXPECT_TRUE(group.Start(opt).ok());
-    std::promise<void> done;
-    int remaining = n;
-    Worker& w = group.worker(0);
-    w.Post([&] {
+    std::vector<SendRequest> requests(n);
+    for (int i = 0; i < n; ++i)
+      requests[i] = {.id = static_cast<uint64_t>(i), .message = message_, .account = acct};
+    return SendOnOneWorker(*config_, std::move(requests), std::chrono::seconds(30), [&] {
       if (worker_seen) *worker_seen = metrics::ThreadWorker();
-      for (int i = 0; i < n; ++i) {
-        SendRequest req;
-        req.id = i;
-        req.message = message_;
-        req.account = acct;
-        w.Submit(std::move(req), [&](const SendReport& r) {
-          reports[r.id] = r;
-          if (--remaining == 0) done.set_value();
-        });
-      }
     });
-    auto fut = done.get_future();
-    EXPECT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-    group.Stop(StopMode::kDrain);
-    return reports;
   }
 
   static uint64_t Errors(const std::string& account, const char* kind) {
     return metrics::Metrics().connection_errors->WithLabels({account, "", kind}).Value();
   }
 
-  static TempDir* dir_;
-  static TestCert* cert_;
-  static Subprocess* server_;
-  static Config* config_;
+  static inline std::unique_ptr<TempDir> dir_;
+  static inline std::unique_ptr<TestCert> cert_;
+  static inline std::unique_ptr<Subprocess> server_;
+  static inline std::unique_ptr<Config> config_;
   std::shared_ptr<const RenderedMessage> message_ = std::make_shared<RenderedMessage>(
       MessageFromBytes("Subject: m\r\n\r\nbody\r\n", "sender@example.com", "rcpt@example.net"));
 };
-TempDir* MetricsShardTest::dir_ = nullptr;
-TestCert* MetricsShardTest::cert_ = nullptr;
-Subprocess* MetricsShardTest::server_ = nullptr;
-Config* MetricsShardTest::config_ = nullptr;
 
 TEST_F(MetricsShardTest, DeliveriesMoveRepliesBytesTransactionsConnectionsAndTls) {
   auto& m = metrics::Metrics();

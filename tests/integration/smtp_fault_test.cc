@@ -15,6 +15,7 @@
 #include "engine/smtp/raw_message.h"
 #include "gtest/gtest.h"
 #include "shard/sender.h"
+#include "tests/integration/one_worker.h"
 #include "tests/integration/smtp_servers.h"
 #include "tests/testlib/testlib.h"
 
@@ -26,7 +27,7 @@ const char* kModes[] = {"ok", "greet421", "mail5xx", "dropdata", "silent", "garb
 class SmtpFaultTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
+    dir_ = std::make_unique<TempDir>();
     record_ = dir_->File("record.jsonl");
     std::vector<std::string> argv{"/usr/bin/python3", ScriptPath("smtp_fault_server.py"),
                                   "--record", record_};
@@ -35,7 +36,7 @@ class SmtpFaultTest : public ::testing::Test {
       ports_[mode] = port;
       argv.push_back(absl::StrCat(port, ":", mode));
     }
-    server_ = StartScript(argv, "127.0.0.1", ports_["hugeline"], dir_->File("server.log")).release();
+    server_ = StartScript(argv, "127.0.0.1", ports_["hugeline"], dir_->File("server.log"));
     std::string toml =
         "[smtp.timeouts]\nconnect = \"2s\"\ngreeting = \"2s\"\nehlo = \"1s\"\nmail = \"2s\"\n"
         "rcpt = \"2s\"\ndata_init = \"2s\"\ndata_block = \"2s\"\ndata_done = \"2s\"\n"
@@ -45,14 +46,12 @@ class SmtpFaultTest : public ::testing::Test {
                       ports_[mode], "\ntls = \"none\"\nmax_connections = 2\n",
                       "source_ips = [\"127.0.0.2\", \"127.0.0.3\", \"127.0.0.4\", \"127.0.0.5\"]\n");
     }
-    auto c = ParseConfig(toml, dir_->File("salvo.toml"));
-    ASSERT_TRUE(c.ok()) << c.status();
-    config_ = new Config(*std::move(c));
+    config_ = ParseTestConfig(*dir_, toml);
   }
   static void TearDownTestSuite() {
-    delete server_;
-    delete config_;
-    delete dir_;
+    server_.reset();  // stopped before its directory goes
+    config_.reset();
+    dir_.reset();
   }
 
   // Sends one message per recipient through `account` (from `source_ip`) and returns the
@@ -61,42 +60,22 @@ class SmtpFaultTest : public ::testing::Test {
                                   const std::vector<std::string>& source_ips = {""}) {
     const AccountConfig* acct = config_->FindAccount(account);
     EXPECT_NE(acct, nullptr);
-    std::vector<SendReport> reports(rcpts.size());
     std::string body = "Subject: t\r\n\r\nline one\r\n.\r\nline three\r\n";
     for (int i = 0; i < 300; ++i) body += "padding padding padding padding padding padding\r\n";
     int fds_before = CountOpenFds();
-    {
-      WorkerGroup group;
-      SenderOptions opt;
-      opt.timeouts = config_->smtp_timeouts;
-      opt.workers = 1;
-      EXPECT_TRUE(group.Start(opt).ok());
-      std::promise<void> done;
-      size_t remaining = rcpts.size();
-      Worker& w = group.worker(0);
-      w.Post([&] {
-        for (size_t i = 0; i < rcpts.size(); ++i) {
-          SendRequest req;
-          req.id = i;
-          req.message = std::make_shared<RenderedMessage>(
-              MessageFromBytes(body, "sender@example.com", rcpts[i]));
-          req.account = acct;
-          req.source_ip = source_ips[i % source_ips.size()];
-          w.Submit(std::move(req), [&](const SendReport& r) {
-            reports[r.id] = r;
-            if (--remaining == 0) done.set_value();
-          });
-        }
-      });
-      auto fut = done.get_future();
-      EXPECT_EQ(fut.wait_for(std::chrono::seconds(20)), std::future_status::ready)
-          << account << ": not every message got a report";
-      if (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-        group.Stop(StopMode::kAbort);
-        return reports;
-      }
-      group.Stop(StopMode::kDrain);
+    std::vector<SendRequest> requests(rcpts.size());
+    for (size_t i = 0; i < rcpts.size(); ++i) {
+      requests[i].id = i;
+      requests[i].message = std::make_shared<RenderedMessage>(
+          MessageFromBytes(body, "sender@example.com", rcpts[i]));
+      requests[i].account = acct;
+      requests[i].source_ip = source_ips[i % source_ips.size()];
     }
+    SCOPED_TRACE(account);
+    bool all_reported = false;
+    std::vector<SendReport> reports =
+        SendOnOneWorker(*config_, std::move(requests), std::chrono::seconds(20), {}, &all_reported);
+    if (!all_reported) return reports;  // aborted: the fds are not all closed yet
     EXPECT_EQ(CountOpenFds(), fds_before) << account << ": file descriptors leaked";
     return reports;
   }
@@ -106,17 +85,12 @@ class SmtpFaultTest : public ::testing::Test {
                         r.outcome.reply.ToString(), " failure=", r.outcome.failure);
   }
 
-  static TempDir* dir_;
-  static std::string record_;
-  static std::map<std::string, int> ports_;
-  static Subprocess* server_;
-  static Config* config_;
+  static inline std::unique_ptr<TempDir> dir_;
+  static inline std::string record_;
+  static inline std::map<std::string, int> ports_;
+  static inline std::unique_ptr<Subprocess> server_;
+  static inline std::unique_ptr<Config> config_;
 };
-TempDir* SmtpFaultTest::dir_ = nullptr;
-std::string SmtpFaultTest::record_;
-std::map<std::string, int> SmtpFaultTest::ports_;
-Subprocess* SmtpFaultTest::server_ = nullptr;
-Config* SmtpFaultTest::config_ = nullptr;
 
 TEST_F(SmtpFaultTest, RcptRefusalsAreRejectedOthersDelivered) {
   auto r = SendAll("ok", {"a@x.test", "bad1@x.test", "b@x.test", "bad2@x.test", "c@x.test"});

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/config/config.h"
 #include "gtest/gtest.h"
 #include "tests/testlib/testlib.h"
 
@@ -58,6 +59,15 @@ inline std::unique_ptr<Subprocess> StartTlsServer(const TempDir& dir, int port,
                       std::to_string(port), "--cert", cert.cert, "--key", cert.key, "--mode",
                       mode, "--user", user, "--password", password, "--record", record},
                      "127.0.0.1", port, dir.File("tls-server-" + std::to_string(port) + ".log"));
+}
+
+// Parses `toml` as if it were dir/salvo.toml; the calling test fails (and gets null) when it
+// does not parse.
+inline std::unique_ptr<Config> ParseTestConfig(const TempDir& dir, const std::string& toml) {
+  auto c = ParseConfig(toml, dir.File("salvo.toml"));
+  EXPECT_TRUE(c.ok()) << c.status();
+  if (!c.ok()) return nullptr;
+  return std::make_unique<Config>(*std::move(c));
 }
 
 // Reads a JSONL record file into lines.

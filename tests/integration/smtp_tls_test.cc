@@ -84,11 +84,8 @@ class SmtpTlsTest : public ::testing::Test {
 TEST_F(SmtpTlsTest, CheckGoodAccountPrintsCapabilities) {
   RunResult r = Check("good");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_TRUE(absl::StrContains(r.out, "capabilities:")) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "PLAIN")) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "LOGIN")) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "tls: TLS")) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "OK:")) << r.out;
+  EXPECT_EQ(MissingParts(r.out, {"capabilities:", "PLAIN", "LOGIN", "tls: TLS", "OK:"}), "")
+      << r.out;
 }
 
 TEST_F(SmtpTlsTest, SendOneDeliversOverStartTls) {
@@ -116,8 +113,7 @@ TEST_F(SmtpTlsTest, SendOneDeliversOverImplicitTls) {
 TEST_F(SmtpTlsTest, BadPasswordIsAClearAuthFailure) {
   RunResult c = Check("badpw");
   EXPECT_EQ(c.exit_code, 1) << c.out << c.err;
-  EXPECT_TRUE(absl::StrContains(c.out, "wrong username or password")) << c.out;
-  EXPECT_TRUE(absl::StrContains(c.out, "535")) << c.out;
+  EXPECT_EQ(MissingParts(c.out, {"wrong username or password", "535"}), "") << c.out;
   RunResult r = SendOne("badpw", "rcpt@example.net");
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_TRUE(absl::StartsWith(r.out, "deferred:")) << r.out;
@@ -129,8 +125,8 @@ TEST_F(SmtpTlsTest, BadPasswordIsAClearAuthFailure) {
 TEST_F(SmtpTlsTest, UntrustedCertificateFailsUnlessVerificationIsOff) {
   RunResult c = Check("untrusted");
   EXPECT_EQ(c.exit_code, 1) << c.out << c.err;
-  EXPECT_TRUE(absl::StrContains(c.out, "certificate not trusted")) << c.out;
-  EXPECT_TRUE(absl::StrContains(c.out, "self-signed certificate")) << c.out;
+  EXPECT_EQ(MissingParts(c.out, {"certificate not trusted", "self-signed certificate"}), "")
+      << c.out;
   RunResult r = SendOne("untrusted", "rcpt@example.net");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(absl::StartsWith(r.out, "deferred:")) << r.out;

@@ -16,13 +16,10 @@ namespace {
 TEST(SuppressDuringSend, QueuedEntriesAreHonouredByTheRunningSend) {
   TempDir dir;
   Sink sink(dir, "sink");
-  std::string cfg = dir.Write(
-      "salvo.toml", ConfigText(dir, {{"acct", sink.port(), {}, 2}},
-                               kOneAccountRoute));
   // Rate-limit the account so the send lasts several seconds (~1000 messages at 150/s).
-  std::string text = ReadFile(cfg);
-  text.replace(text.find("ehlo_name"), 0, "rate_per_second = 150.0\n");
-  dir.Write("salvo.toml", text);
+  const AccountSpec acct{
+      .name = "acct", .port = sink.port(), .max_connections = 2, .rate_per_second = 150};
+  std::string cfg = WriteOneAccountConfig(dir, acct);
   const int n = 1000;
   Population pop = Populate(dir.File("data"), "l", n, "u");
   const std::string c = CampaignFile(dir, "sup", "l");

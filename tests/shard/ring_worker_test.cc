@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -48,24 +49,34 @@ TEST(RingLoopTest, PostFromManyThreads) {
   EXPECT_EQ(count.load(), 2000);
 }
 
-TEST(RingLoopTest, TimersFireInOrderAndCancelWorks) {
-  RingLoop loop;
-  ASSERT_TRUE(loop.Start(64).ok());
-  std::vector<int> fired;
+// On the loop thread: `arm`, then a last timer in `last` that appends `last_id` to *fired. Waits
+// for that last timer and stops the loop.
+void ArmThenFinish(RingLoop& loop, const std::function<void()>& arm, absl::Duration last,
+                   int last_id, std::vector<int>* fired) {
   std::promise<void> done;
   loop.Post([&] {
-    loop.AddTimer(absl::Milliseconds(30), [&] { fired.push_back(3); });
-    loop.AddTimer(absl::Milliseconds(10), [&] { fired.push_back(1); });
-    uint64_t cancelled = loop.AddTimer(absl::Milliseconds(20), [&] { fired.push_back(99); });
-    loop.AddTimer(absl::Milliseconds(20), [&] { fired.push_back(2); });
-    loop.CancelTimer(cancelled);
-    loop.AddTimer(absl::Milliseconds(50), [&] {
-      fired.push_back(4);
+    arm();
+    loop.AddTimer(last, [&] {
+      fired->push_back(last_id);
       done.set_value();
     });
   });
   done.get_future().wait();
   loop.StopAndJoin();
+}
+
+TEST(RingLoopTest, TimersFireInOrderAndCancelWorks) {
+  RingLoop loop;
+  ASSERT_TRUE(loop.Start(64).ok());
+  std::vector<int> fired;
+  auto arm = [&] {
+    loop.AddTimer(absl::Milliseconds(30), [&] { fired.push_back(3); });
+    loop.AddTimer(absl::Milliseconds(10), [&] { fired.push_back(1); });
+    uint64_t cancelled = loop.AddTimer(absl::Milliseconds(20), [&] { fired.push_back(99); });
+    loop.AddTimer(absl::Milliseconds(20), [&] { fired.push_back(2); });
+    loop.CancelTimer(cancelled);
+  };
+  ArmThenFinish(loop, arm, absl::Milliseconds(50), 4, &fired);
   EXPECT_EQ(fired, (std::vector<int>{1, 2, 3, 4}));
 }
 
@@ -75,9 +86,8 @@ TEST(RingLoopTest, CancelledTimersDoNotAccumulate) {
   RingLoop loop;
   ASSERT_TRUE(loop.Start(64).ok());
   std::vector<int> fired;
-  std::promise<void> done;
   size_t max_entries = 0;
-  loop.Post([&] {
+  auto arm = [&] {
     loop.AddTimer(absl::Milliseconds(20), [&] { fired.push_back(2); });
     loop.AddTimer(absl::Milliseconds(10), [&] { fired.push_back(1); });
     uint64_t idle = 0;
@@ -87,13 +97,8 @@ TEST(RingLoopTest, CancelledTimersDoNotAccumulate) {
       max_entries = std::max(max_entries, loop.timer_entries());
     }
     loop.CancelTimer(idle);
-    loop.AddTimer(absl::Milliseconds(30), [&] {
-      fired.push_back(3);
-      done.set_value();
-    });
-  });
-  done.get_future().wait();
-  loop.StopAndJoin();
+  };
+  ArmThenFinish(loop, arm, absl::Milliseconds(30), 3, &fired);
   EXPECT_LT(max_entries, 1000u);
   EXPECT_EQ(fired, (std::vector<int>{1, 2, 3}));
 }

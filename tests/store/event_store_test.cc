@@ -4,16 +4,37 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
+#include "tests/store/store_fixture.h"
 #include "tests/testlib/testlib.h"
 
 namespace salvo {
 namespace {
 
-TEST(EventStoreTest, AppendAndScanInOrder) {
-  test::TempDir dir;
-  auto store = Store::Open({dir.path(), true});
-  ASSERT_TRUE(store.ok()) << store.status().message();
-  EventStore events(store->get());
+// A fresh store with its event and suppression views.
+class EventStoreTest : public StoreFixture {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(StoreFixture::SetUp());
+    events.emplace(store_.get());
+    supp.emplace(store_.get());
+  }
+  std::optional<EventStore> events;
+  std::optional<SuppressionStore> supp;
+};
+
+// A webhook event from `source`.
+StoredEvent Webhook(std::string source, std::string id, std::string address) {
+  StoredEvent e;
+  e.kind = "webhook";
+  e.source = std::move(source);
+  e.event_id = std::move(id);
+  e.address = std::move(address);
+  return e;
+}
+
+TEST_F(EventStoreTest, AppendAndScanInOrder) {
   for (int i = 0; i < 3; ++i) {
     StoredEvent e;
     e.kind = "click";
@@ -22,10 +43,10 @@ TEST(EventStoreTest, AppendAndScanInOrder) {
     e.address = "a@example.com";
     e.link_index = i;
     e.at_us = 1000 + i;
-    ASSERT_TRUE(events.Append(e).ok());
+    ASSERT_TRUE(events->Append(e).ok());
   }
   std::vector<uint32_t> links;
-  ASSERT_TRUE(events.ForEach([&](const StoredEvent& e) {
+  ASSERT_TRUE(events->ForEach([&](const StoredEvent& e) {
     links.push_back(e.link_index);
     EXPECT_EQ(e.campaign_id, "c1");
     return true;
@@ -33,78 +54,59 @@ TEST(EventStoreTest, AppendAndScanInOrder) {
   EXPECT_EQ(links, (std::vector<uint32_t>{0, 1, 2}));
 }
 
-TEST(EventStoreTest, ApplyOnceIsIdempotent) {
-  test::TempDir dir;
-  auto store = Store::Open({dir.path(), true});
-  ASSERT_TRUE(store.ok());
-  EventStore events(store->get());
-  SuppressionStore supp(store->get());
-  StoredEvent e;
-  e.kind = "webhook";
-  e.source = "sendgrid";
-  e.event_id = "ev-1";
-  e.address = "x@example.com";
+TEST_F(EventStoreTest, ApplyOnceIsIdempotent) {
+  StoredEvent e = Webhook("sendgrid", "ev-1", "x@example.com");
   e.klass = "hard_bounce";
   SuppressionEntry s;
   s.key = "x@example.com";
   s.reason = SuppressionReason::kHardBounce;
   s.source = "sendgrid";
   s.detail = "ev-1; 550 5.1.1";
-  auto first = events.ApplyOnce(e, &s);
+  auto first = events->ApplyOnce(e, &s);
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(*first);
-  auto entry = supp.Check("x@example.com");
+  auto entry = supp->Check("x@example.com");
   ASSERT_TRUE(entry.ok() && entry->has_value());
   int64_t last_seen = (*entry)->last_seen;
   s.reason = SuppressionReason::kComplaint;  // a redelivery must not change anything
-  auto second = events.ApplyOnce(e, &s);
+  auto second = events->ApplyOnce(e, &s);
   ASSERT_TRUE(second.ok());
   EXPECT_FALSE(*second);
-  entry = supp.Check("x@example.com");
+  entry = supp->Check("x@example.com");
   EXPECT_EQ((*entry)->reason, SuppressionReason::kHardBounce);
   EXPECT_EQ((*entry)->last_seen, last_seen);
   int n = 0;
-  ASSERT_TRUE(events.ForEach([&](const StoredEvent&) { return ++n; }).ok());
+  ASSERT_TRUE(events->ForEach([&](const StoredEvent&) { return ++n; }).ok());
   EXPECT_EQ(n, 1);
-  EXPECT_TRUE(*events.Seen("sendgrid", "ev-1"));
-  EXPECT_FALSE(*events.Seen("mailgun", "ev-1"));
-  EXPECT_FALSE(events.ApplyOnce(StoredEvent{}, nullptr).ok());
+  EXPECT_TRUE(*events->Seen("sendgrid", "ev-1"));
+  EXPECT_FALSE(*events->Seen("mailgun", "ev-1"));
+  EXPECT_FALSE(events->ApplyOnce(StoredEvent{}, nullptr).ok());
 }
 
-TEST(EventStoreTest, ApplyBatchSkipsSeenAndRepeatedEvents) {
-  test::TempDir dir;
-  auto store = Store::Open({dir.path(), true});
-  ASSERT_TRUE(store.ok());
-  EventStore events(store->get());
-  SuppressionStore supp(store->get());
+TEST_F(EventStoreTest, ApplyBatchSkipsSeenAndRepeatedEvents) {
   auto ev = [](const std::string& id, const std::string& addr) {
-    StoredEvent e;
-    e.kind = "webhook";
-    e.source = "mailgun";
-    e.event_id = id;
-    e.address = addr;
-    return e;
+    return Webhook("mailgun", id, addr);
   };
   SuppressionEntry s;
   s.key = "b@example.com";
   s.reason = SuppressionReason::kComplaint;
   s.source = "mailgun";
-  ASSERT_TRUE(*events.ApplyOnce(ev("1", "a@example.com"), nullptr));
+  ASSERT_TRUE(*events->ApplyOnce(ev("1", "a@example.com"), nullptr));
   std::vector<StoredEvent> batch = {ev("1", "a@example.com"), ev("2", "b@example.com"),
                                     ev("2", "b@example.com"), ev("3", "c@example.com")};
   std::vector<bool> applied;
-  ASSERT_TRUE(events.ApplyBatch(batch, {nullptr, &s, &s, nullptr}, &applied).ok());
+  ASSERT_TRUE(events->ApplyBatch(batch, {nullptr, &s, &s, nullptr}, &applied).ok());
   EXPECT_EQ(applied, (std::vector<bool>{false, true, false, true}));
-  EXPECT_TRUE(supp.Check("b@example.com")->has_value());
-  ASSERT_TRUE(events.ApplyBatch(batch, {nullptr, &s, &s, nullptr}, &applied).ok());
+  EXPECT_TRUE(supp->Check("b@example.com")->has_value());
+  ASSERT_TRUE(events->ApplyBatch(batch, {nullptr, &s, &s, nullptr}, &applied).ok());
   EXPECT_EQ(applied, (std::vector<bool>{false, false, false, false}));
   int n = 0;
-  ASSERT_TRUE(events.ForEach([&](const StoredEvent&) { return ++n; }).ok());
+  ASSERT_TRUE(events->ForEach([&](const StoredEvent&) { return ++n; }).ok());
   EXPECT_EQ(n, 3);
-  EXPECT_FALSE(events.ApplyBatch(batch, {nullptr}, &applied).ok());
+  EXPECT_FALSE(events->ApplyBatch(batch, {nullptr}, &applied).ok());
 }
 
-TEST(EventStoreTest, DamagedRecordIsAnError) {
+TEST_F(EventStoreTest, DamagedRecordIsAnError) {
   StoredEvent e;
   EXPECT_FALSE(DecodeEvent("", &e).ok());
   std::string v;

@@ -2,6 +2,7 @@
 // with line numbers, fatal input errors, idempotent re-import, duplicates across batches.
 #include "store/importer.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -81,6 +82,9 @@ TEST_F(ImporterTest, FieldsAreSortedByName) {
   EXPECT_EQ(r->fields, want);
 }
 
+using ::testing::ElementsAre;
+using ::testing::StartsWith;
+
 TEST_F(ImporterTest, BadRowsAreRejectedWithLineNumbersAndTheRestImported) {
   std::string csv =
       "email,name,opted_in_at,consent_ip\n"          // line 1
@@ -100,15 +104,14 @@ TEST_F(ImporterTest, BadRowsAreRejectedWithLineNumbersAndTheRestImported) {
   EXPECT_EQ(s->rows, 11u);
   EXPECT_EQ(s->imported, 3u);
   EXPECT_EQ(s->rejected, 8u);
-  ASSERT_EQ(rejects_.size(), 8u);
-  EXPECT_EQ(rejects_[0], "line 3: invalid address \"bob@@x\": two '@'");
-  EXPECT_EQ(rejects_[1].rfind("line 4: invalid address", 0), 0u) << rejects_[1];
-  EXPECT_EQ(rejects_[2], "line 8: 5 fields, the header has 4");
-  EXPECT_EQ(rejects_[3].rfind("line 9: invalid opted_in_at \"yesterday\"", 0), 0u) << rejects_[3];
-  EXPECT_EQ(rejects_[4], "line 10: invalid consent_ip \"999.1.1.1\"");
-  EXPECT_EQ(rejects_[5].rfind("line 11: text after the closing quote", 0), 0u) << rejects_[5];
-  EXPECT_EQ(rejects_[6], "line 12: invalid UTF-8 in column \"name\"");
-  EXPECT_EQ(rejects_[7].rfind("line 13: invalid opted_in_at", 0), 0u) << rejects_[7];
+  EXPECT_THAT(rejects_, ElementsAre("line 3: invalid address \"bob@@x\": two '@'",
+                                    StartsWith("line 4: invalid address"),
+                                    "line 8: 5 fields, the header has 4",
+                                    StartsWith("line 9: invalid opted_in_at \"yesterday\""),
+                                    "line 10: invalid consent_ip \"999.1.1.1\"",
+                                    StartsWith("line 11: text after the closing quote"),
+                                    "line 12: invalid UTF-8 in column \"name\"",
+                                    StartsWith("line 13: invalid opted_in_at")));
   EXPECT_TRUE(Get("ok2@example.com").has_value());
   EXPECT_EQ(*Get("ok2@example.com")->Field("name"), "D\nE");
   EXPECT_TRUE(Get("ok8@example.com").has_value());
@@ -203,11 +206,9 @@ TEST_F(ImporterTest, Jsonl) {
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->imported, 2u);
   EXPECT_EQ(s->rejected, 4u);
-  ASSERT_EQ(rejects_.size(), 4u);
-  EXPECT_EQ(rejects_[0], "line 3: invalid address \"bob@@x\": two '@'");
-  EXPECT_EQ(rejects_[1].rfind("line 4: invalid JSON", 0), 0u) << rejects_[1];
-  EXPECT_EQ(rejects_[2], "line 5: not a JSON object");
-  EXPECT_EQ(rejects_[3], "line 6: no \"email\" key");
+  EXPECT_THAT(rejects_, ElementsAre("line 3: invalid address \"bob@@x\": two '@'",
+                                    StartsWith("line 4: invalid JSON"), "line 5: not a JSON object",
+                                    "line 6: no \"email\" key"));
   auto ann = Get("ann@example.com");
   ASSERT_TRUE(ann.has_value());
   EXPECT_EQ(*ann->Field("first_name"), "Ann");
@@ -240,17 +241,15 @@ TEST_F(ImporterTest, BatchCallbackReportsAcknowledgedLines) {
 }
 
 TEST(Rfc3339, Accepts) {
-  EXPECT_TRUE(IsRfc3339("2024-05-01T10:00:00Z"));
-  EXPECT_TRUE(IsRfc3339("2024-05-01t10:00:00z"));
-  EXPECT_TRUE(IsRfc3339("2024-02-29T23:59:60.123456+05:30"));
-  EXPECT_TRUE(IsRfc3339("2024-05-01 10:00:00-07:00"));
-  EXPECT_FALSE(IsRfc3339("2023-02-29T00:00:00Z"));
-  EXPECT_FALSE(IsRfc3339("2024-05-01T10:00:00"));
-  EXPECT_FALSE(IsRfc3339("2024-05-01"));
-  EXPECT_FALSE(IsRfc3339("2024-13-01T10:00:00Z"));
-  EXPECT_FALSE(IsRfc3339("2024-05-01T24:00:00Z"));
-  EXPECT_FALSE(IsRfc3339("2024-05-01T10:00:00+0200"));
-  EXPECT_FALSE(IsRfc3339("2024-05-01T10:00:00.Z"));
+  for (const char* s : {"2024-05-01T10:00:00Z", "2024-05-01t10:00:00z",
+                        "2024-02-29T23:59:60.123456+05:30", "2024-05-01 10:00:00-07:00"}) {
+    EXPECT_TRUE(IsRfc3339(s)) << s;
+  }
+  for (const char* s : {"2023-02-29T00:00:00Z", "2024-05-01T10:00:00", "2024-05-01",
+                        "2024-13-01T10:00:00Z", "2024-05-01T24:00:00Z", "2024-05-01T10:00:00+0200",
+                        "2024-05-01T10:00:00.Z"}) {
+    EXPECT_FALSE(IsRfc3339(s)) << s;
+  }
 }
 
 }  // namespace

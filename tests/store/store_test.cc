@@ -14,10 +14,16 @@
 namespace salvo {
 namespace {
 
+// Options for a store at dir/name.
+StoreOptions InDir(const test::TempDir& dir, const std::string& name = "data") {
+  StoreOptions o;
+  o.data_dir = dir.File(name);
+  return o;
+}
+
 TEST(Store, OpensWithEveryColumnFamilyAndReopens) {
   test::TempDir dir;
-  StoreOptions o;
-  o.data_dir = dir.File("data");
+  const StoreOptions o = InDir(dir);
   {
     auto store = Store::Open(o);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -41,8 +47,7 @@ TEST(Store, OpensWithEveryColumnFamilyAndReopens) {
 
 TEST(Store, MissingDirWithoutCreateIsAnError) {
   test::TempDir dir;
-  StoreOptions o;
-  o.data_dir = dir.File("nope");
+  StoreOptions o = InDir(dir, "nope");
   o.create_if_missing = false;
   auto store = Store::Open(o);
   ASSERT_FALSE(store.ok());
@@ -51,8 +56,7 @@ TEST(Store, MissingDirWithoutCreateIsAnError) {
 
 TEST(Store, SecondOpenNamesTheHolder) {
   test::TempDir dir;
-  StoreOptions o;
-  o.data_dir = dir.File("data");
+  const StoreOptions o = InDir(dir);
   auto first = Store::Open(o);
   ASSERT_TRUE(first.ok()) << first.status();
   auto second = Store::Open(o);

@@ -72,6 +72,23 @@ bool WaitForPort(const std::string& host, int port, std::chrono::milliseconds ti
   return false;
 }
 
+namespace {
+
+// In a forked child whose stdio is set up: closes every other descriptor, adds `env` and execs
+// argv; exits 127 when that fails. Never returns.
+[[noreturn]] void ExecChild(const std::vector<std::string>& argv,
+                            const std::map<std::string, std::string>& env) {
+  for (int i = 3; i < 1024; ++i) close(i);
+  for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execvp(args[0], args.data());
+  _exit(127);
+}
+
+}  // namespace
+
 Subprocess::Subprocess(const std::vector<std::string>& argv,
                        const std::map<std::string, std::string>& env, const std::string& log_path) {
   log_path_ = log_path;
@@ -90,13 +107,7 @@ Subprocess::Subprocess(const std::vector<std::string>& argv,
     dup2(fd, 2);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
-    for (int i = 3; i < 1024; ++i) close(i);
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
+    ExecChild(argv, env);
   }
 }
 
@@ -143,13 +154,7 @@ RunResult RunProcess(const std::vector<std::string>& argv, const std::string& st
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
-    for (int i = 3; i < 1024; ++i) close(i);
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
+    ExecChild(argv, env);
   }
   close(in[0]);
   close(out[1]);
@@ -244,6 +249,16 @@ int CountOpenFds() {
   while (readdir(d)) ++n;
   closedir(d);
   return n - 3;  // ".", "..", and the dir fd itself
+}
+
+std::string MissingParts(std::string_view text, std::initializer_list<std::string_view> parts) {
+  std::string missing;
+  for (std::string_view p : parts) {
+    if (text.find(p) != std::string_view::npos) continue;
+    if (!missing.empty()) missing += ' ';
+    missing.append("\"").append(p).append("\"");
+  }
+  return missing;
 }
 
 }  // namespace salvo::test

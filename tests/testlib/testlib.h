@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <map>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace salvo::test {
@@ -76,6 +78,9 @@ struct ReplyFixture {
 std::vector<ReplyFixture> SmtpReplyFixtures();
 std::string SourceRoot();     // $SALVO_SOURCE_ROOT
 std::string ReadFile(const std::string& path);
+// The `parts` that `text` does not contain, quoted and joined by spaces; empty when it contains
+// them all: EXPECT_EQ(MissingParts(r.out, {"OK:", "PIPELINING"}), "") << r.out;
+std::string MissingParts(std::string_view text, std::initializer_list<std::string_view> parts);
 int CountOpenFds();           // of this process (leak checks)
 
 }  // namespace salvo::test

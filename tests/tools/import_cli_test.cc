@@ -166,9 +166,7 @@ TEST_F(ImportCliTest, GeneratedRecipients) {
   EXPECT_NE(r.out.find("\"rows\":5000,\"imported\":5000,"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"rejected\":0"), std::string::npos) << r.out;
 
-  StoreOptions o;
-  o.data_dir = dir_.File("data");
-  auto store = Store::Open(o);
+  auto store = Store::Open({dir_.File("data")});
   ASSERT_TRUE(store.ok()) << store.status();
   RecipientStore rs(store->get());
   uint64_t total = 0, consented = 0, domain_a = 0;

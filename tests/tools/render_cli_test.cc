@@ -101,9 +101,7 @@ TEST(RenderCli, KeygenImportRenderVerify) {
   EXPECT_NE(py.out.find("checked 3 messages, 0 failed"), std::string::npos) << py.out;
 
   // The link table is stored for the click redirector.
-  StoreOptions o;
-  o.data_dir = d.File("data");
-  auto store = Store::Open(o);
+  auto store = Store::Open({d.File("data")});
   ASSERT_TRUE(store.ok()) << store.status();
   LinkStore links(store->get());
   auto l0 = links.Get("nov-promo", 0);

@@ -148,16 +148,16 @@ int RunIngest(CommandContext& ctx, const std::string& config_path,
     }
   }
   if (json) {
-    std::fprintf(ctx.out,
-                 "{\"files\":%llu,\"reports\":%llu,\"unreadable\":%llu,\"events\":%llu,"
-                 "\"applied\":%llu,\"duplicates\":%llu,\"suppressed\":%llu,\"hard_bounce\":%llu,"
-                 "\"soft_bounce\":%llu,\"complaint\":%llu,\"unsubscribe\":%llu,\"ignore\":%llu}\n",
-                 (unsigned long long)sum.files, (unsigned long long)sum.reports,
-                 (unsigned long long)sum.unreadable, (unsigned long long)sum.counts.events,
-                 (unsigned long long)sum.counts.applied, (unsigned long long)sum.counts.duplicates,
-                 (unsigned long long)sum.counts.suppressed, (unsigned long long)sum.hard,
-                 (unsigned long long)sum.soft, (unsigned long long)sum.complaint,
-                 (unsigned long long)sum.unsubscribe, (unsigned long long)sum.ignore);
+    const std::pair<const char*, uint64_t> fields[] = {
+        {"files", sum.files}, {"reports", sum.reports}, {"unreadable", sum.unreadable},
+        {"events", sum.counts.events}, {"applied", sum.counts.applied},
+        {"duplicates", sum.counts.duplicates}, {"suppressed", sum.counts.suppressed},
+        {"hard_bounce", sum.hard}, {"soft_bounce", sum.soft}, {"complaint", sum.complaint},
+        {"unsubscribe", sum.unsubscribe}, {"ignore", sum.ignore}};
+    std::string json;
+    for (const auto& [key, value] : fields)
+      absl::StrAppend(&json, json.empty() ? "{\"" : ",\"", key, "\":", value);
+    std::fprintf(ctx.out, "%s}\n", json.c_str());
   } else {
     std::fprintf(ctx.out,
                  "files %llu, reports %llu, not understood %llu; events %llu (hard_bounce %llu, "

@@ -2,6 +2,7 @@
 // SIGTERM / SIGINT.
 #include <CLI/CLI.hpp>
 
+#include "engine/base/stop_signals.h"
 #include "tools/salvo/command.h"
 #include "tools/salvo/daemon.h"
 #include "tools/salvo/metrics_export.h"
@@ -28,7 +29,7 @@ void RegisterServeCommands(CLI::App& app, CommandContext& ctx, int* rc) {
       *rc = ctx.Fail(config.status(), 2);
       return;
     }
-    Daemon::BlockStopSignals();
+    BlockStopSignals();
     Daemon::Options o;
     o.metrics_file = sa->metrics_file.empty() ? "" : ctx.Path(sa->metrics_file);
     o.log = ctx.err;

@@ -20,15 +20,6 @@ namespace {
 
 constexpr size_t kMaxMessageBytes = 64 << 20;
 
-const char* TlsModeName(TlsMode m) {
-  switch (m) {
-    case TlsMode::kStartTls: return "starttls";
-    case TlsMode::kImplicit: return "implicit";
-    case TlsMode::kNone: return "none";
-  }
-  return "?";
-}
-
 // Turns a connection-level reason into plain words with a hint.
 std::string Explain(const std::string& reason, const AccountConfig& a) {
   std::string where = absl::StrCat(a.host, ":", a.port);
@@ -95,7 +86,8 @@ int SmtpCheck(CommandContext& ctx, const std::string& config_path, const std::st
   const AccountConfig& a = *l->account;
   std::string source_ip = a.source_ips.empty() ? "" : a.source_ips.front();
   std::fprintf(ctx.out, "account %s: %s:%u tls=%s%s%s\n", a.name.c_str(), a.host.c_str(), a.port,
-               TlsModeName(a.tls), a.tls != TlsMode::kNone && !a.tls_verify ? " (tls_verify = false)" : "",
+               std::string(TlsModeName(a.tls)).c_str(),
+               a.tls != TlsMode::kNone && !a.tls_verify ? " (tls_verify = false)" : "",
                source_ip.empty() ? "" : absl::StrCat(" from ", source_ip).c_str());
   WorkerGroup group;
   absl::Status st = group.Start(OptionsFor(*l->config, ctx));

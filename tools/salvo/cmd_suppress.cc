@@ -301,42 +301,46 @@ void RegisterSuppressCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   auto* sup = app.add_subcommand("suppress", "The global suppression list (all lists, routes, accounts)");
   sup->require_subcommand(1);
 
-  auto add = std::make_shared<SuppressArgs>();
-  auto* add_cmd = sup->add_subcommand("add", "Suppress addresses or whole domains (@example.com)");
-  add_cmd->add_option("addresses", add->addresses, "ADDRESS... or @DOMAIN...")->required();
-  add_cmd->add_option("--reason", add->reason, "unsubscribe | hard_bounce | complaint | manual")
-      ->required();
-  add_cmd->add_option("--detail", add->detail, "free text kept with the entry");
-  Wire(add_cmd, ctx, rc, add, &Add);
-
-  auto rm = std::make_shared<SuppressArgs>();
-  auto* rm_cmd = sup->add_subcommand("remove", "Remove suppression entries (exit 1 if one was absent)");
-  rm_cmd->add_option("addresses", rm->addresses, "ADDRESS... or @DOMAIN...")->required();
-  Wire(rm_cmd, ctx, rc, rm, &Remove);
-
-  auto ck = std::make_shared<SuppressArgs>();
-  auto* ck_cmd = sup->add_subcommand(
-      "check", "Print the entry that suppresses ADDRESS; exit 0 suppressed, 1 not suppressed");
-  ck_cmd->add_option("addresses", ck->addresses, "ADDRESS...")->required();
-  ck_cmd->add_flag("--json", ck->json, "one JSON object per address");
-  Wire(ck_cmd, ctx, rc, ck, &Check);
-
-  auto ls = std::make_shared<SuppressArgs>();
-  auto* ls_cmd = sup->add_subcommand(
-      "list", "Print every entry as CSV: key,reason,source,first_seen,last_seen,detail");
-  Wire(ls_cmd, ctx, rc, ls, &List);
-
-  auto ex = std::make_shared<SuppressArgs>();
-  auto* ex_cmd = sup->add_subcommand("export", "Write every entry as CSV (stdout or --output)");
-  ex_cmd->add_option("-o,--output", ex->output, "file to write ('-' = stdout)");
-  Wire(ex_cmd, ctx, rc, ex, &List);
-
-  auto im = std::make_shared<SuppressArgs>();
-  auto* im_cmd = sup->add_subcommand(
-      "import", "Add entries from CSV (header: key,reason,source,first_seen,last_seen,detail)");
-  im_cmd->add_option("file", im->file, "FILE.csv ('-' = stdin)")->required();
-  im_cmd->add_flag("--json", im->json, "print the summary as JSON");
-  Wire(im_cmd, ctx, rc, im, &Import);
+  // `suppress NAME`: fresh arguments, the options `options` adds (then -c), run by `fn`.
+  auto sub = [&](const char* name, const char* help, auto options,
+                 int (*fn)(CommandContext&, const SuppressArgs&)) {
+    auto a = std::make_shared<SuppressArgs>();
+    CLI::App* cmd = sup->add_subcommand(name, help);
+    options(cmd, *a);
+    Wire(cmd, ctx, rc, a, fn);
+  };
+  sub("add", "Suppress addresses or whole domains (@example.com)",
+      [](CLI::App* c, SuppressArgs& a) {
+        c->add_option("addresses", a.addresses, "ADDRESS... or @DOMAIN...")->required();
+        c->add_option("--reason", a.reason, "unsubscribe | hard_bounce | complaint | manual")
+            ->required();
+        c->add_option("--detail", a.detail, "free text kept with the entry");
+      },
+      &Add);
+  sub("remove", "Remove suppression entries (exit 1 if one was absent)",
+      [](CLI::App* c, SuppressArgs& a) {
+        c->add_option("addresses", a.addresses, "ADDRESS... or @DOMAIN...")->required();
+      },
+      &Remove);
+  sub("check", "Print the entry that suppresses ADDRESS; exit 0 suppressed, 1 not suppressed",
+      [](CLI::App* c, SuppressArgs& a) {
+        c->add_option("addresses", a.addresses, "ADDRESS...")->required();
+        c->add_flag("--json", a.json, "one JSON object per address");
+      },
+      &Check);
+  sub("list", "Print every entry as CSV: key,reason,source,first_seen,last_seen,detail",
+      [](CLI::App*, SuppressArgs&) {}, &List);
+  sub("export", "Write every entry as CSV (stdout or --output)",
+      [](CLI::App* c, SuppressArgs& a) {
+        c->add_option("-o,--output", a.output, "file to write ('-' = stdout)");
+      },
+      &List);
+  sub("import", "Add entries from CSV (header: key,reason,source,first_seen,last_seen,detail)",
+      [](CLI::App* c, SuppressArgs& a) {
+        c->add_option("file", a.file, "FILE.csv ('-' = stdin)")->required();
+        c->add_flag("--json", a.json, "print the summary as JSON");
+      },
+      &Import);
 }
 
 }  // namespace salvo

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/status_macros.h"
+#include "engine/base/stop_signals.h"
 #include "engine/metrics/salvo_metrics.h"
 #include "store/run_control.h"
 #include "store/suppression_store.h"
@@ -50,15 +51,6 @@ FILE* FrameFile(FrameCookie* ck) {
 }
 
 }  // namespace
-
-void Daemon::BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Options options) {
   std::unique_ptr<Daemon> d(new Daemon(config, std::move(options)));
@@ -190,10 +182,7 @@ void Daemon::ServeAdmin(int fd) {
 }
 
 int Daemon::Run() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
+  const sigset_t set = StopSignals();
   int sig = 0;
   while (sigwait(&set, &sig) != 0) {
   }

@@ -34,8 +34,9 @@ class Daemon {
   };
 
   // Opens the store (a busy data_dir fails with Store::Open's "in use by pid N" error), starts
-  // HTTP and the admin socket. The caller must have blocked SIGTERM/SIGINT (BlockStopSignals)
-  // before, so that no thread but the one in Run() takes them.
+  // HTTP and the admin socket. The caller must have blocked SIGTERM/SIGINT before
+  // (BlockStopSignals() of engine/base/stop_signals.h), so that no thread but the one in Run()
+  // takes them.
   [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config, Options options);
   ~Daemon();
@@ -49,10 +50,6 @@ class Daemon {
   int http_port() const { return http_ ? http_->port() : 0; }
   // The calendar (scheduled, waiting and interrupted campaigns).
   Scheduler* scheduler() const { return scheduler_.get(); }
-
-  // Blocks the stop signals in the calling thread (inherited by threads started later) and
-  // ignores SIGPIPE.
-  static void BlockStopSignals();
 
  private:
   Daemon(const Config& config, Options options) : config_(config), options_(std::move(options)) {}

@@ -7,6 +7,11 @@
 
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "engine/feedback/webhook_parser.h"
 
 namespace salvo {
 namespace {
@@ -46,29 +51,28 @@ TEST(WebhookEventRules, EveryRuleCanMatchAndEachProviderEndsWithACatchAll) {
 }
 
 TEST(WebhookEventRules, Lookups) {
-  using P = WebhookProvider;
-  using C = FeedbackClass;
-  EXPECT_EQ(ClassifyWebhookEvent(P::kSendGrid, "bounce", With({})), C::kHardBounce);
-  EXPECT_EQ(ClassifyWebhookEvent(P::kSendGrid, "bounce", With({{"type", "blocked"}})),
-            C::kSoftBounce);
-  EXPECT_EQ(ClassifyWebhookEvent(P::kSendGrid, "dropped", With({{"reason", "Invalid"}})),
-            C::kHardBounce);
-  EXPECT_EQ(ClassifyWebhookEvent(P::kSendGrid, "dropped", With({{"reason", "Other"}})),
-            C::kIgnore);
-  EXPECT_EQ(ClassifyWebhookEvent(P::kMailgun, "failed", With({{"severity", "temporary"}})),
-            C::kSoftBounce);
-  EXPECT_EQ(ClassifyWebhookEvent(P::kPostmark, "Bounce", With({{"TypeCode", "4096"}})),
-            C::kSoftBounce);
-  EXPECT_EQ(ClassifyWebhookEvent(P::kPostmark, "Bounce", With({{"TypeCode", "100001"}})),
-            C::kComplaint);
-  EXPECT_EQ(ClassifyWebhookEvent(P::kSparkPost, "out_of_band", With({{"bounce_class", "90"}})),
-            C::kHardBounce);
-  EXPECT_EQ(ClassifyWebhookEvent(P::kMailjet, "blocked", With({{"error", "preblocked"}})),
-            C::kHardBounce);
-  EXPECT_EQ(ClassifyWebhookEvent(P::kSes, "Complaint", With({{"complaintFeedbackType",
-                                                               "not-spam"}})),
-            C::kIgnore);
-  EXPECT_EQ(ClassifyWebhookEvent(P::kBrevo, "opened", With({})), C::kIgnore);
+  // "provider event [field=value] -> class", by the providers' and classes' names.
+  for (const std::string c : {"sendgrid bounce -> hard_bounce",
+                              "sendgrid bounce type=blocked -> soft_bounce",
+                              "sendgrid dropped reason=Invalid -> hard_bounce",
+                              "sendgrid dropped reason=Other -> ignore",
+                              "mailgun failed severity=temporary -> soft_bounce",
+                              "postmark Bounce TypeCode=4096 -> soft_bounce",
+                              "postmark Bounce TypeCode=100001 -> complaint",
+                              "sparkpost out_of_band bounce_class=90 -> hard_bounce",
+                              "mailjet blocked error=preblocked -> hard_bounce",
+                              "ses Complaint complaintFeedbackType=not-spam -> ignore",
+                              "brevo opened -> ignore"}) {
+    std::vector<std::string> w = absl::StrSplit(c, ' ');
+    ASSERT_GE(w.size(), 4u) << c;
+    WebhookProvider provider;
+    FeedbackClass want;
+    ASSERT_TRUE(ParseWebhookProvider(w[0], &provider)) << c;
+    ASSERT_TRUE(ParseFeedbackClass(w.back(), &want)) << c;
+    std::map<std::string, std::string> fields;
+    if (w.size() == 5) fields = {absl::StrSplit(w[2], absl::MaxSplits('=', 1))};
+    EXPECT_EQ(ClassifyWebhookEvent(provider, w[1], With(fields)), want) << c;
+  }
 }
 
 }  // namespace

@@ -41,22 +41,17 @@ TEST(ReplyClass, ParseLoggedReplyJoinsContinuations) {
 }
 
 TEST(ReplyClass, CodesWithoutText) {
-  auto C = [](int code, std::string enh, std::string text = "") {
-    return ClassifyReply(SmtpReply{code, std::move(enh), std::move(text)});
-  };
-  EXPECT_EQ(C(250, "2.0.0"), ReplyClass::kDelivered);
-  EXPECT_EQ(C(550, "5.1.1"), ReplyClass::kHard);
-  EXPECT_EQ(C(550, "5.4.4"), ReplyClass::kHard);
-  EXPECT_EQ(C(550, "5.1.10"), ReplyClass::kHard);
-  EXPECT_EQ(C(550, "5.7.26"), ReplyClass::kPolicy);
-  EXPECT_EQ(C(552, "5.2.2", "mailbox full"), ReplyClass::kPolicy);
-  EXPECT_EQ(C(554, "5.6.0"), ReplyClass::kPolicy);
-  EXPECT_EQ(C(452, "4.2.2"), ReplyClass::kQuota);
-  EXPECT_EQ(C(450, "4.2.1"), ReplyClass::kThrottle);
-  EXPECT_EQ(C(421, "4.7.28"), ReplyClass::kThrottle);
-  EXPECT_EQ(C(451, "4.3.0"), ReplyClass::kSoft);
-  EXPECT_EQ(C(0, "", ""), ReplyClass::kSoft);
-  EXPECT_EQ(C(535, "5.7.8", "Authentication credentials invalid"), ReplyClass::kAuth);
+  using R = ReplyClass;
+  const std::pair<SmtpReply, ReplyClass> kCases[] = {
+      {{250, "2.0.0"}, R::kDelivered}, {{550, "5.1.1"}, R::kHard}, {{550, "5.4.4"}, R::kHard},
+      {{550, "5.1.10"}, R::kHard}, {{550, "5.7.26"}, R::kPolicy},
+      {{552, "5.2.2", "mailbox full"}, R::kPolicy}, {{554, "5.6.0"}, R::kPolicy},
+      {{452, "4.2.2"}, R::kQuota}, {{450, "4.2.1"}, R::kThrottle}, {{421, "4.7.28"}, R::kThrottle},
+      {{451, "4.3.0"}, R::kSoft}, {{0, "", ""}, R::kSoft},
+      {{535, "5.7.8", "Authentication credentials invalid"}, R::kAuth}};
+  for (const auto& [reply, want] : kCases) {
+    EXPECT_EQ(ClassifyReply(reply), want) << reply.ToString();
+  }
 }
 
 }  // namespace
