@@ -86,15 +86,7 @@ TEST(CampaignConcurrency, SameCampaignTwiceThroughServeIsRefusedAndSendsOnce) {
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_EQ(serve.Stop(), 0) << serve.Log();
 
-  auto got = sink.StopAndRead();
-  EXPECT_EQ(got.size(), pop.eligible.size());
-  int twice = 0, unexpected = 0;
-  for (const auto& [addr, v] : got) {
-    if (v.first != 1) ++twice;
-    if (!pop.eligible.count(addr)) ++unexpected;
-  }
-  EXPECT_EQ(twice, 0);
-  EXPECT_EQ(unexpected, 0);
+  ExpectExactlyOnce(sink.StopAndRead(), pop);
 }
 
 TEST(CampaignConcurrency, TwoCampaignsShareTheAccountsConnections) {

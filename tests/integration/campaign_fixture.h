@@ -202,6 +202,19 @@ inline std::unique_ptr<Subprocess> SalvoAsync(const TempDir& dir, const std::str
   return std::make_unique<Subprocess>(argv, env, dir.File(name + ".log"));
 }
 
+// What a sink recorded is exactly one message for every eligible recipient and nothing else.
+inline void ExpectExactlyOnce(const std::map<std::string, std::pair<int, std::string>>& got,
+                       const Population& pop) {
+  EXPECT_EQ(got.size(), pop.eligible.size());
+  int twice = 0, unexpected = 0;
+  for (const auto& [addr, v] : got) {
+    if (v.first != 1) ++twice;
+    if (!pop.eligible.count(addr)) ++unexpected;
+  }
+  EXPECT_EQ(twice, 0);
+  EXPECT_EQ(unexpected, 0);
+}
+
 // Outcome of every recipient of a campaign, from the store.
 inline std::map<std::string, ProgressRecord> ReadProgress(const std::string& data_dir,
                                                           const std::string& id) {

@@ -57,17 +57,6 @@ double FirstMessageAt(const std::string& timeline) {
   return -1;
 }
 
-void ExpectExactlyOnce(const std::map<std::string, std::pair<int, std::string>>& got,
-                       const Population& pop) {
-  EXPECT_EQ(got.size(), pop.eligible.size());
-  int twice = 0, unexpected = 0;
-  for (const auto& [addr, v] : got) {
-    if (v.first != 1) ++twice;
-    if (!pop.eligible.count(addr)) ++unexpected;
-  }
-  EXPECT_EQ(twice, 0);
-  EXPECT_EQ(unexpected, 0);
-}
 
 TEST(CampaignSchedule, StartsWhenDueWithOnlyTheDaemonRunning) {
   TempDir dir;

@@ -101,6 +101,22 @@ class StreamTest : public ::testing::Test {
   std::unique_ptr<TestStream> stream_;
 };
 
+// Connections that fill the accept queue of a listener with backlog 0: Linux then drops further
+// SYNs, so a connect to it hangs.
+std::vector<int> FillAcceptQueue(int port) {
+  std::vector<int> fillers;
+  for (int i = 0; i < 3; ++i) {
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    (void)!connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    fillers.push_back(c);
+  }
+  return fillers;
+}
+
 TEST_F(StreamTest, WritesArriveInOrderAndReceivedBytesAreHandedOn) {
   const int fds_before = test::CountOpenFds();
   Listener l;
@@ -190,16 +206,7 @@ TEST_F(StreamTest, ConnectTimeoutWhenNobodyAnswers) {
   // A listener whose accept queue is full drops further SYNs: the connect hangs.
   Listener l;
   ListenOn(&l, "127.0.0.1", true, /*backlog=*/0);
-  std::vector<int> fillers;
-  for (int i = 0; i < 3; ++i) {
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(l.port));
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    (void)!connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    fillers.push_back(c);
-  }
+  std::vector<int> fillers = FillAcceptQueue(l.port);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the handshakes settle
   Connect(l.port, "", absl::Milliseconds(200));
   EXPECT_EQ(rec_.WaitFor("connect"),
@@ -212,16 +219,7 @@ TEST_F(StreamTest, ConnectTimeoutWhenNobodyAnswers) {
 TEST_F(StreamTest, CloseWhileConnectingEndsWithoutACallback) {
   Listener l;
   ListenOn(&l, "127.0.0.1", true, 0);
-  std::vector<int> fillers;
-  for (int i = 0; i < 3; ++i) {
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(l.port));
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    (void)!connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    fillers.push_back(c);
-  }
+  std::vector<int> fillers = FillAcceptQueue(l.port);
   Connect(l.port, "", absl::Seconds(30));
   OnLoop([&] {
     stream_->Close();

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "tests/engine/feedback/fixture_keys.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -35,10 +36,8 @@
 namespace salvo {
 namespace {
 
-constexpr char kMailgunKey[] = "fixture-mailgun-signing-key-do-not-use-0001";
-constexpr char kSendGridKey[] =
-    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+"
-    "2fNNRaINXvVpiglSI8eNEc6wEA3F+g==";
+using test::kMailgunKey;
+using test::kSendGridKey;
 constexpr char kSecret[] = "tracking-secret-for-the-unit-test";
 
 std::string Fixture(const std::string& rel) {

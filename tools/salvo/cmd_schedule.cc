@@ -158,45 +158,35 @@ void RegisterScheduleCommands(CLI::App* camp, CommandContext& ctx, int* rc) {
     std::string config = "salvo.toml", campaign, at, id;
     bool json = false, skip_preflight = false;
   };
-  auto a = std::make_shared<Args>();
-  CLI::App* sched = camp->add_subcommand("schedule", "store a campaign for salvo serve to start at a time");
-  sched->add_option("-c,--config", a->config, "salvo.toml");
+  // Each subcommand takes -c and runs in salvo serve when one owns the data_dir.
+  auto add = [&](const char* name, const char* what, auto run) {
+    auto args = std::make_shared<Args>();
+    CLI::App* sub = camp->add_subcommand(name, what);
+    sub->add_option("-c,--config", args->config, "salvo.toml");
+    sub->callback([&ctx, rc, args, run] {
+      if (auto r = ForwardToDaemon(ctx, args->config)) {
+        *rc = *r;
+        return;
+      }
+      *rc = run(*args);
+    });
+    return std::make_pair(sub, args);
+  };
+  auto [sched, a] = add("schedule", "store a campaign for salvo serve to start at a time",
+                        [&ctx](const Args& x) {
+                          return Schedule(ctx, x.config, x.campaign, x.at, x.skip_preflight, x.json);
+                        });
   sched->add_option("--campaign", a->campaign, "campaign file (TOML)")->required();
   sched->add_option("--at", a->at, "\"now\" or an RFC 3339 time, e.g. 2026-12-10T09:00:00+01:00")
       ->required();
   sched->add_flag("--skip-preflight", a->skip_preflight, "do not run preflight first (recorded)");
   sched->add_flag("--json", a->json, "JSON output");
-  sched->callback([&ctx, rc, a] {
-    if (auto r = ForwardToDaemon(ctx, a->config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = Schedule(ctx, a->config, a->campaign, a->at, a->skip_preflight, a->json);
-  });
-
-  auto l = std::make_shared<Args>();
-  CLI::App* list = camp->add_subcommand("list", "every campaign: state, next action, counts");
-  list->add_option("-c,--config", l->config, "salvo.toml");
+  auto [list, l] = add("list", "every campaign: state, next action, counts",
+                       [&ctx](const Args& x) { return List(ctx, x.config, x.json); });
   list->add_flag("--json", l->json, "JSON output");
-  list->callback([&ctx, rc, l] {
-    if (auto r = ForwardToDaemon(ctx, l->config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = List(ctx, l->config, l->json);
-  });
-
-  auto u = std::make_shared<Args>();
-  CLI::App* unsched = camp->add_subcommand("unschedule", "remove a campaign that has not started");
-  unsched->add_option("-c,--config", u->config, "salvo.toml");
+  auto [unsched, u] = add("unschedule", "remove a campaign that has not started",
+                          [&ctx](const Args& x) { return Unschedule(ctx, x.config, x.id); });
   unsched->add_option("--id", u->id, "campaign id")->required();
-  unsched->callback([&ctx, rc, u] {
-    if (auto r = ForwardToDaemon(ctx, u->config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = Unschedule(ctx, u->config, u->id);
-  });
 }
 
 }  // namespace salvo

@@ -11,15 +11,14 @@
 #include <openssl/x509.h>
 
 #include "absl/strings/escaping.h"
+#include "tests/engine/feedback/fixture_keys.h"
 #include "tests/engine/feedback/manifest.h"
 
 namespace salvo {
 namespace {
 
-constexpr char kMailgunKey[] = "fixture-mailgun-signing-key-do-not-use-0001";
-constexpr char kSendGridKey[] =
-    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+"
-    "2fNNRaINXvVpiglSI8eNEc6wEA3F+g==";
+using test::kMailgunKey;
+using test::kSendGridKey;
 constexpr char kSendGridSig[] =
     "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM=";
 
