@@ -1,4 +1,5 @@
 // File-based control channel for a running in-process send (see run_control.h).
+#include "engine/base/clock.h"
 #include "store/run_control.h"
 
 #include <fcntl.h>
@@ -109,7 +110,7 @@ void CampaignRunLock::Release() {
     if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &pid) && absl::SimpleAtoi(parts[1], &since))
       return absl::FailedPreconditionError(absl::StrCat(
           "campaign ", campaign, " is already running (since ",
-          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(since), absl::UTCTimeZone()),
+          FormatUnixTime(since),
           ", pid ", pid, ")"));
     return absl::FailedPreconditionError(
         absl::StrCat("campaign ", campaign, " is already running (lock ", path, " is held)"));

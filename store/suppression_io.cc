@@ -1,4 +1,5 @@
 // CSV import / export of the suppression list. Trust: imported text is hostile (see header).
+#include "engine/base/clock.h"
 #include "store/suppression_io.h"
 
 #include <algorithm>
@@ -53,10 +54,6 @@ bool ParseTime(std::string_view s, int64_t* out) {
 }
 
 }  // namespace
-
-std::string FormatUnixTime(int64_t seconds) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(seconds), absl::UTCTimeZone());
-}
 
 void AppendSuppressionCsvRow(const SuppressionEntry& e, std::string* out) {
   AppendCsvField(e.key, out);

@@ -21,7 +21,6 @@ inline constexpr std::string_view kSuppressionCsvHeader =
 // One CSV line (LF-terminated), fields quoted when needed.
 void AppendSuppressionCsvRow(const SuppressionEntry& e, std::string* out);
 // "2024-05-01T10:00:00Z"
-std::string FormatUnixTime(int64_t seconds);
 
 // A suppression key from user input: "@domain" -> NormalizeDomainKey, else NormalizeAddress().key.
 [[nodiscard]] absl::StatusOr<std::string> SuppressionKeyOf(std::string_view raw);

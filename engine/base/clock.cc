@@ -41,6 +41,10 @@ const Clock& ProcessClock() {
 
 void SetProcessClock(const Clock* clock) { g_process_clock.store(clock, std::memory_order_release); }
 
+std::string FormatUnixTime(int64_t unix_s) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_s), absl::UTCTimeZone());
+}
+
 int64_t NowUnixMicros() { return absl::ToUnixMicros(ProcessClock().Now()); }
 int64_t NowUnixSeconds() { return absl::ToUnixSeconds(ProcessClock().Now()); }
 

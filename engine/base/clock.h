@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "absl/time/time.h"
 
@@ -37,6 +38,9 @@ class ShiftedClock : public Clock {
   const Clock& base_;
   const absl::Duration offset_;
 };
+
+// "2026-12-07T08:59:57Z": unix seconds as RFC 3339 in UTC, as every command and log prints them.
+std::string FormatUnixTime(int64_t unix_s);
 
 // Unix microseconds / seconds of ProcessClock().
 int64_t NowUnixMicros();

@@ -17,8 +17,7 @@ int64_t RunnerNowUs() {
 
 std::string PauseEndText(int64_t until) {
   if (until == 0 || until == AccountState::kManual) return "until resumed";
-  return absl::StrCat("until ", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(until),
-                                                absl::UTCTimeZone()));
+  return absl::StrCat("until ", FormatUnixTime(until));
 }
 
 void RunAccount::DailyLimitGauge(double v) const {

@@ -21,11 +21,6 @@
 namespace salvo {
 namespace {
 
-std::string Rfc3339(int64_t unix_s) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_s),
-                          absl::UTCTimeZone());
-}
-
 int ListAccounts(CommandContext& ctx, const std::string& config_path, bool json) {
   auto cfg = ctx.LoadConfigOnce(config_path);
   if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
@@ -45,7 +40,7 @@ int ListAccounts(CommandContext& ctx, const std::string& config_path, bool json)
     if (!sent.ok()) return ctx.Fail(sent.status());
     const AccountRecord r = rec->value_or(AccountRecord{});
     const bool paused = r.PausedAt(now);
-    const std::string until = r.until ? Rfc3339(r.until) : "";
+    const std::string until = r.until ? FormatUnixTime(r.until) : "";
     if (json) {
       absl::StrAppend(&out, first ? "" : ",", "{\"name\":", JsonString(a.name),
                       ",\"state\":", paused ? "\"paused\"" : "\"active\"",
@@ -53,7 +48,7 @@ int ListAccounts(CommandContext& ctx, const std::string& config_path, bool json)
                       ",\"until\":", paused && r.until ? JsonString(until) : "null",
                       ",\"today\":", *sent, ",\"daily_limit\":", a.daily_limit,
                       ",\"last_reply\":", JsonString(r.reply),
-                      ",\"changed_at\":", r.changed_at ? JsonString(Rfc3339(r.changed_at)) : "null",
+                      ",\"changed_at\":", r.changed_at ? JsonString(FormatUnixTime(r.changed_at)) : "null",
                       "}");
     } else {
       const std::string state =
@@ -61,7 +56,7 @@ int ListAccounts(CommandContext& ctx, const std::string& config_path, bool json)
                  : "active";
       const std::string limit = a.daily_limit ? absl::StrCat(a.daily_limit) : "-";
       const std::string change =
-          r.changed_at ? absl::StrCat(Rfc3339(r.changed_at), " ", r.reply) : "-";
+          r.changed_at ? absl::StrCat(FormatUnixTime(r.changed_at), " ", r.reply) : "-";
       absl::StrAppendFormat(&out, "%-20s %-58s %-17s %s\n", a.name, state,
                             absl::StrCat(*sent, " / ", limit), change);
     }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/base/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -17,11 +18,6 @@
 
 namespace salvo {
 namespace {
-
-std::string Rfc3339(int64_t unix_s) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_s),
-                          absl::UTCTimeZone());
-}
 
 struct CreateArgs {
   std::string config = "salvo.toml";
@@ -65,10 +61,10 @@ int List(CommandContext& ctx, const std::string& config, bool json) {
       absl::StrAppend(&out, i ? "," : "", "{\"name\":", JsonString(k.name),
                       ",\"scopes\":", JsonString(ApiScopesText(k.scopes)),
                       ",\"route\":", k.route.empty() ? "null" : JsonString(k.route),
-                      ",\"created\":", JsonString(Rfc3339(k.created_at)), "}");
+                      ",\"created\":", JsonString(FormatUnixTime(k.created_at)), "}");
     } else {
       absl::StrAppendFormat(&out, "%-24s %-26s %-16s %s\n", k.name, ApiScopesText(k.scopes),
-                            k.route.empty() ? "-" : k.route, Rfc3339(k.created_at));
+                            k.route.empty() ? "-" : k.route, FormatUnixTime(k.created_at));
     }
   }
   if (json) out += "]}\n";

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/base/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -22,8 +23,7 @@ namespace {
 
 std::string Time(int64_t unix_us) {
   if (unix_us == 0) return "-";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMicros(unix_us),
-                          absl::UTCTimeZone());
+  return FormatUnixTime(unix_us / 1000000);
 }
 std::string JsonTime(int64_t unix_us) {
   return unix_us == 0 ? "null" : JsonString(Time(unix_us));

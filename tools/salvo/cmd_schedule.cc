@@ -21,7 +21,7 @@ namespace {
 
 std::string TimeText(int64_t unix_s) {
   if (unix_s == 0) return "-";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_s), absl::UTCTimeZone());
+  return FormatUnixTime(unix_s);
 }
 
 // "now", or an RFC 3339 time with its offset ("2026-12-10T09:00:00+01:00").

@@ -58,8 +58,7 @@ void PrintSummary(FILE* out, const CampaignProgress& p) {
   if (p.next_action_at > 0 && (p.state == "waiting" || p.state == "paused"))
     absl::FPrintF(out, "  %s at %s (salvo serve)\n",
                   p.state == "waiting" ? "retries go on" : "resumes by itself",
-                  absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(p.next_action_at),
-                                   absl::UTCTimeZone()));
+                  FormatUnixTime(p.next_action_at));
   const uint64_t pending = p.Pending();
   absl::FPrintF(out,
                 "  list size %d = eligible %d + suppressed %d + no consent %d + outside segment %d",

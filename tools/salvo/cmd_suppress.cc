@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/base/clock.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/strings.h"
 #include "store/run_control.h"

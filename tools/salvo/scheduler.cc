@@ -13,9 +13,8 @@
 namespace salvo {
 namespace {
 
-std::string TimeText(int64_t unix_s) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_s), absl::UTCTimeZone());
-}
+// The pause reason of the runs the daemon's stop interrupts (they resume when it starts again).
+constexpr char kStoppedReason[] = "salvo serve stopped; resumed when it starts again";
 
 }  // namespace
 
@@ -118,7 +117,6 @@ int64_t Scheduler::Tick() {
     auto lock = LockCampaignRun(store_->data_dir(), rec.id, ProcessClock().Now());
     if (!lock.ok()) continue;
     std::lock_guard<std::mutex> l(mu_);
-    started_.push_back(rec.id);
     runs_.emplace(rec.id, std::thread([this, id = rec.id, lk = std::move(*lock), due]() mutable {
                     Run(id, std::move(lk), due);
                     {
@@ -164,7 +162,7 @@ void Scheduler::Run(std::string id, CampaignRunLock lock, Due why) {
   opt.run_lock = &lock;
   opt.wait_horizon_s = absl::ToInt64Seconds(config_.sending.hold_retries);
   opt.interrupt = &stopping_;
-  opt.interrupt_reason = "salvo serve stopped; resumed when it starts again";
+  opt.interrupt_reason = kStoppedReason;
   auto result = RunCampaign(config_, store_, loaded->campaign, loaded->compiled, opt);
   if (!result.ok()) {
     PauseForError(id, std::string(result.status().message()));
@@ -174,7 +172,7 @@ void Scheduler::Run(std::string id, CampaignRunLock lock, Due why) {
                                   result->delivered, ", bounced ", result->bounced, ", failed ",
                                   result->failed, ", deferred ", result->deferred);
   if (result->state == "waiting" || (result->state == "paused" && result->next_action_at > 0))
-    absl::StrAppend(&line, ", goes on at ", TimeText(result->next_action_at));
+    absl::StrAppend(&line, ", goes on at ", FormatUnixTime(result->next_action_at));
   if (!result->pause_reason.empty()) absl::StrAppend(&line, " (", result->pause_reason, ")");
   Log(line);
 }
@@ -184,11 +182,9 @@ std::vector<std::string> Scheduler::Stop() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   std::map<std::string, std::thread> runs;
-  std::vector<std::string> started;
   {
     std::lock_guard<std::mutex> l(mu_);
     runs.swap(runs_);
-    started = started_;
   }
   for (auto& [id, t] : runs) t.join();
   // Runs paused by the stop are resumed when the daemon starts again.
@@ -199,7 +195,7 @@ std::vector<std::string> Scheduler::Stop() {
     if (!rec.ok() || !rec->has_value()) continue;
     CampaignRecord r = **rec;
     if (r.state != CampaignState::kPaused ||
-        r.pause_reason != "salvo serve stopped; resumed when it starts again")
+        r.pause_reason != kStoppedReason)
       continue;
     r.auto_resume = true;
     r.next_action_at = 0;

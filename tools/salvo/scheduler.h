@@ -63,7 +63,6 @@ class Scheduler {
   std::atomic<bool> stopping_{false};
   std::map<std::string, std::thread> runs_;   // guarded by mu_
   std::set<std::string> finished_;            // runs whose thread can be joined; guarded by mu_
-  std::vector<std::string> started_;          // every id started (for Stop); guarded by mu_
 };
 
 }  // namespace salvo
