@@ -22,10 +22,9 @@ namespace salvo {
 namespace {
 
 int ListAccounts(CommandContext& ctx, const std::string& config_path, bool json) {
-  auto cfg = ctx.LoadConfigOnce(config_path);
-  if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
-  auto store = ctx.OpenStoreOnce(**cfg);
-  if (!store.ok()) return ctx.Fail(store.status());
+  const Config* cfg;
+  Store* store;
+  if (int rc = ctx.OpenConfigAndStore(config_path, &cfg, &store)) return rc;
   const int64_t now = NowUnixSeconds();
   const std::string today = CampaignStore::UtcDay(now);
   std::string out = json ? "{\"accounts\":[" : "";
@@ -33,10 +32,10 @@ int ListAccounts(CommandContext& ctx, const std::string& config_path, bool json)
     absl::StrAppendFormat(&out, "%-20s %-58s %-17s %s\n", "ACCOUNT", "STATE", "TODAY / LIMIT",
                           "LAST CHANGE");
   bool first = true;
-  for (const AccountConfig& a : (*cfg)->accounts) {
-    auto rec = AccountStore(*store).Get(a.name);
+  for (const AccountConfig& a : cfg->accounts) {
+    auto rec = AccountStore(store).Get(a.name);
     if (!rec.ok()) return ctx.Fail(rec.status());
-    auto sent = CampaignStore(*store).GetDailyCount(a.name, today);
+    auto sent = CampaignStore(store).GetDailyCount(a.name, today);
     if (!sent.ok()) return ctx.Fail(sent.status());
     const AccountRecord r = rec->value_or(AccountRecord{});
     const bool paused = r.PausedAt(now);
@@ -107,11 +106,7 @@ void RegisterAccountCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   list->add_option("-c,--config", *config, "config file")->capture_default_str();
   list->add_flag("--json", *json, "one JSON object {\"accounts\":[...]}");
   list->callback([&ctx, rc, config, json] {
-    if (auto r = ForwardToDaemon(ctx, *config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = ListAccounts(ctx, *config, *json);
+    *rc = ForwardOrRun(ctx, *config, [&] { return ListAccounts(ctx, *config, *json); });
   });
 
   for (const bool pause : {true, false}) {
@@ -123,11 +118,7 @@ void RegisterAccountCommands(CLI::App& app, CommandContext& ctx, int* rc) {
     sub->add_option("-c,--config", *cfg, "config file")->capture_default_str();
     sub->add_option("name", *name, "account name")->required();
     sub->callback([&ctx, rc, cfg, name, pause] {
-      if (auto r = ForwardToDaemon(ctx, *cfg)) {
-        *rc = *r;
-        return;
-      }
-      *rc = ChangeAccount(ctx, *cfg, *name, pause);
+      *rc = ForwardOrRun(ctx, *cfg, [&] { return ChangeAccount(ctx, *cfg, *name, pause); });
     });
   }
 }

@@ -46,11 +46,9 @@ int Create(CommandContext& ctx, const CreateArgs& a) {
 }
 
 int List(CommandContext& ctx, const std::string& config, bool json) {
-  auto cfg = ctx.LoadConfigOnce(config);
-  if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
-  auto store = ctx.OpenStoreOnce(**cfg);
-  if (!store.ok()) return ctx.Fail(store.status());
-  auto keys = ApiKeyStore(*store).List();
+  Store* store;
+  if (int rc = ctx.OpenConfigAndStore(config, nullptr, &store)) return rc;
+  auto keys = ApiKeyStore(store).List();
   if (!keys.ok()) return ctx.Fail(keys.status());
   std::string out = json ? "{\"api_keys\":[" : "";
   if (!json)
@@ -74,11 +72,9 @@ int List(CommandContext& ctx, const std::string& config, bool json) {
 }
 
 int Revoke(CommandContext& ctx, const std::string& config, const std::string& name) {
-  auto cfg = ctx.LoadConfigOnce(config);
-  if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
-  auto store = ctx.OpenStoreOnce(**cfg);
-  if (!store.ok()) return ctx.Fail(store.status());
-  absl::Status st = ApiKeyStore(*store).Revoke(name);
+  Store* store;
+  if (int rc = ctx.OpenConfigAndStore(config, nullptr, &store)) return rc;
+  absl::Status st = ApiKeyStore(store).Revoke(name);
   if (!st.ok()) return ctx.Fail(st);
   std::fprintf(ctx.out, "api key \"%s\" revoked\n", name.c_str());
   return 0;
@@ -97,13 +93,8 @@ void RegisterApiKeyCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   create->add_option("--scopes", ca->scopes, "comma-separated: leads, messages, submission")
       ->required();
   create->add_option("--route", ca->route, "route the key's mail goes through");
-  create->callback([&ctx, rc, ca] {
-    if (auto r = ForwardToDaemon(ctx, ca->config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = Create(ctx, *ca);
-  });
+  create->callback(
+      [&ctx, rc, ca] { *rc = ForwardOrRun(ctx, ca->config, [&] { return Create(ctx, *ca); }); });
 
   auto config = std::make_shared<std::string>("salvo.toml");
   auto json = std::make_shared<bool>(false);
@@ -111,11 +102,7 @@ void RegisterApiKeyCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   list->add_option("-c,--config", *config, "config file")->capture_default_str();
   list->add_flag("--json", *json, "one JSON object {\"api_keys\":[...]}");
   list->callback([&ctx, rc, config, json] {
-    if (auto r = ForwardToDaemon(ctx, *config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = List(ctx, *config, *json);
+    *rc = ForwardOrRun(ctx, *config, [&] { return List(ctx, *config, *json); });
   });
 
   auto rconfig = std::make_shared<std::string>("salvo.toml");
@@ -124,11 +111,7 @@ void RegisterApiKeyCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   revoke->add_option("-c,--config", *rconfig, "config file")->capture_default_str();
   revoke->add_option("name", *name, "key name")->required();
   revoke->callback([&ctx, rc, rconfig, name] {
-    if (auto r = ForwardToDaemon(ctx, *rconfig)) {
-      *rc = *r;
-      return;
-    }
-    *rc = Revoke(ctx, *rconfig, *name);
+    *rc = ForwardOrRun(ctx, *rconfig, [&] { return Revoke(ctx, *rconfig, *name); });
   });
 }
 

@@ -94,11 +94,10 @@ void Ingest(CommandContext& ctx, FeedbackService& svc, const std::string& name,
 
 int RunIngest(CommandContext& ctx, const std::string& config_path,
               const std::vector<std::string>& inputs, bool json, bool verbose) {
-  auto config = ctx.LoadConfigOnce(config_path);
-  if (!config.ok()) return ctx.Fail(config.status(), 2);
-  auto store = ctx.OpenStoreOnce(**config);
-  if (!store.ok()) return ctx.Fail(store.status());
-  auto svc = FeedbackService::Create(**config, *store, /*webhook_auth=*/false);
+  const Config* config;
+  Store* store;
+  if (int rc = ctx.OpenConfigAndStore(config_path, &config, &store)) return rc;
+  auto svc = FeedbackService::Create(*config, store, /*webhook_auth=*/false);
   if (!svc.ok()) return ctx.Fail(svc.status(), 2);
   IngestSummary sum;
   for (const std::string& arg : inputs) {
@@ -191,11 +190,8 @@ void RegisterBouncesCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   ingest->add_flag("--json", a->json, "print the summary as one JSON object");
   ingest->add_flag("-v,--verbose", a->verbose, "print one line per recipient");
   ingest->callback([&ctx, rc, a] {
-    if (auto r = ForwardToDaemon(ctx, a->config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = RunIngest(ctx, a->config, a->inputs, a->json, a->verbose);
+    *rc = ForwardOrRun(ctx, a->config,
+                       [&] { return RunIngest(ctx, a->config, a->inputs, a->json, a->verbose); });
   });
 }
 

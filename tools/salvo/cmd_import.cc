@@ -160,11 +160,9 @@ int RunImport(CommandContext& ctx, const ImportArgs& a) {
 }
 
 int RunLists(CommandContext& ctx, const std::string& config_path, bool json) {
-  auto config = ctx.LoadConfigOnce(config_path);
-  if (!config.ok()) return ctx.Fail(config.status(), 2);
-  auto store = ctx.OpenStoreOnce(**config);
-  if (!store.ok()) return ctx.Fail(store.status());
-  auto lists = RecipientStore(*store).Lists();
+  Store* store;
+  if (int rc = ctx.OpenConfigAndStore(config_path, nullptr, &store)) return rc;
+  auto lists = RecipientStore(store).Lists();
   if (!lists.ok()) return ctx.Fail(lists.status());
   if (json) {
     std::string out = "{\"lists\":[";
@@ -205,13 +203,8 @@ void RegisterImportCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   imp->add_option("--format", a->format, "csv | jsonl | auto (by extension, then content)")
       ->capture_default_str();
   imp->add_flag("--sync", a->sync, "fsync the write-ahead log after every batch");
-  imp->callback([&ctx, rc, a] {
-    if (auto r = ForwardToDaemon(ctx, a->config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = RunImport(ctx, *a);
-  });
+  imp->callback(
+      [&ctx, rc, a] { *rc = ForwardOrRun(ctx, a->config, [&] { return RunImport(ctx, *a); }); });
 
   auto config = std::make_shared<std::string>("salvo.toml");
   auto json = std::make_shared<bool>(false);
@@ -219,11 +212,7 @@ void RegisterImportCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   lists->add_option("-c,--config", *config, "config file")->capture_default_str();
   lists->add_flag("--json", *json, "print {\"lists\":[{\"name\":...,\"members\":N}]}");
   lists->callback([&ctx, rc, config, json] {
-    if (auto r = ForwardToDaemon(ctx, *config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = RunLists(ctx, *config, *json);
+    *rc = ForwardOrRun(ctx, *config, [&] { return RunLists(ctx, *config, *json); });
   });
 }
 

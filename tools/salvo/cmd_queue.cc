@@ -8,12 +8,13 @@
 #include <memory>
 #include <string>
 
-#include "engine/base/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/base/clock.h"
 #include "engine/base/json.h"
+#include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "store/queue_store.h"
 #include "tools/salvo/command.h"
@@ -38,11 +39,8 @@ std::string DurationText(absl::Duration d) {
 }
 
 [[nodiscard]] absl::StatusOr<QueueStore> OpenQueue(CommandContext& ctx, const std::string& config) {
-  auto c = ctx.LoadConfigOnce(config);
-  if (!c.ok()) return c.status();
-  auto store = ctx.OpenStoreOnce(**c);
-  if (!store.ok()) return store.status();
-  return QueueStore(*store);
+  ASSIGN_OR_RETURN(Store * store, ctx.OpenStore(config));
+  return QueueStore(store);
 }
 
 std::string LastReply(const QueueEntry& e) {
@@ -205,11 +203,7 @@ void RegisterQueueCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   queue->require_subcommand(1);
   // Runs `local` unless a salvo serve owns the data_dir (then the command runs there).
   auto run = [&ctx, rc](const std::string& config, auto local) {
-    if (auto r = ForwardToDaemon(ctx, config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = local();
+    *rc = ForwardOrRun(ctx, config, local);
   };
 
   auto la = std::make_shared<ListArgs>();

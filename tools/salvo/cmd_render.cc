@@ -211,12 +211,10 @@ void RegisterRenderCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   render->add_option("--out-dir", ra->out_dir, "directory for --all (one .eml per recipient)");
   render->add_option("--limit", ra->limit, "with --all: at most N messages");
   render->callback([&ctx, rc, ra] {
-    if (auto r = ForwardToDaemon(ctx, ra->config)) {
-      *rc = *r;
-      return;
-    }
-    absl::Status st = RunRender(ctx, *ra);
-    *rc = st.ok() ? 0 : ctx.Fail(st, absl::IsInvalidArgument(st) ? 2 : 1);
+    *rc = ForwardOrRun(ctx, ra->config, [&] {
+      absl::Status st = RunRender(ctx, *ra);
+      return st.ok() ? 0 : ctx.Fail(st, absl::IsInvalidArgument(st) ? 2 : 1);
+    });
   });
 
   auto ka = std::make_shared<KeygenArgs>();

@@ -87,14 +87,13 @@ int Schedule(CommandContext& ctx, const std::string& config_path, const std::str
 }
 
 int Unschedule(CommandContext& ctx, const std::string& config_path, const std::string& id) {
-  auto cfg = ctx.LoadConfigOnce(config_path);
-  if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
-  auto store = ctx.OpenStoreOnce(**cfg);
-  if (!store.ok()) return ctx.Fail(store.status());
+  const Config* cfg;
+  Store* store;
+  if (int rc = ctx.OpenConfigAndStore(config_path, &cfg, &store)) return rc;
   // Under the campaign's run lock: the calendar cannot start it meanwhile.
-  auto lock = LockCampaignRun((*cfg)->data_dir, id, ProcessClock().Now());
+  auto lock = LockCampaignRun(cfg->data_dir, id, ProcessClock().Now());
   if (!lock.ok()) return ctx.Fail(lock.status());
-  CampaignStore cs(*store);
+  CampaignStore cs(store);
   auto rec = cs.Get(id);
   if (!rec.ok()) return ctx.Fail(rec.status());
   if (!*rec) return ctx.Fail(absl::NotFoundError(absl::StrCat("no campaign \"", id, "\"")));
@@ -108,11 +107,9 @@ int Unschedule(CommandContext& ctx, const std::string& config_path, const std::s
 }
 
 int List(CommandContext& ctx, const std::string& config_path, bool json) {
-  auto cfg = ctx.LoadConfigOnce(config_path);
-  if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
-  auto store = ctx.OpenStoreOnce(**cfg);
-  if (!store.ok()) return ctx.Fail(store.status());
-  auto recs = CampaignStore(*store).List();
+  Store* store;
+  if (int rc = ctx.OpenConfigAndStore(config_path, nullptr, &store)) return rc;
+  auto recs = CampaignStore(store).List();
   if (!recs.ok()) return ctx.Fail(recs.status());
   std::string j = "{\"campaigns\":[";
   if (!json)
@@ -120,7 +117,7 @@ int List(CommandContext& ctx, const std::string& config_path, bool json) {
                  "LIST", "DELIVERED", "BOUNCED", "FAILED", "DEFERRED", "REASON");
   bool first = true;
   for (const CampaignRecord& r : *recs) {
-    auto p = CampaignStatusFromStore(*store, r.id);
+    auto p = CampaignStatusFromStore(store, r.id);
     if (!p.ok()) return ctx.Fail(p.status());
     const int64_t next = r.state == CampaignState::kScheduled ? r.scheduled_at : r.next_action_at;
     std::string reason = r.pause_reason;
@@ -164,11 +161,7 @@ void RegisterScheduleCommands(CLI::App* camp, CommandContext& ctx, int* rc) {
     CLI::App* sub = camp->add_subcommand(name, what);
     sub->add_option("-c,--config", args->config, "salvo.toml");
     sub->callback([&ctx, rc, args, run] {
-      if (auto r = ForwardToDaemon(ctx, args->config)) {
-        *rc = *r;
-        return;
-      }
-      *rc = run(*args);
+      *rc = ForwardOrRun(ctx, args->config, [&] { return run(*args); });
     });
     return std::make_pair(sub, args);
   };

@@ -290,12 +290,10 @@ void RegisterSendCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   send->add_flag("--json", sa->json, "print the summary as one JSON object");
   AddMetricsFileOption(send, &sa->metrics_file);
   send->callback([&ctx, rc, sa] {
-    if (auto r = ForwardToDaemon(ctx, sa->config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = RunSend(ctx, sa->config, sa->campaign, "", sa->workers, sa->dry_run, sa->json,
-                  sa->metrics_file);
+    *rc = ForwardOrRun(ctx, sa->config, [&] {
+      return RunSend(ctx, sa->config, sa->campaign, "", sa->workers, sa->dry_run, sa->json,
+                     sa->metrics_file);
+    });
   });
 
   struct CampArgs {
@@ -315,11 +313,9 @@ void RegisterSendCommands(CLI::App& app, CommandContext& ctx, int* rc) {
       sub->add_flag("--watch", ca->watch, "repeat every second while the campaign runs");
     std::string act = action;
     sub->callback([&ctx, rc, ca, act] {
-      if (auto r = ForwardToDaemon(ctx, ca->config)) {
-        *rc = *r;
-        return;
-      }
-      *rc = CampaignCommand(ctx, act, ca->config, ca->id, ca->json, ca->watch);
+      *rc = ForwardOrRun(ctx, ca->config, [&] {
+        return CampaignCommand(ctx, act, ca->config, ca->id, ca->json, ca->watch);
+      });
     });
   }
 }

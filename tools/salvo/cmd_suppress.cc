@@ -3,16 +3,17 @@
 // store/suppression_io. Trust: addresses and imported files are hostile and validated there.
 #include <CLI/CLI.hpp>
 #include <cerrno>
-#include <cstdlib>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "engine/base/clock.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/clock.h"
+#include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "store/run_control.h"
 #include "store/suppression_io.h"
@@ -35,11 +36,8 @@ struct SuppressArgs {
 
 [[nodiscard]]
 absl::StatusOr<SuppressionStore> OpenSuppression(CommandContext& ctx, const std::string& config) {
-  auto c = ctx.LoadConfigOnce(config);
-  if (!c.ok()) return c.status();
-  auto store = ctx.OpenStoreOnce(**c);
-  if (!store.ok()) return store.status();
-  return SuppressionStore(*store);
+  ASSIGN_OR_RETURN(Store * store, ctx.OpenStore(config));
+  return SuppressionStore(store);
 }
 
 // Normalizes every argument first: nothing is changed when one of them is invalid.
@@ -287,13 +285,8 @@ int Import(CommandContext& ctx, const SuppressArgs& a) {
 void Wire(CLI::App* sub, CommandContext& ctx, int* rc, std::shared_ptr<SuppressArgs> a,
           int (*fn)(CommandContext&, const SuppressArgs&)) {
   sub->add_option("-c,--config", a->config, "config file")->capture_default_str();
-  sub->callback([&ctx, rc, a, fn] {
-    if (auto r = ForwardToDaemon(ctx, a->config)) {
-      *rc = *r;
-      return;
-    }
-    *rc = fn(ctx, *a);
-  });
+  sub->callback(
+      [&ctx, rc, a, fn] { *rc = ForwardOrRun(ctx, a->config, [&] { return fn(ctx, *a); }); });
 }
 
 }  // namespace

@@ -30,9 +30,31 @@ absl::StatusOr<Store*> CommandContext::OpenStoreOnce(const Config& cfg) {
   return owned_store.get();
 }
 
+absl::StatusOr<Store*> CommandContext::OpenStore(const std::string& config_path) {
+  ASSIGN_OR_RETURN(const Config* config, LoadConfigOnce(config_path));
+  return OpenStoreOnce(*config);
+}
+
+int CommandContext::OpenConfigAndStore(const std::string& config_path, const Config** config,
+                                       Store** store) {
+  absl::StatusOr<const Config*> c = LoadConfigOnce(config_path);
+  if (!c.ok()) return Fail(c.status(), 2);
+  absl::StatusOr<Store*> s = OpenStoreOnce(**c);
+  if (!s.ok()) return Fail(s.status());
+  if (config != nullptr) *config = *c;
+  *store = *s;
+  return 0;
+}
+
 int CommandContext::Fail(const absl::Status& status, int code) {
   std::fprintf(err, "salvo: %s\n", std::string(status.message()).c_str());
   return code;
+}
+
+int ForwardOrRun(CommandContext& ctx, const std::string& config_path,
+                 absl::FunctionRef<int()> run) {
+  if (std::optional<int> rc = ForwardToDaemon(ctx, config_path)) return *rc;
+  return run();
 }
 
 }  // namespace salvo

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "engine/config/config.h"
 #include "store/store.h"
@@ -38,6 +39,12 @@ struct CommandContext {
   [[nodiscard]] absl::StatusOr<const Config*> LoadConfigOnce(const std::string& path);
   // Opens data_dir of the loaded config once (or returns the daemon's store).
   [[nodiscard]] absl::StatusOr<Store*> OpenStoreOnce(const Config& config);
+  // Both of the above, as one step.
+  [[nodiscard]] absl::StatusOr<Store*> OpenStore(const std::string& config_path);
+  // The same, as most commands begin. Returns 0 and sets *config (unless null) and
+  // *store, or prints why not and returns the exit code (2 for the config, 1 for the store).
+  [[nodiscard]] int OpenConfigAndStore(const std::string& config_path, const Config** config,
+                                       Store** store);
 
   // Prints "salvo: <message>" to err and returns the exit code to use (2 for usage/config).
   int Fail(const absl::Status& status, int code = 1);
@@ -69,5 +76,10 @@ int RunCli(const std::vector<std::string>& argv, CommandContext& ctx);
 // socket, relays its output and returns its exit code; otherwise nullopt (run locally).
 // Never forwards when ctx.daemon is set.
 std::optional<int> ForwardToDaemon(CommandContext& ctx, const std::string& config_path);
+
+// The body of a subcommand callback: ForwardToDaemon's exit code, or `run()`'s when no daemon
+// owns the data_dir.
+[[nodiscard]] int ForwardOrRun(CommandContext& ctx, const std::string& config_path,
+                               absl::FunctionRef<int()> run);
 
 }  // namespace salvo
