@@ -107,19 +107,34 @@ class TableReader {
     }
     return nullptr;
   }
-  // Calls fn(table) for each table of the array `key` ([[key]] sections), stopping at the first
-  // error; items that are not tables are skipped.
+  // When the table `key` ([key] section) is present, calls fn(reader of it), then rejects the
+  // keys fn did not read.
+  template <typename Fn>
+  void WithTable(const char* key, Fn fn) {
+    if (const toml::table* t = Table(key)) {
+      TableReader r = Nested(*t, key);
+      fn(r);
+      r.Finish();
+    }
+  }
+  // Calls fn(reader of the table) for each table of the array `key` ([[key]] sections), then
+  // rejects the keys fn did not read, stopping at the first error; items that are not tables are
+  // skipped.
   template <typename Fn>
   void ForEachTable(const char* key, Fn fn) {
     const toml::array* a = Array(key);
     if (a == nullptr) return;
     for (const auto& e : *a) {
       if (!status_->ok()) break;
-      if (const toml::table* t = e.as_table()) fn(*t);
+      if (const toml::table* t = e.as_table()) {
+        TableReader r = Nested(*t, key);
+        fn(r);
+        r.Finish();
+      }
     }
   }
 
-  // Rejects keys that no reader call consumed.
+  // Rejects keys that no reader call consumed (again, harmlessly, when called twice).
   void Finish() {
     for (const auto& [k, v] : t_) {
       if (!seen_.count(std::string(k.str()))) {
@@ -129,6 +144,14 @@ class TableReader {
     }
   }
 
+  // A reader of `t`, the table under `key` of this one.
+  TableReader Nested(const toml::table& t, const std::string& key) const {
+    return TableReader(t, Name(key), file_, status_);
+  }
+  const toml::table& table() const { return t_; }
+  bool ok() const { return status_->ok(); }
+  // An error about the whole table, at its first line (unless an error came first).
+  void TableError(const std::string& msg) { SetError(t_, msg); }
   std::string Name(const std::string& key) const {
     return prefix_.empty() ? key : absl::StrCat(prefix_, ".", key);
   }
@@ -158,9 +181,7 @@ class TableReader {
   std::set<std::string> seen_;
 };
 
-void ParseTimeouts(const toml::table& t, const std::string& file, absl::Status* st,
-                   SmtpTimeouts* o) {
-  TableReader r(t, "smtp.timeouts", file, st);
+void ReadTimeouts(TableReader& r, SmtpTimeouts* o) {
   r.Dur("connect", &o->connect);
   r.Dur("greeting", &o->greeting);
   r.Dur("ehlo", &o->ehlo);
@@ -174,19 +195,16 @@ void ParseTimeouts(const toml::table& t, const std::string& file, absl::Status* 
   r.Dur("rset", &o->rset);
   r.Dur("quit", &o->quit);
   r.Dur("idle", &o->idle);
-  r.Finish();
 }
 
-void ParseAccount(const toml::table& t, const std::string& file, absl::Status* st,
-                  AccountConfig* a) {
-  TableReader r(t, "account", file, st);
+void ReadAccount(TableReader& r, AccountConfig* a) {
   r.Str("name", &a->name);
   r.Str("host", &a->host);
   r.UInt("port", &a->port);
   std::string tls = "starttls";
   r.Str("tls", &tls);
-  if (st->ok() && !ParseTlsMode(tls, &a->tls))
-    r.Error(*t.get("tls"), "tls", "must be starttls, implicit or none");
+  if (r.ok() && !ParseTlsMode(tls, &a->tls))
+    r.Error(*r.table().get("tls"), "tls", "must be starttls, implicit or none");
   r.Bool("tls_verify", &a->tls_verify);
   r.Str("ca_file", &a->ca_file);
   r.Str("username", &a->username);
@@ -201,15 +219,12 @@ void ParseAccount(const toml::table& t, const std::string& file, absl::Status* s
   r.Bool("chunking", &a->chunking);
   r.Bool("pipelining", &a->pipelining);
   r.Finish();
-  if (st->ok() && (a->name.empty() || a->host.empty()))
-    *st = absl::InvalidArgumentError(absl::StrCat(file, ":", t.source().begin.line,
-                                                  ": [[account]] needs name and host"));
-  if (st->ok() && a->max_connections == 0) a->max_connections = 1;
-  if (st->ok() && a->messages_per_connection == 0) a->messages_per_connection = 1;
+  if (a->name.empty() || a->host.empty()) r.TableError("[[account]] needs name and host");
+  if (r.ok() && a->max_connections == 0) a->max_connections = 1;
+  if (r.ok() && a->messages_per_connection == 0) a->messages_per_connection = 1;
 }
 
-void ParseRoute(const toml::table& t, const std::string& file, absl::Status* st, RouteConfig* ro) {
-  TableReader r(t, "route", file, st);
+void ReadRoute(TableReader& r, RouteConfig* ro) {
   r.Str("name", &ro->name);
   r.StrList("lists", &ro->lists);
   r.Str("purpose", &ro->purpose);
@@ -222,7 +237,7 @@ void ParseRoute(const toml::table& t, const std::string& file, absl::Status* st,
         break;
       }
       RouteAccount ra;
-      TableReader ar(*at, "route.accounts", file, st);
+      TableReader ar = r.Nested(*at, "accounts");
       ar.Str("name", &ra.name);
       ar.UInt("weight", &ra.weight);
       ar.Finish();
@@ -230,11 +245,9 @@ void ParseRoute(const toml::table& t, const std::string& file, absl::Status* st,
     }
   }
   r.Finish();
-  if (st->ok() && ro->purpose != "bulk" && ro->purpose != "responder")
-    r.Error(*t.get("purpose"), "purpose", "must be bulk or responder");
-  if (st->ok() && ro->name.empty())
-    *st = absl::InvalidArgumentError(
-        absl::StrCat(file, ":", t.source().begin.line, ": [[route]] needs a name"));
+  if (r.ok() && ro->purpose != "bulk" && ro->purpose != "responder")
+    r.Error(*r.table().get("purpose"), "purpose", "must be bulk or responder");
+  if (ro->name.empty()) r.TableError("[[route]] needs a name");
 }
 
 [[nodiscard]] absl::Status Validate(const Config& c) {
@@ -324,35 +337,30 @@ std::string Config::Resolve(const std::string& p) const {
   r.Str("data_dir", &c.data_dir);
   r.UInt("workers", &c.workers);
 
-  if (const toml::table* smtp = r.Table("smtp")) {
-    TableReader sr(*smtp, "smtp", path, &st);
-    if (const toml::table* to = sr.Table("timeouts")) ParseTimeouts(*to, path, &st, &c.smtp_timeouts);
-    sr.Finish();
-  }
-  r.ForEachTable("account", [&](const toml::table& t) {
+  r.WithTable("smtp", [&](TableReader& sr) {
+    sr.WithTable("timeouts", [&](TableReader& tr) { ReadTimeouts(tr, &c.smtp_timeouts); });
+  });
+  r.ForEachTable("account", [&](TableReader& ar) {
     AccountConfig a;
-    ParseAccount(t, path, &st, &a);
+    ReadAccount(ar, &a);
     a.ca_file = c.Resolve(a.ca_file);
     a.password_file = c.Resolve(a.password_file);
     c.accounts.push_back(std::move(a));
   });
-  r.ForEachTable("route", [&](const toml::table& t) {
+  r.ForEachTable("route", [&](TableReader& rr) {
     RouteConfig ro;
-    ParseRoute(t, path, &st, &ro);
+    ReadRoute(rr, &ro);
     c.routes.push_back(std::move(ro));
   });
-  r.ForEachTable("throttle", [&](const toml::table& t) {
+  r.ForEachTable("throttle", [&](TableReader& tr) {
     ThrottleConfig th;
-    TableReader tr(t, "throttle", path, &st);
     tr.StrList("domains", &th.domains);
     tr.UInt("max_connections", &th.max_connections);
     tr.Double("rate_per_second", &th.rate_per_second);
-    tr.Finish();
     c.throttles.push_back(std::move(th));
   });
-  if (const toml::table* t = r.Table("tracking")) {
-    TrackingConfig tc;
-    TableReader tr(*t, "tracking", path, &st);
+  r.WithTable("tracking", [&](TableReader& tr) {
+    TrackingConfig& tc = c.tracking.emplace();
     tr.Str("base_url", &tc.base_url);
     tr.Str("secret_file", &tc.secret_file);
     tr.Str("unsubscribe_mailto", &tc.unsubscribe_mailto);
@@ -360,38 +368,30 @@ std::string Config::Resolve(const std::string& p) const {
     tr.Finish();
     while (!tc.base_url.empty() && tc.base_url.back() == '/') tc.base_url.pop_back();
     tc.secret_file = c.Resolve(tc.secret_file);
-    if (st.ok() && !absl::StartsWith(tc.base_url, "https://") &&
-        !absl::StartsWith(tc.base_url, "http://"))
-      tr.Error(*t, "base_url", "must start with https:// or http://");
-    c.tracking = std::move(tc);
-  }
-  r.ForEachTable("dkim", [&](const toml::table& t) {
+    if (!absl::StartsWith(tc.base_url, "https://") && !absl::StartsWith(tc.base_url, "http://"))
+      tr.Error(tr.table(), "base_url", "must start with https:// or http://");
+  });
+  r.ForEachTable("dkim", [&](TableReader& dr) {
     DkimConfig d;
-    TableReader dr(t, "dkim", path, &st);
     dr.Str("domain", &d.domain);
     dr.Str("selector", &d.selector);
     dr.Str("key_file", &d.key_file);
     dr.Finish();
     d.key_file = c.Resolve(d.key_file);
-    if (st.ok() && (d.domain.empty() || d.selector.empty() || d.key_file.empty()))
-      st = absl::InvalidArgumentError(absl::StrCat(
-          path, ":", t.source().begin.line, ": [[dkim]] needs domain, selector and key_file"));
+    if (d.domain.empty() || d.selector.empty() || d.key_file.empty())
+      dr.TableError("[[dkim]] needs domain, selector and key_file");
     c.dkim.push_back(std::move(d));
   });
-  if (const toml::table* t = r.Table("http")) {
-    TableReader hr(*t, "http", path, &st);
+  r.WithTable("http", [&](TableReader& hr) {
     hr.Str("listen", &c.http.listen);
     hr.UInt("threads", &c.http.threads);
     hr.UInt("max_body_bytes", &c.http.max_body_bytes);
     hr.Dur("timeout", &c.http.timeout);
-    hr.Finish();
-  }
-  if (const toml::table* t = r.Table("metrics")) {
-    TableReader mr(*t, "metrics", path, &st);
+  });
+  r.WithTable("metrics", [&](TableReader& mr) {
     mr.Str("listen", &c.metrics.listen);
     mr.StrList("top_domains", &c.metrics.top_domains);
-    mr.Finish();
-  }
+  });
   if (const toml::table* t = r.Table("webhooks")) {
     for (const auto& [k, v] : *t) {
       if (!st.ok()) break;
@@ -403,7 +403,7 @@ std::string Config::Resolve(const std::string& p) const {
         break;
       }
       WebhookConfig w;
-      TableReader wr(*pt, "webhooks." + provider, path, &st);
+      TableReader wr = r.Nested(*pt, "webhooks." + provider);
       wr.Str("signing_key_env", &w.signing_key_env);
       wr.Str("signing_key_file", &w.signing_key_file);
       wr.Str("public_key_file", &w.public_key_file);
@@ -420,20 +420,14 @@ std::string Config::Resolve(const std::string& p) const {
       c.webhooks[provider] = std::move(w);
     }
   }
-  if (const toml::table* t = r.Table("sending")) {
-    TableReader sr(*t, "sending", path, &st);
+  r.WithTable("sending", [&](TableReader& sr) {
     sr.Dur("retry_for", &c.sending.retry_for);
     sr.Dur("retry_base", &c.sending.retry_base);
     sr.Dur("retry_max", &c.sending.retry_max);
     sr.Dur("hold_retries", &c.sending.hold_retries);
     sr.UInt("batch_size", &c.sending.batch_size);
-    sr.Finish();
-  }
-  if (const toml::table* t = r.Table("queue")) {
-    TableReader qr(*t, "queue", path, &st);
-    qr.Dur("keep", &c.queue.keep);
-    qr.Finish();
-  }
+  });
+  r.WithTable("queue", [&](TableReader& qr) { qr.Dur("keep", &c.queue.keep); });
   r.Finish();
   RETURN_IF_ERROR(st);
   c.data_dir = c.Resolve(c.data_dir);

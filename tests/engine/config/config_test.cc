@@ -97,5 +97,57 @@ TEST(ConfigTest, RelativePathsResolveAgainstConfigDir) {
   EXPECT_EQ(c->dkim[0].key_file, "/etc/salvo/secrets/k.pem");
 }
 
+// Every section's errors: file, line and dotted key, and the whole-table checks at the table's
+// line.
+TEST(ConfigTest, EachSectionNamesFileLineAndKey) {
+  const struct {
+    const char* toml;
+    const char* error;
+  } kCases[] = {
+      {"[smtp]\nport = 1\n", "s.toml:2: unknown key \"smtp.port\""},
+      {"[smtp.timeouts]\nconnect = \"5s\"\nconect = 1\n",
+       "s.toml:3: unknown key \"smtp.timeouts.conect\""},
+      {"[smtp.timeouts]\nidle = true\n",
+       "s.toml:2: \"smtp.timeouts.idle\" must be a duration such as \"30s\" or \"24h\""},
+      {"[[account]]\nname = \"a\"\n", "s.toml:1: [[account]] needs name and host"},
+      {"[[account]]\nname = \"a\"\nhost = \"h\"\ntls = \"ssl\"\n",
+       "s.toml:4: \"account.tls\": must be starttls, implicit or none"},
+      {"[[account]]\nname = \"a\"\nhost = \"h\"\nhots = 1\nport = \"x\"\n",
+       "s.toml:5: \"account.port\" must be a non-negative integer in range"},
+      {"[[account]]\nhost = \"h\"\nhots = 1\n", "s.toml:3: unknown key \"account.hots\""},
+      {"[[route]]\nlists = [\"l\"]\n", "s.toml:1: [[route]] needs a name"},
+      {"[[route]]\nname = \"r\"\npurpose = \"spam\"\n",
+       "s.toml:3: \"route.purpose\": must be bulk or responder"},
+      {"[[route]]\nname = \"r\"\naccounts = [ { name = \"a\", wieght = 1 } ]\n",
+       "s.toml:3: unknown key \"route.accounts.wieght\""},
+      {"[[route]]\nname = \"r\"\naccounts = [ \"a\" ]\n",
+       "s.toml:3: \"route.accounts\": entries must be tables like { name = \"sg\", weight = 1 }"},
+      {"[[throttle]]\ndomains = [\"gmail.com\"]\nrate = 1\n",
+       "s.toml:3: unknown key \"throttle.rate\""},
+      {"[tracking]\nbase_url = \"ftp://x\"\n",
+       "s.toml:1: \"tracking.base_url\": must start with https:// or http://"},
+      {"[tracking]\nbase_url = \"ftp://x\"\nsecret = 1\n",
+       "s.toml:3: unknown key \"tracking.secret\""},
+      {"[[dkim]]\ndomain = \"e.com\"\nselector = \"s\"\n",
+       "s.toml:1: [[dkim]] needs domain, selector and key_file"},
+      {"[[dkim]]\ndomain = \"e.com\"\nkey = 1\n", "s.toml:3: unknown key \"dkim.key\""},
+      {"[http]\nlisten = \"127.0.0.1:1\"\nthreads = -1\n",
+       "s.toml:3: \"http.threads\" must be a non-negative integer in range"},
+      {"[metrics]\ntop_domains = \"gmail.com\"\n",
+       "s.toml:2: \"metrics.top_domains\" must be an array of strings"},
+      {"[webhooks]\nsendgrid = 1\n", "s.toml:2: \"webhooks.sendgrid\" must be a table"},
+      {"[webhooks.sendgrid]\nsigning_key = \"k\"\n",
+       "s.toml:2: unknown key \"webhooks.sendgrid.signing_key\""},
+      {"[sending]\nretry_for = \"1d\"\nbatch = 1\n", "s.toml:3: unknown key \"sending.batch\""},
+      {"[queue]\nkeep = false\n",
+       "s.toml:2: \"queue.keep\" must be a duration such as \"30s\" or \"24h\""},
+  };
+  for (const auto& c : kCases) {
+    auto cfg = ParseConfig(c.toml, "s.toml");
+    ASSERT_FALSE(cfg.ok()) << c.toml;
+    EXPECT_EQ(std::string(cfg.status().message()), c.error) << c.toml;
+  }
+}
+
 }  // namespace
 }  // namespace salvo
