@@ -16,11 +16,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-
-namespace rocksdb {
-class DB;
-class ColumnFamilyHandle;
-}  // namespace rocksdb
+#include "store/rocksdb_fwd.h"
 
 namespace salvo {
 

@@ -604,30 +604,25 @@ absl::Status QueueStore::Cancel(std::string_view id, int64_t now_us) {
 }
 
 absl::StatusOr<uint64_t> QueueStore::RetryAllDeferred(int64_t now_us) {
-  const Cfs c(store_);
-  std::lock_guard<std::mutex> lock(QueueSharedOf(store_).mu);
-  uint64_t n = 0;
-  RETURN_IF_ERROR(ForStateChunks(
-      c, QueueState::kDeferred, "",
-      [&](QueueEntry& e, rocksdb::WriteBatch* b) {
-        Transition(c, b, &e, QueueState::kQueued, now_us, now_us);
-        ++n;
-      },
-      nullptr, "retrying deferred queue entries"));
-  return n;
+  return RequeueAll(QueueState::kDeferred, now_us, "retrying deferred queue entries");
 }
 
 absl::StatusOr<uint64_t> QueueStore::RecoverInFlight(int64_t now_us) {
+  return RequeueAll(QueueState::kInFlight, now_us, "recovering in-flight queue entries");
+}
+
+absl::StatusOr<uint64_t> QueueStore::RequeueAll(QueueState from, int64_t now_us,
+                                                std::string_view what) {
   const Cfs c(store_);
   std::lock_guard<std::mutex> lock(QueueSharedOf(store_).mu);
   uint64_t n = 0;
   RETURN_IF_ERROR(ForStateChunks(
-      c, QueueState::kInFlight, "",
+      c, from, "",
       [&](QueueEntry& e, rocksdb::WriteBatch* b) {
         Transition(c, b, &e, QueueState::kQueued, now_us, now_us);
         ++n;
       },
-      nullptr, "recovering in-flight queue entries"));
+      nullptr, what));
   return n;
 }
 

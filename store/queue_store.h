@@ -184,6 +184,10 @@ class QueueStore {
   QueueStats Stats() const;
 
  private:
+  // Every entry in state `from` becomes queued, due now; `what` names the work in errors.
+  [[nodiscard]] absl::StatusOr<uint64_t> RequeueAll(QueueState from, int64_t now_us,
+                                                    std::string_view what);
+
   Store* store_;
   QueueLimits limits_;
 };

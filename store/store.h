@@ -27,11 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-
-namespace rocksdb {
-class DB;
-class ColumnFamilyHandle;
-}  // namespace rocksdb
+#include "store/rocksdb_fwd.h"
 
 namespace salvo {
 
