@@ -21,10 +21,7 @@
 namespace salvo {
 namespace {
 
-int ListAccounts(CommandContext& ctx, const std::string& config_path, bool json) {
-  const Config* cfg;
-  Store* store;
-  if (int rc = ctx.OpenConfigAndStore(config_path, &cfg, &store)) return rc;
+int ListAccounts(CommandContext& ctx, const Config& cfg, Store* store, bool json) {
   const int64_t now = NowUnixSeconds();
   const std::string today = CampaignStore::UtcDay(now);
   std::string out = json ? "{\"accounts\":[" : "";
@@ -32,7 +29,7 @@ int ListAccounts(CommandContext& ctx, const std::string& config_path, bool json)
     absl::StrAppendFormat(&out, "%-20s %-58s %-17s %s\n", "ACCOUNT", "STATE", "TODAY / LIMIT",
                           "LAST CHANGE");
   bool first = true;
-  for (const AccountConfig& a : cfg->accounts) {
+  for (const AccountConfig& a : cfg.accounts) {
     auto rec = AccountStore(store).Get(a.name);
     if (!rec.ok()) return ctx.Fail(rec.status());
     auto sent = CampaignStore(store).GetDailyCount(a.name, today);
@@ -96,18 +93,13 @@ int ChangeAccount(CommandContext& ctx, const std::string& config_path, const std
 }  // namespace
 
 void RegisterAccountCommands(CLI::App& app, CommandContext& ctx, int* rc) {
-  CLI::App* account = app.add_subcommand("account", "SMTP account state: list, pause, resume");
-  account->require_subcommand(1);
-
-  auto config = std::make_shared<std::string>("salvo.toml");
-  auto json = std::make_shared<bool>(false);
-  CLI::App* list = account->add_subcommand(
-      "list", "Every account: active or paused (why, until), today's count, last change");
-  list->add_option("-c,--config", *config, "config file")->capture_default_str();
-  list->add_flag("--json", *json, "one JSON object {\"accounts\":[...]}");
-  list->callback([&ctx, rc, config, json] {
-    *rc = ForwardOrRun(ctx, *config, [&] { return ListAccounts(ctx, *config, *json); });
-  });
+  CLI::App* account = AddCommandGroup(app, "account", "SMTP account state: list, pause, resume");
+  AddListCommand(*account, ctx, rc, "list",
+                 "Every account: active or paused (why, until), today's count, last change",
+                 "one JSON object {\"accounts\":[...]}",
+                 [&ctx](const std::string&, const Config& cfg, Store* store, bool json) {
+                   return ListAccounts(ctx, cfg, store, json);
+                 });
 
   for (const bool pause : {true, false}) {
     auto cfg = std::make_shared<std::string>("salvo.toml");

@@ -45,9 +45,14 @@ int Create(CommandContext& ctx, const CreateArgs& a) {
   return 0;
 }
 
-int List(CommandContext& ctx, const std::string& config, bool json) {
-  Store* store;
-  if (int rc = ctx.OpenConfigAndStore(config, nullptr, &store)) return rc;
+int Revoke(CommandContext& ctx, Store* store, const std::string& name) {
+  absl::Status st = ApiKeyStore(store).Revoke(name);
+  if (!st.ok()) return ctx.Fail(st);
+  std::fprintf(ctx.out, "api key \"%s\" revoked\n", name.c_str());
+  return 0;
+}
+
+int List(CommandContext& ctx, Store* store, bool json) {
   auto keys = ApiKeyStore(store).List();
   if (!keys.ok()) return ctx.Fail(keys.status());
   std::string out = json ? "{\"api_keys\":[" : "";
@@ -71,20 +76,10 @@ int List(CommandContext& ctx, const std::string& config, bool json) {
   return 0;
 }
 
-int Revoke(CommandContext& ctx, const std::string& config, const std::string& name) {
-  Store* store;
-  if (int rc = ctx.OpenConfigAndStore(config, nullptr, &store)) return rc;
-  absl::Status st = ApiKeyStore(store).Revoke(name);
-  if (!st.ok()) return ctx.Fail(st);
-  std::fprintf(ctx.out, "api key \"%s\" revoked\n", name.c_str());
-  return 0;
-}
-
 }  // namespace
 
 void RegisterApiKeyCommands(CLI::App& app, CommandContext& ctx, int* rc) {
-  CLI::App* cmd = app.add_subcommand("api-key", "Keys for the HTTP API and SMTP submission");
-  cmd->require_subcommand(1);
+  CLI::App* cmd = AddCommandGroup(app, "api-key", "Keys for the HTTP API and SMTP submission");
 
   auto ca = std::make_shared<CreateArgs>();
   CLI::App* create = cmd->add_subcommand("create", "Create a key and print it once");
@@ -96,14 +91,11 @@ void RegisterApiKeyCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   create->callback(
       [&ctx, rc, ca] { *rc = ForwardOrRun(ctx, ca->config, [&] { return Create(ctx, *ca); }); });
 
-  auto config = std::make_shared<std::string>("salvo.toml");
-  auto json = std::make_shared<bool>(false);
-  CLI::App* list = cmd->add_subcommand("list", "Keys: name, scopes, route, created (never the key)");
-  list->add_option("-c,--config", *config, "config file")->capture_default_str();
-  list->add_flag("--json", *json, "one JSON object {\"api_keys\":[...]}");
-  list->callback([&ctx, rc, config, json] {
-    *rc = ForwardOrRun(ctx, *config, [&] { return List(ctx, *config, *json); });
-  });
+  AddListCommand(*cmd, ctx, rc, "list", "Keys: name, scopes, route, created (never the key)",
+                 "one JSON object {\"api_keys\":[...]}",
+                 [&ctx](const std::string&, const Config&, Store* store, bool json) {
+                   return List(ctx, store, json);
+                 });
 
   auto rconfig = std::make_shared<std::string>("salvo.toml");
   auto name = std::make_shared<std::string>();
@@ -111,7 +103,8 @@ void RegisterApiKeyCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   revoke->add_option("-c,--config", *rconfig, "config file")->capture_default_str();
   revoke->add_option("name", *name, "key name")->required();
   revoke->callback([&ctx, rc, rconfig, name] {
-    *rc = ForwardOrRun(ctx, *rconfig, [&] { return Revoke(ctx, *rconfig, *name); });
+    *rc = ForwardOrRunOnStore(
+        ctx, *rconfig, [&](const Config&, Store* store) { return Revoke(ctx, store, *name); });
   });
 }
 

@@ -92,12 +92,9 @@ void Ingest(CommandContext& ctx, FeedbackService& svc, const std::string& name,
   (void)before;
 }
 
-int RunIngest(CommandContext& ctx, const std::string& config_path,
+int RunIngest(CommandContext& ctx, const Config& config, Store* store,
               const std::vector<std::string>& inputs, bool json, bool verbose) {
-  const Config* config;
-  Store* store;
-  if (int rc = ctx.OpenConfigAndStore(config_path, &config, &store)) return rc;
-  auto svc = FeedbackService::Create(*config, store, /*webhook_auth=*/false);
+  auto svc = FeedbackService::Create(config, store, /*webhook_auth=*/false);
   if (!svc.ok()) return ctx.Fail(svc.status(), 2);
   IngestSummary sum;
   for (const std::string& arg : inputs) {
@@ -181,8 +178,7 @@ void RegisterBouncesCommands(CLI::App& app, CommandContext& ctx, int* rc) {
     bool json = false, verbose = false;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* bounces = app.add_subcommand("bounces", "Bounce and complaint processing");
-  bounces->require_subcommand(1);
+  CLI::App* bounces = AddCommandGroup(app, "bounces", "Bounce and complaint processing");
   CLI::App* ingest = bounces->add_subcommand(
       "ingest", "Read DSNs / ARF reports from files, a maildir or stdin (-) into suppression");
   ingest->add_option("-c,--config", a->config, "salvo.toml");
@@ -190,8 +186,9 @@ void RegisterBouncesCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   ingest->add_flag("--json", a->json, "print the summary as one JSON object");
   ingest->add_flag("-v,--verbose", a->verbose, "print one line per recipient");
   ingest->callback([&ctx, rc, a] {
-    *rc = ForwardOrRun(ctx, a->config,
-                       [&] { return RunIngest(ctx, a->config, a->inputs, a->json, a->verbose); });
+    *rc = ForwardOrRunOnStore(ctx, a->config, [&](const Config& config, Store* store) {
+      return RunIngest(ctx, config, store, a->inputs, a->json, a->verbose);
+    });
   });
 }
 

@@ -159,9 +159,7 @@ int RunImport(CommandContext& ctx, const ImportArgs& a) {
   return 0;
 }
 
-int RunLists(CommandContext& ctx, const std::string& config_path, bool json) {
-  Store* store;
-  if (int rc = ctx.OpenConfigAndStore(config_path, nullptr, &store)) return rc;
+int RunLists(CommandContext& ctx, const std::string& config_path, Store* store, bool json) {
   auto lists = RecipientStore(store).Lists();
   if (!lists.ok()) return ctx.Fail(lists.status());
   if (json) {
@@ -206,14 +204,11 @@ void RegisterImportCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   imp->callback(
       [&ctx, rc, a] { *rc = ForwardOrRun(ctx, a->config, [&] { return RunImport(ctx, *a); }); });
 
-  auto config = std::make_shared<std::string>("salvo.toml");
-  auto json = std::make_shared<bool>(false);
-  auto* lists = app.add_subcommand("lists", "Show lists with member counts");
-  lists->add_option("-c,--config", *config, "config file")->capture_default_str();
-  lists->add_flag("--json", *json, "print {\"lists\":[{\"name\":...,\"members\":N}]}");
-  lists->callback([&ctx, rc, config, json] {
-    *rc = ForwardOrRun(ctx, *config, [&] { return RunLists(ctx, *config, *json); });
-  });
+  AddListCommand(app, ctx, rc, "lists", "Show lists with member counts",
+                 "print {\"lists\":[{\"name\":...,\"members\":N}]}",
+                 [&ctx](const std::string& config_path, const Config&, Store* store, bool json) {
+                   return RunLists(ctx, config_path, store, json);
+                 });
 }
 
 }  // namespace salvo

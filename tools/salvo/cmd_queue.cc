@@ -198,9 +198,8 @@ int Sweep(CommandContext& ctx, const std::string& config) {
 }  // namespace
 
 void RegisterQueueCommands(CLI::App& app, CommandContext& ctx, int* rc) {
-  CLI::App* queue = app.add_subcommand(
-      "queue", "The daemon's message queue: list, show, retry, cancel, sweep");
-  queue->require_subcommand(1);
+  CLI::App* queue =
+      AddCommandGroup(app, "queue", "The daemon's message queue: list, show, retry, cancel, sweep");
   // Runs `local` unless a salvo serve owns the data_dir (then the command runs there).
   auto run = [&ctx, rc](const std::string& config, auto local) {
     *rc = ForwardOrRun(ctx, config, local);

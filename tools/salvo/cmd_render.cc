@@ -143,10 +143,7 @@ std::string SafeFileName(std::string_view address) {
 }
 
 struct KeygenArgs {
-  std::string type = "rsa";
-  std::string selector;
-  std::string domain;
-  std::string out;
+  std::string type = "rsa", selector, domain, out;
   int bits = 2048;
   bool force = false;
 };
@@ -218,8 +215,7 @@ void RegisterRenderCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   });
 
   auto ka = std::make_shared<KeygenArgs>();
-  CLI::App* dkim = app.add_subcommand("dkim", "DKIM key management");
-  dkim->require_subcommand(1);
+  CLI::App* dkim = AddCommandGroup(app, "dkim", "DKIM key management");
   CLI::App* keygen = dkim->add_subcommand(
       "keygen", "Generate a DKIM key and print the DNS TXT record to publish");
   keygen->add_option("--type", ka->type, "rsa | ed25519")->capture_default_str();

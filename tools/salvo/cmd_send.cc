@@ -300,8 +300,7 @@ void RegisterSendCommands(CLI::App& app, CommandContext& ctx, int* rc) {
     std::string config = "salvo.toml", id;
     bool json = false, watch = false;
   };
-  CLI::App* camp = app.add_subcommand("campaign", "Campaign status, control and schedule");
-  camp->require_subcommand(1);
+  CLI::App* camp = AddCommandGroup(app, "campaign", "Campaign status, control and schedule");
   RegisterScheduleCommands(camp, ctx, rc);
   for (const char* action : {"status", "pause", "resume", "cancel"}) {
     auto ca = std::make_shared<CampArgs>();

@@ -292,8 +292,8 @@ void Wire(CLI::App* sub, CommandContext& ctx, int* rc, std::shared_ptr<SuppressA
 }  // namespace
 
 void RegisterSuppressCommands(CLI::App& app, CommandContext& ctx, int* rc) {
-  auto* sup = app.add_subcommand("suppress", "The global suppression list (all lists, routes, accounts)");
-  sup->require_subcommand(1);
+  CLI::App* sup =
+      AddCommandGroup(app, "suppress", "The global suppression list (all lists, routes, accounts)");
 
   // `suppress NAME`: fresh arguments, the options `options` adds (then -c), run by `fn`.
   auto sub = [&](const char* name, const char* help, auto options,
@@ -303,22 +303,26 @@ void RegisterSuppressCommands(CLI::App& app, CommandContext& ctx, int* rc) {
     options(cmd, *a);
     Wire(cmd, ctx, rc, a, fn);
   };
-  sub("add", "Suppress addresses or whole domains (@example.com)",
-      [](CLI::App* c, SuppressArgs& a) {
-        c->add_option("addresses", a.addresses, "ADDRESS... or @DOMAIN...")->required();
+  // The subject of add, remove and check: ADDRESS... (required).
+  auto addresses = [](CLI::App* c, SuppressArgs& a, const char* help) {
+    c->add_option("addresses", a.addresses, help)->required();
+  };
+  sub(
+      "add", "Suppress addresses or whole domains (@example.com)",
+      [&](CLI::App* c, SuppressArgs& a) {
+        addresses(c, a, "ADDRESS... or @DOMAIN...");
         c->add_option("--reason", a.reason, "unsubscribe | hard_bounce | complaint | manual")
             ->required();
         c->add_option("--detail", a.detail, "free text kept with the entry");
       },
       &Add);
-  sub("remove", "Remove suppression entries (exit 1 if one was absent)",
-      [](CLI::App* c, SuppressArgs& a) {
-        c->add_option("addresses", a.addresses, "ADDRESS... or @DOMAIN...")->required();
-      },
-      &Remove);
-  sub("check", "Print the entry that suppresses ADDRESS; exit 0 suppressed, 1 not suppressed",
-      [](CLI::App* c, SuppressArgs& a) {
-        c->add_option("addresses", a.addresses, "ADDRESS...")->required();
+  sub(
+      "remove", "Remove suppression entries (exit 1 if one was absent)",
+      [&](CLI::App* c, SuppressArgs& a) { addresses(c, a, "ADDRESS... or @DOMAIN..."); }, &Remove);
+  sub(
+      "check", "Print the entry that suppresses ADDRESS; exit 0 suppressed, 1 not suppressed",
+      [&](CLI::App* c, SuppressArgs& a) {
+        addresses(c, a, "ADDRESS...");
         c->add_flag("--json", a.json, "one JSON object per address");
       },
       &Check);

@@ -1,5 +1,6 @@
 #include "tools/salvo/command.h"
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -55,6 +56,36 @@ int ForwardOrRun(CommandContext& ctx, const std::string& config_path,
                  absl::FunctionRef<int()> run) {
   if (std::optional<int> rc = ForwardToDaemon(ctx, config_path)) return *rc;
   return run();
+}
+
+int ForwardOrRunOnStore(CommandContext& ctx, const std::string& config_path,
+                        absl::FunctionRef<int(const Config&, Store*)> run) {
+  return ForwardOrRun(ctx, config_path, [&] {
+    const Config* config;
+    Store* store;
+    if (int rc = ctx.OpenConfigAndStore(config_path, &config, &store)) return rc;
+    return run(*config, store);
+  });
+}
+
+CLI::App* AddCommandGroup(CLI::App& parent, const std::string& name, const std::string& help) {
+  CLI::App* group = parent.add_subcommand(name, help);
+  group->require_subcommand(1);
+  return group;
+}
+
+void AddListCommand(CLI::App& parent, CommandContext& ctx, int* rc, const std::string& name,
+                    const std::string& help, const std::string& json_help, ListFn list) {
+  auto config = std::make_shared<std::string>("salvo.toml");
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = parent.add_subcommand(name, help);
+  cmd->add_option("-c,--config", *config, "config file")->capture_default_str();
+  cmd->add_flag("--json", *json, json_help);
+  cmd->callback([&ctx, rc, config, json, list = std::move(list)] {
+    *rc = ForwardOrRunOnStore(ctx, *config, [&](const Config& c, Store* store) {
+      return list(*config, c, store, *json);
+    });
+  });
 }
 
 }  // namespace salvo

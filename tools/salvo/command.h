@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,5 +82,20 @@ std::optional<int> ForwardToDaemon(CommandContext& ctx, const std::string& confi
 // owns the data_dir.
 [[nodiscard]] int ForwardOrRun(CommandContext& ctx, const std::string& config_path,
                                absl::FunctionRef<int()> run);
+// The same for a command on the store: here, `run(config, store)` once both are open (exit
+// code 2 or 1 when they cannot be: OpenConfigAndStore).
+[[nodiscard]] int ForwardOrRunOnStore(CommandContext& ctx, const std::string& config_path,
+                                      absl::FunctionRef<int(const Config&, Store*)> run);
+
+// A command with subcommands (`salvo account ...`): `name` under `parent`, one subcommand required.
+CLI::App* AddCommandGroup(CLI::App& parent, const std::string& name, const std::string& help);
+
+// Adds the subcommand `name` that lists something: -c/--config and --json (`json_help`), run by
+// list(config path as given, config, store, json) on the store or forwarded to salvo serve; the
+// exit code goes to *rc.
+using ListFn = std::function<int(const std::string& config_path, const Config& config, Store* store,
+                                 bool json)>;
+void AddListCommand(CLI::App& parent, CommandContext& ctx, int* rc, const std::string& name,
+                    const std::string& help, const std::string& json_help, ListFn list);
 
 }  // namespace salvo
