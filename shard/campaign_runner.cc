@@ -203,11 +203,14 @@ namespace salvo {
   }
   rec.pause_reason = s.stop_reason;
   if (rec.state == CampaignState::kPaused) {
-    // A pause for want of accounts ends by itself when the first comes back; others by hand.
-    const bool by_itself = s.resume_at_us != 0 && s.fatal.empty() &&
-                           s.stop_reason.rfind("no usable account left", 0) == 0;
-    rec.auto_resume = by_itself;
-    rec.next_action_at = by_itself ? (s.resume_at_us + 999'999) / 1'000'000 : 0;
+    // A pause for want of accounts ends when the first comes back (if one has a known end), one
+    // for a daemon stop when it starts again; others by hand.
+    const PauseEnd end = s.fatal.empty() ? s.stop_pause_end : PauseEnd::kByHand;
+    rec.auto_resume =
+        end == PauseEnd::kRestart || (end == PauseEnd::kAccountsBack && s.resume_at_us != 0);
+    rec.next_action_at = rec.auto_resume && end == PauseEnd::kAccountsBack
+                             ? (s.resume_at_us + 999'999) / 1'000'000
+                             : 0;
   } else if (rec.state != CampaignState::kWaiting) {
     rec.auto_resume = false;
     rec.next_action_at = 0;

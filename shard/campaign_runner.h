@@ -77,6 +77,14 @@ struct CampaignProgress {
   std::string ToJson() const;
 };
 
+// How a run's pause ends, recorded as the campaign's auto_resume / next_action_at for the
+// daemon's calendar (tools/salvo/scheduler.h) instead of being read back from the reason's words.
+enum class PauseEnd : int {
+  kByHand = 0,    // `salvo campaign resume` (operator, SIGINT, errors)
+  kAccountsBack,  // when the first account of the route comes back (its pause's end, a new day)
+  kRestart,       // at once, when the process that paused it starts again (salvo serve's stop)
+};
+
 struct RunnerOptions {
   uint32_t workers = 0;                 // 0: config.workers, else one per core
   bool dry_run = false;                 // evaluate, count, send nothing, write nothing
@@ -85,6 +93,7 @@ struct RunnerOptions {
   const std::atomic<bool>* interrupt = nullptr;  // set (SIGINT): pause cleanly
   std::string interrupt_reason =                 // the pause reason it records
       "interrupted (SIGINT); resume with `salvo campaign resume` or `salvo send`";
+  PauseEnd interrupt_pause_end = PauseEnd::kByHand;          // how that pause ends
   std::function<void(const CampaignProgress&)> on_progress;  // about once per second
   bool write_status_file = true;        // data_dir/run/<id>.status.json + control polling
   // The caller's hold of the campaign's run lock (store/run_control.h); null: RunCampaign takes

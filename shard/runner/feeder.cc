@@ -311,8 +311,9 @@ void Feeder::PauseNoAccounts() {
     if (s_->resume_at_us == 0 || (resume_at_us != 0 && resume_at_us < s_->resume_at_us))
       s_->resume_at_us = resume_at_us;
   }
-  s_->RequestStop(StopKind::kPause, absl::StrCat("no usable account left on route \"",
-                                                 s_->route->name, "\": ", why));
+  s_->RequestStop(StopKind::kPause,
+                  absl::StrCat("no usable account left on route \"", s_->route->name, "\": ", why),
+                  PauseEnd::kAccountsBack);
 }
 
 void Feeder::WaitReports(int64_t us) {

@@ -45,7 +45,7 @@ void RunMonitor::TakeControlRequests() {
 
 void RunMonitor::Tick(TimePoint now) {
   if (options_.interrupt && options_.interrupt->load())
-    s_->RequestStop(StopKind::kPause, options_.interrupt_reason);
+    s_->RequestStop(StopKind::kPause, options_.interrupt_reason, options_.interrupt_pause_end);
   const double since = std::chrono::duration<double>(now - last_tick_).count();
   if (since < 1.0) return;
   last_tick_ = now;

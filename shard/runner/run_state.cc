@@ -24,11 +24,12 @@ void RunAccount::DailyLimitGauge(double v) const {
   metrics::Metrics().accounts_paused->WithLabels({cfg->name, "daily_limit"}).Set(v);
 }
 
-void RunState::RequestStop(StopKind kind, std::string reason) {
+void RunState::RequestStop(StopKind kind, std::string reason, PauseEnd end) {
   std::lock_guard<std::mutex> l(mu);
   if (stop.load() >= static_cast<int>(kind)) return;
   stop = static_cast<int>(kind);
   stop_reason = std::move(reason);
+  stop_pause_end = end;
 }
 
 void RunState::WaitUntil(int64_t due_us) {

@@ -78,6 +78,7 @@ struct RunState {
   std::atomic<int> stop{0};  // a StopKind
   std::mutex mu;
   std::string stop_reason;                              // guarded by mu
+  PauseEnd stop_pause_end = PauseEnd::kByHand;          // guarded by mu
   absl::flat_hash_map<std::string, ThrottleInfo> throttles;  // guarded by mu
   std::string fatal;  // a store error in a feeder; guarded by mu
   // Unix µs: the earliest time a feeder that stopped early has something due (waiting), and
@@ -90,8 +91,9 @@ struct RunState {
   void WaitUntil(int64_t due_us);
 
   StopKind stop_kind() const { return static_cast<StopKind>(stop.load()); }
-  // Asks the feeders to stop (the stronger kind wins; the first reason of a kind stays).
-  void RequestStop(StopKind kind, std::string reason);
+  // Asks the feeders to stop (the stronger kind wins; the first reason of a kind stays, with how
+  // its pause ends).
+  void RequestStop(StopKind kind, std::string reason, PauseEnd end = PauseEnd::kByHand);
   // A store error: the run pauses and RunCampaign returns the error.
   void Fatal(const absl::Status& st);
   // A recipient's outcome moves from `old` (as stored) to `now`.

@@ -13,7 +13,7 @@
 namespace salvo {
 namespace {
 
-// The pause reason of the runs the daemon's stop interrupts (they resume when it starts again).
+// The pause reason of the runs the daemon's stop interrupts.
 constexpr char kStoppedReason[] = "salvo serve stopped; resumed when it starts again";
 
 }  // namespace
@@ -163,6 +163,7 @@ void Scheduler::Run(std::string id, CampaignRunLock lock, Due why) {
   opt.wait_horizon_s = absl::ToInt64Seconds(config_.sending.hold_retries);
   opt.interrupt = &stopping_;
   opt.interrupt_reason = kStoppedReason;
+  opt.interrupt_pause_end = PauseEnd::kRestart;  // recorded as auto_resume, due at once
   auto result = RunCampaign(config_, store_, loaded->campaign, loaded->compiled, opt);
   if (!result.ok()) {
     PauseForError(id, std::string(result.status().message()));
@@ -187,21 +188,15 @@ std::vector<std::string> Scheduler::Stop() {
     runs.swap(runs_);
   }
   for (auto& [id, t] : runs) t.join();
-  // Runs paused by the stop are resumed when the daemon starts again.
+  // The runs the stop paused were recorded to resume at once (PauseEnd::kRestart): the calendar
+  // resumes them when the daemon starts again.
   std::vector<std::string> paused;
   CampaignStore cs(store_);
   for (auto& [id, t] : runs) {
     auto rec = cs.Get(id);
-    if (!rec.ok() || !rec->has_value()) continue;
-    CampaignRecord r = **rec;
-    if (r.state != CampaignState::kPaused ||
-        r.pause_reason != kStoppedReason)
-      continue;
-    r.auto_resume = true;
-    r.next_action_at = 0;
-    if (absl::Status st = cs.Put(r); !st.ok())
-      Log(absl::StrCat("campaign ", id, ": cannot mark it for resuming: ", st.message()));
-    paused.push_back(id);
+    if (rec.ok() && rec->has_value() && (*rec)->state == CampaignState::kPaused &&
+        (*rec)->auto_resume && (*rec)->next_action_at == 0)
+      paused.push_back(id);
   }
   return paused;
 }

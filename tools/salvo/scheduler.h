@@ -38,8 +38,8 @@ class Scheduler {
   void Start();
   // Looks at the calendar now (a campaign was scheduled or resumed).
   void Wake();
-  // Asks every run it started to pause, waits for them, and marks them to be resumed when the
-  // daemon starts again. Returns their ids.
+  // Asks every run it started to pause, waits for them (they record themselves to be resumed
+  // when the daemon starts again: PauseEnd::kRestart). Returns their ids.
   std::vector<std::string> Stop();
 
   // Ids of the runs it has going.

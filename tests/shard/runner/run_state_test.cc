@@ -24,6 +24,18 @@ TEST(RunState, TheStrongerStopWinsAndTheFirstReasonOfAKindStays) {
   EXPECT_EQ(s.stop_reason, "cancelled by operator");
 }
 
+TEST(RunState, TheKeptReasonKeepsHowItsPauseEnds) {
+  test::RunFixture f;
+  RunState& s = *f.s;
+  EXPECT_EQ(s.stop_pause_end, PauseEnd::kByHand);
+  s.RequestStop(StopKind::kPause, "no usable account left", PauseEnd::kAccountsBack);
+  s.RequestStop(StopKind::kPause, "salvo serve stopped", PauseEnd::kRestart);
+  EXPECT_EQ(s.stop_reason, "no usable account left");
+  EXPECT_EQ(s.stop_pause_end, PauseEnd::kAccountsBack);
+  s.RequestStop(StopKind::kCancel, "cancelled by operator");
+  EXPECT_EQ(s.stop_pause_end, PauseEnd::kByHand);
+}
+
 TEST(RunState, AStoreErrorPausesTheRunAndKeepsTheFirstError) {
   test::RunFixture f;
   RunState& s = *f.s;
