@@ -141,22 +141,14 @@ absl::StatusOr<std::string> ApiKeyStore::Create(std::string_view name, uint32_t 
 }
 
 absl::StatusOr<std::vector<ApiKey>> ApiKeyStore::List() {
-  const std::string prefix = Prefix();
-  std::string upper = prefix;
-  upper.back() = '\1';
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice ub(upper);
-  ro.iterate_upper_bound = &ub;
-  std::unique_ptr<rocksdb::Iterator> it(DbOf(store_)->NewIterator(ro, CfOf(store_, Cf::kMeta)));
+  PrefixScan scan(store_, Cf::kMeta, Prefix());
   std::vector<ApiKey> out;
-  for (it->Seek(prefix); it->Valid() && out.size() <= kMaxApiKeys; it->Next()) {
-    std::string_view k(it->key().data(), it->key().size());
+  for (; scan.Valid() && out.size() <= kMaxApiKeys; scan.Next()) {
     ApiKey key;
-    RETURN_IF_ERROR(DecodeApiKey(k.substr(prefix.size()),
-                                 std::string_view(it->value().data(), it->value().size()), &key));
+    RETURN_IF_ERROR(DecodeApiKey(scan.rest(), scan.value(), &key));
     out.push_back(std::move(key));
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "listing api keys");
+  RETURN_IF_ERROR(scan.status("listing api keys"));
   return out;
 }
 

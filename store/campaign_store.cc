@@ -326,25 +326,18 @@ absl::Status CampaignStore::AddDailyCounts(const std::vector<DailyIncrement>& da
 absl::Status CampaignStore::ForEachProgress(
     std::string_view campaign,
     const std::function<bool(uint32_t, std::string_view, const ProgressRecord&)>& fn) {
-  const std::string prefix = Prefix(campaign);
-  std::string upper = prefix;
-  upper.back() = '\1';
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice ub(upper);
-  ro.iterate_upper_bound = &ub;
-  std::unique_ptr<rocksdb::Iterator> it(DbOf(store_)->NewIterator(ro, CfOf(store_, Cf::kProgress)));
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    std::string_view k(it->key().data(), it->key().size());
-    if (k.size() < prefix.size() + 1) continue;
-    uint32_t shard = static_cast<uint8_t>(k[prefix.size()]);
-    std::string_view addr = k.substr(prefix.size() + 1);
+  PrefixScan scan(store_, Cf::kProgress, Prefix(campaign));
+  for (; scan.Valid(); scan.Next()) {
+    std::string_view k = scan.rest();  // shard (1 byte), address key
+    if (k.empty()) continue;
+    uint32_t shard = static_cast<uint8_t>(k[0]);
+    std::string_view addr = k.substr(1);
     ProgressRecord r;
-    absl::Status st = DecodeProgress(std::string_view(it->value().data(), it->value().size()), &r);
+    absl::Status st = DecodeProgress(scan.value(), &r);
     if (!st.ok()) return Bad("progress", addr);
     if (!fn(shard, addr, r)) break;
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "scanning progress");
-  return absl::OkStatus();
+  return scan.status("scanning progress");
 }
 
 absl::StatusOr<ProgressCounts> CampaignStore::Count(std::string_view campaign) {
