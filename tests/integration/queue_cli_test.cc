@@ -54,6 +54,15 @@ class QueueCliTest : public ::testing::Test {
     ServeProcess::ReplaceAll(&c, "PORT", "1");
     config_ = dir_.Write("salvo.toml", c);
   }
+  // Runs `salvo queue COMMAND -c CONFIG ARGS...` (args: COMMAND ARGS...); expects exit code `code`
+  // and `part` in what it printed (stdout for 0, else stderr).
+  void ExpectQueue(std::vector<std::string> args, int code, const std::string& part) {
+    args.insert(args.begin() + 1, {"-c", config_});
+    args.insert(args.begin(), "queue");
+    auto r = Salvo(args);
+    EXPECT_EQ(r.exit_code, code) << r.out << r.err;
+    EXPECT_TRUE(Has(code == 0 ? r.out : r.err, part)) << r.out << r.err;
+  }
   std::unique_ptr<Store> Open() {
     auto s = Store::Open({dir_.File("data")});
     EXPECT_TRUE(s.ok()) << s.status();
@@ -146,27 +155,17 @@ TEST_F(QueueCliTest, ListShowRetryCancelOnTheStore) {
   EXPECT_TRUE(Has(r.err, "invalid message id \"12; rm\"")) << r.err;
 
   // retry: the deferred message is due now; a delivered one cannot be retried.
-  r = Salvo({"queue", "retry", "-c", config_, ids_[1]});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "message " + ids_[1] + ": queued for now\n");
+  ExpectQueue({"retry", ids_[1]}, 0, "message " + ids_[1] + ": queued for now\n");
   EXPECT_EQ(StateOf(ids_[1]), QueueState::kQueued);
-  r = Salvo({"queue", "retry", "-c", config_, ids_[0]});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(Has(r.err, "message " + ids_[0] + " is delivered: only queued or deferred")) << r.err;
-  r = Salvo({"queue", "retry", "-c", config_});
-  EXPECT_EQ(r.exit_code, 2);
-  r = Salvo({"queue", "retry", "-c", config_, "--deferred"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "0 deferred messages queued for now\n");
+  ExpectQueue({"retry", ids_[0]}, 1,
+              "message " + ids_[0] + " is delivered: only queued or deferred");
+  ExpectQueue({"retry"}, 2, "");
+  ExpectQueue({"retry", "--deferred"}, 0, "0 deferred messages queued for now\n");
 
   // cancel
-  r = Salvo({"queue", "cancel", "-c", config_, ids_[2]});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "message " + ids_[2] + ": cancelled\n");
+  ExpectQueue({"cancel", ids_[2]}, 0, "message " + ids_[2] + ": cancelled\n");
   EXPECT_EQ(StateOf(ids_[2]), QueueState::kCancelled);
-  r = Salvo({"queue", "cancel", "-c", config_, ids_[2]});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(Has(r.err, "message " + ids_[2] + " is cancelled")) << r.err;
+  ExpectQueue({"cancel", ids_[2]}, 1, "message " + ids_[2] + " is cancelled");
 
   // sweep keeps what finished less than [queue] keep (1 day) ago.
   r = Salvo({"queue", "sweep", "-c", config_});

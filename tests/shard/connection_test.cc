@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <future>
 #include <map>
@@ -49,6 +50,13 @@ struct ServerScript {
   std::string data_end_reply = "250 2.0.0 queued as 18\r\n";
   bool drop_after_data = false;  // close instead of answering the end of data
 };
+
+// A script whose server answers RCPT TO:<address> with `reply` (the others with 250).
+ServerScript RcptReply(const std::string& address, const std::string& reply) {
+  ServerScript s;
+  s.rcpt_replies[address] = reply;
+  return s;
+}
 
 // One connection's SMTP server on a thread: replies to each command line in order (so
 // pipelined commands work) and records what it got.
@@ -248,16 +256,31 @@ class ConnectionTest : public ::testing::Test {
     flushed.get_future().wait();
     return rec_.events();
   }
+  // Queues a message (kHeaders, kBody) to `to` for the connection to send.
+  void QueueMessage(const std::string& to) {
+    messages_.push_back(Message(to, {kHeaders, kBody}));
+    owner_.to_send.push_back(&messages_.back());
+  }
+  // The same against `server`, joined when the connection has closed.
+  std::vector<std::string> RunUntilClosed(SmtpServer& server) {
+    std::vector<std::string> ev = RunUntilClosed(server.port());
+    server.Join();
+    return ev;
+  }
   void UseTls(const std::string& cert_name) {
-    ASSERT_TRUE(test::MakeSelfSignedCert(cert_name, "DNS:" + cert_name, &cert_));
-    server_ctx_ = test::MakeServerCtx(cert_);
-    ASSERT_NE(server_ctx_, nullptr);
-    AccountConfig a;
-    a.name = "t";
-    a.ca_file = dir_.Write("ca.pem", cert_.pem);
-    auto ctx = client_ctxs_.Get(a);
-    ASSERT_TRUE(ctx.ok()) << ctx.status();
-    params_.tls_ctx = *ctx;
+    ASSERT_NO_FATAL_FAILURE(test::MakeTrustedPair(cert_name, dir_, &client_ctxs_, &cert_,
+                                                  &server_ctx_, &params_.tls_ctx));
+  }
+  // A server presenting a certificate for `cert_name`, with STARTTLS or implicit TLS as `mode`
+  // says, and the connection set to use `mode`.
+  std::unique_ptr<SmtpServer> TlsServer(const std::string& cert_name, TlsMode mode) {
+    UseTls(cert_name);
+    ServerScript script;
+    script.offer_starttls = mode == TlsMode::kStartTls;
+    script.implicit_tls = mode == TlsMode::kImplicit;
+    script.tls_ctx = server_ctx_;
+    params_.session.tls = mode;
+    return std::make_unique<SmtpServer>(script);
   }
 
   RingLoop loop_;
@@ -268,14 +291,13 @@ class ConnectionTest : public ::testing::Test {
   test::TestCert cert_;
   SSL_CTX* server_ctx_ = nullptr;
   TlsContextCache client_ctxs_;
+  std::deque<RenderedMessage> messages_;  // what QueueMessage queued (addresses stay valid)
 };
 
 TEST_F(ConnectionTest, DeliversAndQuits) {
   SmtpServer server({});
-  RenderedMessage m = Message("b@example.net", {kHeaders, kBody});
-  owner_.to_send = {&m};
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
+  QueueMessage("b@example.net");
+  std::vector<std::string> ev = RunUntilClosed(server);
   EXPECT_EQ(ev, (std::vector<std::string>{"ready", "done 100 delivered 250 2.0.0", "ready",
                                           "closed graceful: QUIT (messages 1)"}))
       << testing::PrintToString(ev);
@@ -289,14 +311,11 @@ TEST_F(ConnectionTest, DeliversAndQuits) {
 }
 
 TEST_F(ConnectionTest, TwoMessagesOnOneConnectionAndARejectedRecipient) {
-  ServerScript script;
-  script.rcpt_replies["gone@example.net"] = "550 5.1.1 <gone@example.net>: user unknown\r\n";
-  SmtpServer server(script);
-  RenderedMessage m1 = Message("b@example.net", {kHeaders, kBody});
-  RenderedMessage m2 = Message("gone@example.net", {kHeaders, kBody});
-  owner_.to_send = {&m1, &m2};
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
+  SmtpServer server(
+      RcptReply("gone@example.net", "550 5.1.1 <gone@example.net>: user unknown\r\n"));
+  QueueMessage("b@example.net");
+  QueueMessage("gone@example.net");
+  std::vector<std::string> ev = RunUntilClosed(server);
   EXPECT_EQ(ev, (std::vector<std::string>{"ready", "done 100 delivered 250 2.0.0", "ready",
                                           "done 101 rejected 550 5.1.1", "ready",
                                           "closed graceful: QUIT (messages 2)"}))
@@ -309,14 +328,10 @@ TEST_F(ConnectionTest, TwoMessagesOnOneConnectionAndARejectedRecipient) {
 }
 
 TEST_F(ConnectionTest, SeveralRecipientsGetOneOutcomeEach) {
-  ServerScript script;
-  script.rcpt_replies["full@example.net"] = "452 4.2.2 mailbox full\r\n";
-  SmtpServer server(script);
-  RenderedMessage m = Message("b@example.net", {kHeaders, kBody});
-  owner_.to_send = {&m};
+  SmtpServer server(RcptReply("full@example.net", "452 4.2.2 mailbox full\r\n"));
+  QueueMessage("b@example.net");
   owner_.rcpts = {"b@example.net", "full@example.net", "c@example.org"};
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
+  std::vector<std::string> ev = RunUntilClosed(server);
   EXPECT_EQ(ev, (std::vector<std::string>{"ready", "done 100 delivered 250 2.0.0",
                                           "done 100 deferred 452 4.2.2",
                                           "done 100 delivered 250 2.0.0", "ready",
@@ -328,10 +343,8 @@ TEST_F(ConnectionTest, DropAfterDataDefersAtConnectionLevel) {
   ServerScript script;
   script.drop_after_data = true;
   SmtpServer server(script);
-  RenderedMessage m = Message("b@example.net", {kHeaders, kBody});
-  owner_.to_send = {&m};
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
+  QueueMessage("b@example.net");
+  std::vector<std::string> ev = RunUntilClosed(server);
   ASSERT_EQ(ev.size(), 3u) << testing::PrintToString(ev);
   EXPECT_EQ(ev[0], "ready");
   EXPECT_TRUE(absl::StartsWith(ev[1], "done 100 deferred 0 (")) << ev[1];
@@ -347,8 +360,7 @@ TEST_F(ConnectionTest, AuthRefused) {
   SmtpServer server(script);
   params_.session.username = "user";
   params_.session.password = "wrong-password";
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
+  std::vector<std::string> ev = RunUntilClosed(server);
   ASSERT_EQ(ev.size(), 2u) << testing::PrintToString(ev);
   EXPECT_EQ(ev[0], "auth failed: authentication failed: 535 5.7.8 Authentication credentials "
                    "invalid");
@@ -364,8 +376,7 @@ TEST_F(ConnectionTest, SilentServerTimesOutInTheGreeting) {
   script.greeting = "";
   SmtpServer server(script);
   params_.session.timeouts.greeting = absl::Milliseconds(200);
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
+  std::vector<std::string> ev = RunUntilClosed(server);
   EXPECT_EQ(ev, std::vector<std::string>{
                     "closed failed: timeout waiting for greeting (messages 0)"});
 }
@@ -380,25 +391,18 @@ TEST_F(ConnectionTest, ConnectionRefused) {
 }
 
 TEST_F(ConnectionTest, StartTlsThenDeliversOverTls) {
-  UseTls("mail.test");
-  ServerScript script;
-  script.offer_starttls = true;
-  script.tls_ctx = server_ctx_;
-  SmtpServer server(script);
-  params_.session.tls = TlsMode::kStartTls;
-  RenderedMessage m = Message("b@example.net", {kHeaders, kBody});
-  owner_.to_send = {&m};
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
-  EXPECT_TRUE(server.tls_used());
+  std::unique_ptr<SmtpServer> server = TlsServer("mail.test", TlsMode::kStartTls);
+  QueueMessage("b@example.net");
+  std::vector<std::string> ev = RunUntilClosed(*server);
+  EXPECT_TRUE(server->tls_used());
   EXPECT_EQ(ev, (std::vector<std::string>{"ready", "done 100 delivered 250 2.0.0", "ready",
                                           "closed graceful: QUIT (messages 1)"}))
       << testing::PrintToString(ev);
-  ASSERT_GE(server.commands().size(), 3u);
-  EXPECT_EQ(server.commands()[0], "EHLO client.test");
-  EXPECT_EQ(server.commands()[1], "STARTTLS");
-  EXPECT_EQ(server.commands()[2], "EHLO client.test");  // again, over TLS
-  EXPECT_EQ(server.message(), std::string(kHeaders) + "Hello\r\n..leading dot\r\nBye\r\n");
+  ASSERT_GE(server->commands().size(), 3u);
+  EXPECT_EQ(server->commands()[0], "EHLO client.test");
+  EXPECT_EQ(server->commands()[1], "STARTTLS");
+  EXPECT_EQ(server->commands()[2], "EHLO client.test");  // again, over TLS
+  EXPECT_EQ(server->message(), std::string(kHeaders) + "Hello\r\n..leading dot\r\nBye\r\n");
 }
 
 TEST_F(ConnectionTest, StartTlsWithoutATlsContextCloses) {
@@ -407,49 +411,35 @@ TEST_F(ConnectionTest, StartTlsWithoutATlsContextCloses) {
   SmtpServer server(script);
   params_.session.tls = TlsMode::kStartTls;
   params_.tls_ctx = nullptr;
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
+  std::vector<std::string> ev = RunUntilClosed(server);
   EXPECT_EQ(ev, std::vector<std::string>{"closed failed: TLS is not configured (messages 0)"});
 }
 
 TEST_F(ConnectionTest, StartTlsRequiredButNotOffered) {
   SmtpServer server({});
   params_.session.tls = TlsMode::kStartTls;
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
+  std::vector<std::string> ev = RunUntilClosed(server);
   ASSERT_EQ(ev.size(), 1u) << testing::PrintToString(ev);
   EXPECT_TRUE(absl::StartsWith(ev[0], "closed failed: server does not offer STARTTLS")) << ev[0];
 }
 
 TEST_F(ConnectionTest, ImplicitTlsDelivers) {
-  UseTls("mail.test");
-  ServerScript script;
-  script.implicit_tls = true;
-  script.tls_ctx = server_ctx_;
-  SmtpServer server(script);
-  params_.session.tls = TlsMode::kImplicit;
-  RenderedMessage m = Message("b@example.net", {kHeaders, kBody});
-  owner_.to_send = {&m};
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
-  EXPECT_TRUE(server.tls_used());
+  std::unique_ptr<SmtpServer> server = TlsServer("mail.test", TlsMode::kImplicit);
+  QueueMessage("b@example.net");
+  std::vector<std::string> ev = RunUntilClosed(*server);
+  EXPECT_TRUE(server->tls_used());
   EXPECT_EQ(ev.back(), "closed graceful: QUIT (messages 1)");
   EXPECT_NE(std::find(ev.begin(), ev.end(), "done 100 delivered 250 2.0.0"), ev.end())
       << testing::PrintToString(ev);
 }
 
 TEST_F(ConnectionTest, ImplicitTlsWithTheWrongHostNameFails) {
-  UseTls("other.test");  // the server's certificate names another host
-  ServerScript script;
-  script.implicit_tls = true;
-  script.tls_ctx = server_ctx_;
-  SmtpServer server(script);
-  params_.session.tls = TlsMode::kImplicit;
-  std::vector<std::string> ev = RunUntilClosed(server.port());
-  server.Join();
+  // The server's certificate names another host.
+  std::unique_ptr<SmtpServer> server = TlsServer("other.test", TlsMode::kImplicit);
+  std::vector<std::string> ev = RunUntilClosed(*server);
   EXPECT_EQ(ev, std::vector<std::string>{"closed failed: TLS handshake failed: certificate verify "
                                          "failed: hostname mismatch (messages 0)"});
-  EXPECT_FALSE(server.tls_used());
+  EXPECT_FALSE(server->tls_used());
 }
 
 }  // namespace

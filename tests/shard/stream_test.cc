@@ -90,6 +90,20 @@ class StreamTest : public ::testing::Test {
     ASSERT_TRUE(ParseIpLiteral("127.0.0.1", static_cast<uint16_t>(port), &to));
     OnLoop([&] { stream_->Connect(to, source, timeout); });
   }
+  // Connects the stream to `l`, a new listener on 127.0.0.1, and returns the accepted socket
+  // (its peer address in *peer) once the stream says it is connected; -1 (a test failure) if not.
+  int ConnectAccepted(Listener* l, std::string* peer = nullptr) {
+    ListenOn(l);
+    Connect(l->port);
+    int s = AcceptOne(l->fd, peer);
+    EXPECT_GE(s, 0);
+    if (s < 0) return -1;
+    const std::string connected = rec_.WaitFor("connect");
+    EXPECT_EQ(connected, "connected");
+    if (connected == "connected") return s;
+    close(s);
+    return -1;
+  }
   // Close() and wait for OnFinished.
   void CloseAndFinish() {
     OnLoop([&] { stream_->Close(); });
@@ -120,12 +134,9 @@ std::vector<int> FillAcceptQueue(int port) {
 TEST_F(StreamTest, WritesArriveInOrderAndReceivedBytesAreHandedOn) {
   const int fds_before = test::CountOpenFds();
   Listener l;
-  ListenOn(&l);
-  Connect(l.port);
   std::string peer;
-  int s = AcceptOne(l.fd, &peer);
+  int s = ConnectAccepted(&l, &peer);
   ASSERT_GE(s, 0);
-  ASSERT_EQ(rec_.WaitFor("connect"), "connected");
   EXPECT_EQ(stream_->peer(), absl::StrCat("127.0.0.1:", l.port));
   EXPECT_EQ(peer, "127.0.0.1");
 
@@ -163,11 +174,8 @@ TEST_F(StreamTest, WritesArriveInOrderAndReceivedBytesAreHandedOn) {
 
 TEST_F(StreamTest, ThousandsOfPiecesAndWritesQueuedDuringASend) {
   Listener l;
-  ListenOn(&l);
-  Connect(l.port);
-  int s = AcceptOne(l.fd);
+  int s = ConnectAccepted(&l);
   ASSERT_GE(s, 0);
-  ASSERT_EQ(rec_.WaitFor("connect"), "connected");
   // 2000 views of 4 KiB (8 MB: far more than the socket buffer, and more iovecs than one
   // sendmsg takes), then more while that send is still in flight.
   std::string source(4096 * 2000, '\0');
@@ -272,11 +280,8 @@ TEST_F(StreamTest, SourceAddressOfTheWrongFamilyOrNotLocal) {
 
 TEST_F(StreamTest, CloseOfAnIdleConnectionClosesTheSocket) {
   Listener l;
-  ListenOn(&l);
-  Connect(l.port);
-  int s = AcceptOne(l.fd);
+  int s = ConnectAccepted(&l);
   ASSERT_GE(s, 0);
-  ASSERT_EQ(rec_.WaitFor("connect"), "connected");
   CloseAndFinish();  // a recv is armed: it is cancelled
   ASSERT_TRUE(Readable(s, kWait));
   char c;
@@ -293,15 +298,8 @@ class StreamTlsTest : public StreamTest {
   void SetUp() override {
     signal(SIGPIPE, SIG_IGN);  // the server's SSL_write / alert to a client that went away
     StreamTest::SetUp();
-    ASSERT_TRUE(test::MakeSelfSignedCert("mail.test", "DNS:mail.test", &cert_));
-    server_ctx_ = test::MakeServerCtx(cert_);
-    ASSERT_NE(server_ctx_, nullptr);
-    AccountConfig a;
-    a.name = "t";
-    a.ca_file = dir_.Write("ca.pem", cert_.pem);
-    auto ctx = cache_.Get(a);
-    ASSERT_TRUE(ctx.ok()) << ctx.status();
-    client_ctx_ = *ctx;
+    ASSERT_NO_FATAL_FAILURE(
+        test::MakeTrustedPair("mail.test", dir_, &cache_, &cert_, &server_ctx_, &client_ctx_));
   }
   void TearDown() override {
     StreamTest::TearDown();
@@ -343,11 +341,8 @@ class StreamTlsTest : public StreamTest {
 
 TEST_F(StreamTlsTest, UpgradeThenDataBothWaysAndCloseNotify) {
   Listener l;
-  ListenOn(&l);
-  Connect(l.port);
-  int s = AcceptOne(l.fd);
+  int s = ConnectAccepted(&l);
   ASSERT_GE(s, 0);
-  ASSERT_EQ(rec_.WaitFor("connect"), "connected");
   ServeTls(s);
   OnLoop([&] {
     EXPECT_FALSE(stream_->tls_active());
@@ -368,11 +363,8 @@ TEST_F(StreamTlsTest, UpgradeThenDataBothWaysAndCloseNotify) {
 
 TEST_F(StreamTlsTest, WrongHostNameIsRefused) {
   Listener l;
-  ListenOn(&l);
-  Connect(l.port);
-  int s = AcceptOne(l.fd);
+  int s = ConnectAccepted(&l);
   ASSERT_GE(s, 0);
-  ASSERT_EQ(rec_.WaitFor("connect"), "connected");
   ServeTls(s);
   OnLoop([&] { stream_->StartTls(client_ctx_, "smtp.other.test", true); });
   EXPECT_EQ(rec_.WaitFor("tls"), "tls error certificate verify failed: hostname mismatch");

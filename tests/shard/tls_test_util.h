@@ -3,6 +3,7 @@
 // server SSL_CTX using it. No files are read; nothing leaves the process.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -12,6 +13,10 @@
 
 #include <string>
 #include <vector>
+
+#include "engine/config/config.h"
+#include "shard/tls.h"
+#include "tests/testlib/testlib.h"
 
 namespace salvo::test {
 
@@ -77,6 +82,23 @@ inline SSL_CTX* MakeServerCtx(const TestCert& cert) {
     return nullptr;
   }
   return ctx;
+}
+
+// Both ends of a verified TLS connection to `name`: a self-signed certificate for it in *cert, a
+// server context presenting it in *server_ctx (the caller frees it), and in *client_ctx the
+// context `cache` makes for an account whose ca_file (written into `dir`) is that certificate.
+// Failures are gtest failures (wrap the call in ASSERT_NO_FATAL_FAILURE).
+inline void MakeTrustedPair(const std::string& name, const TempDir& dir, TlsContextCache* cache,
+                            TestCert* cert, SSL_CTX** server_ctx, SSL_CTX** client_ctx) {
+  ASSERT_TRUE(MakeSelfSignedCert(name, "DNS:" + name, cert));
+  *server_ctx = MakeServerCtx(*cert);
+  ASSERT_NE(*server_ctx, nullptr);
+  AccountConfig a;
+  a.name = "t";
+  a.ca_file = dir.Write("ca.pem", cert->pem);
+  auto ctx = cache->Get(a);
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  *client_ctx = *ctx;
 }
 
 }  // namespace salvo::test

@@ -93,12 +93,7 @@ TEST_F(LinkStoreTest, CampaignIdLengthIsBounded) {
 
 TEST_F(LinkStoreTest, TableSurvivesReopen) {
   ASSERT_TRUE(LinkStore(store_.get()).Put("kept", {"https://kept.example/"}).ok());
-  store_.reset();
-  StoreOptions o;
-  o.data_dir = dir_.File("data");
-  auto s = Store::Open(o);
-  ASSERT_TRUE(s.ok()) << s.status();
-  store_ = std::move(*s);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(Get("kept", 0), "https://kept.example/");
 }
 

@@ -167,12 +167,7 @@ TEST_F(RecipientStoreTest, OlderStoresGetTheIndexBuiltOnOpen) {
   ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), CfOf(store_.get(), Cf::kMeta),
                          std::string("schema", 6) + '\0' + "addr_hash")
                   .ok());
-  store_.reset();
-  StoreOptions o;
-  o.data_dir = dir_.File("data");
-  auto reopened = Store::Open(o);
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  store_ = std::move(*reopened);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
   RecipientStore again(store_.get());
   for (int i = 0; i < 1000; i += 97) {
     std::string key = absl::StrCat("u", i, "@example.com");

@@ -12,7 +12,11 @@ namespace salvo {
 
 class StoreFixture : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Reopen(); }
+  // Closes the store (as a process that ends or dies would) and opens its data_dir again; wrap
+  // in ASSERT_NO_FATAL_FAILURE where the test cannot go on without it.
+  void Reopen() {
+    store_.reset();
     StoreOptions o;
     o.data_dir = dir_.File("data");
     auto s = Store::Open(o);

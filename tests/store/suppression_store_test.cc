@@ -89,10 +89,7 @@ TEST_F(SuppressionStoreTest, CheckBatchAndGlobalAcrossReopen) {
     }
     ASSERT_TRUE(ss.Add({"@blocked.example", SuppressionReason::kManual, "cli"}).ok());
   }
-  store_.reset();
-  StoreOptions o;
-  o.data_dir = dir_.File("data");
-  store_ = std::move(*Store::Open(o));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
   SuppressionStore ss(store_.get());
   std::vector<std::string> keys;
   for (int i = 0; i < 3000; ++i) keys.push_back(absl::StrCat("u", i, "@example.com"));
@@ -142,8 +139,7 @@ TEST_F(SuppressionStoreTest, CountIsKeptExactlyThroughEveryChange) {
   EXPECT_EQ(*ss.Count(), 3u);
   EXPECT_EQ(walk(), 3u);
   // Kept across reopen.
-  store_.reset();
-  store_ = std::move(*Store::Open({dir_.File("data")}));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
   SuppressionStore again(store_.get());
   EXPECT_EQ(*again.Count(), 3u);
 }

@@ -38,6 +38,12 @@ struct Applier {
     return applier.Apply(it, rep, kNow, 0.5);
   }
   int64_t Count(Outcome o) { return f.s->count[static_cast<int>(o)].load(); }
+  // Whether the global suppression list holds `address`.
+  bool Suppressed(const std::string& address) {
+    std::vector<bool> suppressed;
+    EXPECT_TRUE(f.sstore->CheckBatch({address}, &suppressed).ok());
+    return !suppressed.empty() && suppressed[0];
+  }
 };
 
 TEST(DecisionApplier, DeliveredIsFinalAndWrittenOnFlush) {
@@ -65,9 +71,7 @@ TEST(DecisionApplier, HardBounceIsSuppressedForEveryone) {
   EXPECT_EQ(t.Reply(it.get(), "550 5.1.1 The email account that you tried to reach does not exist"),
             std::nullopt);
   EXPECT_EQ(t.Count(Outcome::kBounced), 1);
-  std::vector<bool> suppressed;
-  ASSERT_TRUE(t.f.sstore->CheckBatch({"gone@example.test"}, &suppressed).ok());
-  EXPECT_TRUE(suppressed[0]);
+  EXPECT_TRUE(t.Suppressed("gone@example.test"));
 }
 
 TEST(DecisionApplier, SoftReplyRetriesAfterTheBackoffUntilRetryFor) {
@@ -104,9 +108,7 @@ TEST(DecisionApplier, QuotaReplyPausesTheAccountNotTheRecipient) {
   EXPECT_FALSE(it->prog->in_flight);  // its marker is cleared
   EXPECT_EQ(t.f.s->verdicts.load(), 0);
   for (int o = 0; o < RunState::kOutcomes; ++o) EXPECT_EQ(t.f.s->count[o].load(), 0) << o;
-  std::vector<bool> suppressed;
-  ASSERT_TRUE(t.f.sstore->CheckBatch({"ann@example.test"}, &suppressed).ok());
-  EXPECT_FALSE(suppressed[0]);
+  EXPECT_FALSE(t.Suppressed("ann@example.test"));
 }
 
 TEST(DecisionApplier, ThrottleReplyCutsTheDomainRate) {
