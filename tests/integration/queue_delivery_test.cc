@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/links/token.h"
 #include "tests/integration/campaign_fixture.h"
 #include "tests/integration/feedback_http.h"
 #include "tests/testlib/testlib.h"
@@ -208,6 +209,17 @@ TEST_F(QueueDeliveryTest, SuppressedAtInjectAndAtSendTimeBouncesSuppress) {
   EXPECT_EQ(QueuedIds(r.out).count("new@example.test"), 1u) << r.out;
   EXPECT_FALSE(Has(r.err, "delivered when it runs")) << r.err;
   ASSERT_TRUE(WaitFor([&] { return InState(serve.config(), "delivered") == 2; })) << serve.Log();
+  // Deliveries by outcome, and the queue by state (set every 5 s).
+  ASSERT_TRUE(WaitFor([&] {
+    return Has(HttpDo(serve.port(), "GET", "/metrics").body,
+               "salvo_queue_messages{state=\"delivered\"} 2\n");
+  })) << HttpDo(serve.port(), "GET", "/metrics").body;
+  const std::string m = HttpDo(serve.port(), "GET", "/metrics").body;
+  EXPECT_TRUE(Has(m, "salvo_queue_messages{state=\"suppressed\"} 1\n")) << m;
+  EXPECT_TRUE(Has(m, "salvo_queue_messages{state=\"bounced\"} 1\n")) << m;
+  for (const std::string outcome : {"delivered", "bounced", "suppressed"})
+    EXPECT_TRUE(Has(m, "salvo_messages_total{outcome=\"" + outcome + "\",campaign=\"queue\",route=\"r\""))
+        << outcome << "\n" << m;
   ASSERT_EQ(serve.Stop(), 0) << serve.Log();
   auto got = sink.StopAndRead();
   EXPECT_EQ(got.count("ok@example.test"), 1u);
@@ -215,6 +227,39 @@ TEST_F(QueueDeliveryTest, SuppressedAtInjectAndAtSendTimeBouncesSuppress) {
   EXPECT_EQ(got.count("late@example.test"), 0u);
   EXPECT_EQ(got.count("blocked@example.test"), 0u);
   EXPECT_EQ(got.count("gone@example.test"), 0u);  // refused at RCPT: never accepted
+}
+
+TEST_F(QueueDeliveryTest, ADsnToTheVerpAddressBouncesTheEntryAndSuppresses) {
+  WriteMessage();
+  Sink sink(dir_, "sink");
+  std::string text = Config(sink.port());
+  const std::string secret_line = "secret_file = \"" + dir_.File("tracking.key") + "\"\n";
+  text.insert(text.find(secret_line) + secret_line.size(),
+              "bounce_domain = \"bounces.example.test\"\n");
+  ServeProcess serve(dir_, text);
+  ASSERT_TRUE(serve.ready()) << serve.Log();
+  RunResult r = Inject(serve.config(), {"dsn@example.test"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string id = QueuedIds(r.out)["dsn@example.test"];
+  ASSERT_TRUE(WaitFor([&] { return InState(serve.config(), "delivered") == 1; })) << serve.Log();
+  // The partner accepted it; the receiving system bounces it later to the VERP address.
+  TokenSigner signer("0123456789abcdef0123456789abcdef");
+  std::string tag;
+  signer.AppendBounceTag(id, "dsn@example.test", &tag);
+  const std::string dsn = "From: MAILER-DAEMON@mx.example.org\nTo: bounces+" + tag +
+                          "@bounces.example.test\nSubject: Returned mail\n"
+                          "Message-ID: <b-1@mx.example.org>\n\nDelivery failed permanently.\n"
+                          "Remote server said: 550 5.1.1 no such user\n";
+  RunResult in = RunProcess({SalvoBin(), "bounces", "ingest", "-c", serve.config(), "-"}, dsn);
+  EXPECT_EQ(in.exit_code, 0) << in.out << in.err;
+  RunResult show = Salvo({"queue", "show", "-c", serve.config(), id, "--json"});
+  EXPECT_TRUE(Has(show.out, "\"state\":\"bounced\"")) << show.out;
+  EXPECT_TRUE(Has(show.out, "\"result\":\"bounced\"")) << show.out;
+  RunResult ck = Salvo({"suppress", "check", "-c", serve.config(), "dsn@example.test"});
+  EXPECT_EQ(ck.exit_code, 0) << ck.out << ck.err;
+  EXPECT_TRUE(Has(ck.out, "hard_bounce")) << ck.out;
+  ASSERT_EQ(serve.Stop(), 0) << serve.Log();
+  EXPECT_EQ(sink.StopAndRead().count("dsn@example.test"), 1u);
 }
 
 TEST_F(QueueDeliveryTest, InjectRefusesBadInputNamingTheField) {
