@@ -32,6 +32,10 @@ class QueueShared {
   explicit QueueShared(rocksdb::DB* db) : commit(db) {}
   GroupCommit commit;
   std::mutex mu;          // serializes state changes (read-modify-write of an entry + indexes)
+  // No due key is earlier than this (guarded by mu): TakeDue seeks here instead of walking
+  // the deletion markers of every entry it took before (quadratic in a long-lived memtable).
+  int64_t due_floor = 0;
+  void LowerDueFloor(int64_t due_us) { due_floor = std::min(due_floor, due_us); }
   std::mutex id_mu;
   uint64_t last_id = 0;   // guarded by id_mu; the highest id handed out
 };
@@ -114,9 +118,10 @@ struct Cfs {
   explicit Cfs(Store* s)
       : db(DbOf(s)), entries(CfOf(s, Cf::kQueue)), bodies(CfOf(s, Cf::kQueueBody)),
         due(CfOf(s, Cf::kQueueDue)), state(CfOf(s, Cf::kQueueState)),
-        addr(CfOf(s, Cf::kQueueAddr)) {}
+        addr(CfOf(s, Cf::kQueueAddr)), shared(&QueueSharedOf(s)) {}
   rocksdb::DB* db;
   rocksdb::ColumnFamilyHandle *entries, *bodies, *due, *state, *addr;
+  QueueShared* shared;
 };
 
 [[nodiscard]] absl::StatusOr<std::optional<QueueEntry>> ReadEntry(const Cfs& c,
@@ -146,7 +151,10 @@ void Transition(const Cfs& c, rocksdb::WriteBatch* batch, QueueEntry* e, QueueSt
   e->state_since_us = now_us;
   e->next_attempt_us = IsWaiting(to) ? next_attempt_us : 0;
   batch->Put(c.state, StateKey(to, e->id), rocksdb::Slice());
-  if (IsWaiting(to)) batch->Put(c.due, DueKey(e->next_attempt_us, e->id), rocksdb::Slice());
+  if (IsWaiting(to)) {
+    batch->Put(c.due, DueKey(e->next_attempt_us, e->id), rocksdb::Slice());
+    c.shared->LowerDueFloor(e->next_attempt_us);  // the caller holds shared->mu
+  }
   std::string v;
   EncodeQueueEntry(*e, &v);
   batch->Put(c.entries, e->id, v);
@@ -416,6 +424,11 @@ absl::StatusOr<std::vector<std::string>> QueueStore::Enqueue(
     }
   }
   RETURN_IF_ERROR(shared.commit.Write(ops));
+  {
+    std::lock_guard<std::mutex> lock(shared.mu);
+    for (const NewMessage& msg : messages)
+      shared.LowerDueFloor(msg.not_before_us > 0 ? std::min(msg.not_before_us, now_us) : now_us);
+  }
   return ids;
 }
 
@@ -423,15 +436,17 @@ absl::StatusOr<std::vector<QueueEntry>> QueueStore::TakeDue(int64_t now_us, size
   std::vector<QueueEntry> out;
   if (now_us < 0 || limit == 0) return out;
   const Cfs c(store_);
-  std::lock_guard<std::mutex> lock(QueueSharedOf(store_).mu);
-  std::string upper;
+  std::lock_guard<std::mutex> lock(c.shared->mu);
+  std::string upper, from;
   PutBe64(&upper, TimeKey(now_us) + 1);
+  PutBe64(&from, TimeKey(c.shared->due_floor));
   rocksdb::ReadOptions ro;
   rocksdb::Slice ub(upper);
   ro.iterate_upper_bound = &ub;
   std::unique_ptr<rocksdb::Iterator> it(c.db->NewIterator(ro, c.due));
   rocksdb::WriteBatch batch;
-  for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
+  int64_t last_due = c.shared->due_floor;
+  for (it->Seek(from); it->Valid() && out.size() < limit; it->Next()) {
     std::string_view k(it->key().data(), it->key().size());
     if (k.size() != 8 + kIdChars) {
       batch.Delete(c.due, it->key());
@@ -443,11 +458,15 @@ absl::StatusOr<std::vector<QueueEntry>> QueueStore::TakeDue(int64_t now_us, size
       batch.Delete(c.due, it->key());  // stale: the entry moved on
       continue;
     }
+    last_due = e->next_attempt_us;
     Transition(c, &batch, &*e, QueueState::kInFlight, now_us, 0);
     out.push_back(*std::move(e));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scanning due queue entries");
+  const bool exhausted = !it->Valid();
   RETURN_IF_ERROR(Commit(c, &batch, "taking due queue entries"));
+  // Every key before where the walk stopped is gone now (taken or stale).
+  c.shared->due_floor = exhausted ? now_us + 1 : std::max(c.shared->due_floor, last_due);
   return out;
 }
 
