@@ -70,8 +70,8 @@ std::map<std::string, std::string> QueuedIds(const std::string& out) {
 
 class QueueDeliveryTest : public ::testing::Test {
  protected:
-  std::string Config(int sink_port, const std::string& extra = "") {
-    return ServeConfig(dir_, {{"acct", sink_port}}, "", std::string(kSending) + extra);
+  std::string Config(int sink_port, const std::string& sending = kSending) {
+    return ServeConfig(dir_, {{"acct", sink_port}}, "", sending);
   }
   std::string WriteMessage() {
     return dir_.Write("msg.eml",
@@ -134,7 +134,9 @@ TEST_F(QueueDeliveryTest, FiveThousandExactlyOnceAcrossKillWhileTheSinkWasDown) 
 TEST_F(QueueDeliveryTest, A450IsRetriedAfterTheBackoffAcrossARestart) {
   WriteMessage();
   Sink sink(dir_, "sink", {"--fault-rcpt", "later=450-4.2.0*1"});
-  const std::string text = Config(sink.port());
+  // A backoff long enough (4.5-7.5 s) to see the deferral and restart the daemon within it.
+  const std::string text =
+      Config(sink.port(), "[sending]\nretry_base = \"6s\"\nretry_max = \"6s\"\n");
   std::string id;
   {
     ServeProcess serve(dir_, text);
