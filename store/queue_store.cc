@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/address.h"
+#include "engine/base/clock.h"
 #include "engine/base/shard.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
@@ -384,7 +385,7 @@ absl::StatusOr<std::vector<std::string>> QueueStore::Enqueue(
   if (entries == 0) return ids;
 
   QueueShared& shared = QueueSharedOf(store_);
-  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  const int64_t now_us = NowUnixMicros();  // the process clock, as the delivery loop's
   uint64_t first;
   {
     std::lock_guard<std::mutex> lock(shared.id_mu);
