@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/dkim/dkim_key.h"
 #include "engine/links/token.h"
 #include "tests/integration/campaign_fixture.h"
 #include "tests/integration/feedback_http.h"
+#include "tests/integration/smtp_servers.h"
 #include "tests/testlib/testlib.h"
 
 namespace salvo::test {
@@ -262,6 +264,66 @@ TEST_F(QueueDeliveryTest, ADsnToTheVerpAddressBouncesTheEntryAndSuppresses) {
   EXPECT_TRUE(Has(ck.out, "hard_bounce")) << ck.out;
   ASSERT_EQ(serve.Stop(), 0) << serve.Log();
   EXPECT_EQ(sink.StopAndRead().count("dsn@example.test"), 1u);
+}
+
+// What arrives at a real server (aiosmtpd over STARTTLS with AUTH, saving each message): the
+// VERP envelope sender, X-Salvo-ID = the entry id, and a DKIM signature of the From domain that
+// dkimpy verifies.
+TEST_F(QueueDeliveryTest, TheWireCarriesXSalvoIdVerpAndAFromDomainSignature) {
+  dir_.Write("msg.eml", "From: Shop <shop@example.test>\nTo: <wire@example.org>\n"
+                        "Subject: Your  order\nMessage-ID: <o-1@example.test>\n\n"
+                        "Thanks  for your order. \n.\n\n\n");
+  auto key = DkimKey::Generate(DkimAlgorithm::kEd25519Sha256);
+  ASSERT_TRUE(key.ok());
+  dir_.Write("dkim.pem", *(*key)->PrivatePem());
+  const TestCert cert = MakeCert(dir_, "mx", "localhost", "IP:127.0.0.1");
+  const int port = FreePort("127.0.0.1");
+  const std::string saved = dir_.File("saved");
+  ASSERT_EQ(RunProcess({"mkdir", "-p", saved}).exit_code, 0);
+  auto mx = StartScript({"/usr/bin/python3", ScriptPath("smtp_tls_server.py"), "--port",
+                         std::to_string(port), "--cert", cert.cert, "--key", cert.key, "--record",
+                         dir_.File("mx.jsonl"), "--save", saved},
+                        "127.0.0.1", port, dir_.File("mx.log"));
+  dir_.Write("tracking.key", "0123456789abcdef0123456789abcdef");
+  const std::string text = absl::StrCat(
+      "data_dir = \"DATA\"\n[http]\nlisten = \"127.0.0.1:PORT\"\n[tracking]\n"
+      "base_url = \"https://click.example.test\"\nsecret_file = \"", dir_.File("tracking.key"),
+      "\"\nbounce_domain = \"bounces.example.test\"\n[[dkim]]\ndomain = \"example.test\"\n"
+      "selector = \"q1\"\nkey_file = \"", dir_.File("dkim.pem"),
+      "\"\n[[dkim]]\ndomain = \"other.test\"\nselector = \"q1\"\nkey_file = \"",
+      dir_.File("dkim.pem"), "\"\n[[account]]\nname = \"mx\"\nhost = \"127.0.0.1\"\nport = ",
+      port, "\ntls = \"starttls\"\nca_file = \"", cert.cert,
+      "\"\nusername = \"apikey\"\npassword_env = \"SALVO_TEST_PW\"\n"
+      "[[route]]\nname = \"tx\"\npurpose = \"responder\"\naccounts = [ { name = \"mx\" } ]\n");
+  ServeProcess serve(dir_, text, {{"SALVO_TEST_PW", "secret"}});
+  ASSERT_TRUE(serve.ready()) << serve.Log();
+  RunResult r = Salvo({"inject", "-c", serve.config(), "--from", "shop@example.test", "--to",
+                       "wire@example.org", "--file", dir_.File("msg.eml")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string id = QueuedIds(r.out)["wire@example.org"];
+  ASSERT_EQ(id.size(), 16u) << r.out;
+  ASSERT_TRUE(WaitFor([&] { return InState(serve.config(), "delivered") == 1; })) << serve.Log();
+  ASSERT_EQ(serve.Stop(), 0) << serve.Log();
+  mx->Stop(SIGTERM);
+
+  TokenSigner signer("0123456789abcdef0123456789abcdef");
+  std::string verp = "bounces+";
+  signer.AppendBounceTag(id, "wire@example.org", &verp);
+  verp += "@bounces.example.test";
+  const std::string record = ReadFile(dir_.File("mx.jsonl"));
+  EXPECT_TRUE(Has(record, "\"mail_from\": \"" + verp + "\"")) << record << " want " << verp;
+  const std::string wire = ReadFile(saved + "/1.eml");
+  EXPECT_TRUE(Has(wire, "\r\nX-Salvo-ID: " + id + "\r\nFrom: Shop <shop@example.test>\r\n")) << wire;
+  EXPECT_EQ(Count(wire, "DKIM-Signature:"), 1u) << "only the From domain's key signs";
+  const std::string script = absl::StrCat(
+      "import dkim, sys\n"
+      "txt = b'", *(*key)->DnsTxtRecord(), "'\n"
+      "def dns(name, timeout=5):\n"
+      "    n = name if isinstance(name, bytes) else name.encode()\n"
+      "    return txt if n.rstrip(b'.') == b'q1._domainkey.example.test' else None\n"
+      "sys.exit(0 if dkim.verify(open(sys.argv[1], 'rb').read(), dnsfunc=dns) else 1)\n");
+  RunResult v = RunProcess({"/usr/bin/python3", "-c", script, saved + "/1.eml"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err << wire;
 }
 
 TEST_F(QueueDeliveryTest, InjectRefusesBadInputNamingTheField) {
