@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <random>
 
 #include "absl/container/flat_hash_map.h"
@@ -31,6 +32,10 @@ namespace {
 constexpr size_t kMaxTake = 256;          // entries taken per store read
 constexpr size_t kMaxBodies = 256;        // stored bodies kept in memory between messages
 constexpr int64_t kNoAccountDelayUs = 60'000'000;
+// An entry no account can take for at most this long (rate, throttled domain) waits in memory,
+// counted in the window; a longer wait goes back to the store (it must not hold a window slot
+// that other routes could use, nor be written back and taken again every poll).
+constexpr int64_t kHoldUs = 2'000'000;
 constexpr int64_t kGaugePeriodUs = 5'000'000;
 
 // The accounts of one route and its egress chooser (the campaigns' own, with the whole
@@ -63,6 +68,7 @@ struct QueueDelivery::Impl {
   size_t window = 64;
   uint64_t next_id = 1;
   absl::flat_hash_map<uint64_t, Flight> inflight;
+  std::multimap<int64_t, QueueEntry> held;  // taken, waiting for an account (due -> entry)
   std::mt19937 rng{static_cast<uint32_t>(NowUnixMicros())};
   int64_t next_sweep_us = 0, next_gauges_us = 0;
 
@@ -150,19 +156,32 @@ void QueueDelivery::Impl::Run() {
       WaitWork(50'000);
       continue;
     }
-    const size_t budget = window > inflight.size() ? window - inflight.size() : 0;
+    std::vector<QueueEntry> batch;
+    while (!held.empty() && held.begin()->first <= now) {
+      batch.push_back(std::move(held.begin()->second));
+      held.erase(held.begin());
+    }
+    const size_t busy = inflight.size() + held.size() + batch.size();
+    const size_t budget = std::min(window > busy ? window - busy : 0, kMaxTake);
+    bool full = false;
     if (budget > 0) {
-      auto due = queue.TakeDue(now, std::min(budget, kMaxTake));
+      auto due = queue.TakeDue(now, budget);
       if (!due.ok()) {
         Warn(due.status(), "taking due messages");
-      } else if (!due->empty()) {
-        const bool full = due->size() == std::min(budget, kMaxTake);
-        Dispatch(*std::move(due), now);
-        if (full) continue;  // more may be due
+      } else {
+        full = due->size() == budget;  // more may be due
+        for (QueueEntry& e : *due) batch.push_back(std::move(e));
       }
     }
-    WaitWork(absl::ToInt64Microseconds(options.poll));
+    if (!batch.empty()) Dispatch(std::move(batch), now);
+    if (full) continue;
+    int64_t wait = absl::ToInt64Microseconds(options.poll);
+    if (!held.empty()) wait = std::clamp<int64_t>(held.begin()->first - now, 1000, wait);
+    WaitWork(wait);
   }
+  // What waited in memory goes back to the store, due when it was.
+  for (const auto& [due, e] : held) Release(e, NowUnixMicros(), due);
+  held.clear();
   DrainReports();
   group.reset();  // the last holder drains and stops the workers
 }
@@ -244,7 +263,9 @@ void QueueDelivery::Impl::Dispatch(std::vector<QueueEntry> entries, int64_t now)
     f.item.r.key = f.entry.address_key;
     int64_t retry_at = 0;
     if (!f.route->chooser->Pick(&f.item, now, &retry_at)) {
-      Release(f.entry, now, retry_at < 0 ? now + kNoAccountDelayUs : std::max(retry_at, now));
+      const int64_t due = retry_at < 0 ? now + kNoAccountDelayUs : std::max(retry_at, now + 1000);
+      if (due - now <= kHoldUs) held.emplace(due, std::move(f.entry));
+      else Release(f.entry, now, due);
       continue;
     }
     const std::string& account = f.route->state.accounts[f.item.acct]->cfg->name;

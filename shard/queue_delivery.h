@@ -14,7 +14,8 @@
 //   account reply / 535 -> the ACCOUNT pauses; the entry is released (no attempt counted) and
 //                          goes out on another account of the route or when it resumes
 //   suppressed address  -> suppressed, never sent (checked just before sending)
-//   no account now      -> released, due when one is (rate, pause), or in a minute
+//   no account now      -> waits in memory up to 2 s (rate, throttle), else released to the
+//                          store, due when an account is usable, or in a minute
 //
 // Each sent entry carries "X-Salvo-ID: <entry id>", DKIM signatures of the From domain's
 // [[dkim]] keys, and with [tracking] bounce_domain the broadcasts' VERP envelope sender

@@ -133,6 +133,29 @@ TEST_F(QueueDeliveryTest, FiveThousandExactlyOnceAcrossKillWhileTheSinkWasDown) 
   ExpectExactlyOnce(sink.StopAndRead(), pop);
 }
 
+// An account's rate_per_second holds entries back (in memory or in the store) without counting
+// attempts; every one goes out once.
+TEST_F(QueueDeliveryTest, TheAccountRateHoldsEntriesWithoutAttempts) {
+  WriteMessage();
+  Sink sink(dir_, "sink");
+  AccountSpec acct{"acct", sink.port()};
+  acct.rate_per_second = 40;
+  ServeProcess serve(dir_, ServeConfig(dir_, {acct}, "", kSending));
+  ASSERT_TRUE(serve.ready()) << serve.Log();
+  std::vector<std::string> to;
+  for (int i = 0; i < 120; ++i) to.push_back(absl::StrCat("rate", i, "@example.test"));
+  RunResult r = Inject(serve.config(), to);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(WaitFor([&] { return InState(serve.config(), "delivered") == to.size(); }))
+      << serve.Log();
+  RunResult list = Salvo({"queue", "list", "-c", serve.config(), "--json", "--limit", "1000"});
+  EXPECT_EQ(Count(list.out, "\"attempts\":1,"), to.size()) << list.out.substr(0, 600);
+  ASSERT_EQ(serve.Stop(), 0) << serve.Log();
+  Population pop;
+  pop.eligible = std::set<std::string>(to.begin(), to.end());
+  ExpectExactlyOnce(sink.StopAndRead(), pop);
+}
+
 TEST_F(QueueDeliveryTest, A450IsRetriedAfterTheBackoffAcrossARestart) {
   WriteMessage();
   Sink sink(dir_, "sink", {"--fault-rcpt", "later=450-4.2.0*1"});
