@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/address.h"
+#include "engine/base/clock.h"
 #include "engine/base/shard.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
@@ -32,6 +33,10 @@ class QueueShared {
   explicit QueueShared(rocksdb::DB* db) : commit(db) {}
   GroupCommit commit;
   std::mutex mu;          // serializes state changes (read-modify-write of an entry + indexes)
+  // No due key is earlier than this (guarded by mu): TakeDue seeks here instead of walking
+  // the deletion markers of every entry it took before (quadratic in a long-lived memtable).
+  int64_t due_floor = 0;
+  void LowerDueFloor(int64_t due_us) { due_floor = std::min(due_floor, due_us); }
   std::mutex id_mu;
   uint64_t last_id = 0;   // guarded by id_mu; the highest id handed out
 };
@@ -114,9 +119,10 @@ struct Cfs {
   explicit Cfs(Store* s)
       : db(DbOf(s)), entries(CfOf(s, Cf::kQueue)), bodies(CfOf(s, Cf::kQueueBody)),
         due(CfOf(s, Cf::kQueueDue)), state(CfOf(s, Cf::kQueueState)),
-        addr(CfOf(s, Cf::kQueueAddr)) {}
+        addr(CfOf(s, Cf::kQueueAddr)), shared(&QueueSharedOf(s)) {}
   rocksdb::DB* db;
   rocksdb::ColumnFamilyHandle *entries, *bodies, *due, *state, *addr;
+  QueueShared* shared;
 };
 
 [[nodiscard]] absl::StatusOr<std::optional<QueueEntry>> ReadEntry(const Cfs& c,
@@ -146,10 +152,23 @@ void Transition(const Cfs& c, rocksdb::WriteBatch* batch, QueueEntry* e, QueueSt
   e->state_since_us = now_us;
   e->next_attempt_us = IsWaiting(to) ? next_attempt_us : 0;
   batch->Put(c.state, StateKey(to, e->id), rocksdb::Slice());
-  if (IsWaiting(to)) batch->Put(c.due, DueKey(e->next_attempt_us, e->id), rocksdb::Slice());
+  if (IsWaiting(to)) {
+    batch->Put(c.due, DueKey(e->next_attempt_us, e->id), rocksdb::Slice());
+    c.shared->LowerDueFloor(e->next_attempt_us);  // the caller holds shared->mu
+  }
   std::string v;
   EncodeQueueEntry(*e, &v);
   batch->Put(c.entries, e->id, v);
+}
+
+// Appends `a` (bounded, sanitized) to e's history, dropping the oldest beyond kMaxKeptAttempts.
+void AppendHistory(const QueueAttempt& attempt, QueueEntry* e) {
+  QueueAttempt a = attempt;
+  a.account = std::string(std::string_view(a.account).substr(0, kMaxAccountBytes));
+  a.reply = SanitizeForLog(a.reply, kMaxReplyBytes);
+  e->history.push_back(std::move(a));
+  if (e->history.size() > kMaxKeptAttempts)
+    e->history.erase(e->history.begin(), e->history.end() - kMaxKeptAttempts);
 }
 
 [[nodiscard]] absl::Status Commit(const Cfs& c, rocksdb::WriteBatch* batch, std::string_view what) {
@@ -366,7 +385,7 @@ absl::StatusOr<std::vector<std::string>> QueueStore::Enqueue(
   if (entries == 0) return ids;
 
   QueueShared& shared = QueueSharedOf(store_);
-  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  const int64_t now_us = NowUnixMicros();  // the process clock, as the delivery loop's
   uint64_t first;
   {
     std::lock_guard<std::mutex> lock(shared.id_mu);
@@ -406,6 +425,11 @@ absl::StatusOr<std::vector<std::string>> QueueStore::Enqueue(
     }
   }
   RETURN_IF_ERROR(shared.commit.Write(ops));
+  {
+    std::lock_guard<std::mutex> lock(shared.mu);
+    for (const NewMessage& msg : messages)
+      shared.LowerDueFloor(msg.not_before_us > 0 ? std::min(msg.not_before_us, now_us) : now_us);
+  }
   return ids;
 }
 
@@ -413,15 +437,17 @@ absl::StatusOr<std::vector<QueueEntry>> QueueStore::TakeDue(int64_t now_us, size
   std::vector<QueueEntry> out;
   if (now_us < 0 || limit == 0) return out;
   const Cfs c(store_);
-  std::lock_guard<std::mutex> lock(QueueSharedOf(store_).mu);
-  std::string upper;
+  std::lock_guard<std::mutex> lock(c.shared->mu);
+  std::string upper, from;
   PutBe64(&upper, TimeKey(now_us) + 1);
+  PutBe64(&from, TimeKey(c.shared->due_floor));
   rocksdb::ReadOptions ro;
   rocksdb::Slice ub(upper);
   ro.iterate_upper_bound = &ub;
   std::unique_ptr<rocksdb::Iterator> it(c.db->NewIterator(ro, c.due));
   rocksdb::WriteBatch batch;
-  for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
+  int64_t last_due = c.shared->due_floor;
+  for (it->Seek(from); it->Valid() && out.size() < limit; it->Next()) {
     std::string_view k(it->key().data(), it->key().size());
     if (k.size() != 8 + kIdChars) {
       batch.Delete(c.due, it->key());
@@ -433,11 +459,15 @@ absl::StatusOr<std::vector<QueueEntry>> QueueStore::TakeDue(int64_t now_us, size
       batch.Delete(c.due, it->key());  // stale: the entry moved on
       continue;
     }
+    last_due = e->next_attempt_us;
     Transition(c, &batch, &*e, QueueState::kInFlight, now_us, 0);
     out.push_back(*std::move(e));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scanning due queue entries");
+  const bool exhausted = !it->Valid();
   RETURN_IF_ERROR(Commit(c, &batch, "taking due queue entries"));
+  // Every key before where the walk stopped is gone now (taken or stale).
+  c.shared->due_floor = exhausted ? now_us + 1 : std::max(c.shared->due_floor, last_due);
   return out;
 }
 
@@ -464,17 +494,27 @@ absl::Status QueueStore::RecordAttempt(std::string_view id, const QueueAttempt& 
   ASSIGN_OR_RETURN(QueueEntry e, MustReadEntry(c, id));
   if (e.state != QueueState::kInFlight)
     return WrongState(id, e.state, "an attempt is recorded only for an in_flight message");
-  QueueAttempt a = attempt;
-  a.account = std::string(std::string_view(a.account).substr(0, kMaxAccountBytes));
-  a.reply = SanitizeForLog(a.reply, kMaxReplyBytes);
-  if (e.first_attempt_us == 0) e.first_attempt_us = a.at_us;
+  if (e.first_attempt_us == 0) e.first_attempt_us = attempt.at_us;
   ++e.attempts;
-  e.history.push_back(std::move(a));
-  if (e.history.size() > kMaxKeptAttempts)
-    e.history.erase(e.history.begin(), e.history.end() - kMaxKeptAttempts);
+  AppendHistory(attempt, &e);
   rocksdb::WriteBatch batch;
   Transition(c, &batch, &e, attempt.result, attempt.at_us, next_attempt_us);
   return Commit(c, &batch, "recording a queue attempt");
+}
+
+absl::Status QueueStore::RecordBounceReport(std::string_view id, const QueueAttempt& report) {
+  const Cfs c(store_);
+  std::lock_guard<std::mutex> lock(QueueSharedOf(store_).mu);
+  ASSIGN_OR_RETURN(QueueEntry e, MustReadEntry(c, id));
+  if (e.state == QueueState::kBounced) return absl::OkStatus();
+  if (e.state != QueueState::kDelivered && !IsWaiting(e.state))
+    return WrongState(id, e.state, "a bounce report applies to a delivered, queued or deferred message");
+  QueueAttempt a = report;
+  a.result = QueueState::kBounced;
+  AppendHistory(a, &e);
+  rocksdb::WriteBatch batch;
+  Transition(c, &batch, &e, QueueState::kBounced, report.at_us, 0);
+  return Commit(c, &batch, "recording a bounce report");
 }
 
 absl::Status QueueStore::Release(std::string_view id, int64_t now_us, int64_t not_before_us) {

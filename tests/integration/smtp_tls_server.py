@@ -19,8 +19,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Handler:
-    def __init__(self, record):
+    def __init__(self, record, save=""):
         self.record = record
+        self.save = save
+        self.saved = 0
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
@@ -28,6 +30,10 @@ class Handler:
             f.write(json.dumps({"peer": session.peer[0], "mail_from": envelope.mail_from,
                                 "rcpt_tos": envelope.rcpt_tos,
                                 "size": len(envelope.original_content or b"")}) + "\n")
+            if self.save:  # the message as received, one file each (--save DIR)
+                self.saved += 1
+                with open(f"{self.save}/{self.saved}.eml", "wb") as m:
+                    m.write(envelope.original_content or b"")
         return "250 2.0.0 Ok: queued"
 
 
@@ -41,6 +47,7 @@ def main():
     ap.add_argument("--user", default="apikey")
     ap.add_argument("--password", default="secret")
     ap.add_argument("--record", default="/dev/null")
+    ap.add_argument("--save", default="", help="directory: write each message received there")
     a = ap.parse_args()
 
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -54,12 +61,12 @@ def main():
     kwargs = dict(authenticator=authenticator, auth_require_tls=True, server_hostname="test.local")
     if a.mode == "starttls":
         kwargs.update(tls_context=ctx, require_starttls=True)
-        controller = Controller(Handler(a.record), hostname=a.host, port=a.port, **kwargs)
+        controller = Controller(Handler(a.record, a.save), hostname=a.host, port=a.port, **kwargs)
     else:
         # aiosmtpd does not count implicit TLS as TLS for auth_require_tls: the whole
         # connection is TLS here, so AUTH is safe to offer.
         kwargs.update(auth_require_tls=False)
-        controller = Controller(Handler(a.record), hostname=a.host, port=a.port, ssl_context=ctx,
+        controller = Controller(Handler(a.record, a.save), hostname=a.host, port=a.port, ssl_context=ctx,
                                 **kwargs)
     controller.start()
     print("READY", flush=True)

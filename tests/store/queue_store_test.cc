@@ -184,6 +184,37 @@ TEST_F(QueueStoreTest, TakeDueReturnsDueEntriesEarliestFirstAndMarksThemInFlight
   EXPECT_EQ((*taken)[0].id, later->at(0));
 }
 
+// TakeDue starts where the last walk ended (not at the deletion markers of everything taken
+// before); entries put back or queued earlier than that are still found.
+TEST_F(QueueStoreTest, TakeDueFindsEntriesDueBeforeItsLastWalk) {
+  QueueStore q(store_.get());
+  const int64_t t0 = Now();
+  ASSERT_TRUE(q.Enqueue({Msg({"a@x.com", "b@x.com"})}).ok());
+  auto taken = q.TakeDue(t0 + 100 * kSec, 10);  // the walk ends at t0 + 100 s
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(taken->size(), 2u);
+  // Released to an earlier time, retried, and a new message due before the last walk.
+  ASSERT_TRUE(q.Release((*taken)[0].id, t0, t0 + 10 * kSec).ok());
+  ASSERT_TRUE(q.RecordAttempt((*taken)[1].id, Attempt(QueueState::kDeferred, t0, "451 later"),
+                              t0 + 20 * kSec).ok());
+  ASSERT_TRUE(q.Enqueue({Msg({"c@x.com"}, "tx", t0 + 30 * kSec)}).ok());
+  taken = q.TakeDue(t0 + 100 * kSec, 10);
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(taken->size(), 3u);
+  EXPECT_EQ((*taken)[0].recipient, "a@x.com");
+  EXPECT_EQ((*taken)[1].recipient, "b@x.com");
+  EXPECT_EQ((*taken)[2].recipient, "c@x.com");
+  // A walk cut by its limit resumes at the last entry's time.
+  ASSERT_TRUE(q.Enqueue({Msg({"d@x.com", "e@x.com", "f@x.com"}, "tx", t0 + 50 * kSec)}).ok());
+  taken = q.TakeDue(t0 + 100 * kSec, 2);
+  ASSERT_TRUE(taken.ok());
+  EXPECT_EQ(taken->size(), 2u);
+  taken = q.TakeDue(t0 + 100 * kSec, 10);
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(taken->size(), 1u);
+  EXPECT_EQ((*taken)[0].recipient, "f@x.com");
+}
+
 TEST_F(QueueStoreTest, EveryTransition) {
   QueueStore q(store_.get());
   const int64_t t = Now();

@@ -29,7 +29,7 @@ std::string Time(int64_t unix_us) {
 std::string JsonTime(int64_t unix_us) {
   return unix_us == 0 ? "null" : JsonString(Time(unix_us));
 }
-int64_t NowUs() { return absl::ToUnixMicros(absl::Now()); }
+int64_t NowUs() { return NowUnixMicros(); }
 // "7d", "36h0m0s" ...: whole days as days (how [queue] keep is usually written).
 std::string DurationText(absl::Duration d) {
   absl::Duration rest;

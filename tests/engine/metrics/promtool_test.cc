@@ -57,6 +57,7 @@ void FillEverything(SalvoMetrics& m) {
   m.opens->WithLabels({nasty}).Inc();
   m.unsubscribes->WithLabels({nasty, "one_click"}).Inc();
   m.suppression_list_size->WithLabels(std::span<const std::string_view>()).Set(12345);
+  m.queue_messages->WithLabels({"deferred"}).Set(3);
   m.errors->WithLabels({"runner", "status_file"}).Inc();
 }
 
