@@ -20,6 +20,7 @@
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/config/duration.h"
+#include "engine/policy/warmup.h"
 
 namespace salvo {
 namespace {
@@ -277,6 +278,32 @@ void ParseRoute(const toml::table& t, const std::string& file, absl::Status* st,
   return absl::OkStatus();
 }
 
+// [[warmup]]: the keys; the checks against accounts and dates are ValidateWarmup's.
+void ParseWarmup(const toml::table& t, const std::string& file, absl::Status* st, Config* c) {
+  WarmupConfig w;
+  w.line = static_cast<int>(t.source().begin.line);
+  TableReader r(t, "warmup", file, st);
+  r.Str("account", &w.account);
+  r.Str("source_ip", &w.source_ip);
+  r.Str("start", &w.start);
+  r.Str("schedule", &w.schedule);
+  if (const toml::array* a = r.Array("daily")) {
+    for (const auto& e : *a) {
+      auto v = e.value<int64_t>();
+      if (!e.is_integer() || !v || *v <= 0) {
+        r.Error(e, "daily", "must be a list of positive integers (messages per day)");
+        break;
+      }
+      w.daily.push_back(static_cast<uint64_t>(*v));
+    }
+  }
+  r.Double("max_bounce_rate", &w.max_bounce_rate);
+  r.Double("max_complaint_rate", &w.max_complaint_rate);
+  r.UInt("min_sample", &w.min_sample);
+  r.Finish();
+  c->warmups.push_back(std::move(w));
+}
+
 }  // namespace
 
 namespace {
@@ -298,6 +325,15 @@ const AccountConfig* Config::FindAccount(std::string_view name) const {
 const RouteConfig* Config::FindRoute(std::string_view name) const {
   for (const auto& r : routes)
     if (r.name == name) return &r;
+  return nullptr;
+}
+
+const WarmupConfig* Config::FindWarmup(std::string_view account,
+                                      std::string_view source_ip) const {
+  for (const auto& w : warmups)
+    if ((!account.empty() && w.account == account) ||
+        (!source_ip.empty() && w.source_ip == source_ip))
+      return &w;
   return nullptr;
 }
 
@@ -427,6 +463,7 @@ std::string Config::Resolve(const std::string& p) const {
     sr.Dur("retry_max", &c.sending.retry_max);
     sr.Dur("hold_retries", &c.sending.hold_retries);
     sr.UInt("batch_size", &c.sending.batch_size);
+    sr.UInt("engaged_days", &c.sending.engaged_days);
     sr.Finish();
   }
   if (const toml::table* t = r.Table("queue")) {
@@ -434,10 +471,12 @@ std::string Config::Resolve(const std::string& p) const {
     qr.Dur("keep", &c.queue.keep);
     qr.Finish();
   }
+  r.ForEachTable("warmup", [&](const toml::table& t) { ParseWarmup(t, path, &st, &c); });
   r.Finish();
   RETURN_IF_ERROR(st);
   c.data_dir = c.Resolve(c.data_dir);
   RETURN_IF_ERROR(Validate(c));
+  for (WarmupConfig& w : c.warmups) RETURN_IF_ERROR(ValidateWarmup(c, &w));
   return c;
 }
 

@@ -1,5 +1,6 @@
 #include "engine/base/clock.h"
 #include "shard/runner/run_state.h"
+#include "shard/runner/day_plan.h"
 
 #include <algorithm>
 #include <chrono>
@@ -31,9 +32,14 @@ void RunState::RequestStop(StopKind kind, std::string reason) {
   stop_reason = std::move(reason);
 }
 
-void RunState::WaitUntil(int64_t due_us) {
+void RunState::WaitUntil(int64_t due_us) { Hold(due_us, std::string()); }
+
+void RunState::Hold(int64_t due_us, std::string reason) {
   std::lock_guard<std::mutex> l(mu);
-  if (wait_until_us == 0 || due_us < wait_until_us) wait_until_us = due_us;
+  if (wait_until_us == 0 || due_us < wait_until_us) {
+    wait_until_us = due_us;
+    hold_reason = std::move(reason);
+  }
 }
 
 void RunState::Fatal(const absl::Status& st) {
@@ -67,6 +73,7 @@ void RunState::Fill(CampaignProgress* p) {
   p->in_flight = nonneg(in_flight.load());
   p->would_send = nonneg(would_send.load());
   p->throttle_events = nonneg(throttle_events.load());
+  p->held_back = nonneg(held_window.load()) + (plan ? plan->held() : 0);
 
   const int64_t now_s = RunnerNowUs() / 1'000'000;
   std::lock_guard<std::mutex> l(mu);
