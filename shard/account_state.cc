@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/shard.h"
 #include "engine/base/strings.h"
 #include "engine/metrics/salvo_metrics.h"
 #include "store/campaign_store.h"
@@ -80,12 +81,35 @@ absl::Status AccountState::OnVerdict(Store* store, bool bounced, int64_t now_us)
   if (!warmup_) return absl::OkStatus();
   guard_.OnSent(now_us);
   if (bounced) guard_.OnBounce(now_us);
+  return PauseIfGuardTripped(store, now_us);
+}
+
+absl::Status AccountState::OnComplaint(Store* store, int64_t now_us) {
+  if (!warmup_) return absl::OkStatus();
+  guard_.OnComplaint(now_us);
+  return PauseIfGuardTripped(store, now_us);
+}
+
+absl::Status AccountState::PauseIfGuardTripped(Store* store, int64_t now_us) {
   std::string why;
   if (!guard_.Tripped(now_us, *warmup_, &why)) return absl::OkStatus();
   const int64_t next_day = (DailyCap::DayOf(now_us) + 1) * 86400;
   absl::StatusOr<bool> changed =
       Pause(store, "warmup_reply_rate", why, now_us / 1'000'000, next_day);
   return changed.status();
+}
+
+absl::Status AccountStates::OnComplaint(Store* store, std::string_view campaign_id,
+                                        std::string_view address_key, int64_t now_us) {
+  if (campaign_id.empty() || address_key.empty()) return absl::OkStatus();
+  std::vector<std::optional<ProgressRecord>> p;
+  const std::vector<uint32_t> shards = {ShardOf(address_key)};
+  const std::vector<std::string_view> keys = {address_key};
+  if (absl::Status st = CampaignStore(store).GetProgress(campaign_id, shards, keys, &p); !st.ok())
+    return st;
+  if (p.empty() || !p[0] || p[0]->account.empty()) return absl::OkStatus();
+  AccountState* s = Find(store->data_dir(), p[0]->account);
+  return s ? s->OnComplaint(store, now_us) : absl::OkStatus();
 }
 
 void IpWarmup::SyncDay(int64_t now_us) {

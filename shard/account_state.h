@@ -74,8 +74,10 @@ class AccountState {
   uint64_t LimitOn(int64_t now_us) const;
   // Gives the daily cap the limit of the UTC day of `now_us` (lock-free when the day is the one
   // already set).
+  // Without a warm-up the limit is daily_limit on every day: nothing to do.
   void SyncDay(int64_t now_us) {
-    if (limit_day_.load(std::memory_order_acquire) != DailyCap::DayOf(now_us)) SetDayLimit(now_us);
+    if (warmup_ && limit_day_.load(std::memory_order_acquire) != DailyCap::DayOf(now_us))
+      SetDayLimit(now_us);
   }
   // Messages still allowed today (UINT64_MAX: no cap).
   uint64_t RemainingToday(int64_t now_us);
@@ -89,6 +91,9 @@ class AccountState {
   // A verdict on a message of this account (only with a warm-up): feeds the reply-rate guard;
   // when it trips, the account pauses until the next UTC day. Returns the pause's store error.
   [[nodiscard]] absl::Status OnVerdict(Store* store, bool bounced, int64_t now_us);
+  // A complaint about a message of this account (only with a warm-up): counted by the guard,
+  // which may pause the account as OnVerdict does.
+  [[nodiscard]] absl::Status OnComplaint(Store* store, int64_t now_us);
 
   // Paused at unix second `now` (lock-free). A pause whose end has passed is over.
   bool PausedAt(int64_t now) const {
@@ -113,6 +118,7 @@ class AccountState {
   friend class AccountStates;
   void SetGauge(const std::string& reason, double v) const;
   void SetDayLimit(int64_t now_us);
+  absl::Status PauseIfGuardTripped(Store* store, int64_t now_us);
 
   const std::string name_;
   SharedRate rate_{0, 1};
@@ -141,6 +147,10 @@ class AccountStates {
   [[nodiscard]] absl::StatusOr<AccountState*> Acquire(
       Store* store, const AccountConfig& account, int64_t now_us,
       const std::vector<WarmupConfig>* warmups = nullptr);
+  // A complaint (feedback) about campaign `campaign_id`'s message to `address_key`: the account
+  // that sent it (its progress record) counts it, if a run in this process has used it.
+  [[nodiscard]] absl::Status OnComplaint(Store* store, std::string_view campaign_id,
+                                         std::string_view address_key, int64_t now_us);
   // The state of `name` if a run in this process has used it (nullptr otherwise).
   AccountState* Find(const std::string& data_dir, std::string_view name);
 

@@ -1,7 +1,8 @@
 // Issue 16's calendar against salvo-sink on loopback, the daemon's time from SALVO_FAKE_NOW:
 // a warm-up account sends to the engaged recipients first and goes on by itself the next UTC
 // day (a second daemon started with a later fake clock), and a send window closed now and
-// opening 3 s later holds everything until it opens.
+// opening 3 s later holds everything until it opens; a source IP's warm-up caps that IP and
+// its count is stored; per-recipient zones hold those whose window is closed.
 //
 // The clicks that make recipients "engaged" are written with the event store API
 // (EventStore::AppendBatch), the call the daemon's click endpoint makes through its batcher
@@ -182,6 +183,69 @@ TEST(CampaignCalendar, NothingIsSentBeforeTheWindowOpensAndEverythingAfter) {
   const double first = FirstMessageAt(dir.File("timeline.tsv"));
   ASSERT_GE(first, 0);
   EXPECT_GE(first + 0.25, absl::ToDoubleSeconds(launched - sink_start) + 3.0) << first;
+}
+
+TEST(CampaignCalendar, ASourceIpWarmupCapsTheIpAndItsCountIsStored) {
+  TempDir dir;
+  Population pop = Populate(dir.File("data"), "news", 100, "i");
+  Sink sink(dir, "sink");
+  const std::string config = dir.Write(
+      "salvo.toml",
+      ConfigText(dir, {{"acct", sink.port(), {"127.0.0.1"}, 2}}, kOneAccountRoute,
+                 "[[warmup]]\nsource_ip = \"127.0.0.1\"\nstart = \"2026-12-01\"\n"
+                 "daily = [30]\n"));
+  const std::string campaign = CampaignFile(dir, "ipw", "news");
+  auto r = RunProcess({SalvoBin(), "send", "-c", config, "--campaign", campaign, "--json"}, "",
+                      std::chrono::seconds(120), {{"SALVO_FAKE_NOW", "2026-12-01T10:00:00Z"}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"state\":\"waiting\"")) << r.out;
+  EXPECT_EQ(JsonInt(r.out, "delivered"), 30) << r.out;
+  const int64_t left = static_cast<int64_t>(pop.eligible.size()) - 30;
+  EXPECT_EQ(JsonInt(r.out, "held_back"), left) << r.out;
+  auto store = Store::Open({dir.File("data")});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto n = CampaignStore(store->get()).GetDailyCount("ip:127.0.0.1", "2026-12-01");
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 30u);
+  EXPECT_EQ(sink.StopAndRead().size(), 30u);
+}
+
+TEST(CampaignCalendar, PerRecipientZonesHoldThoseWhoseWindowIsClosed) {
+  TempDir dir;
+  {
+    auto store = Store::Open({dir.File("data")});
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::vector<Recipient> rs;
+    const char* zones[] = {"Asia/Tokyo", "Europe/London", "Not/AZone", ""};
+    for (int i = 0; i < 40; ++i) {
+      Recipient r;
+      r.address = absl::StrCat("z", i, "@example.test");
+      r.key = r.address;
+      r.shard = ShardOf(r.key);
+      r.consent.opted_in_at = "2026-01-01T00:00:00Z";
+      if (zones[i % 4][0]) r.fields = {{"timezone", zones[i % 4]}};
+      rs.push_back(std::move(r));
+    }
+    ASSERT_TRUE(RecipientStore(store->get()).Upsert("news", rs).ok());
+  }
+  Sink sink(dir, "sink");
+  const std::string config = WriteOneAccountConfig(dir, {"acct", sink.port(), {}, 2});
+  // 12:00Z: open in London and in UTC (the fallback), 21:00 in Tokyo (opens at 00:00Z).
+  const std::string campaign = CampaignFile(
+      dir, "tz", "news",
+      "window = { days = \"daily\", from = \"09:00\", to = \"17:00\", tz = \"UTC\" }\n"
+      "per_recipient_tz = \"timezone\"\n");
+  auto r = RunProcess({SalvoBin(), "send", "-c", config, "--campaign", campaign, "--json"}, "",
+                      std::chrono::seconds(120), {{"SALVO_FAKE_NOW", "2026-12-07T12:00:00Z"}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"state\":\"waiting\"")) << r.out;
+  EXPECT_EQ(JsonInt(r.out, "delivered"), 30) << r.out;
+  EXPECT_EQ(JsonInt(r.out, "held_back"), 10) << r.out;
+  EXPECT_EQ(JsonInt(r.out, "next_action_at"), UnixOf(2026, 12, 8)) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "outside the recipients' send windows")) << r.out;
+  auto got = sink.StopAndRead();
+  EXPECT_EQ(got.size(), 30u);
+  for (const auto& [addr, v] : got) EXPECT_NE(std::atoi(addr.c_str() + 1) % 4, 0) << addr;
 }
 
 }  // namespace

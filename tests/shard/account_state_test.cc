@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/base/shard.h"
 #include "store/campaign_store.h"
 #include "tests/testlib/testlib.h"
 
@@ -116,6 +117,39 @@ TEST(AccountState, WarmupCapsTheDayWithinDailyLimitAndAnIpHasItsOwnCap) {
   for (int i = 0; i < 100; ++i) ip->OnVerdict(i < 10, now_us, &why);
   EXPECT_FALSE(ip->Allowed(now_us + day_us / 2));  // halted for the rest of the day
   EXPECT_TRUE(ip->Allowed(now_us + day_us));
+}
+
+TEST(AccountState, AComplaintCountsAgainstTheAccountThatSentTheMessage) {
+  test::TempDir dir;
+  auto store = Store::Open({dir.path()});
+  ASSERT_TRUE(store.ok());
+  AccountConfig a;
+  a.name = "warm2";
+  std::vector<WarmupConfig> w(1);
+  w[0].account = "warm2";
+  w[0].start_day = kNow / 86400;
+  w[0].max_bounce_rate = 0;
+  w[0].max_complaint_rate = 0.01;
+  const int64_t now_us = kNow * 1000000;
+  auto s = AccountStates::Process().Acquire(store->get(), a, now_us, &w);
+  ASSERT_TRUE(s.ok()) << s.status();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*s)->OnVerdict(store->get(), false, now_us).ok());
+  // The message to c@example.test of campaign "nov" went out on warm2 (its progress says so).
+  ProgressRecord p;
+  p.outcome = Outcome::kDelivered;
+  p.final = true;
+  p.account = "warm2";
+  ASSERT_TRUE(CampaignStore(store->get())
+                  .PutProgress("nov", {{ShardOf("c@example.test"), "c@example.test", p}})
+                  .ok());
+  // Unknown messages change nothing; one complaint in 100 is not above 1 %, two are.
+  ASSERT_TRUE(AccountStates::Process().OnComplaint(store->get(), "nov", "x@example.test", now_us).ok());
+  ASSERT_TRUE(AccountStates::Process().OnComplaint(store->get(), "nov", "c@example.test", now_us).ok());
+  EXPECT_FALSE((*s)->PausedAt(kNow));
+  ASSERT_TRUE(AccountStates::Process().OnComplaint(store->get(), "nov", "c@example.test", now_us).ok());
+  EXPECT_TRUE((*s)->PausedAt(kNow));
+  EXPECT_TRUE((*s)->record().reply.find("complaint rate 2.00 %") != std::string::npos)
+      << (*s)->record().reply;
 }
 
 }  // namespace

@@ -13,10 +13,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
+#include "engine/base/clock.h"
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/metrics/salvo_metrics.h"
+#include "shard/account_state.h"
 
 namespace salvo {
 namespace {
@@ -240,6 +242,10 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
       if (supp[j]) ++counts->suppressed;
       ++by_class[{ev.provider, ev.klass}];
       if (ev.klass == FeedbackClass::kUnsubscribe) ++unsub_by_campaign[ev.campaign_id];
+      // A complaint counts against the warm-up of the account that sent the message.
+      if (ev.klass == FeedbackClass::kComplaint && supp[j])
+        RETURN_IF_ERROR(AccountStates::Process().OnComplaint(store_, ev.campaign_id,
+                                                             supp[j]->key, NowUnixMicros()));
     }
   }
   auto& m = metrics::Metrics();
