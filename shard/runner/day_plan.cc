@@ -54,7 +54,9 @@ absl::StatusOr<std::unique_ptr<DayPlan>> PlanDay(RunState* s, int64_t now_us) {
     if (r == UINT64_MAX) return nullptr;  // an account without a cap: everyone fits
     room += r;
   }
-  if (room > DayPlan::kMaxRoom) return nullptr;
+  // No room at all: nothing to choose; the run pauses at the caps naming the accounts, as
+  // without a plan, and goes on by itself at the next UTC day.
+  if (room == 0 || room > DayPlan::kMaxRoom) return nullptr;
   absl::flat_hash_set<uint64_t> engaged;
   const uint32_t days = s->config->sending.engaged_days;
   if (days > 0) {

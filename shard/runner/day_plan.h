@@ -32,7 +32,7 @@ struct DayPlan {
 };
 
 // The plan of the run at `now_us`, or null when everyone left fits in today's room, an account
-// of the route has no cap, or the room is above kMaxRoom. engaged_days = 0: by opt-in date only.
+// of the route has no cap, or the room is 0 or above kMaxRoom. engaged_days = 0: by opt-in date only.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<DayPlan>> PlanDay(RunState* s, int64_t now_us);
 
 // "daily caps: 900 recipients held back until 2026-12-02T00:00:00Z (today's room 100: 100
