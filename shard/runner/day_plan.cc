@@ -79,16 +79,10 @@ absl::StatusOr<std::unique_ptr<DayPlan>> PlanDay(RunState* s, int64_t now_us) {
         return st;
       if (rs.empty()) break;
       after = rs.back().key;
-      std::vector<uint32_t> shards;
-      std::vector<std::string_view> keys;
-      for (const auto& r : rs) {
-        shards.push_back(r.shard);
-        keys.push_back(r.key);
-      }
       std::vector<std::optional<ProgressRecord>> progress;
-      if (absl::Status st = s->cstore->GetProgress(s->campaign->id, shards, keys, &progress);
-          !st.ok())
-        return st;
+      if (absl::Status st = s->ProgressOf(rs, &progress); !st.ok()) return st;
+      std::vector<std::string_view> keys;
+      for (const auto& r : rs) keys.push_back(r.key);
       std::vector<bool> suppressed;
       if (absl::Status st = s->sstore->CheckBatch(keys, &suppressed); !st.ok()) return st;
       for (size_t i = 0; i < rs.size(); ++i) {

@@ -94,14 +94,8 @@ bool Feeder::Scan(size_t want, std::vector<ItemPtr>* batch) {
       after_key_ = rs.back().key;
     }
   }
-  std::vector<uint32_t> shards;
-  std::vector<std::string_view> keys;
-  for (const auto& r : rs) {
-    shards.push_back(r.shard);
-    keys.push_back(r.key);
-  }
   std::vector<std::optional<ProgressRecord>> progress;
-  absl::Status st = s_->cstore->GetProgress(s_->campaign->id, shards, keys, &progress);
+  absl::Status st = s_->ProgressOf(rs, &progress);
   if (!st.ok()) {
     s_->Fatal(st);
     return false;

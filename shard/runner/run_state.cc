@@ -59,6 +59,19 @@ void RunState::Change(const std::optional<ProgressRecord>& old, Outcome now, boo
   if (now == Outcome::kDeferred && final_deferred) deferred_final++;
 }
 
+absl::Status RunState::ProgressOf(const std::vector<Recipient>& rs,
+                                  std::vector<std::optional<ProgressRecord>>* out) const {
+  std::vector<uint32_t> shards;
+  std::vector<std::string_view> keys;
+  shards.reserve(rs.size());
+  keys.reserve(rs.size());
+  for (const auto& r : rs) {
+    shards.push_back(r.shard);
+    keys.push_back(r.key);
+  }
+  return cstore->GetProgress(campaign->id, shards, keys, out);
+}
+
 void RunState::Fill(CampaignProgress* p) {
   auto nonneg = [](int64_t v) { return static_cast<uint64_t>(std::max<int64_t>(0, v)); };
   auto c = [&](Outcome o) { return nonneg(count[static_cast<int>(o)].load()); };

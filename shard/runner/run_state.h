@@ -104,6 +104,9 @@ struct RunState {
   void Fatal(const absl::Status& st);
   // A recipient's outcome moves from `old` (as stored) to `now`.
   void Change(const std::optional<ProgressRecord>& old, Outcome now, bool final_deferred);
+  // The stored progress in this campaign of each of `rs` (one MultiGet).
+  [[nodiscard]] absl::Status ProgressOf(const std::vector<Recipient>& rs,
+                                        std::vector<std::optional<ProgressRecord>>* out) const;
   // Counts, accounts and throttles into *p.
   void Fill(CampaignProgress* p);
 };
