@@ -16,6 +16,7 @@
 #include "engine/base/status_macros.h"
 #include "engine/policy/routing.h"
 #include "shard/account_state.h"
+#include "shard/runner/day_plan.h"
 #include "shard/runner/feeder.h"
 #include "shard/runner/run_monitor.h"
 #include "shard/runner/run_state.h"
@@ -56,7 +57,8 @@ namespace salvo {
     a->cfg = InternAccount(*ac);  // the shared workers' pools are keyed by this pointer
     a->weight = ra.weight;
     // Rate, today's count and pause: the process's, loaded from the store on first use.
-    ASSIGN_OR_RETURN(a->state, AccountStates::Process().Acquire(store, *ac, RunnerNowUs()));
+    ASSIGN_OR_RETURN(a->state, AccountStates::Process().Acquire(store, *ac, RunnerNowUs(),
+                                                                       &config.warmups));
     if (!options.dry_run) a->DailyLimitGauge(a->state->daily().Allowed(RunnerNowUs()) ? 0 : 1);
     s.accounts.push_back(std::move(a));
   }
@@ -135,6 +137,14 @@ namespace salvo {
     return snap;
   }
 
+  s.window = campaign.window ? &*campaign.window : nullptr;
+  // The day's caps leave less room than recipients left: engaged first, the rest held back.
+  std::unique_ptr<DayPlan> plan;
+  if (!options.dry_run) {
+    ASSIGN_OR_RETURN(plan, PlanDay(&s, RunnerNowUs()));
+    s.plan = plan.get();
+  }
+
   std::vector<std::unique_ptr<Feeder>> feeders;
   for (uint32_t i = 0; i < workers; ++i)
     feeders.push_back(std::make_unique<Feeder>(&s, i, options.dry_run ? nullptr : &group->worker(i)));
@@ -191,6 +201,11 @@ namespace salvo {
       rec.state = CampaignState::kPaused;
       break;
     case StopKind::kNone:
+      if (plan && plan->held() > 0) {  // the rest goes on at the next UTC day
+        const int64_t next_day_s = (DailyCap::DayOf(RunnerNowUs()) + 1) * 86400;
+        s.Hold(next_day_s * 1'000'000,
+               HeldReason(*plan, config.sending.engaged_days, next_day_s));
+      }
       if (s.wait_until_us != 0) {  // only retries far ahead left
         rec.state = CampaignState::kWaiting;
         rec.next_action_at = (s.wait_until_us + 999'999) / 1'000'000;
@@ -202,6 +217,8 @@ namespace salvo {
       break;
   }
   rec.pause_reason = s.stop_reason;
+  if (rec.state == CampaignState::kWaiting && rec.pause_reason.empty())
+    rec.pause_reason = s.hold_reason;  // a window closed, the day's caps ("" for retries)
   if (rec.state == CampaignState::kPaused) {
     // A pause for want of accounts ends when the first comes back (if one has a known end), one
     // for a daemon stop when it starts again; others by hand.

@@ -59,6 +59,7 @@ struct CampaignProgress {
   uint64_t would_send = 0;      // dry run: eligible recipients that would be sent
   uint64_t in_flight_at_resume = 0;  // markers found when this run started (possible duplicates)
   uint64_t throttle_events = 0;
+  uint64_t held_back = 0;       // left for a later run: send window closed, the day's caps
   double rate = 0;              // verdicts per second (recent)
   double elapsed_s = 0;
   double eta_s = -1;            // -1: unknown

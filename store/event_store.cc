@@ -2,6 +2,8 @@
 #include "engine/base/clock.h"
 #include "store/event_store.h"
 
+#include <algorithm>
+
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -165,9 +167,16 @@ absl::Status EventStore::ApplyBatch(const std::vector<StoredEvent>& events,
 }
 
 absl::Status EventStore::ForEach(const std::function<bool(const StoredEvent&)>& fn) {
+  return ForEachSince(0, fn);
+}
+
+absl::Status EventStore::ForEachSince(int64_t since_us,
+                                      const std::function<bool(const StoredEvent&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(
       DbOf(store_)->NewIterator(rocksdb::ReadOptions(), CfOf(store_, Cf::kEvents)));
-  for (it->Seek("ev"); it->Valid() && it->key().starts_with("ev"); it->Next()) {
+  std::string start = "ev";
+  PutBe64(&start, static_cast<uint64_t>(std::max<int64_t>(0, since_us)));
+  for (it->Seek(start); it->Valid() && it->key().starts_with("ev"); it->Next()) {
     StoredEvent e;
     RETURN_IF_ERROR(DecodeEvent(std::string_view(it->value().data(), it->value().size()), &e));
     if (!fn(e)) break;

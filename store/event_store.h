@@ -68,6 +68,9 @@ class EventStore {
 
   // Visits events in time order; fn returns false to stop.
   [[nodiscard]] absl::Status ForEach(const std::function<bool(const StoredEvent&)>& fn);
+  // Same, from the first event recorded at or after `since_us` (a seek: older ones are not read).
+  [[nodiscard]] absl::Status ForEachSince(int64_t since_us,
+                                          const std::function<bool(const StoredEvent&)>& fn);
 
  private:
   std::string NextKey(int64_t at_us);

@@ -3,7 +3,9 @@
 #define TOML_EXCEPTIONS 0
 #include "engine/config/campaign.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <set>
 #include <toml++/toml.h>
 
@@ -32,6 +34,32 @@ std::string ResolveAgainst(const std::string& dir, const std::string& p) {
   return (std::filesystem::path(dir) / p).lexically_normal().string();
 }
 
+// window = { days = "mon-fri", from = "09:00", to = "17:00", tz = "Europe/Copenhagen" }
+absl::StatusOr<SendWindow> ParseWindow(const toml::node& v, const std::string& path) {
+  auto err = [&](const toml::node& n, std::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ":", LineOf(n), ": ", Av(what)));
+  };
+  const toml::table* t = v.as_table();
+  if (!t) return err(v, "\"window\" must be a table { days, from, to, tz }");
+  std::string fields[5];  // days, from, to, tz, per_recipient_tz
+  static constexpr const char* kKeys[5] = {"days", "from", "to", "tz", "per_recipient_tz"};
+  for (const auto& [k, f] : *t) {
+    const std::string key(k.str());
+    const auto* pos = std::find(std::begin(kKeys), std::end(kKeys), key);
+    if (pos == std::end(kKeys)) return err(f, absl::StrCat("unknown key \"window.", key, "\""));
+    auto s = f.value<std::string>();
+    if (!s || !f.is_string() || s->size() > 128)
+      return err(f, absl::StrCat("\"window.", key, "\" must be a string"));
+    fields[pos - std::begin(kKeys)] = *s;
+  }
+  if (fields[1].empty() || fields[2].empty())
+    return err(v, "\"window\" needs from and to (\"HH:MM\")");
+  auto w = ParseSendWindow(fields[0], fields[1], fields[2], fields[3]);
+  if (!w.ok()) return err(v, Sv(w.status().message()));
+  w->per_recipient_tz = fields[4];
+  return w;
+}
+
 }  // namespace
 
 [[nodiscard]]
@@ -47,6 +75,7 @@ absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::s
   const toml::table& t = res.table();
   CampaignConfig c;
   c.path = path;
+  std::string per_recipient_tz;
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   c.base_dir = dir.empty() ? "." : dir.string();
 
@@ -77,6 +106,13 @@ absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::s
       auto b = v.value<bool>();
       if (!b || !v.is_boolean()) return err(v, key, "must be true or false");
       (key == "track_clicks" ? c.track_clicks : c.track_opens) = *b;
+    } else if (key == "window") {
+      ASSIGN_OR_RETURN(c.window, ParseWindow(v, path));
+    } else if (key == "per_recipient_tz") {
+      auto s = v.value<std::string>();
+      if (!s || !v.is_string() || s->empty() || s->size() > 64)
+        return err(v, key, "must be the name of a recipient field");
+      per_recipient_tz = *s;
     } else if (key == "headers") {
       const toml::table* h = v.as_table();
       if (!h) return err(v, key, "must be a table of strings");
@@ -104,6 +140,12 @@ absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::s
   if (c.from.empty()) return missing("from");
   if (c.subject.empty()) return missing("subject");
   if (c.html_file.empty()) return missing("html_file");
+  if (!per_recipient_tz.empty()) {
+    if (!c.window)
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": \"per_recipient_tz\" needs a \"window\""));
+    c.window->per_recipient_tz = per_recipient_tz;
+  }
   c.html_file = ResolveAgainst(c.base_dir, c.html_file);
   c.text_file = ResolveAgainst(c.base_dir, c.text_file);
   return c;

@@ -1,16 +1,18 @@
 // Campaign file (TOML): what to send, to which list, from whom. The key names are the contract
 // (see README "Campaigns, rendering and DKIM"): id, list, segment, route, from, reply_to,
-// subject, html_file, text_file, headers, track_clicks, track_opens. Unknown keys and wrong types
+// subject, html_file, text_file, headers, track_clicks, track_opens, window, per_recipient_tz. Unknown keys and wrong types
 // are errors naming the file and line. Relative paths resolve against the campaign file's dir.
 // Trust: the file is operator input, but still parsed with size limits and full validation.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/policy/send_window.h"
 
 namespace salvo {
 
@@ -29,6 +31,9 @@ struct CampaignConfig {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, in file order
   bool track_clicks = true;
   bool track_opens = false;
+  // window = { days, from, to, tz[, per_recipient_tz] }: nothing is handed to SMTP outside it.
+  // per_recipient_tz (in the window or top-level) names a recipient field holding its zone.
+  std::optional<SendWindow> window;
 };
 
 // Reads and validates a campaign file (<= 1 MB).

@@ -20,6 +20,7 @@
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/config/duration.h"
+#include "engine/policy/warmup.h"
 
 namespace salvo {
 namespace {
@@ -290,6 +291,30 @@ void ReadRoute(TableReader& r, RouteConfig* ro) {
   return absl::OkStatus();
 }
 
+// [[warmup]]: the keys; the checks against accounts and dates are ValidateWarmup's.
+void ReadWarmup(TableReader& r, Config* c) {
+  WarmupConfig w;
+  w.line = static_cast<int>(r.table().source().begin.line);
+  r.Str("account", &w.account);
+  r.Str("source_ip", &w.source_ip);
+  r.Str("start", &w.start);
+  r.Str("schedule", &w.schedule);
+  if (const toml::array* a = r.Array("daily")) {
+    for (const auto& e : *a) {
+      auto v = e.value<int64_t>();
+      if (!e.is_integer() || !v || *v <= 0) {
+        r.Error(e, "daily", "must be a list of positive integers (messages per day)");
+        break;
+      }
+      w.daily.push_back(static_cast<uint64_t>(*v));
+    }
+  }
+  r.Double("max_bounce_rate", &w.max_bounce_rate);
+  r.Double("max_complaint_rate", &w.max_complaint_rate);
+  r.UInt("min_sample", &w.min_sample);
+  c->warmups.push_back(std::move(w));
+}
+
 }  // namespace
 
 namespace {
@@ -311,6 +336,15 @@ const AccountConfig* Config::FindAccount(std::string_view name) const {
 const RouteConfig* Config::FindRoute(std::string_view name) const {
   for (const auto& r : routes)
     if (r.name == name) return &r;
+  return nullptr;
+}
+
+const WarmupConfig* Config::FindWarmup(std::string_view account,
+                                      std::string_view source_ip) const {
+  for (const auto& w : warmups)
+    if ((!account.empty() && w.account == account) ||
+        (!source_ip.empty() && w.source_ip == source_ip))
+      return &w;
   return nullptr;
 }
 
@@ -426,12 +460,15 @@ std::string Config::Resolve(const std::string& p) const {
     sr.Dur("retry_max", &c.sending.retry_max);
     sr.Dur("hold_retries", &c.sending.hold_retries);
     sr.UInt("batch_size", &c.sending.batch_size);
+    sr.UInt("engaged_days", &c.sending.engaged_days);
   });
   r.WithTable("queue", [&](TableReader& qr) { qr.Dur("keep", &c.queue.keep); });
+  r.ForEachTable("warmup", [&](TableReader& wr) { ReadWarmup(wr, &c); });
   r.Finish();
   RETURN_IF_ERROR(st);
   c.data_dir = c.Resolve(c.data_dir);
   RETURN_IF_ERROR(Validate(c));
+  for (WarmupConfig& w : c.warmups) RETURN_IF_ERROR(ValidateWarmup(c, &w));
   return c;
 }
 

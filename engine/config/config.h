@@ -136,6 +136,23 @@ struct SendingConfig {
   // In salvo serve, a run waits in itself for retries due within this long; when only later
   // ones are left it ends, the campaign is `waiting`, and the daemon's calendar goes on then.
   absl::Duration hold_retries = absl::Seconds(30);
+  // When caps keep a campaign from its whole segment today: recipients who opened or clicked
+  // in the last engaged_days days go first (0: off, key order).
+  uint32_t engaged_days = 30;
+};
+
+// [[warmup]] — a day-by-day cap for a new account or source IP (engine/policy/warmup.h).
+struct WarmupConfig {
+  std::string account;    // exactly one of account / source_ip
+  std::string source_ip;
+  std::string start;      // "YYYY-MM-DD": UTC day 1
+  int64_t start_day = 0;  // unix day of start (set by validation)
+  std::string schedule;   // "standard" (the default when daily is empty)
+  std::vector<uint64_t> daily;  // explicit caps for day 1, 2, ...; no cap after the last
+  double max_bounce_rate = 0.05;      // over the last hour; 0: off
+  double max_complaint_rate = 0.003;  // over the last hour; 0: off
+  uint32_t min_sample = 100;          // messages sent in the last hour before the guard acts
+  int line = 0;                       // of the [[warmup]] in the file (messages)
 };
 
 // [queue] — the daemon's durable message queue (store/queue_store.h).
@@ -159,9 +176,12 @@ struct Config {
   std::map<std::string, WebhookConfig> webhooks;  // provider name -> config
   SendingConfig sending;
   QueueConfig queue;
+  std::vector<WarmupConfig> warmups;
 
   const AccountConfig* FindAccount(std::string_view name) const;
   const RouteConfig* FindRoute(std::string_view name) const;
+  // The [[warmup]] of an account / a source IP, or nullptr.
+  const WarmupConfig* FindWarmup(std::string_view account, std::string_view source_ip) const;
   // Resolves `p` against base_dir unless it is absolute or empty.
   std::string Resolve(const std::string& p) const;
 };

@@ -24,7 +24,7 @@ std::string CampaignProgress::ToJson() const {
       ",\"outside_segment\":", outside_segment, ",\"in_flight\":", in_flight,
       ",\"would_send\":", would_send, ",\"pending\":", Pending(),
       ",\"in_flight_at_resume\":", in_flight_at_resume,
-      ",\"throttle_events\":", throttle_events, ",\"rate\":", absl::StrFormat("%.1f", rate),
+      ",\"throttle_events\":", throttle_events, ",\"held_back\":", held_back, ",\"rate\":", absl::StrFormat("%.1f", rate),
       ",\"elapsed_s\":", absl::StrFormat("%.1f", elapsed_s),
       ",\"eta_s\":", absl::StrFormat("%.0f", eta_s), ",\"accounts\":[");
   for (size_t i = 0; i < accounts.size(); ++i) {

@@ -1,5 +1,7 @@
 #include "shard/runner/decision_applier.h"
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
 #include "engine/base/strings.h"
@@ -21,6 +23,18 @@ void DecisionApplier::Record(RunItem* item, Outcome o, bool final, std::string r
     Counters(item->acct, item->ip).For(o).Inc();
     writes_.push_back({item->r.shard, item->r.key, std::move(p)});
   }
+}
+
+void DecisionApplier::Guard(const RunItem* item, bool bounced, int64_t now) {
+  if (item->acct < 0) return;
+  AccountState& st = *s_->accounts[item->acct]->state;
+  if (st.warmup() != nullptr) {
+    if (absl::Status e = st.OnVerdict(s_->store, bounced, now); !e.ok()) s_->Fatal(e);
+  }
+  std::string why;
+  if (IpWarmup* w = st.ip_warmup(item->ip); w && w->OnVerdict(bounced, now, &why))
+    std::fprintf(stderr, "salvo: source IP %s halted until the next UTC day (warm-up): %s\n",
+                 w->ip.c_str(), why.c_str());
 }
 
 bool DecisionApplier::Flush() {
@@ -60,9 +74,11 @@ std::optional<int64_t> DecisionApplier::Apply(RunItem* item, const SendReport& r
   switch (d.action) {
     case Action::kDelivered:
       Record(item, Outcome::kDelivered, true, reply);
+      Guard(item, false, now);
       return std::nullopt;
     case Action::kBounce: {
       Record(item, Outcome::kBounced, true, reply);
+      Guard(item, true, now);
       SuppressionEntry e;
       e.key = item->r.key;
       e.reason = SuppressionReason::kHardBounce;

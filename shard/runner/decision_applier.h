@@ -42,6 +42,8 @@ class DecisionApplier {
   const std::vector<CampaignStore::Write>& pending() const { return writes_; }
 
  private:
+  // A verdict for the warm-up's reply-rate guard of *item's account (shard/account_state.h).
+  void Guard(const RunItem* item, bool bounced, int64_t now);
   // *item is deferred (retrying at next_retry_us unless final); common to throttles and 4xx.
   void Defer(RunItem* item, ProgressRecord p, bool give_up, int64_t next_retry_us,
              const std::string& reply);

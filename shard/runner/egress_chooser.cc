@@ -54,7 +54,8 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
       }
       return false;
     }
-    if (!st.daily().Allowed(now)) return false;
+    st.SyncDay(now);
+    if (!st.daily().Allowed(now) || !st.AnyIpAllowed(now)) return false;
     any_usable = true;
     const int64_t t = st.rate().NextAvailable(now);
     if (t > now) {
@@ -64,6 +65,7 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
     return true;
   };
   auto ip_ok = [&](size_t a, int ip) {
+    if (IpWarmup* w = s_->accounts[a]->state->ip_warmup(ip); w && !w->Allowed(now)) return false;
     if (throttle < 0 && dom_rate_.empty()) return true;
     const std::string key = DomKey(a, ip, domain);
     auto it = dom_rate_.find(key);
@@ -99,8 +101,16 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
       *retry_at = now + 1000;  // pick again: the account is now skipped
       return false;
     }
-    if (const int64_t t = st.rate().TryTake(now); t != 0) {
+    IpWarmup* ipw = st.ip_warmup(e.ip);
+    item->ip_daily_day = -1;
+    if (ipw && !ipw->daily.TryReserve(now, &item->ip_daily_day)) {
       st.daily().Release(item->daily_day);
+      item->ip_daily_day = -1;
+      *retry_at = now + 1000;  // pick again: the IP is now skipped
+      return false;
+    }
+    if (const int64_t t = st.rate().TryTake(now); t != 0) {
+      Release(e.account, e.ip, item);
       *retry_at = t;
       return false;
     }
@@ -123,6 +133,14 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
   }
   s_->accounts[e.account]->attempts++;
   return true;
+}
+
+void EgressChooser::Release(int account, int ip, RunItem* item) {
+  AccountState& st = *s_->accounts[account]->state;
+  st.daily().Release(item->daily_day);
+  if (IpWarmup* w = st.ip_warmup(ip); w && item->ip_daily_day >= 0)
+    w->daily.Release(item->ip_daily_day);
+  item->ip_daily_day = -1;
 }
 
 void EgressChooser::Done(const RunItem& item) {

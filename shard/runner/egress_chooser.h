@@ -30,6 +30,9 @@ class EgressChooser {
   // again) or no account of the route is usable at all (*retry_at = -1).
   bool Pick(RunItem* item, int64_t now, int64_t* retry_at);
 
+  // The daily reservations Pick made for *item on (account, ip) are given back (never sent).
+  void Release(int account, int ip, RunItem* item);
+
   // The attempt of *item is over: its domain connection slot is free again.
   void Done(const RunItem& item);
 

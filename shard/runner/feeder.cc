@@ -4,7 +4,9 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/clock.h"
 #include "engine/base/shard.h"
+#include "shard/runner/day_plan.h"
 
 namespace salvo {
 
@@ -31,6 +33,13 @@ void Feeder::Run() {
       continue;
     }
     const int64_t now = RunnerNowUs();
+    bool end = false;
+    int64_t open_at = 0;
+    if (OutsideWindow(now, &end, &open_at)) {
+      if (end) break;
+      WaitReports(std::clamp<int64_t>(open_at - now, 1000, 100'000));
+      continue;
+    }
     std::vector<ItemPtr> batch;
     const size_t budget = window_ > inflight_.size() ? window_ - inflight_.size() : 0;
     // Due delayed items first, then new members.
@@ -85,14 +94,8 @@ bool Feeder::Scan(size_t want, std::vector<ItemPtr>* batch) {
       after_key_ = rs.back().key;
     }
   }
-  std::vector<uint32_t> shards;
-  std::vector<std::string_view> keys;
-  for (const auto& r : rs) {
-    shards.push_back(r.shard);
-    keys.push_back(r.key);
-  }
   std::vector<std::optional<ProgressRecord>> progress;
-  absl::Status st = s_->cstore->GetProgress(s_->campaign->id, shards, keys, &progress);
+  absl::Status st = s_->ProgressOf(rs, &progress);
   if (!st.ok()) {
     s_->Fatal(st);
     return false;
@@ -115,6 +118,10 @@ bool Feeder::Scan(size_t want, std::vector<ItemPtr>* batch) {
         continue;
       }
     }
+    // Left for the next UTC day by the day's caps (engaged first, shard/runner/day_plan.h).
+    if (s_->plan && !s_->plan->Chosen(item->r.key)) continue;
+    if (s_->window && !s_->window->per_recipient_tz.empty() && !RecipientWindowOpen(item->r, now))
+      continue;
     if (item->prog && item->prog->outcome == Outcome::kDeferred &&
         item->prog->next_retry_us > now && !item->prog->in_flight) {
       item->due = item->prog->next_retry_us;
@@ -219,7 +226,7 @@ bool Feeder::Dispatch(std::vector<ItemPtr> batch) {
       RunItem* item = ready[i].item.get();
       if (!job.status[i].ok()) {
         // Never handed to the account: its daily reservation is given back.
-        s_->accounts[item->acct]->state->daily().Release(item->daily_day);
+        egress_.Release(item->acct, item->ip, item);
         egress_.Done(*item);
         applier_.Record(item, Outcome::kFailed, true,
                         absl::StrCat("render: ", job.status[i].message()));
@@ -246,6 +253,15 @@ bool Feeder::Dispatch(std::vector<ItemPtr> batch) {
     });
     if (it == daily.end()) it = daily.insert(daily.end(), {account, day, 0});
     it->n++;
+    if (r.item->ip_daily_day >= 0) {  // the source IP's warm-up count, under "ip:ADDRESS"
+      const std::string ip_key = s_->accounts[r.item->acct]->state->ip_warmup(r.item->ip)->CountKey();
+      const std::string ip_day = CampaignStore::UtcDay(r.item->ip_daily_day * 86400);
+      auto w = std::find_if(daily.begin(), daily.end(), [&](const DailyIncrement& d) {
+        return d.account == ip_key && d.day == ip_day;
+      });
+      if (w == daily.end()) w = daily.insert(daily.end(), {ip_key, ip_day, 0});
+      w->n++;
+    }
   }
   st = s_->cstore->PutProgress(s_->campaign->id, markers, daily);
   if (!st.ok()) {
@@ -302,7 +318,11 @@ void Feeder::PauseNoAccounts() {
                       r.reply, ")");
       if (r.until != 0 && r.until != AccountState::kManual) earliest(r.until * 1'000'000);
     } else {
-      absl::StrAppend(&why, a->cfg->name, " (daily_limit ", a->cfg->daily_limit, " reached)");
+      if (!a->state->AnyIpAllowed(now_us))
+        absl::StrAppend(&why, a->cfg->name, " (every source IP at its warm-up cap)");
+      else
+        absl::StrAppend(&why, a->cfg->name, " (", a->state->warmup() ? "warm-up cap " : "daily_limit ",
+                        a->state->daily().limit(), " reached)");
       earliest((DailyCap::DayOf(now_us) + 1) * 86400LL * 1'000'000);
     }
   }
@@ -314,6 +334,43 @@ void Feeder::PauseNoAccounts() {
   s_->RequestStop(StopKind::kPause,
                   absl::StrCat("no usable account left on route \"", s_->route->name, "\": ", why),
                   PauseEnd::kAccountsBack);
+}
+
+bool Feeder::OutsideWindow(int64_t now, bool* end, int64_t* open_at) {
+  const SendWindow* w = s_->window;
+  if (w == nullptr || !w->per_recipient_tz.empty()) return false;
+  const absl::Time t = absl::FromUnixMicros(now);
+  if (WindowOpenAt(*w, w->tz, t)) return false;
+  *open_at = absl::ToUnixMicros(NextWindowOpening(*w, w->tz, t));
+  if (s_->wait_horizon_us >= 0 && inflight_.empty()) {
+    s_->Hold(*open_at, absl::StrCat("outside the send window (", w->Describe(), "); reopens at ",
+                                    FormatUnixTime((*open_at + 999'999) / 1'000'000)));
+    *end = true;
+  }
+  return true;
+}
+
+bool Feeder::RecipientWindowOpen(const Recipient& r, int64_t now) {
+  const SendWindow& w = *s_->window;
+  absl::TimeZone tz = w.tz;
+  if (const std::string* name = r.Field(w.per_recipient_tz); name && !name->empty()) {
+    auto it = zones_.find(*name);
+    if (it == zones_.end()) {
+      if (zones_.size() >= 1024) zones_.clear();  // bounded: recipient data names the zones
+      auto z = LoadWindowZone(*name);
+      it = zones_.emplace(*name, z.ok() ? *z : w.tz).first;
+    }
+    tz = it->second;
+  }
+  const absl::Time t = absl::FromUnixMicros(now);
+  if (WindowOpenAt(w, tz, t)) return true;
+  const int64_t open_at = absl::ToUnixMicros(NextWindowOpening(w, tz, t));
+  s_->held_window++;
+  s_->Hold(open_at, absl::StrCat("outside the recipients' send windows (", w.Describe(),
+                                 ", per_recipient_tz \"", w.per_recipient_tz,
+                                 "\"); the next opens at ",
+                                 FormatUnixTime((open_at + 999'999) / 1'000'000)));
+  return false;
 }
 
 void Feeder::WaitReports(int64_t us) {

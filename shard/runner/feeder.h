@@ -55,6 +55,13 @@ class Feeder {
   bool Dispatch(std::vector<ItemPtr> batch);
   // No account of the route can take mail: the run pauses, saying why for each account.
   void PauseNoAccounts();
+  // The campaign's send window (one zone for all) is closed at `now`: nothing new goes out.
+  // *end: the run ends here, waiting for the opening (the daemon, nothing in flight); else the
+  // feeder waits in the run. *open_at: the opening (µs).
+  bool OutsideWindow(int64_t now, bool* end, int64_t* open_at);
+  // per_recipient_tz: whether *r's window is open at `now` in its zone (the window's tz when
+  // the field is missing or not a zone); when not, *r is held for a later run.
+  bool RecipientWindowOpen(const Recipient& r, int64_t now);
   void WaitReports(int64_t us);
   void DrainReports();
 
@@ -75,6 +82,7 @@ class Feeder {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<SendReport> reports_;  // guarded by mu_
+  absl::flat_hash_map<std::string, absl::TimeZone> zones_;  // per_recipient_tz, bounded
 };
 
 }  // namespace salvo

@@ -16,6 +16,7 @@ struct RunItem {
   int64_t due = 0;                     // when it is tried (again), unix µs
   int acct = -1, ip = -1;              // the egress chosen for its current attempt
   int64_t daily_day = 0;  // the UTC day its account's daily count was reserved on
+  int64_t ip_daily_day = -1;  // ... and its source IP's warm-up count (-1: the IP has none)
   std::string dom_key;    // account '|' ip '|' domain when a domain limiter applies
   bool slim = false;      // waiting in the delay heap: r keeps only key and shard (reloaded when due)
 };

@@ -1,5 +1,6 @@
 #include "engine/base/clock.h"
 #include "shard/runner/run_state.h"
+#include "shard/runner/day_plan.h"
 
 #include <algorithm>
 #include <chrono>
@@ -32,9 +33,14 @@ void RunState::RequestStop(StopKind kind, std::string reason, PauseEnd end) {
   stop_pause_end = end;
 }
 
-void RunState::WaitUntil(int64_t due_us) {
+void RunState::WaitUntil(int64_t due_us) { Hold(due_us, std::string()); }
+
+void RunState::Hold(int64_t due_us, std::string reason) {
   std::lock_guard<std::mutex> l(mu);
-  if (wait_until_us == 0 || due_us < wait_until_us) wait_until_us = due_us;
+  if (wait_until_us == 0 || due_us < wait_until_us) {
+    wait_until_us = due_us;
+    hold_reason = std::move(reason);
+  }
 }
 
 void RunState::Fatal(const absl::Status& st) {
@@ -54,6 +60,19 @@ void RunState::Change(const std::optional<ProgressRecord>& old, Outcome now, boo
   if (now == Outcome::kDeferred && final_deferred) deferred_final++;
 }
 
+absl::Status RunState::ProgressOf(const std::vector<Recipient>& rs,
+                                  std::vector<std::optional<ProgressRecord>>* out) const {
+  std::vector<uint32_t> shards;
+  std::vector<std::string_view> keys;
+  shards.reserve(rs.size());
+  keys.reserve(rs.size());
+  for (const auto& r : rs) {
+    shards.push_back(r.shard);
+    keys.push_back(r.key);
+  }
+  return cstore->GetProgress(campaign->id, shards, keys, out);
+}
+
 void RunState::Fill(CampaignProgress* p) {
   auto nonneg = [](int64_t v) { return static_cast<uint64_t>(std::max<int64_t>(0, v)); };
   auto c = [&](Outcome o) { return nonneg(count[static_cast<int>(o)].load()); };
@@ -68,6 +87,7 @@ void RunState::Fill(CampaignProgress* p) {
   p->in_flight = nonneg(in_flight.load());
   p->would_send = nonneg(would_send.load());
   p->throttle_events = nonneg(throttle_events.load());
+  p->held_back = nonneg(held_window.load()) + (plan ? plan->held() : 0);
 
   const int64_t now_s = RunnerNowUs() / 1'000'000;
   std::lock_guard<std::mutex> l(mu);

@@ -31,6 +31,8 @@ int64_t RunnerNowUs();
 // "until 2026-12-05T00:00:00Z", or "until resumed" for a pause's end of 0 (by hand).
 std::string PauseEndText(int64_t until);
 
+struct DayPlan;  // shard/runner/day_plan.h
+
 // One account of the run's route.
 struct RunAccount {
   const AccountConfig* cfg = nullptr;
@@ -66,6 +68,8 @@ struct RunState {
   uint32_t workers = 1;
   RenderBoard render;
   std::vector<std::unique_ptr<RunAccount>> accounts;
+  const SendWindow* window = nullptr;  // the campaign's send window (null: always open)
+  const DayPlan* plan = nullptr;       // engaged first: who is sent today (null: everyone)
 
   // Recipients by outcome over the whole campaign (all runs), kept current by Change().
   std::atomic<int64_t> count[kOutcomes] = {};
@@ -74,6 +78,7 @@ struct RunState {
   std::atomic<int64_t> would_send{0};
   std::atomic<int64_t> verdicts{0};
   std::atomic<int64_t> throttle_events{0};
+  std::atomic<int64_t> held_window{0};  // left for later: their send window is closed
 
   std::atomic<int> stop{0};  // a StopKind
   std::mutex mu;
@@ -86,9 +91,12 @@ struct RunState {
   int64_t wait_until_us = 0;
   int64_t resume_at_us = 0;
   int64_t wait_horizon_us = -1;  // RunnerOptions::wait_horizon_s in µs (-1: wait in the run)
+  std::string hold_reason;  // why the earliest wait_until_us (a window, caps); guarded by mu
 
   // A feeder has nothing left but recipients due at `due_us` or later.
   void WaitUntil(int64_t due_us);
+  // Same for recipients held back (window closed, caps), saying why.
+  void Hold(int64_t due_us, std::string reason);
 
   StopKind stop_kind() const { return static_cast<StopKind>(stop.load()); }
   // Asks the feeders to stop (the stronger kind wins; the first reason of a kind stays, with how
@@ -98,6 +106,9 @@ struct RunState {
   void Fatal(const absl::Status& st);
   // A recipient's outcome moves from `old` (as stored) to `now`.
   void Change(const std::optional<ProgressRecord>& old, Outcome now, bool final_deferred);
+  // The stored progress in this campaign of each of `rs` (one MultiGet).
+  [[nodiscard]] absl::Status ProgressOf(const std::vector<Recipient>& rs,
+                                        std::vector<std::optional<ProgressRecord>>* out) const;
   // Counts, accounts and throttles into *p.
   void Fill(CampaignProgress* p);
 };

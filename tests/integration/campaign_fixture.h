@@ -12,8 +12,10 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -237,6 +239,39 @@ inline int64_t JsonInt(const std::string& json, const std::string& key) {
   size_t p = json.find("\"" + key + "\":");
   if (p == std::string::npos) return -1;
   return std::atoll(json.c_str() + p + key.size() + 3);
+}
+
+// `campaign list --json`'s object for `id` ("" when absent).
+inline std::string ListEntry(const std::string& config, const std::string& id) {
+  auto r = Salvo({"campaign", "list", "-c", config, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const size_t p = r.out.find(absl::StrCat("{\"id\":\"", id, "\""));
+  if (p == std::string::npos) return "";
+  return r.out.substr(p, r.out.find('}', p) - p + 1);
+}
+
+// Waits until `campaign list` shows `id` in `state`; returns its entry (or the last one seen).
+inline std::string WaitForState(const std::string& config, const std::string& id,
+                         const std::string& state, std::chrono::seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  std::string e;
+  do {
+    e = ListEntry(config, id);
+    if (absl::StrContains(e, absl::StrCat("\"state\":\"", state, "\""))) return e;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (std::chrono::steady_clock::now() < until);
+  return e;
+}
+
+// Seconds (since the sink started) of the first sample of its --timeline with a message.
+inline double FirstMessageAt(const std::string& timeline) {
+  std::ifstream f(timeline);
+  std::string line;
+  while (std::getline(f, line)) {
+    std::vector<std::string> p = absl::StrSplit(line, '\t');
+    if (p.size() == 2 && std::atoll(p[1].c_str()) > 0) return std::atof(p[0].c_str());
+  }
+  return -1;
 }
 
 }  // namespace salvo::test

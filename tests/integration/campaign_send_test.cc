@@ -210,8 +210,10 @@ TEST(CampaignSend, PauseFromAnotherProcessThenResume) {
 }
 
 // daily_limit is per UTC day over all campaigns: two campaigns on one account with
-// daily_limit = 25 send 25 in total; each pauses naming the account and the limit. The campaign
-// record keeps the route for `salvo campaign status`.
+// daily_limit = 25 send 25 in total: the first sends the day's room and waits for the next UTC
+// day saying how many it holds back (engaged first, shard/runner/day_plan.h); the second finds
+// no room and pauses naming the account and the limit. The campaign record keeps the route for
+// `salvo campaign status`.
 TEST(CampaignSend, DailyLimitHoldsAcrossCampaigns) {
   TempDir dir;
   Sink sink(dir, "sink");
@@ -228,11 +230,14 @@ TEST(CampaignSend, DailyLimitHoldsAcrossCampaigns) {
   std::string c2 = CampaignFile(dir, "d2", "l");
   RunResult r1 = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c1, "--json"}, "",
                             std::chrono::seconds(60));
-  EXPECT_EQ(r1.exit_code, 3) << r1.out << r1.err;  // paused
+  EXPECT_EQ(r1.exit_code, 0) << r1.out << r1.err;  // waiting
   EXPECT_EQ(JsonInt(r1.out, "delivered"), 25) << r1.out;
-  EXPECT_NE(r1.out.find("acct-a (daily_limit 25 reached)"), std::string::npos) << r1.out;
+  EXPECT_NE(r1.out.find("\"state\":\"waiting\""), std::string::npos) << r1.out;
+  EXPECT_NE(r1.out.find("recipients held back until"), std::string::npos) << r1.out;
+  EXPECT_NE(r1.out.find("(today's room 25: "), std::string::npos) << r1.out;
   RunResult r2 = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c2, "--json"}, "",
                             std::chrono::seconds(60));
+  // No room left today: it pauses at the limit, naming the account (until the next UTC day).
   EXPECT_EQ(r2.exit_code, 3) << r2.out << r2.err;
   EXPECT_EQ(JsonInt(r2.out, "delivered"), 0) << r2.out;
   EXPECT_NE(r2.out.find("acct-a (daily_limit 25 reached)"), std::string::npos) << r2.out;

@@ -3,8 +3,10 @@
 // action that changed its state (store/account_store.h, shard/account_state.h). Forwarded to
 // `salvo serve` when it owns the data_dir, so a pause or resume reaches running campaigns at once.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/base/clock.h"
@@ -13,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/base/json.h"
+#include "engine/policy/warmup.h"
 #include "shard/account_state.h"
 #include "store/account_store.h"
 #include "store/campaign_store.h"
@@ -37,12 +40,19 @@ int ListAccounts(CommandContext& ctx, const Config& cfg, Store* store, bool json
     const AccountRecord r = rec->value_or(AccountRecord{});
     const bool paused = r.PausedAt(now);
     const std::string until = r.until ? FormatUnixTime(r.until) : "";
+    // A warm-up lowers today's limit ([[warmup]], engine/policy/warmup.h).
+    uint64_t limit_today = a.daily_limit;
+    std::optional<uint64_t> warm;
+    if (const WarmupConfig* w = cfg.FindWarmup(a.name, "")) warm = WarmupCapOnDay(*w, now / 86400);
+    if (warm) limit_today = limit_today ? std::min(limit_today, *warm) : *warm;
     if (json) {
       absl::StrAppend(&out, first ? "" : ",", "{\"name\":", JsonString(a.name),
                       ",\"state\":", paused ? "\"paused\"" : "\"active\"",
                       ",\"reason\":", JsonString(paused ? r.reason : ""),
                       ",\"until\":", paused && r.until ? JsonString(until) : "null",
                       ",\"today\":", *sent, ",\"daily_limit\":", a.daily_limit,
+                      ",\"warmup_cap\":", warm ? absl::StrCat(*warm) : "null",
+                      ",\"limit_today\":", limit_today,
                       ",\"last_reply\":", JsonString(r.reply),
                       ",\"changed_at\":", r.changed_at ? JsonString(FormatUnixTime(r.changed_at)) : "null",
                       "}");
@@ -50,7 +60,8 @@ int ListAccounts(CommandContext& ctx, const Config& cfg, Store* store, bool json
       const std::string state =
           paused ? absl::StrCat("paused: ", r.reason, " ", r.until ? "until " + until : "until resumed")
                  : "active";
-      const std::string limit = a.daily_limit ? absl::StrCat(a.daily_limit) : "-";
+      const std::string limit =
+          limit_today ? absl::StrCat(limit_today, warm ? " (warm-up)" : "") : "-";
       const std::string change =
           r.changed_at ? absl::StrCat(FormatUnixTime(r.changed_at), " ", r.reply) : "-";
       absl::StrAppendFormat(&out, "%-20s %-58s %-17s %s\n", a.name, state,
@@ -74,7 +85,8 @@ int ChangeAccount(CommandContext& ctx, const std::string& config_path, const std
   if (!store.ok()) return ctx.Fail(store.status());
   const absl::Time now = ProcessClock().Now();
   // The process's state (in the daemon: the one its running campaigns use).
-  auto state = AccountStates::Process().Acquire(*store, *account, absl::ToUnixMicros(now));
+  auto state = AccountStates::Process().Acquire(*store, *account, absl::ToUnixMicros(now),
+                                                &(*cfg)->warmups);
   if (!state.ok()) return ctx.Fail(state.status());
   const int64_t now_s = absl::ToUnixSeconds(now);
   if (pause) {

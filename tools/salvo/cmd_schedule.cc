@@ -121,7 +121,7 @@ int List(CommandContext& ctx, const std::string& config_path, bool json) {
     if (!p.ok()) return ctx.Fail(p.status());
     const int64_t next = r.state == CampaignState::kScheduled ? r.scheduled_at : r.next_action_at;
     std::string reason = r.pause_reason;
-    if (r.state == CampaignState::kWaiting)
+    if (r.state == CampaignState::kWaiting && reason.empty())  // only retries left
       reason = absl::StrCat(p->deferred - p->deferred_final, " deferred, retried at ",
                             TimeText(next));
     if (json) {

@@ -40,9 +40,9 @@ std::string ProgressLine(const CampaignProgress& p) {
   std::string eta = p.eta_s < 0 ? "?" : absl::StrFormat("%.0fs", p.eta_s);
   return absl::StrFormat(
       "%s: %.0f sent/s  ETA %s  delivered %d  deferred %d  bounced %d  failed %d  suppressed %d  "
-      "no consent %d  in flight %d",
+      "no consent %d  in flight %d%s",
       p.id, p.rate, eta, p.delivered, p.deferred, p.bounced, p.failed, p.suppressed, p.no_consent,
-      p.in_flight);
+      p.in_flight, p.held_back ? absl::StrCat("  held back ", p.held_back) : "");
 }
 
 void PrintSummary(FILE* out, const CampaignProgress& p) {
@@ -57,7 +57,8 @@ void PrintSummary(FILE* out, const CampaignProgress& p) {
   if (!p.pause_reason.empty()) absl::FPrintF(out, "  reason: %s\n", p.pause_reason);
   if (p.next_action_at > 0 && (p.state == "waiting" || p.state == "paused"))
     absl::FPrintF(out, "  %s at %s (salvo serve)\n",
-                  p.state == "waiting" ? "retries go on" : "resumes by itself",
+                  p.state == "paused" ? "resumes by itself"
+                  : p.pause_reason.empty() ? "retries go on" : "goes on",
                   FormatUnixTime(p.next_action_at));
   const uint64_t pending = p.Pending();
   absl::FPrintF(out,
@@ -77,6 +78,9 @@ void PrintSummary(FILE* out, const CampaignProgress& p) {
       absl::FPrintF(out, "  deferred: %d gave up after retry_for, %d still retrying\n",
                     p.deferred_final, p.deferred - p.deferred_final);
   }
+  if (p.held_back)
+    absl::FPrintF(out, "  held back for a later run (send window, the day's caps): %d\n",
+                  p.held_back);
   if (p.in_flight_at_resume)
     absl::FPrintF(out, "  in flight at an earlier interruption (re-sent, possible duplicates): %d\n",
                   p.in_flight_at_resume);

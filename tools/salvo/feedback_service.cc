@@ -18,6 +18,7 @@
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/metrics/salvo_metrics.h"
+#include "shard/account_state.h"
 #include "store/queue_store.h"
 
 namespace salvo {
@@ -243,6 +244,10 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
       if (ev.klass == FeedbackClass::kHardBounce) MarkQueuedBounced(ev);
       ++by_class[{ev.provider, ev.klass}];
       if (ev.klass == FeedbackClass::kUnsubscribe) ++unsub_by_campaign[ev.campaign_id];
+      // A complaint counts against the warm-up of the account that sent the message.
+      if (ev.klass == FeedbackClass::kComplaint && supp[j])
+        RETURN_IF_ERROR(AccountStates::Process().OnComplaint(store_, ev.campaign_id,
+                                                             supp[j]->key, NowUnixMicros()));
     }
   }
   auto& m = metrics::Metrics();

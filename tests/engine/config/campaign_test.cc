@@ -64,5 +64,34 @@ TEST(Campaign, WrongTypesAndMissingKeys) {
   EXPECT_NE(c.status().message().find("c.toml:1"), std::string::npos);
 }
 
+TEST(Campaign, SendWindowAndPerRecipientZone) {
+  const std::string base = "id = \"w\"\nlist = \"l\"\nfrom = \"a@example.com\"\n"
+                           "subject = \"s\"\nhtml_file = \"x.html\"\n";
+  auto c = ParseCampaign(base + "window = { days = \"mon-fri\", from = \"09:00\", to = \"17:00\", "
+                                "tz = \"Europe/Copenhagen\" }\nper_recipient_tz = \"timezone\"\n",
+                         "/c/w.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->window.has_value());
+  EXPECT_EQ(c->window->Describe(), "mon,tue,wed,thu,fri 09:00-17:00 Europe/Copenhagen");
+  EXPECT_EQ(c->window->per_recipient_tz, "timezone");
+  auto inner = ParseCampaign(base + "window = { from = \"22:00\", to = \"06:00\", "
+                                    "per_recipient_tz = \"tz\" }\n", "/c/w.toml");
+  ASSERT_TRUE(inner.ok()) << inner.status();
+  EXPECT_EQ(inner->window->tz_name, "UTC");
+  EXPECT_EQ(inner->window->per_recipient_tz, "tz");
+  auto bad = ParseCampaign(base + "window = { from = \"09:00\", to = \"17:00\", tz = \"Nowhere/City\" }\n",
+                           "/c/w.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "/c/w.toml:6: window.tz: unknown time zone \"Nowhere/City\" (not in the system's tzdata)");
+  auto key = ParseCampaign(base + "window = { from = \"09:00\", to = \"17:00\", day = \"mon\" }\n",
+                           "/c/w.toml");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().message(), "/c/w.toml:6: unknown key \"window.day\"");
+  auto lone = ParseCampaign(base + "per_recipient_tz = \"tz\"\n", "/c/w.toml");
+  ASSERT_FALSE(lone.ok());
+  EXPECT_EQ(lone.status().message(), "/c/w.toml: \"per_recipient_tz\" needs a \"window\"");
+}
+
 }  // namespace
 }  // namespace salvo

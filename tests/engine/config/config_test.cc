@@ -149,5 +149,64 @@ TEST(ConfigTest, EachSectionNamesFileLineAndKey) {
   }
 }
 
+constexpr char kWarmupBase[] = R"(
+[[account]]
+name = "new"
+host = "smtp.example.com"
+source_ips = ["192.0.2.10"]
+[[route]]
+name = "r"
+default = true
+accounts = [ { name = "new" } ]
+[sending]
+engaged_days = 14
+)";
+
+TEST(ConfigTest, WarmupForAnAccountOrASourceIp) {
+  auto c = ParseConfig(std::string(kWarmupBase) + R"(
+[[warmup]]
+account = "new"
+start = "2026-12-01"
+daily = [50, 100, 500]
+max_bounce_rate = 0.02
+[[warmup]]
+source_ip = "192.0.2.10"
+start = "2026-12-03"
+)", "/etc/salvo/salvo.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->sending.engaged_days, 14u);
+  ASSERT_EQ(c->warmups.size(), 2u);
+  EXPECT_EQ(c->warmups[0].daily, (std::vector<uint64_t>{50, 100, 500}));
+  EXPECT_EQ(c->warmups[0].start_day, 20788);
+  EXPECT_DOUBLE_EQ(c->warmups[0].max_bounce_rate, 0.02);
+  EXPECT_EQ(c->warmups[1].schedule, "standard");
+  EXPECT_EQ(c->warmups[1].min_sample, 100u);
+  EXPECT_EQ(c->FindWarmup("new", ""), &c->warmups[0]);
+  EXPECT_EQ(c->FindWarmup("", "192.0.2.10"), &c->warmups[1]);
+  EXPECT_EQ(c->FindWarmup("other", ""), nullptr);
+}
+
+TEST(ConfigTest, WarmupErrorsNameTheLine) {
+  auto err = [](const std::string& w) {
+    auto c = ParseConfig(std::string(kWarmupBase) + w, "s.toml");
+    return c.ok() ? std::string("ok") : std::string(c.status().message());
+  };
+  EXPECT_EQ(err("[[warmup]]\naccount = \"nope\"\nstart = \"2026-12-01\"\n"),
+            "s.toml:12: [[warmup]] account \"nope\" is not an [[account]]");
+  EXPECT_EQ(err("[[warmup]]\nsource_ip = \"198.51.100.1\"\nstart = \"2026-12-01\"\n"),
+            "s.toml:12: [[warmup]] source_ip \"198.51.100.1\" is not in the source_ips of any "
+            "[[account]]");
+  EXPECT_EQ(err("[[warmup]]\naccount = \"new\"\nstart = \"2026-02-30\"\n"),
+            "s.toml:12: [[warmup]] start \"2026-02-30\" is not a date \"YYYY-MM-DD\"");
+  EXPECT_EQ(err("[[warmup]]\naccount = \"new\"\nstart = \"2026-12-01\"\nschedule = \"fast\"\n"),
+            "s.toml:12: [[warmup]] schedule \"fast\" is unknown (\"standard\", or a daily list)");
+  EXPECT_EQ(err("[[warmup]]\naccount = \"new\"\nstart = \"2026-12-01\"\ndaily = [10, 0]\n"),
+            "s.toml:15: \"warmup.daily\": must be a list of positive integers (messages per day)");
+  EXPECT_EQ(err("[[warmup]]\naccount = \"new\"\nsource_ip = \"192.0.2.10\"\nstart = \"2026-12-01\"\n"),
+            "s.toml:12: [[warmup]] needs exactly one of account = \"NAME\" or source_ip = \"ADDRESS\"");
+  EXPECT_EQ(err("[[warmup]]\naccount = \"new\"\nstart = \"2026-12-01\"\nrate = 1\n"),
+            "s.toml:15: unknown key \"warmup.rate\"");
+}
+
 }  // namespace
 }  // namespace salvo

@@ -69,6 +69,44 @@ TEST(EgressChooser, DailyLimitMovesToTheOtherAccountThenNothingIsUsable) {
   EXPECT_TRUE(e.Pick(&more, kNow + 86400LL * 1000000, &retry));
 }
 
+TEST(EgressChooser, SourceIpWarmupCapsMoveToTheOtherIpThenNothingIsUsable) {
+  test::RunFixture f;
+  f.config.accounts[0].source_ips = {"192.0.2.10", "192.0.2.11"};
+  f.config.warmups.resize(2);
+  for (int i = 0; i < 2; ++i) {
+    f.config.warmups[i].source_ip = f.config.accounts[0].source_ips[i];
+    f.config.warmups[i].start_day = kNow / (86400LL * 1000000);
+  }
+  f.config.warmups[0].daily = {2};
+  f.config.warmups[1].daily = {1};
+  f.Rebuild();
+  // The process's state (in this fixture's own data_dir), with the IPs' warm-ups.
+  auto st = AccountStates::Process().Acquire(f.store.get(), f.config.accounts[0], kNow,
+                                             &f.config.warmups);
+  ASSERT_TRUE(st.ok()) << st.status();
+  f.s->accounts[0]->state = *st;
+  EgressChooser e(f.s.get());
+  int by[2] = {0, 0};
+  int64_t retry = 0;
+  for (int i = 0; i < 10 && by[0] + by[1] < 3; ++i) {
+    RunItem it = Item("r" + std::to_string(i) + "@example.test");
+    if (e.Pick(&it, kNow, &retry)) {
+      by[it.ip]++;
+      EXPECT_GE(it.ip_daily_day, 0);
+    }
+  }
+  EXPECT_EQ(by[0], 2);
+  EXPECT_EQ(by[1], 1);
+  RunItem more = Item("more@example.test");
+  EXPECT_FALSE(e.Pick(&more, kNow, &retry));
+  EXPECT_EQ(retry, -1);  // both IPs at their warm-up caps: the campaign pauses
+  // The day after, both lists have ended: no warm-up cap.
+  EXPECT_TRUE(e.Pick(&more, kNow + 86400LL * 1000000, &retry));
+  // A reservation given back (never sent) frees the IP's slot again.
+  e.Release(more.acct, more.ip, &more);
+  EXPECT_EQ(more.ip_daily_day, -1);
+}
+
 TEST(EgressChooser, ShortPausesAreWaitedForLongOnesLeaveTheAccountOut) {
   test::RunFixture f({1, 1});
   EgressChooser e(f.s.get());
