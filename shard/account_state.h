@@ -142,11 +142,11 @@ class AccountStates {
   // The state of `account` in the data_dir of `store`: created on first use from the store
   // (today's count, the stored pause); every call takes the account's rate and daily_limit from
   // `account` and reloads the counts when the UTC day changed since they were loaded. The
-  // warm-ups of the account and of its source IPs (config.warmups) are taken when the state is
-  // created.
+  // warm-ups of the account and of its source IPs (config.warmups; null: none) are taken when the
+  // state is created, so every caller passes them: the first one decides.
   [[nodiscard]] absl::StatusOr<AccountState*> Acquire(
       Store* store, const AccountConfig& account, int64_t now_us,
-      const std::vector<WarmupConfig>* warmups = nullptr);
+      const std::vector<WarmupConfig>* warmups);
   // A complaint (feedback) about campaign `campaign_id`'s message to `address_key`: the account
   // that sent it (its progress record) counts it, if a run in this process has used it.
   [[nodiscard]] absl::Status OnComplaint(Store* store, std::string_view campaign_id,

@@ -132,7 +132,7 @@ absl::Status QueueDelivery::Impl::SetUp() {
       auto a = std::make_unique<RunAccount>();
       a->cfg = InternAccount(*ac);
       a->weight = ra.weight;
-      ASSIGN_OR_RETURN(a->state, AccountStates::Process().Acquire(store, *ac, now));
+      ASSIGN_OR_RETURN(a->state, AccountStates::Process().Acquire(store, *ac, now, &config->warmups));
       conns += static_cast<size_t>(ac->max_connections) * std::max<size_t>(1, ac->source_ips.size());
       re->state.accounts.push_back(std::move(a));
     }

@@ -25,13 +25,13 @@ TEST(AccountState, LoadsTodaysCountAndThePauseAndPersistsChanges) {
     ASSERT_TRUE(CampaignStore(store->get())
                     .AddDailyCounts({{"sg-bulk", CampaignStore::UtcDay(kNow), 40}})
                     .ok());
-    auto s = AccountStates::Process().Acquire(store->get(), a, kNow * 1000000);
+    auto s = AccountStates::Process().Acquire(store->get(), a, kNow * 1000000, nullptr);
     ASSERT_TRUE(s.ok()) << s.status();
     EXPECT_EQ((*s)->daily().used(kNow * 1000000), 40u);
     EXPECT_EQ((*s)->rate().rate(), 50);
     EXPECT_FALSE((*s)->PausedAt(kNow));
     // The same state for every campaign of the process.
-    auto again = AccountStates::Process().Acquire(store->get(), a, kNow * 1000000);
+    auto again = AccountStates::Process().Acquire(store->get(), a, kNow * 1000000, nullptr);
     EXPECT_EQ(*again, *s);
     EXPECT_EQ(AccountStates::Process().Find(dir.path(), "sg-bulk"), *s);
 
