@@ -24,14 +24,7 @@ using test::ServeProcess;
 
 constexpr char kSecret[] = "integration-tracking-secret-0123456789abcdef";
 
-constexpr char kConfig[] = R"(data_dir = "DATA"
-[http]
-listen = "127.0.0.1:PORT"
-threads = 2
-[tracking]
-base_url = "http://127.0.0.1:PORT"
-secret_file = "tracking.key"
-)";
+constexpr const char* kConfig = test::kTrackingServeConfig;
 
 std::string WriteConfig(const test::TempDir& dir) {
   dir.Write("tracking.key", kSecret);

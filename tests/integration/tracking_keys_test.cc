@@ -24,14 +24,7 @@ using test::HttpDo;
 using test::RunProcess;
 using test::ServeProcess;
 
-constexpr char kConfig[] = R"(data_dir = "DATA"
-[http]
-listen = "127.0.0.1:PORT"
-threads = 2
-[tracking]
-base_url = "http://127.0.0.1:PORT"
-secret_file = "tracking.key"
-unsubscribe_mailto = "unsubscribe@example.com"
+const std::string kConfig = std::string(test::kTrackingServeConfig) + R"(unsubscribe_mailto = "unsubscribe@example.com"
 token_max_age = "400d"
 expired_url = "https://www.example.com/expired"
 )";
