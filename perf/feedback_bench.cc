@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/config/config.h"
+#include "engine/base/clock.h"
 #include "engine/links/token.h"
 #include "store/link_store.h"
 #include "store/store.h"
@@ -130,11 +131,12 @@ int ClickToken(int argc, char** argv) {
     if (!LinkStore(store->get()).Put("bench", {"https://www.example.com/landing?utm=bench"}).ok())
       return 1;
   }
-  TokenData d;
-  d.kind = TokenKind::kClick;
+  TokenClaims d;
+  d.purpose = TokenPurpose::kClick;
   d.campaign_id = "bench";
-  d.address_key = "reader@example.com";
-  std::printf("%s\n", MakeToken(d, secret).c_str());
+  d.recipient_id = RecipientId("reader@example.com");
+  d.issued_at = NowUnixSeconds();
+  std::printf("%s\n", TokenKeyRing(secret).Issue(d).c_str());
   return 0;
 }
 

@@ -59,7 +59,7 @@ struct QueueDelivery::Impl {
   QueueDeliveryOptions options;
   QueueStore queue{nullptr};
   std::vector<std::unique_ptr<DkimSigner>> signers;
-  std::unique_ptr<TokenSigner> tags;  // VERP tags, with [tracking] secret and bounce_domain
+  std::unique_ptr<TokenKeyRing> tags;  // VERP tags, with [tracking] secret and bounce_domain
   absl::flat_hash_map<std::string, std::unique_ptr<RouteEgress>> routes;
   absl::flat_hash_map<std::string, std::shared_ptr<const std::string>> bodies;
   std::shared_ptr<WorkerGroup> group;
@@ -114,7 +114,7 @@ absl::Status QueueDelivery::Impl::SetUp() {
   }
   if (config->tracking && !config->tracking->secret.empty() &&
       !config->tracking->bounce_domain.empty())
-    tags = std::make_unique<TokenSigner>(config->tracking->secret);
+    tags = std::make_unique<TokenKeyRing>(config->tracking->secret);
   const int64_t now = NowUnixMicros();
   size_t conns = 0;
   for (const RouteConfig& r : config->routes) {
@@ -337,7 +337,7 @@ std::shared_ptr<const std::string> QueueDelivery::Impl::Body(const QueueEntry& e
 std::string QueueDelivery::Impl::EnvelopeFrom(const QueueEntry& e) const {
   if (!tags) return e.sender;
   std::string env = "bounces+";
-  tags->AppendBounceTag(e.id, e.address_key, &env);
+  tags->AppendBounceTag(e.id, RecipientId(e.address_key), &env);
   absl::StrAppend(&env, "@", config->tracking->bounce_domain);
   return env;
 }

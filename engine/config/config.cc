@@ -21,6 +21,7 @@
 #include "engine/base/strings.h"
 #include "engine/config/duration.h"
 #include "engine/policy/warmup.h"
+#include "engine/config/tracking_keys.h"
 
 namespace salvo {
 namespace {
@@ -399,7 +400,15 @@ std::string Config::Resolve(const std::string& p) const {
     tr.Str("secret_file", &tc.secret_file);
     tr.Str("unsubscribe_mailto", &tc.unsubscribe_mailto);
     tr.Str("bounce_domain", &tc.bounce_domain);
+    tr.StrList("previous_secret_files", &tc.previous_secret_files);
+    tr.Dur("token_max_age", &tc.token_max_age);
+    tr.Str("expired_url", &tc.expired_url);
     tr.Finish();
+    for (std::string& f : tc.previous_secret_files) f = c.Resolve(f);
+    if (st.ok() && !tc.expired_url.empty() && !absl::StartsWith(tc.expired_url, "https://") &&
+        !absl::StartsWith(tc.expired_url, "http://"))
+      tr.Error(tr.table(), "expired_url", "must start with https:// or http://");
+    if (st.ok() && HasLineBreak(tc.expired_url)) tr.Error(tr.table(), "expired_url", "has a line break");
     while (!tc.base_url.empty() && tc.base_url.back() == '/') tc.base_url.pop_back();
     tc.secret_file = c.Resolve(tc.secret_file);
     if (!absl::StartsWith(tc.base_url, "https://") && !absl::StartsWith(tc.base_url, "http://"))
@@ -475,12 +484,10 @@ std::string Config::Resolve(const std::string& p) const {
 [[nodiscard]] absl::StatusOr<Config> LoadConfig(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4u << 20, "config file"));
   ASSIGN_OR_RETURN(Config c, ParseConfig(text, path));
-  if (c.tracking && !c.tracking->secret_file.empty()) {
-    absl::StatusOr<std::string> secret = ReadSecretFile(c.tracking->secret_file);
-    if (!secret.ok())
-      return absl::FailedPreconditionError(absl::StrCat(path, ": [tracking] secret_file: ",
-                                                        secret.status().message()));
-    c.tracking->secret = *std::move(secret);
+  if (c.tracking) {
+    absl::Status keys = LoadTrackingKeys(&*c.tracking);
+    if (!keys.ok())
+      return absl::FailedPreconditionError(absl::StrCat(path, ": [tracking] ", keys.message()));
   }
   return c;
 }

@@ -89,8 +89,13 @@ struct TrackingConfig {
   std::string secret_file;         // HMAC key for link, open and unsubscribe tokens
   std::string unsubscribe_mailto;  // optional second List-Unsubscribe URI
   std::string bounce_domain;       // VERP domain; default: the From domain
-  // Loaded from secret_file by LoadConfig when set.
+  std::vector<std::string> previous_secret_files;  // rotated-out keys: verify, never sign
+  absl::Duration token_max_age = absl::ZeroDuration();  // click tokens older: expired (0: never)
+  std::string expired_url;         // where an expired click goes ("" : a plain page)
+  // Loaded by LoadConfig (engine/config/tracking_keys.h): secret_file's key, and the keys of
+  // previous_secret_files and of the key ring file next to secret_file.
   std::string secret;
+  std::vector<std::string> previous_secrets;
 };
 
 // [[dkim]]

@@ -208,13 +208,18 @@ void ParsePlainText(std::string_view text, std::string_view report_id, ParsedRep
 
 }  // namespace
 
-std::string VerpTag(std::string_view a) {
+std::string HeaderAddress(std::string_view a) {
   std::string v = AddressValue(a);
   if (v.empty()) {
     // "Name <bounces+x@d>" forms.
     size_t lt = a.find('<');
     if (lt != std::string_view::npos) v = AddressValue(a.substr(lt));
   }
+  return v;
+}
+
+std::string VerpTag(std::string_view a) {
+  std::string v = HeaderAddress(a);
   size_t at = v.rfind('@');
   if (at == std::string::npos) return "";
   std::string_view local = std::string_view(v).substr(0, at);

@@ -45,6 +45,9 @@ struct ParsedReport {
 FeedbackClass ClassifyDsn(std::string_view action, std::string_view status,
                           std::string_view diagnostic);
 
+// The address of a header value: "a@b", "<a@b>", "rfc822; a@b", "Name <a@b>"; "" when none.
+std::string HeaderAddress(std::string_view value);
+
 // Extracts the tag from "bounces+TAG@domain" (with or without <>, any case of "bounces"); "" if
 // the address is not a VERP bounce address.
 std::string VerpTag(std::string_view address);

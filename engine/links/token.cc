@@ -1,8 +1,13 @@
 // Tracking tokens: compact binary payload + truncated HMAC-SHA256, URL-safe base64 without
 // padding. Layout (before base64):
-//   version(1)=1 | kind(1) | len(1) campaign_id | len(1) address_key | [link_index u32 BE: click]
-//   | tag(12) = HMAC-SHA256(secret, everything before the tag)[0..12)   (96 bits)
-// Trust: VerifyToken takes hostile input (URLs, bounce addresses): it is bounded (<= 1024 chars),
+//   version(1)=3 | key_id u32 BE | purpose(1) | issued_at u32 BE (unix s) | recipient_id u64 BE
+//   | [link_index u32 BE: click] | len(1) campaign_id | tag(12)
+//   tag = HMAC-SHA256(key, everything before the tag)[0..12)   (96 bits)
+// Mail sent before key ids existed carries version 1 tokens
+//   version(1)=1 | kind(1) | len(1) campaign_id | len(1) address_key | [link_index u32: click]
+//   | tag(12)
+// which still verify (against every key of the ring); their address becomes a recipient id.
+// Trust: Verify takes hostile input (URLs, bounce addresses): it is bounded (<= 1024 chars),
 // checks every length, and compares the tag in constant time before returning any data.
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include "engine/links/token.h"
@@ -25,10 +30,16 @@
 namespace salvo {
 namespace {
 
-constexpr uint8_t kVersion = 1;
-constexpr uint8_t kBounceVersion = 2;
-constexpr size_t kBounceRaw = 1 + 4 + 8 + 12;
+constexpr uint8_t kLegacyVersion = 1;
+constexpr uint8_t kVersion = 3;
+constexpr uint8_t kLegacyBounceVersion = 2;  // no key id: 40 characters
+constexpr uint8_t kBounceVersion = 3;
+constexpr size_t kLegacyBounceRaw = 1 + 4 + 8 + 12;
+constexpr size_t kLegacyBounceChars = 40;
+constexpr size_t kBounceSigned = 1 + 4 + 4 + 8;
+constexpr size_t kBounceRaw = kBounceSigned + 13;
 static_assert(kBounceRaw * 8 == kBounceTagChars * 5, "bounce tag is whole base32 groups");
+static_assert(kLegacyBounceRaw * 8 == kLegacyBounceChars * 5, "old tag is whole base32 groups");
 constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
 
 int B32Val(char c) {
@@ -199,19 +210,48 @@ __attribute__((target("sha,sse4.1,ssse3"))) void ToShaNiState(const uint32_t h[8
 
 }  // namespace
 
-struct TokenSigner::State {
-  SHA256_CTX inner;  // after absorbing key ^ ipad
-  SHA256_CTX outer;  // after absorbing key ^ opad
+class TokenKeyRing::Key {
+ public:
+  explicit Key(std::string_view secret) : id(TokenKeyId(secret)) {
+    uint8_t key[SHA256_CBLOCK] = {0};
+    if (secret.size() > SHA256_CBLOCK) {
+      SHA256(reinterpret_cast<const uint8_t*>(secret.data()), secret.size(), key);
+    } else {
+      std::memcpy(key, secret.data(), secret.size());
+    }
+    uint8_t ipad[SHA256_CBLOCK], opad[SHA256_CBLOCK];
+    for (size_t i = 0; i < SHA256_CBLOCK; ++i) {
+      ipad[i] = key[i] ^ 0x36;
+      opad[i] = key[i] ^ 0x5c;
+    }
+    SHA256_Init(&inner);
+    SHA256_Update(&inner, ipad, sizeof ipad);
+    SHA256_Init(&outer);
+    SHA256_Update(&outer, opad, sizeof opad);
 #ifdef SALVO_TOKEN_SHA_NI
-  bool sha_ni = false;
-  __m128i mid[4];    // inner, outer midstates in the SHA extensions' layout (when sha_ni)
+    sha_ni = CpuHasShaNi();
+    if (sha_ni) {
+      ToShaNiState(inner.h, &mid[0]);
+      ToShaNiState(outer.h, &mid[2]);
+    }
 #endif
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(ipad, sizeof ipad);
+    OPENSSL_cleanse(opad, sizeof opad);
+  }
+  ~Key() {
+    OPENSSL_cleanse(&inner, sizeof inner);
+    OPENSSL_cleanse(&outer, sizeof outer);
+#ifdef SALVO_TOKEN_SHA_NI
+    OPENSSL_cleanse(mid, sizeof mid);
+#endif
+  }
 
-  // Messages of up to kDirectMax bytes (every token of a normal-length campaign id and address)
-  // are padded in place and run through the compression function from the precomputed
-  // midstates: with the SHA extensions directly (the inner digest handed to the outer block in
-  // registers), else with SHA256_Transform per 64-byte block. Same result as
-  // SHA256_Update + SHA256_Final, without their buffering, length bookkeeping and clean-up.
+  // Messages of up to kDirectMax bytes (every token of a normal-length campaign id) are padded
+  // in place and run through the compression function from the precomputed midstates: with the
+  // SHA extensions directly (the inner digest handed to the outer block in registers), else with
+  // SHA256_Transform per 64-byte block. Same result as SHA256_Update + SHA256_Final, without
+  // their buffering, length bookkeeping and clean-up.
   // `blk` holds the message in its first n bytes, has room for 128, and blk[n..128) is zero.
   static constexpr size_t kDirectMax = 128 - 9;
   void TagDirect(uint8_t* blk, size_t n, uint8_t tag[SHA256_DIGEST_LENGTH]) const {
@@ -253,70 +293,154 @@ struct TokenSigner::State {
     SHA256_Update(&c, ih, sizeof ih);
     SHA256_Final(tag, &c);
   }
+
+  // True when the first `len` bytes of HMAC(msg[0..n)) equal `expect` (constant time).
+  bool Matches(const uint8_t* msg, size_t n, const uint8_t* expect, size_t len) const {
+    uint8_t tag[SHA256_DIGEST_LENGTH];
+    Tag(msg, n, tag);
+    return CRYPTO_memcmp(tag, expect, len) == 0;
+  }
+
+  const uint32_t id;
+
+ private:
+  SHA256_CTX inner;  // after absorbing key ^ ipad
+  SHA256_CTX outer;  // after absorbing key ^ opad
+#ifdef SALVO_TOKEN_SHA_NI
+  bool sha_ni = false;
+  __m128i mid[4];    // inner, outer midstates in the SHA extensions' layout (when sha_ni)
+#endif
 };
 
-TokenSigner::TokenSigner(std::string_view secret) : state_(std::make_unique<State>()) {
-  uint8_t key[SHA256_CBLOCK] = {0};
-  if (secret.size() > SHA256_CBLOCK) {
-    SHA256(reinterpret_cast<const uint8_t*>(secret.data()), secret.size(), key);
-  } else {
-    std::memcpy(key, secret.data(), secret.size());
-  }
-  uint8_t ipad[SHA256_CBLOCK], opad[SHA256_CBLOCK];
-  for (size_t i = 0; i < SHA256_CBLOCK; ++i) {
-    ipad[i] = key[i] ^ 0x36;
-    opad[i] = key[i] ^ 0x5c;
-  }
-  SHA256_Init(&state_->inner);
-  SHA256_Update(&state_->inner, ipad, sizeof ipad);
-  SHA256_Init(&state_->outer);
-  SHA256_Update(&state_->outer, opad, sizeof opad);
-#ifdef SALVO_TOKEN_SHA_NI
-  state_->sha_ni = CpuHasShaNi();
-  if (state_->sha_ni) {
-    ToShaNiState(state_->inner.h, &state_->mid[0]);
-    ToShaNiState(state_->outer.h, &state_->mid[2]);
-  }
-#endif
-  OPENSSL_cleanse(key, sizeof key);
-  OPENSSL_cleanse(ipad, sizeof ipad);
-  OPENSSL_cleanse(opad, sizeof opad);
+uint64_t RecipientId(std::string_view address_key) { return AddressHash(address_key); }
+
+uint32_t TokenKeyId(std::string_view secret) {
+  static constexpr char kLabel[] = "salvo tracking key id\n";
+  SHA256_CTX c;
+  SHA256_Init(&c);
+  SHA256_Update(&c, kLabel, sizeof kLabel - 1);
+  SHA256_Update(&c, secret.data(), secret.size());
+  uint8_t d[SHA256_DIGEST_LENGTH];
+  SHA256_Final(d, &c);
+  return static_cast<uint32_t>(GetBe(d, 4));
 }
 
-TokenSigner::~TokenSigner() { OPENSSL_cleanse(state_.get(), sizeof(State)); }
+uint32_t CampaignRef(std::string_view campaign_id) {
+  return static_cast<uint32_t>(AddressHash(campaign_id) >> 32);
+}
 
-void TokenSigner::Append(const TokenData& data, std::string* out) const {
+TokenKeyRing::TokenKeyRing(std::string_view current, const std::vector<std::string>& previous) {
+  keys_.push_back(std::make_unique<Key>(current));
+  for (const std::string& p : previous) keys_.push_back(std::make_unique<Key>(p));
+}
+
+TokenKeyRing::~TokenKeyRing() = default;
+
+uint32_t TokenKeyRing::current_key_id() const { return keys_[0]->id; }
+
+const TokenKeyRing::Key* TokenKeyRing::Find(uint32_t key_id) const {
+  for (const auto& k : keys_)
+    if (k->id == key_id) return k.get();
+  return nullptr;
+}
+
+void TokenKeyRing::Issue(const TokenClaims& c, std::string* out) const {
+  const Key& key = *keys_[0];
   // Room for the longest payload plus the tag, and at least 128 bytes for the padded block(s)
   // of the direct HMAC path.
-  uint8_t buf[4 + 255 + 255 + 4 + 128];
+  uint8_t buf[24 + 255 + 128];
   std::memset(buf, 0, 128);  // the direct path's padding (fixed size: a few vector stores)
   size_t n = 0;
-  size_t clen = data.campaign_id.size() > 255 ? 255 : data.campaign_id.size();
-  size_t klen = data.address_key.size() > 255 ? 255 : data.address_key.size();
+  const size_t clen = c.campaign_id.size() > 255 ? 255 : c.campaign_id.size();
   buf[n++] = kVersion;
-  buf[n++] = static_cast<uint8_t>(data.kind);
-  buf[n++] = static_cast<uint8_t>(clen);
-  CopySmall(buf + n, data.campaign_id.data(), clen);
-  n += clen;
-  buf[n++] = static_cast<uint8_t>(klen);
-  CopySmall(buf + n, data.address_key.data(), klen);
-  n += klen;
-  if (data.kind == TokenKind::kClick) {
-    PutBe(data.link_index, 4, buf + n);
+  PutBe(key.id, 4, buf + n);
+  n += 4;
+  buf[n++] = static_cast<uint8_t>(c.purpose);
+  PutBe(static_cast<uint64_t>(c.issued_at), 4, buf + n);
+  n += 4;
+  PutBe(c.recipient_id, 8, buf + n);
+  n += 8;
+  if (c.purpose == TokenPurpose::kClick) {
+    PutBe(c.link_index, 4, buf + n);
     n += 4;
   }
+  buf[n++] = static_cast<uint8_t>(clen);
+  CopySmall(buf + n, c.campaign_id.data(), clen);
+  n += clen;
   uint8_t tag[SHA256_DIGEST_LENGTH];
-  if (n <= State::kDirectMax) {
-    state_->TagDirect(buf, n, tag);  // pads buf[n..] in place; the tag overwrites it below
+  if (n <= Key::kDirectMax) {
+    key.TagDirect(buf, n, tag);  // pads buf[n..] in place; the tag overwrites it below
   } else {
-    state_->Tag(buf, n, tag);
+    key.Tag(buf, n, tag);
   }
   std::memcpy(buf + n, tag, kTagLen);
   n += kTagLen;
   AppendBase64Url(buf, n, out);
 }
 
-absl::StatusOr<TokenData> TokenSigner::Verify(std::string_view token) const {
+std::string TokenKeyRing::Issue(const TokenClaims& claims) const {
+  std::string s;
+  Issue(claims, &s);
+  return s;
+}
+
+namespace {
+
+bool KnownPurpose(uint8_t p) { return p == 'c' || p == 'o' || p == 'u'; }
+
+// The fields of a version 1 token (already authenticated). Its address becomes the recipient id.
+absl::StatusOr<TokenClaims> ParseLegacy(const uint8_t* p, size_t body) {
+  size_t i = 1;
+  TokenClaims d;
+  const uint8_t k = p[i++];
+  if (!KnownPurpose(k)) return absl::InvalidArgumentError("unknown token purpose");
+  d.purpose = static_cast<TokenPurpose>(k);
+  const size_t clen = p[i++];
+  if (i + clen + 1 > body) return absl::InvalidArgumentError("token truncated");
+  d.campaign_id.assign(reinterpret_cast<const char*>(p + i), clen);
+  i += clen;
+  const size_t klen = p[i++];
+  if (i + klen > body) return absl::InvalidArgumentError("token truncated");
+  d.recipient_id = RecipientId(std::string_view(reinterpret_cast<const char*>(p + i), klen));
+  i += klen;
+  if (d.purpose == TokenPurpose::kClick) {
+    if (i + 4 > body) return absl::InvalidArgumentError("token truncated");
+    d.link_index = static_cast<uint32_t>(GetBe(p + i, 4));
+    i += 4;
+  }
+  if (i != body) return absl::InvalidArgumentError("token has trailing bytes");
+  return d;
+}
+
+absl::StatusOr<TokenClaims> ParseCurrent(const uint8_t* p, size_t body) {
+  size_t i = 1;
+  TokenClaims d;
+  if (body < 1 + 4 + 1 + 4 + 8 + 1) return absl::InvalidArgumentError("token truncated");
+  d.key_id = static_cast<uint32_t>(GetBe(p + i, 4));
+  i += 4;
+  const uint8_t k = p[i++];
+  if (!KnownPurpose(k)) return absl::InvalidArgumentError("unknown token purpose");
+  d.purpose = static_cast<TokenPurpose>(k);
+  d.issued_at = static_cast<int64_t>(GetBe(p + i, 4));
+  i += 4;
+  d.recipient_id = GetBe(p + i, 8);
+  i += 8;
+  if (d.purpose == TokenPurpose::kClick) {
+    if (i + 4 > body) return absl::InvalidArgumentError("token truncated");
+    d.link_index = static_cast<uint32_t>(GetBe(p + i, 4));
+    i += 4;
+  }
+  if (i + 1 > body) return absl::InvalidArgumentError("token truncated");
+  const size_t clen = p[i++];
+  if (i + clen != body) return absl::InvalidArgumentError("token length mismatch");
+  d.campaign_id.assign(reinterpret_cast<const char*>(p + i), clen);
+  return d;
+}
+
+}  // namespace
+
+absl::StatusOr<TokenClaims> TokenKeyRing::Verify(std::string_view token,
+                                                 TokenPurpose purpose) const {
   if (token.size() > kMaxTokenChars) return absl::InvalidArgumentError("token too long");
   std::string raw;
   if (!DecodeB64Url(token, &raw)) return absl::InvalidArgumentError("token is not base64url");
@@ -324,51 +448,39 @@ absl::StatusOr<TokenData> TokenSigner::Verify(std::string_view token) const {
   const size_t n = raw.size();
   if (n < 4 + kTagLen) return absl::InvalidArgumentError("token too short");
   const size_t body = n - kTagLen;
-  uint8_t tag[SHA256_DIGEST_LENGTH];
-  state_->Tag(p, body, tag);
-  if (CRYPTO_memcmp(tag, p + body, kTagLen) != 0)
-    return absl::PermissionDeniedError("token signature mismatch");
-  // Authentic from here on; still parse defensively.
-  size_t i = 0;
-  if (p[i++] != kVersion) return absl::InvalidArgumentError("unknown token version");
-  TokenData d;
-  uint8_t k = p[i++];
-  switch (k) {
-    case 'c': case 'o': case 'u': case 'b': d.kind = static_cast<TokenKind>(k); break;
-    default: return absl::InvalidArgumentError("unknown token kind");
+  absl::StatusOr<TokenClaims> d;
+  if (p[0] == kVersion) {
+    if (body < 5) return absl::InvalidArgumentError("token too short");
+    const Key* key = Find(static_cast<uint32_t>(GetBe(p + 1, 4)));
+    if (key == nullptr) return absl::PermissionDeniedError("token signed with an unknown key");
+    if (!key->Matches(p, body, p + body, kTagLen))
+      return absl::PermissionDeniedError("token signature mismatch");
+    d = ParseCurrent(p, body);  // authentic from here on; still parsed defensively
+  } else if (p[0] == kLegacyVersion) {
+    bool ok = false;
+    for (const auto& k : keys_) ok = ok || k->Matches(p, body, p + body, kTagLen);
+    if (!ok) return absl::PermissionDeniedError("token signature mismatch");
+    d = ParseLegacy(p, body);
+  } else {
+    return absl::InvalidArgumentError("unknown token version");
   }
-  size_t clen = p[i++];
-  if (i + clen + 1 > body) return absl::InvalidArgumentError("token truncated");
-  d.campaign_id.assign(raw.data() + i, clen);
-  i += clen;
-  size_t klen = p[i++];
-  if (i + klen > body) return absl::InvalidArgumentError("token truncated");
-  d.address_key.assign(raw.data() + i, klen);
-  i += klen;
-  if (d.kind == TokenKind::kClick) {
-    if (i + 4 > body) return absl::InvalidArgumentError("token truncated");
-    d.link_index = (uint32_t{p[i]} << 24) | (uint32_t{p[i + 1]} << 16) |
-                   (uint32_t{p[i + 2]} << 8) | p[i + 3];
-    i += 4;
-  }
-  if (i != body) return absl::InvalidArgumentError("token has trailing bytes");
+  if (d.ok() && d->purpose != purpose)
+    return absl::PermissionDeniedError("token issued for another purpose");
   return d;
 }
 
-uint32_t CampaignRef(std::string_view campaign_id) {
-  return static_cast<uint32_t>(AddressHash(campaign_id) >> 32);
-}
-
-void TokenSigner::AppendBounceTag(std::string_view campaign_id, std::string_view address_key,
-                                  std::string* out) const {
+void TokenKeyRing::AppendBounceTag(std::string_view campaign_id, uint64_t recipient_id,
+                                   std::string* out) const {
+  const Key& key = *keys_[0];
   uint8_t buf[128] = {};  // the padded HMAC block, then the tag over the padding
   buf[0] = kBounceVersion;
-  PutBe(CampaignRef(campaign_id), 4, buf + 1);
-  PutBe(AddressHash(address_key), 8, buf + 5);
+  PutBe(key.id, 4, buf + 1);
+  PutBe(CampaignRef(campaign_id), 4, buf + 5);
+  PutBe(recipient_id, 8, buf + 9);
   uint8_t tag[SHA256_DIGEST_LENGTH];
-  state_->TagDirect(buf, 13, tag);
-  std::memcpy(buf + 13, tag, kBounceRaw - 13);
-  // 25 bytes -> 40 characters, 5 bytes (8 characters) at a time.
+  key.TagDirect(buf, kBounceSigned, tag);
+  std::memcpy(buf + kBounceSigned, tag, kBounceRaw - kBounceSigned);
+  // 30 bytes -> 48 characters, 5 bytes (8 characters) at a time.
   const size_t at = out->size();
   out->resize(at + kBounceTagChars);
   char* o = out->data() + at;
@@ -382,11 +494,12 @@ void TokenSigner::AppendBounceTag(std::string_view campaign_id, std::string_view
   }
 }
 
-absl::StatusOr<BounceTag> TokenSigner::VerifyBounceTag(std::string_view t) const {
-  if (t.size() != kBounceTagChars)
+absl::StatusOr<BounceTag> TokenKeyRing::VerifyBounceTag(std::string_view t) const {
+  if (t.size() != kBounceTagChars && t.size() != kLegacyBounceChars)
     return absl::InvalidArgumentError("bounce tag has the wrong length");
   uint8_t raw[kBounceRaw];
-  for (size_t i = 0; i < kBounceRaw / 5; ++i) {
+  const size_t len = t.size() / 8 * 5;
+  for (size_t i = 0; i < len / 5; ++i) {
     uint64_t g = 0;
     for (size_t k = 0; k < 8; ++k) {
       int v = B32Val(t[i * 8 + k]);
@@ -395,30 +508,25 @@ absl::StatusOr<BounceTag> TokenSigner::VerifyBounceTag(std::string_view t) const
     }
     PutBe(g, 5, raw + i * 5);
   }
-  uint8_t tag[SHA256_DIGEST_LENGTH];
-  state_->Tag(raw, 13, tag);
-  if (CRYPTO_memcmp(tag, raw + 13, kBounceRaw - 13) != 0)
+  BounceTag b;
+  if (t.size() == kLegacyBounceChars) {  // version 2: no key id, so every key is tried
+    bool ok = false;
+    for (const auto& k : keys_) ok = ok || k->Matches(raw, 13, raw + 13, kLegacyBounceRaw - 13);
+    if (!ok) return absl::PermissionDeniedError("bounce tag signature mismatch");
+    if (raw[0] != kLegacyBounceVersion)
+      return absl::InvalidArgumentError("unknown bounce tag version");
+    b.campaign_ref = static_cast<uint32_t>(GetBe(raw + 1, 4));
+    b.recipient_id = GetBe(raw + 5, 8);
+    return b;
+  }
+  const Key* key = Find(static_cast<uint32_t>(GetBe(raw + 1, 4)));
+  if (key == nullptr) return absl::PermissionDeniedError("bounce tag signed with an unknown key");
+  if (!key->Matches(raw, kBounceSigned, raw + kBounceSigned, kBounceRaw - kBounceSigned))
     return absl::PermissionDeniedError("bounce tag signature mismatch");
   if (raw[0] != kBounceVersion) return absl::InvalidArgumentError("unknown bounce tag version");
-  BounceTag b;
-  b.campaign_ref = static_cast<uint32_t>(GetBe(raw + 1, 4));
-  b.address_hash = GetBe(raw + 5, 8);
+  b.campaign_ref = static_cast<uint32_t>(GetBe(raw + 5, 4));
+  b.recipient_id = GetBe(raw + 9, 8);
   return b;
-}
-
-void AppendToken(const TokenData& data, std::string_view secret, std::string* out) {
-  TokenSigner(secret).Append(data, out);
-}
-
-std::string MakeToken(const TokenData& data, std::string_view secret) {
-  std::string s;
-  AppendToken(data, secret, &s);
-  return s;
-}
-
-[[nodiscard]]
-absl::StatusOr<TokenData> VerifyToken(std::string_view token, std::string_view secret) {
-  return TokenSigner(secret).Verify(token);
 }
 
 }  // namespace salvo

@@ -224,13 +224,14 @@ class CampaignImpl final : public CompiledCampaign {
 
   CampaignConfig campaign_;
   std::string base_url_;
-  std::unique_ptr<TokenSigner> signer_;
+  std::unique_ptr<TokenKeyRing> signer_;  // the current [tracking] key (render only signs)
   std::vector<std::string> links_;
   std::map<std::string, uint32_t> link_index_;
   std::vector<Piece> subject_;
   std::string const_headers_;  // MIME-Version, From, Reply-To, List-Unsubscribe-Post, custom,
                                // Content-Type (each CRLF-terminated)
-  std::string unsub_mailto_;   // "mailto:addr" or empty
+  std::string unsub_mailto_;   // "mailto:local" of "mailto:local+TAG@domain?subject=..." or empty
+  std::string unsub_mailto_domain_;  // "@domain"
   std::string bounce_domain_;
   std::string msgid_suffix_;   // ".campaign@domain>"
   std::string boundary_;
@@ -255,7 +256,7 @@ absl::Status CampaignImpl::Compile(const CampaignConfig& campaign, const Config&
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
   if (HasLineBreak(base_url_) || base_url_.find_first_of(" <>\"") != std::string::npos)
     return absl::InvalidArgumentError(absl::StrCat(config.path, ": [tracking] base_url is invalid"));
-  signer_ = std::make_unique<TokenSigner>(config.tracking->secret);
+  signer_ = std::make_unique<TokenKeyRing>(config.tracking->secret);
 
   ASSIGN_OR_RETURN(ParsedAddress from, ParseMailbox(campaign.from, "from", file));
   std::optional<ParsedAddress> reply_to;
@@ -270,7 +271,18 @@ absl::Status CampaignImpl::Compile(const CampaignConfig& campaign, const Config&
     if (!m.ok())
       return absl::InvalidArgumentError(absl::StrCat(
           config.path, ": [tracking] unsubscribe_mailto: ", m.status().message()));
-    unsub_mailto_ = "mailto:" + m->address;
+    // The tag goes into the local part (unsub+TAG@domain) and the subject, so a reply to either
+    // names the recipient (engine/feedback/unsubscribe_mail.h).
+    const std::string_view local = m->local();
+    if (local.empty() || local[0] == '"')
+      return absl::InvalidArgumentError(absl::StrCat(
+          config.path, ": [tracking] unsubscribe_mailto: a quoted local part cannot carry a tag"));
+    if (local.size() + 1 + kBounceTagChars > 64)
+      return absl::InvalidArgumentError(absl::StrCat(
+          config.path, ": [tracking] unsubscribe_mailto: local part \"", Av(local),
+          "\" is too long to carry the tag (at most ", 64 - 1 - kBounceTagChars, " characters)"));
+    unsub_mailto_ = absl::StrCat("mailto:", Av(local));
+    unsub_mailto_domain_ = absl::StrCat("@", Av(m->domain()));
   }
   std::string id_for_msgid = campaign.id;
   for (char& c : id_for_msgid)
@@ -437,7 +449,7 @@ void CampaignImpl::EncodePart(const std::vector<Piece>& pieces, Ctx ctx,
 // Per-thread buffers reused from one Render() to the next (their capacity survives), so that
 // rendering allocates only what the RenderedMessage keeps.
 struct CampaignImpl::Scratch {
-  TokenData token;            // campaign_id and address_key set once per message
+  TokenClaims token;          // campaign_id, recipient_id and issued_at set once per message
   std::string url;            // a click URL being built
   std::string unsub_url, open_url;
   std::string clean, esc;     // a sanitized / HTML-escaped field value
@@ -473,9 +485,9 @@ void CampaignImpl::FillSlot(const BodySeg& s, const Recipient& r, Scratch* sc,
       std::string& url = sc->url;
       url.assign(base_url_);
       url.append("/c/");
-      sc->token.kind = TokenKind::kClick;
+      sc->token.purpose = TokenPurpose::kClick;
       sc->token.link_index = s.link;
-      signer_->Append(sc->token, &url);
+      signer_->Issue(sc->token, &url);
       enc.Append(url);
       break;
     }
@@ -522,8 +534,12 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
     keyp = &sc.key;
   }
   const std::string& key = *keyp;
+  // Tokens and the tag name the recipient by its opaque id, never by the address.
+  const uint64_t recipient_id = RecipientId(key);
+  const absl::Time now = env_.clock->Now();
   sc.token.campaign_id.assign(campaign_.id);
-  sc.token.address_key.assign(key);
+  sc.token.recipient_id = recipient_id;
+  sc.token.issued_at = absl::ToUnixSeconds(now);
   sc.token.link_index = 0;
 
   // Tokens shared by header and body. The bounce tag is written straight into envelope_from
@@ -531,7 +547,7 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   std::string& env = out->envelope_from;
   env.reserve(9 + kBounceTagChars + bounce_domain_.size());
   env.append("bounces+");
-  signer_->AppendBounceTag(campaign_.id, key, &env);
+  signer_->AppendBounceTag(campaign_.id, recipient_id, &env);
   const std::string_view bounce_tag(env.data() + 8, kBounceTagChars);
   env.push_back('@');
   env.append(bounce_domain_);
@@ -539,15 +555,15 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   std::string& unsub_url = sc.unsub_url;
   unsub_url.assign(base_url_);
   unsub_url.append("/u/");
-  sc.token.kind = TokenKind::kUnsubscribe;
-  signer_->Append(sc.token, &unsub_url);
+  sc.token.purpose = TokenPurpose::kUnsubscribe;
+  signer_->Issue(sc.token, &unsub_url);
   std::string& open_url = sc.open_url;
   open_url.clear();
   if (campaign_.track_opens) {
     open_url.assign(base_url_);
     open_url.append("/o/");
-    sc.token.kind = TokenKind::kOpen;
-    signer_->Append(sc.token, &open_url);
+    sc.token.purpose = TokenPurpose::kOpen;
+    signer_->Issue(sc.token, &open_url);
   }
 
   // [0] DKIM-Signature fields, [1] header block, [2] slot arena. Strings left from an earlier
@@ -606,7 +622,7 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   sc.subject_clean.clear();
   AppendSanitizedUtf8(subject, true, 4096, &sc.subject_clean);
   AppendUnstructuredHeader("Subject", sc.subject_clean, &hdr);
-  AppendDateHeader(absl::ToTimeT(env_.clock->Now()), &hdr);
+  AppendDateHeader(absl::ToTimeT(now), &hdr);
   hdr.append("Message-ID: <");
   AppendHex64(env_.random(), &hdr);
   hdr.push_back('.');
@@ -618,6 +634,9 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   if (!unsub_mailto_.empty()) {
     hdr.append(",\r\n <");
     hdr.append(unsub_mailto_);
+    hdr.push_back('+');
+    hdr.append(bounce_tag);
+    hdr.append(unsub_mailto_domain_);
     hdr.append("?subject=unsubscribe%20");
     hdr.append(bounce_tag);
     hdr.push_back('>');

@@ -1,6 +1,7 @@
 // libFuzzer target: what the feedback service takes from outside — DSN / ARF mails
 // (ParseReport, with a tag verifier), provider webhook bodies (all 7 parsers) and tracking
-// tokens / VERP tags (TokenSigner::Verify, VerifyBounceTag). Any crash, hang, sanitizer report or
+// tokens / VERP tags (TokenKeyRing::Verify, VerifyBounceTag) and unsubscribe mails
+// (ParseUnsubscribeMail). Any crash, hang, sanitizer report or
 // broken bound is a bug. Build: see tests/fuzz/README.md.
 // Seed corpus: tests/fixtures/dsn and tests/fixtures/webhooks/*.
 #include <cstddef>
@@ -9,11 +10,13 @@
 #include <string_view>
 
 #include "engine/feedback/report_parser.h"
+#include "engine/feedback/unsubscribe_mail.h"
 #include "engine/feedback/webhook_parser.h"
 #include "engine/links/token.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static salvo::TokenSigner* signer = new salvo::TokenSigner("fuzz-tracking-secret");
+  static salvo::TokenKeyRing* signer =
+      new salvo::TokenKeyRing("fuzz-tracking-secret", {"fuzz-previous-secret"});
   static salvo::WebhookParser* webhooks = new salvo::WebhookParser(1 << 20);
   std::string_view in(reinterpret_cast<const char*>(data), size);
 
@@ -43,8 +46,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   // 3) Tokens and tags: hostile URLs and bounce addresses.
-  auto token = signer->Verify(in);
+  auto token = signer->Verify(in, salvo::TokenPurpose::kClick);
   if (token.ok() && token->campaign_id.size() > 255) __builtin_trap();
+  auto unsub = salvo::ParseUnsubscribeMail(in, "unsubscribe@example.com");
+  if (unsub && unsub->tags.size() > 4) __builtin_trap();
   (void)signer->VerifyBounceTag(in);
   (void)salvo::VerpTag(in);
   return 0;

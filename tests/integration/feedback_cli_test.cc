@@ -5,10 +5,12 @@
 
 #include <filesystem>
 
+#include "engine/base/clock.h"
 #include "engine/feedback/feedback_event.h"
 #include "engine/links/token.h"
 #include "store/event_store.h"
 #include "store/link_store.h"
+#include "store/recipient_store.h"
 #include "store/store.h"
 #include "tests/engine/feedback/manifest.h"
 #include "tests/integration/feedback_http.h"
@@ -22,14 +24,7 @@ using test::ServeProcess;
 
 constexpr char kSecret[] = "integration-tracking-secret-0123456789abcdef";
 
-constexpr char kConfig[] = R"(data_dir = "DATA"
-[http]
-listen = "127.0.0.1:PORT"
-threads = 2
-[tracking]
-base_url = "http://127.0.0.1:PORT"
-secret_file = "tracking.key"
-)";
+constexpr const char* kConfig = test::kTrackingServeConfig;
 
 std::string WriteConfig(const test::TempDir& dir) {
   dir.Write("tracking.key", kSecret);
@@ -117,19 +112,24 @@ TEST(FeedbackCliTest, TrackingEndpointsAndOneClickUnsubscribe) {
     ASSERT_TRUE(LinkStore(store->get())
                     .Put("camp1", {"https://www.example.com/landing?a=1", "https://example.org/x"})
                     .ok());
+    // Tokens name the recipient by id; the daemon finds the address among stored recipients.
+    Recipient reader;
+    reader.address = reader.key = "reader@example.com";
+    ASSERT_TRUE(RecipientStore(store->get()).Upsert("news", {reader}).ok());
   }
   ServeProcess serve(dir, kConfig);
   ASSERT_TRUE(serve.ready()) << serve.Log();
   const int port = serve.port();
-  auto token = [](TokenKind k, uint32_t link) {
-    TokenData d;
-    d.kind = k;
+  auto token = [](TokenPurpose p, uint32_t link) {
+    TokenClaims d;
+    d.purpose = p;
     d.campaign_id = "camp1";
-    d.address_key = "reader@example.com";
+    d.recipient_id = RecipientId("reader@example.com");
     d.link_index = link;
-    return MakeToken(d, kSecret);
+    d.issued_at = NowUnixSeconds();
+    return TokenKeyRing(kSecret).Issue(d);
   };
-  std::string click = token(TokenKind::kClick, 1);
+  std::string click = token(TokenPurpose::kClick, 1);
   auto r = HttpDo(port, "GET", "/c/" + click);
   EXPECT_EQ(r.status, 302);
   EXPECT_EQ(r.headers["location"], "https://example.org/x");
@@ -138,15 +138,15 @@ TEST(FeedbackCliTest, TrackingEndpointsAndOneClickUnsubscribe) {
   auto bad = HttpDo(port, "GET", "/c/" + tampered + "?u=https://evil.example/");
   EXPECT_EQ(bad.status, 404);
   EXPECT_EQ(bad.headers.count("location"), 0u);
-  EXPECT_EQ(HttpDo(port, "GET", "/c/" + token(TokenKind::kClick, 7)).status, 404) << "no such link";
-  EXPECT_EQ(HttpDo(port, "GET", "/c/" + token(TokenKind::kOpen, 0)).status, 404) << "kind mismatch";
+  EXPECT_EQ(HttpDo(port, "GET", "/c/" + token(TokenPurpose::kClick, 7)).status, 404) << "no such link";
+  EXPECT_EQ(HttpDo(port, "GET", "/c/" + token(TokenPurpose::kOpen, 0)).status, 404) << "purpose mismatch";
 
-  auto open = HttpDo(port, "GET", "/o/" + token(TokenKind::kOpen, 0));
+  auto open = HttpDo(port, "GET", "/o/" + token(TokenPurpose::kOpen, 0));
   EXPECT_EQ(open.status, 200);
   EXPECT_EQ(open.headers["content-type"], "image/gif");
   EXPECT_EQ(open.body.substr(0, 6), "GIF89a");
 
-  std::string unsub = token(TokenKind::kUnsubscribe, 0);
+  std::string unsub = token(TokenPurpose::kUnsubscribe, 0);
   auto page = HttpDo(port, "GET", "/u/" + unsub);
   EXPECT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("method=\"post\""), std::string::npos) << page.body;

@@ -9,6 +9,7 @@
 #include <map>
 #include <regex>
 
+#include "engine/links/token.h"
 #include "store/event_store.h"
 #include "tests/integration/campaign_fixture.h"
 #include "tests/integration/feedback_http.h"
@@ -119,7 +120,7 @@ TEST(FeedbackE2eTest, VerpTagNamesRecipientAndCampaignWhenTheReportDoesNot) {
 
   // A complaint whose ISP redacted the recipient: only X-Salvo-ID in the returned headers.
   const std::string t3 = VerpTagOf(cfg, campaign, "v3@example.test");
-  ASSERT_EQ(t3.size(), 40u);
+  ASSERT_EQ(t3.size(), kBounceTagChars);
   std::string arf =
       "From: feedback@isp.example\nTo: abuse@example.test\nSubject: complaint\n"
       "Message-ID: <arf-1@isp.example>\nMIME-Version: 1.0\n"

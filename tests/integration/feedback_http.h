@@ -18,6 +18,17 @@
 
 namespace salvo::test {
 
+// salvo.toml of a daemon with tracking on a loopback port (ServeProcess fills in DATA and PORT;
+// the test writes tracking.key). Tests append the keys they need to the [tracking] table.
+inline constexpr char kTrackingServeConfig[] = R"(data_dir = "DATA"
+[http]
+listen = "127.0.0.1:PORT"
+threads = 2
+[tracking]
+base_url = "http://127.0.0.1:PORT"
+secret_file = "tracking.key"
+)";
+
 struct HttpReply {
   int status = 0;
   std::map<std::string, std::string> headers;  // lowercased names

@@ -270,9 +270,9 @@ TEST_F(QueueDeliveryTest, ADsnToTheVerpAddressBouncesTheEntryAndSuppresses) {
   const std::string id = QueuedIds(r.out)["dsn@example.test"];
   ASSERT_TRUE(WaitFor([&] { return InState(serve.config(), "delivered") == 1; })) << serve.Log();
   // The partner accepted it; the receiving system bounces it later to the VERP address.
-  TokenSigner signer("0123456789abcdef0123456789abcdef");
+  TokenKeyRing signer("0123456789abcdef0123456789abcdef");
   std::string tag;
-  signer.AppendBounceTag(id, "dsn@example.test", &tag);
+  signer.AppendBounceTag(id, RecipientId("dsn@example.test"), &tag);
   const std::string dsn = "From: MAILER-DAEMON@mx.example.org\nTo: bounces+" + tag +
                           "@bounces.example.test\nSubject: Returned mail\n"
                           "Message-ID: <b-1@mx.example.org>\n\nDelivery failed permanently.\n"
@@ -329,9 +329,9 @@ TEST_F(QueueDeliveryTest, TheWireCarriesXSalvoIdVerpAndAFromDomainSignature) {
   ASSERT_EQ(serve.Stop(), 0) << serve.Log();
   mx->Stop(SIGTERM);
 
-  TokenSigner signer("0123456789abcdef0123456789abcdef");
+  TokenKeyRing signer("0123456789abcdef0123456789abcdef");
   std::string verp = "bounces+";
-  signer.AppendBounceTag(id, "wire@example.org", &verp);
+  signer.AppendBounceTag(id, RecipientId("wire@example.org"), &verp);
   verp += "@bounces.example.test";
   const std::string record = ReadFile(dir_.File("mx.jsonl"));
   EXPECT_TRUE(Has(record, "\"mail_from\": \"" + verp + "\"")) << record << " want " << verp;

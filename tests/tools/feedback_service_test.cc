@@ -24,10 +24,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/base/address.h"
+#include "engine/base/clock.h"
+#include "engine/config/tracking_keys.h"
 #include "engine/feedback/report_parser.h"
 #include "engine/links/token.h"
 #include "store/event_store.h"
 #include "store/link_store.h"
+#include "store/recipient_store.h"
 #include "store/suppression_store.h"
 #include "tests/engine/feedback/manifest.h"
 #include "tests/store/store_fixture.h"
@@ -88,6 +91,29 @@ class FeedbackServiceTest : public StoreFixture {
     service_ = std::move(*s);
   }
   HttpResponse Do(const Request& r) { return service_->Handle(r.Get()); }
+  // Tokens name recipients by id: the service resolves them through the stored recipients.
+  void StoreRecipients(const std::vector<std::string>& addresses) {
+    std::vector<Recipient> batch;
+    for (const std::string& a : addresses) {
+      auto n = NormalizeAddress(a);
+      ASSERT_TRUE(n.ok());
+      Recipient r;
+      r.address = n->address;
+      r.key = n->key;
+      batch.push_back(r);
+    }
+    ASSERT_TRUE(RecipientStore(store_.get()).Upsert("test", batch).ok());
+  }
+  static std::string Token(TokenPurpose p, const std::string& campaign, const std::string& address,
+                           uint32_t link = 0, const std::string& secret = kSecret) {
+    TokenClaims c;
+    c.purpose = p;
+    c.campaign_id = campaign;
+    c.recipient_id = RecipientId(address);
+    c.link_index = link;
+    c.issued_at = NowUnixSeconds();
+    return TokenKeyRing(secret).Issue(c);
+  }
   HttpResponse Post(const std::string& provider, const std::string& body) {
     Request r;
     r.path = "/webhooks/" + provider;
@@ -300,15 +326,11 @@ TEST_F(FeedbackServiceTest, SendGridSignatureIsVerifiedOverTheRawBody) {
 
 TEST_F(FeedbackServiceTest, ClickRedirectsOnlyToTheCampaignsLinkTable) {
   ASSERT_TRUE(LinkStore(store_.get()).Put("spring", {"https://shop.example.com/a?b=1&c=<2>"}).ok());
+  StoreRecipients({"Ann@example.com"});
   Create();
-  TokenData click;
-  click.kind = TokenKind::kClick;
-  click.campaign_id = "spring";
-  click.address_key = "ann@example.com";
-  click.link_index = 0;
   Request r;
   r.method = "GET";
-  r.path = "/c/" + MakeToken(click, kSecret);
+  r.path = "/c/" + Token(TokenPurpose::kClick, "spring", "ann@example.com");
   HttpResponse res = Do(r);
   EXPECT_EQ(res.status, 302);
   ASSERT_FALSE(res.headers.empty());
@@ -316,25 +338,24 @@ TEST_F(FeedbackServiceTest, ClickRedirectsOnlyToTheCampaignsLinkTable) {
                                 "Location", "https://shop.example.com/a?b=1&c=<2>"}));
   EXPECT_TRUE(absl::StrContains(res.body, "&amp;c=&lt;2&gt;")) << res.body;  // escaped in HTML
 
-  click.link_index = 1;  // not in the table
-  r.path = "/c/" + MakeToken(click, kSecret);
+  // not in the table
+  r.path = "/c/" + Token(TokenPurpose::kClick, "spring", "ann@example.com", 1);
   EXPECT_EQ(Do(r).status, 404);
-  click.link_index = 0;
-  r.path = "/c/" + MakeToken(click, "another-secret");  // not signed by us
+  // not signed by us
+  r.path = "/c/" + Token(TokenPurpose::kClick, "spring", "ann@example.com", 0, "another-secret");
   EXPECT_EQ(Do(r).status, 404);
-  TokenData open = click;
-  open.kind = TokenKind::kOpen;
-  r.path = "/c/" + MakeToken(open, kSecret);  // right signature, wrong kind
+  const std::string open = Token(TokenPurpose::kOpen, "spring", "ann@example.com");
+  r.path = "/c/" + open;  // right signature, wrong purpose
   EXPECT_EQ(Do(r).status, 404);
   r.path = "/c/" + std::string(2000, 'A');
   EXPECT_EQ(Do(r).status, 404);
   r.method = "POST";
-  r.path = "/c/" + MakeToken(click, kSecret);
+  r.path = "/c/" + Token(TokenPurpose::kClick, "spring", "ann@example.com");
   EXPECT_EQ(Do(r).status, 405);
 
   // The pixel.
   r.method = "GET";
-  r.path = "/o/" + MakeToken(open, kSecret);
+  r.path = "/o/" + open;
   HttpResponse pixel = Do(r);
   EXPECT_EQ(pixel.status, 200);
   EXPECT_EQ(pixel.content_type, "image/gif");
@@ -347,19 +368,20 @@ TEST_F(FeedbackServiceTest, ClickRedirectsOnlyToTheCampaignsLinkTable) {
     kinds.push_back(e.kind + " " + e.campaign_id + " " + e.address);
     return true;
   }).ok());
+  // The address comes from the store (the token has only its id): the stored key.
   EXPECT_EQ(kinds, (std::vector<std::string>{"click spring ann@example.com",
                                              "open spring ann@example.com"}));
 }
 
 TEST_F(FeedbackServiceTest, UnsubscribeOnlyOnTheOneClickPost) {
+  StoreRecipients({"bob@example.net"});
   Create();
-  TokenData u;
-  u.kind = TokenKind::kUnsubscribe;
-  u.campaign_id = "spring";
-  u.address_key = "bob@example.net";
   Request r;
   r.method = "GET";
-  r.path = "/u/" + MakeToken(u, kSecret);
+  // A recipient who is not in the store: the token is authentic but names nobody.
+  r.path = "/u/" + Token(TokenPurpose::kUnsubscribe, "spring", "nobody@example.net");
+  EXPECT_EQ(Do(r).status, 404);
+  r.path = "/u/" + Token(TokenPurpose::kUnsubscribe, "spring", "bob@example.net");
   HttpResponse page = Do(r);
   EXPECT_EQ(page.status, 200);
   EXPECT_TRUE(absl::StrContains(page.body, "<form method=\"post\"")) << page.body;
@@ -405,12 +427,9 @@ TEST_F(FeedbackServiceTest, WithoutTrackingSecretTrackingLinksAreNotFound) {
   Create();
   EXPECT_FALSE(service_->tracking_enabled());
   EXPECT_TRUE(service_->TagVerifier() == nullptr);
-  TokenData click;
-  click.campaign_id = "spring";
-  click.address_key = "ann@example.com";
   Request r;
   r.method = "GET";
-  r.path = "/c/" + MakeToken(click, kSecret);
+  r.path = "/c/" + Token(TokenPurpose::kClick, "spring", "ann@example.com");
   EXPECT_EQ(Do(r).status, 404);
 }
 

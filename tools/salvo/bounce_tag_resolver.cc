@@ -15,18 +15,13 @@ bool BounceTagResolver::Resolve(std::string_view tag, std::string* campaign_id,
                                 std::string* address_key) {
   campaign_id->clear();
   address_key->clear();
-  if (tag.size() == kBounceTagChars) {
-    auto b = signer_->VerifyBounceTag(tag);
-    if (!b.ok()) return false;
-    *campaign_id = CampaignFor(b->campaign_ref);
-    if (campaign_id->empty() && QueueEntryFor(*b, campaign_id, address_key)) return true;
-    *address_key = AddressFor(b->address_hash, *campaign_id);
-    return true;
-  }
-  auto d = signer_->Verify(tag);  // the full token of mail sent before the compact tag
-  if (!d.ok() || d->kind != TokenKind::kBounce) return false;
-  *campaign_id = d->campaign_id;
-  *address_key = d->address_key;
+  std::shared_ptr<const TokenKeyRing> keys = keys_->Get();
+  if (!keys) return false;
+  auto b = keys->VerifyBounceTag(tag);
+  if (!b.ok()) return false;
+  *campaign_id = CampaignFor(b->campaign_ref);
+  if (campaign_id->empty() && QueueEntryFor(*b, campaign_id, address_key)) return true;
+  *address_key = AddressFor(b->recipient_id, *campaign_id);
   return true;
 }
 
@@ -50,7 +45,7 @@ std::string BounceTagResolver::CampaignFor(uint32_t ref) {
 bool BounceTagResolver::QueueEntryFor(const BounceTag& tag, std::string* id,
                                       std::string* address_key) {
   QueueStore queue(store_);
-  auto ids = queue.ByAddressHash(tag.address_hash, 10000);
+  auto ids = queue.ByAddressHash(tag.recipient_id, 10000);
   if (!ids.ok()) return false;
   for (auto it = ids->rbegin(); it != ids->rend(); ++it) {  // newest first
     if (CampaignRef(*it) != tag.campaign_ref) continue;

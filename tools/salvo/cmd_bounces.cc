@@ -1,7 +1,9 @@
-// salvo bounces ingest -c salvo.toml FILE|DIR|- : DSNs and ARF reports from files, a maildir
-// (cur/ and new/) or stdin -> classified, applied to suppression once per report and recipient.
-// A mail that cannot be understood is reported with its file name and reason, never dropped
-// silently; the exit code is then 1.
+// salvo bounces ingest -c salvo.toml FILE|DIR|- : DSNs and ARF reports, and unsubscribe mails
+// to [tracking] unsubscribe_mailto, from files, a maildir (cur/ and new/) or stdin -> classified,
+// applied to suppression once per report and recipient. A mail that cannot be understood is
+// reported with its file name and reason, never dropped silently; the exit code is then 1. An
+// unsubscribe mail whose tag names nobody (forged, altered, missing) is reported and counted,
+// with exit code 0: an MTA piping it in must not bounce it back to its (forged) sender.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -9,9 +11,12 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/address.h"
 #include "engine/feedback/report_parser.h"
+#include "engine/feedback/unsubscribe_mail.h"
 #include "tools/salvo/command.h"
 #include "tools/salvo/feedback_service.h"
+#include "tools/salvo/mailto_unsubscribe.h"
 
 namespace salvo {
 namespace {
@@ -21,8 +26,40 @@ namespace fs = std::filesystem;
 struct IngestSummary {
   uint64_t files = 0, reports = 0, unreadable = 0;
   uint64_t hard = 0, soft = 0, complaint = 0, unsubscribe = 0, ignore = 0;
+  uint64_t mailto = 0, mailto_rejected = 0;  // unsubscribe mails: applied / naming nobody
   ApplyCounts counts;
 };
+
+struct IngestInput {
+  FeedbackService* svc;
+  std::string unsubscribe_mailbox;  // normalized [tracking] unsubscribe_mailto, or ""
+  bool verbose = false;
+};
+
+// True when `mail` was an unsubscribe mail (handled here: applied, or reported).
+bool IngestUnsubscribe(CommandContext& ctx, const IngestInput& in, const std::string& name,
+                       const std::string& mail, IngestSummary* sum) {
+  if (in.unsubscribe_mailbox.empty()) return false;
+  std::optional<UnsubscribeMail> u = ParseUnsubscribeMail(mail, in.unsubscribe_mailbox);
+  if (!u) return false;
+  ++sum->reports;
+  std::string detail;
+  auto outcome = ApplyUnsubscribeMail(*in.svc, *u, &sum->counts, &detail);
+  if (!outcome.ok()) {
+    ++sum->unreadable;
+    std::fprintf(ctx.err, "salvo: %s: %s\n", name.c_str(),
+                 std::string(outcome.status().message()).c_str());
+  } else if (*outcome == MailtoOutcome::kUnsubscribed) {
+    ++sum->mailto;
+    ++sum->unsubscribe;
+    if (in.verbose) std::fprintf(ctx.out, "%s: %s unsubscribe mailto\n", name.c_str(), detail.c_str());
+  } else {
+    ++sum->mailto_rejected;
+    std::fprintf(ctx.err, "salvo: %s: unsubscribe mail names nobody: %s\n", name.c_str(),
+                 detail.c_str());
+  }
+  return true;
+}
 
 [[nodiscard]] absl::StatusOr<std::string> ReadBounded(std::istream& in, const std::string& name) {
   std::string s;
@@ -58,9 +95,12 @@ struct IngestSummary {
   return files;
 }
 
-void Ingest(CommandContext& ctx, FeedbackService& svc, const std::string& name,
-            const std::string& mail, bool verbose, IngestSummary* sum) {
+void Ingest(CommandContext& ctx, const IngestInput& in, const std::string& name,
+            const std::string& mail, IngestSummary* sum) {
   ++sum->files;
+  if (IngestUnsubscribe(ctx, in, name, mail, sum)) return;
+  FeedbackService& svc = *in.svc;
+  const bool verbose = in.verbose;
   auto report = ParseReport(mail, svc.TagVerifier());
   if (!report.ok()) {
     ++sum->unreadable;
@@ -96,6 +136,11 @@ int RunIngest(CommandContext& ctx, const Config& config, Store* store,
               const std::vector<std::string>& inputs, bool json, bool verbose) {
   auto svc = FeedbackService::Create(config, store, /*webhook_auth=*/false);
   if (!svc.ok()) return ctx.Fail(svc.status(), 2);
+  IngestInput input{svc->get(), "", verbose};
+  if (config.tracking && !config.tracking->unsubscribe_mailto.empty()) {
+    auto m = NormalizeAddress(config.tracking->unsubscribe_mailto);
+    if (m.ok()) input.unsubscribe_mailbox = m->key;
+  }
   IngestSummary sum;
   for (const std::string& arg : inputs) {
     if (arg == "-") {
@@ -114,7 +159,7 @@ int RunIngest(CommandContext& ctx, const Config& config, Store* store,
         std::fprintf(ctx.err, "salvo: -: not understood: larger than %zu bytes\n", kMaxReportBytes);
         continue;
       }
-      Ingest(ctx, **svc, "-", mail, verbose, &sum);
+      Ingest(ctx, input, "-", mail, &sum);
       continue;
     }
     std::string path = ctx.Path(arg);
@@ -140,7 +185,7 @@ int RunIngest(CommandContext& ctx, const Config& config, Store* store,
                      std::string(mail.status().message()).c_str());
         continue;
       }
-      Ingest(ctx, **svc, f, *mail, verbose, &sum);
+      Ingest(ctx, input, f, *mail, &sum);
     }
   }
   if (json) {
@@ -149,7 +194,8 @@ int RunIngest(CommandContext& ctx, const Config& config, Store* store,
         {"events", sum.counts.events}, {"applied", sum.counts.applied},
         {"duplicates", sum.counts.duplicates}, {"suppressed", sum.counts.suppressed},
         {"hard_bounce", sum.hard}, {"soft_bounce", sum.soft}, {"complaint", sum.complaint},
-        {"unsubscribe", sum.unsubscribe}, {"ignore", sum.ignore}};
+        {"unsubscribe", sum.unsubscribe}, {"ignore", sum.ignore},
+        {"unsubscribe_mailto", sum.mailto}, {"unsubscribe_rejected", sum.mailto_rejected}};
     std::string json;
     for (const auto& [key, value] : fields)
       absl::StrAppend(&json, json.empty() ? "{\"" : ",\"", key, "\":", value);
@@ -158,13 +204,14 @@ int RunIngest(CommandContext& ctx, const Config& config, Store* store,
     std::fprintf(ctx.out,
                  "files %llu, reports %llu, not understood %llu; events %llu (hard_bounce %llu, "
                  "soft_bounce %llu, complaint %llu, unsubscribe %llu, ignore %llu); "
-                 "suppressed %llu, already seen %llu\n",
+                 "suppressed %llu, already seen %llu; unsubscribe mails %llu, naming nobody %llu\n",
                  (unsigned long long)sum.files, (unsigned long long)sum.reports,
                  (unsigned long long)sum.unreadable, (unsigned long long)sum.counts.events,
                  (unsigned long long)sum.hard, (unsigned long long)sum.soft,
                  (unsigned long long)sum.complaint, (unsigned long long)sum.unsubscribe,
                  (unsigned long long)sum.ignore, (unsigned long long)sum.counts.suppressed,
-                 (unsigned long long)sum.counts.duplicates);
+                 (unsigned long long)sum.counts.duplicates, (unsigned long long)sum.mailto,
+                 (unsigned long long)sum.mailto_rejected);
   }
   return sum.unreadable ? 1 : 0;
 }
@@ -180,7 +227,8 @@ void RegisterBouncesCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   auto a = std::make_shared<Args>();
   CLI::App* bounces = AddCommandGroup(app, "bounces", "Bounce and complaint processing");
   CLI::App* ingest = bounces->add_subcommand(
-      "ingest", "Read DSNs / ARF reports from files, a maildir or stdin (-) into suppression");
+      "ingest", "Read DSNs / ARF reports and unsubscribe mails from files, a maildir or stdin (-) "
+                "into suppression");
   ingest->add_option("-c,--config", a->config, "salvo.toml");
   ingest->add_option("inputs", a->inputs, "FILE, DIR (maildir or plain) or - for stdin")->required();
   ingest->add_flag("--json", a->json, "print the summary as one JSON object");

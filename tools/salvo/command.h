@@ -72,6 +72,7 @@ void RegisterAccountCommands(CLI::App& app, CommandContext& ctx, int* rc);   // 
 void RegisterQueueCommands(CLI::App& app, CommandContext& ctx, int* rc);     // queue ...
 void RegisterApiKeyCommands(CLI::App& app, CommandContext& ctx, int* rc);    // api-key ...
 void RegisterInjectCommands(CLI::App& app, CommandContext& ctx, int* rc);    // inject
+void RegisterTrackingCommands(CLI::App& app, CommandContext& ctx, int* rc);  // tracking rotate-key
 // campaign schedule|list|unschedule (under the `campaign` command of RegisterSendCommands)
 void RegisterScheduleCommands(CLI::App* campaign, CommandContext& ctx, int* rc);
 

@@ -189,9 +189,18 @@ void Daemon::ServeAdmin(int fd) {
 }
 
 int Daemon::Run() {
-  const sigset_t set = StopSignals();
+  sigset_t set = StopSignals();
+  sigaddset(&set, SIGHUP);  // reload the tracking keys (salvo tracking rotate-key)
   int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
+  for (;;) {
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig != SIGHUP) break;
+    auto keys = feedback_->ReloadTrackingKeys();
+    if (keys.ok())
+      std::fprintf(options_.log, "salvo serve: SIGHUP: tracking keys reloaded (%zu verify)\n", *keys);
+    else
+      LogIfError(keys.status(), "reloading the tracking keys (the old ones stay in use)");
+    std::fflush(options_.log);
   }
   std::fprintf(options_.log, "salvo serve: signal %d, stopping\n", sig);
   std::fflush(options_.log);

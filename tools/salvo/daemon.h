@@ -43,7 +43,8 @@ class Daemon {
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config, Options options);
   ~Daemon();
 
-  // Blocks until SIGTERM or SIGINT, then shuts down. Returns the exit code.
+  // Blocks until SIGTERM or SIGINT, then shuts down; SIGHUP reloads the tracking keys (the
+  // caller blocks it with the stop signals). Returns the exit code.
   int Run();
   void Shutdown();
 

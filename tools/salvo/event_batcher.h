@@ -10,6 +10,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -20,14 +22,18 @@ namespace salvo {
 
 class EventBatcher {
  public:
-  explicit EventBatcher(EventStore* events);
+  // Tokens name the recipient by an opaque id: `resolve` (optional) turns it back into the
+  // address on the batcher's thread, off the request path ("" when no stored recipient has it).
+  using Resolver = std::function<std::string(uint64_t recipient_id, const std::string& campaign)>;
+  explicit EventBatcher(EventStore* events, Resolver resolve = nullptr);
   ~EventBatcher();  // Stop()
   EventBatcher(const EventBatcher&) = delete;
   EventBatcher& operator=(const EventBatcher&) = delete;
 
   // Queues one event (at_us set now when 0). False when the queue is full (the store is not
   // keeping up, or failing): the caller answers 503 instead of dropping the event silently.
-  bool Add(StoredEvent e);
+  // With a recipient_id and an empty e.address, the address is resolved before writing.
+  bool Add(StoredEvent e, uint64_t recipient_id = 0);
   // Writes what is queued and stops the thread; Add() fails afterwards.
   void Stop();
 
@@ -41,9 +47,11 @@ class EventBatcher {
   static constexpr size_t kMaxQueued = 100000;
 
   EventStore* events_;
+  Resolver resolve_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<StoredEvent> queue_;  // guarded by mu_
+  std::vector<uint64_t> ids_;       // recipient id of each queued event (guarded by mu_)
   bool stop_ = false;               // guarded by mu_
   std::atomic<uint64_t> written_{0}, failed_{0};
   std::thread thread_;

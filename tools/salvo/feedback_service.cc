@@ -17,6 +17,7 @@
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
+#include "engine/config/tracking_keys.h"
 #include "engine/metrics/salvo_metrics.h"
 #include "shard/account_state.h"
 #include "store/queue_store.h"
@@ -98,6 +99,17 @@ HttpResponse Html(int status, std::string_view title, std::string_view inner) {
   return r;
 }
 
+// A 302 to a URL from the campaign's link table or the config, never one from the request.
+HttpResponse Redirect(std::string_view url) {
+  HttpResponse r;
+  r.status = 302;
+  r.headers.emplace_back("Location", std::string(url));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.content_type = "text/html; charset=utf-8";
+  r.body = absl::StrCat("<a href=\"", HtmlEscape(url), "\">continue</a>\n");
+  return r;
+}
+
 HttpResponse NotFound() {
   return Html(404, "Not found", "<h1>Not found</h1><p>This link is not valid.</p>");
 }
@@ -127,9 +139,14 @@ absl::StatusOr<std::unique_ptr<FeedbackService>> FeedbackService::Create(const C
                                                                         bool webhook_auth) {
   std::unique_ptr<FeedbackService> s(new FeedbackService(config, store));
   if (config.tracking && !config.tracking->secret.empty()) {
-    s->signer_ = std::make_unique<TokenSigner>(config.tracking->secret);
-    s->tags_ = std::make_unique<BounceTagResolver>(store, s->signer_.get());
-    s->clicks_ = std::make_unique<EventBatcher>(&s->events_);
+    s->keys_.Set(std::make_shared<const TokenKeyRing>(config.tracking->secret,
+                                                      config.tracking->previous_secrets));
+    s->tags_ = std::make_unique<BounceTagResolver>(store, &s->keys_);
+    BounceTagResolver* tags = s->tags_.get();
+    s->clicks_ = std::make_unique<EventBatcher>(
+        &s->events_, [tags](uint64_t id, const std::string& campaign) {
+          return tags->AddressFor(id, campaign);
+        });
   }
   for (const auto& [name, w] : config.webhooks) {
     if (!webhook_auth) break;
@@ -178,6 +195,15 @@ absl::StatusOr<std::unique_ptr<FeedbackService>> FeedbackService::Create(const C
   return s;
 }
 
+absl::StatusOr<size_t> FeedbackService::ReloadTrackingKeys() {
+  if (!config_.tracking || config_.tracking->secret_file.empty() || !tags_)
+    return absl::FailedPreconditionError("no [tracking] secret_file to reload");
+  TrackingConfig t = *config_.tracking;
+  RETURN_IF_ERROR(LoadTrackingKeys(&t));
+  keys_.Set(std::make_shared<const TokenKeyRing>(t.secret, t.previous_secrets));
+  return 1 + t.previous_secrets.size();
+}
+
 std::vector<std::string> FeedbackService::UnauthenticatedProviders() const {
   std::vector<std::string> out;
   for (int i = 0; i < kWebhookProviderCount; ++i)
@@ -202,7 +228,7 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
   std::vector<const SuppressionEntry*> supp;
   std::vector<bool> applied;
   std::map<std::pair<std::string, FeedbackClass>, uint64_t> by_class;
-  std::map<std::string, uint64_t> unsub_by_campaign;
+  std::map<std::pair<std::string, std::string>, uint64_t> unsub_by_campaign;  // (campaign, source)
   for (size_t start = 0; start < events.size(); start += kChunk) {
     const size_t n = std::min(kChunk, events.size() - start);
     stored.assign(n, StoredEvent());
@@ -243,7 +269,9 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
       if (supp[j]) ++counts->suppressed;
       if (ev.klass == FeedbackClass::kHardBounce) MarkQueuedBounced(ev);
       ++by_class[{ev.provider, ev.klass}];
-      if (ev.klass == FeedbackClass::kUnsubscribe) ++unsub_by_campaign[ev.campaign_id];
+      // source: "webhook", or the provider ("mailto") of an unsubscribe mail.
+      if (ev.klass == FeedbackClass::kUnsubscribe)
+        ++unsub_by_campaign[{ev.campaign_id, kind == "webhook" ? "webhook" : ev.provider}];
       // A complaint counts against the warm-up of the account that sent the message.
       if (ev.klass == FeedbackClass::kComplaint && supp[j])
         RETURN_IF_ERROR(AccountStates::Process().OnComplaint(store_, ev.campaign_id,
@@ -253,7 +281,7 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
   auto& m = metrics::Metrics();
   for (const auto& [k, v] : by_class)
     m.webhook_events->WithLabels({k.first, FeedbackClassName(k.second)}).Add(v);
-  for (const auto& [c, v] : unsub_by_campaign) m.unsubscribes->WithLabels({c, "webhook"}).Add(v);
+  for (const auto& [k, v] : unsub_by_campaign) m.unsubscribes->WithLabels({k.first, k.second}).Add(v);
   return absl::OkStatus();
 }
 
@@ -300,9 +328,11 @@ HttpResponse FeedbackService::Handle(const HttpRequest& req) {
 }
 
 HttpResponse FeedbackService::Click(std::string_view token) {
-  if (!signer_ || token.size() > kMaxTokenBytes) return NotFound();
-  auto d = signer_->Verify(token);
-  if (!d.ok() || d->kind != TokenKind::kClick) return NotFound();
+  std::shared_ptr<const TokenKeyRing> keys = keys_.Get();
+  if (!keys || token.size() > kMaxTokenBytes) return NotFound();
+  auto d = keys->Verify(token, TokenPurpose::kClick);
+  if (!d.ok()) return NotFound();
+  if (Expired(*d)) return ExpiredClick();
   auto url = links_.Get(d->campaign_id, d->link_index);
   if (!url.ok()) return Text(503, "store unavailable");
   if (!url->has_value() || HasLineBreak(**url)) return NotFound();
@@ -310,30 +340,23 @@ HttpResponse FeedbackService::Click(std::string_view token) {
   e.kind = "click";
   e.source = "tracking";
   e.campaign_id = d->campaign_id;
-  e.address = d->address_key;
   e.link_index = d->link_index;
   e.detail = SanitizeForLog(**url, 1024);
-  if (!clicks_->Add(std::move(e))) return Text(503, "store unavailable");
+  if (!clicks_->Add(std::move(e), d->recipient_id)) return Text(503, "store unavailable");
   metrics::Metrics().clicks->WithLabels({d->campaign_id}).Inc();
-  HttpResponse r;
-  r.status = 302;
-  r.headers.emplace_back("Location", **url);
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.content_type = "text/html; charset=utf-8";
-  r.body = absl::StrCat("<a href=\"", HtmlEscape(**url), "\">continue</a>\n");
-  return r;
+  return Redirect(**url);
 }
 
 HttpResponse FeedbackService::Open(std::string_view token) {
-  if (!signer_ || token.size() > kMaxTokenBytes) return NotFound();
-  auto d = signer_->Verify(token);
-  if (!d.ok() || d->kind != TokenKind::kOpen) return NotFound();
+  std::shared_ptr<const TokenKeyRing> keys = keys_.Get();
+  if (!keys || token.size() > kMaxTokenBytes) return NotFound();
+  auto d = keys->Verify(token, TokenPurpose::kOpen);
+  if (!d.ok()) return NotFound();
   StoredEvent e;
   e.kind = "open";
   e.source = "tracking";
   e.campaign_id = d->campaign_id;
-  e.address = d->address_key;
-  if (!clicks_->Add(std::move(e))) return Text(503, "store unavailable");
+  if (!clicks_->Add(std::move(e), d->recipient_id)) return Text(503, "store unavailable");
   metrics::Metrics().opens->WithLabels({d->campaign_id}).Inc();
   HttpResponse r;
   r.content_type = "image/gif";
@@ -343,17 +366,22 @@ HttpResponse FeedbackService::Open(std::string_view token) {
 }
 
 HttpResponse FeedbackService::Unsubscribe(const HttpRequest& req, std::string_view token) {
-  if (!signer_ || token.size() > kMaxTokenBytes) return NotFound();
-  auto d = signer_->Verify(token);
-  if (!d.ok() || d->kind != TokenKind::kUnsubscribe) return NotFound();
+  std::shared_ptr<const TokenKeyRing> keys = keys_.Get();
+  if (!keys || token.size() > kMaxTokenBytes) return NotFound();
+  auto d = keys->Verify(token, TokenPurpose::kUnsubscribe);
+  if (!d.ok()) return NotFound();
   // The token is URL-safe base64: it can be put into the page as it is.
   for (char c : token)
     if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
       return NotFound();
+  // The token names the recipient by id: the store knows the address (a preview's recipient
+  // that was never stored names nobody).
+  const std::string address = tags_->AddressFor(d->recipient_id, d->campaign_id);
+  if (address.empty()) return NotFound();
   if (req.method == "GET" || req.method == "HEAD") {
     // No unsubscribe on GET: mail scanners prefetch links. A button POSTs the RFC 8058 body.
     return Html(200, "Unsubscribe",
-                absl::StrCat("<h1>Unsubscribe</h1><p>Stop all mail to <b>", HtmlEscape(d->address_key),
+                absl::StrCat("<h1>Unsubscribe</h1><p>Stop all mail to <b>", HtmlEscape(address),
                              "</b>?</p><form method=\"post\" action=\"/u/", Av(token),
                              "\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
                              "value=\"One-Click\"><input type=\"hidden\" name=\"via\" "
@@ -367,12 +395,12 @@ HttpResponse FeedbackService::Unsubscribe(const HttpRequest& req, std::string_vi
   StoredEvent e;
   e.kind = "unsubscribe";
   e.source = "one-click";
-  e.event_id = absl::StrCat(d->campaign_id, ":", d->address_key);
+  e.event_id = absl::StrCat(d->campaign_id, ":", address);
   e.campaign_id = d->campaign_id;
-  e.address = d->address_key;
+  e.address = address;
   e.klass = "unsubscribe";
   SuppressionEntry s;
-  s.key = d->address_key;
+  s.key = address;
   s.reason = SuppressionReason::kUnsubscribe;
   s.source = "one-click";
   s.detail = SanitizeForLog(absl::StrCat("campaign ", d->campaign_id), 512);
@@ -387,8 +415,23 @@ HttpResponse FeedbackService::Unsubscribe(const HttpRequest& req, std::string_vi
         .Inc();
   }
   return Html(200, "Unsubscribed",
-              absl::StrCat("<h1>Unsubscribed</h1><p><b>", HtmlEscape(d->address_key),
+              absl::StrCat("<h1>Unsubscribed</h1><p><b>", HtmlEscape(address),
                            "</b> will receive no more mail from us.</p>"));
+}
+
+bool FeedbackService::Expired(const TokenClaims& c) const {
+  const absl::Duration max_age = config_.tracking ? config_.tracking->token_max_age
+                                                  : absl::ZeroDuration();
+  // issued_at 0: a token from before key ids, whose age is unknown: it stays valid.
+  if (max_age <= absl::ZeroDuration() || c.issued_at == 0) return false;
+  return ProcessClock().Now() - absl::FromUnixSeconds(c.issued_at) > max_age;
+}
+
+HttpResponse FeedbackService::ExpiredClick() const {
+  const std::string& to = config_.tracking->expired_url;
+  if (to.empty())
+    return Html(410, "Link expired", "<h1>Link expired</h1><p>This link has expired.</p>");
+  return Redirect(to);
 }
 
 HttpResponse FeedbackService::Reject(std::string_view provider, std::string_view reason_label,

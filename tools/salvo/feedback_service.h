@@ -28,6 +28,7 @@
 #include "store/suppression_store.h"
 #include "tools/salvo/bounce_tag_resolver.h"
 #include "tools/salvo/event_batcher.h"
+#include "tools/salvo/key_ring_slot.h"
 
 namespace salvo {
 
@@ -76,7 +77,15 @@ class FeedbackService {
 
   // One line per provider that accepts unauthenticated posts (for the start-up warning).
   std::vector<std::string> UnauthenticatedProviders() const;
-  bool tracking_enabled() const { return signer_ != nullptr; }
+  bool tracking_enabled() const { return keys_.Get() != nullptr; }
+
+  // Re-reads the [tracking] key ring (secret_file, previous_secret_files, the key ring file) and
+  // verifies with it from now on: `salvo serve` calls it on SIGHUP after a key rotation. On an
+  // error the keys in use stay. Returns the number of keys loaded.
+  [[nodiscard]] absl::StatusOr<size_t> ReloadTrackingKeys();
+
+  // Resolves tags (VERP, X-Salvo-ID, mailto unsubscribe); null without a tracking secret.
+  BounceTagResolver* tags() const { return tags_.get(); }
 
  private:
   struct ProviderAuth {
@@ -89,6 +98,10 @@ class FeedbackService {
 
   FeedbackService(const Config& config, Store* store);
   HttpResponse Click(std::string_view token);
+  // A click token older than [tracking] token_max_age, and what such a click gets: a redirect
+  // to expired_url, or a plain page.
+  bool Expired(const TokenClaims& claims) const;
+  HttpResponse ExpiredClick() const;
   HttpResponse Open(std::string_view token);
   HttpResponse Unsubscribe(const HttpRequest& req, std::string_view token);
   HttpResponse Webhook(const HttpRequest& req, std::string_view provider_name);
@@ -101,9 +114,9 @@ class FeedbackService {
   Store* store_;
   EventStore events_;
   LinkStore links_;
-  std::unique_ptr<TokenSigner> signer_;
-  std::unique_ptr<BounceTagResolver> tags_;  // set with signer_
-  std::unique_ptr<EventBatcher> clicks_;     // click / open events; set with signer_; declared
+  KeyRingSlot keys_;                         // null ring: no [tracking] secret
+  std::unique_ptr<BounceTagResolver> tags_;  // set when tracking is configured
+  std::unique_ptr<EventBatcher> clicks_;     // click / open events; set with tags_; declared
                                              // after events_ so it stops (and flushes) first
   ProviderAuth auth_[kWebhookProviderCount];
   size_t max_body_;

@@ -31,6 +31,7 @@ int RunCli(const std::vector<std::string>& argv, CommandContext& ctx) {
   RegisterQueueCommands(app, ctx, &rc);
   RegisterApiKeyCommands(app, ctx, &rc);
   RegisterInjectCommands(app, ctx, &rc);
+  RegisterTrackingCommands(app, ctx, &rc);
   std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);  // CLI11 wants reversed, no argv0
   try {
     app.parse(args);

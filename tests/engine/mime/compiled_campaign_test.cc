@@ -66,18 +66,21 @@ TEST(CompiledCampaign, StructureAndLinks) {
   EXPECT_NE(msg.find("To: <User1@Example.org>\r\n"), std::string::npos);
   EXPECT_NE(msg.find("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"), std::string::npos);
   EXPECT_NE(msg.find("List-Unsubscribe: <https://click.example.com/u/"), std::string::npos);
-  EXPECT_NE(msg.find("<mailto:unsubscribe@example.com?subject=unsubscribe%20"), std::string::npos);
-  // Envelope sender carries a verifiable bounce tag, the same as X-Salvo-ID.
+  // Envelope sender carries a verifiable bounce tag, the same as X-Salvo-ID and in the mailto
+  // unsubscribe URI's address and subject.
   ASSERT_EQ(m.envelope_from.rfind("bounces+", 0), 0u);
   std::string tag = m.envelope_from.substr(8, m.envelope_from.find('@') - 8);
   EXPECT_EQ(m.envelope_from.substr(m.envelope_from.find('@')), "@example.com");
   EXPECT_NE(msg.find("X-Salvo-ID: " + tag + "\r\n"), std::string::npos);
+  EXPECT_NE(msg.find("<mailto:unsubscribe+" + tag + "@example.com?subject=unsubscribe%20" + tag +
+                     ">"),
+            std::string::npos);
   // RFC 5321 4.5.3.1.1: a local part is at most 64 octets.
   EXPECT_LE(m.envelope_from.find('@'), 64u) << m.envelope_from;
-  auto d = TokenSigner("0123456789abcdef-test-secret").VerifyBounceTag(tag);
+  auto d = TokenKeyRing("0123456789abcdef-test-secret").VerifyBounceTag(tag);
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->campaign_ref, CampaignRef("nov-promo"));
-  EXPECT_EQ(d->address_hash, AddressHash("user1@example.org"));
+  EXPECT_EQ(d->recipient_id, RecipientId("user1@example.org"));
   EXPECT_EQ(m.recipient, "User1@Example.org");
   EXPECT_FALSE(m.body_8bit);
   // No original tracked URL appears in the body (QP soft breaks removed first).
