@@ -38,6 +38,8 @@ max_body_bytes = 16777216
 [tracking]
 base_url = "http://127.0.0.1:$port"
 secret_file = "tracking.key"
+[webhooks.sendgrid]
+allow_unsigned = true   # the generated batches are unsigned: this measures ingestion
 CONF
 token=$("$bench" click-token "$work/data" "$work/tracking.key")
 "$bench" gen-batches "$work/batches" $((events / batch)) "$batch"

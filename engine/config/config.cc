@@ -177,8 +177,36 @@ void ParseTimeouts(const toml::table& t, const std::string& file, absl::Status* 
   r.Finish();
 }
 
-void ParseAccount(const toml::table& t, const std::string& file, absl::Status* st,
+// [webhooks.<provider>] or an [[account]]'s webhook table (`prefix` names it in errors);
+// relative files resolve against `c`.
+void ParseWebhook(const toml::table& t, const std::string& prefix, const Config& c,
+                  bool with_provider, absl::Status* st, WebhookConfig* w) {
+  TableReader wr(t, prefix, c.path, st);
+  if (with_provider) wr.Str("provider", &w->provider);
+  wr.Str("signing_key_env", &w->signing_key_env);
+  wr.Str("signing_key_file", &w->signing_key_file);
+  wr.Str("public_key_file", &w->public_key_file);
+  wr.Str("public_key", &w->public_key);
+  wr.Str("cert_file", &w->cert_file);
+  wr.StrList("topic_arns", &w->topic_arns);
+  wr.Str("basic_auth_user", &w->basic_auth_user);
+  wr.Str("basic_auth_password_env", &w->basic_auth_password_env);
+  wr.Str("basic_auth_password_file", &w->basic_auth_password_file);
+  wr.Bool("allow_unsigned", &w->allow_unsigned);
+  wr.Finish();
+  w->signing_key_file = c.Resolve(w->signing_key_file);
+  w->public_key_file = c.Resolve(w->public_key_file);
+  w->cert_file = c.Resolve(w->cert_file);
+  w->basic_auth_password_file = c.Resolve(w->basic_auth_password_file);
+  if (st->ok() && !w->cert_file.empty() && w->topic_arns.empty())
+    *st = absl::InvalidArgumentError(absl::StrCat(
+        c.path, ":", t.source().begin.line, ": ", prefix,
+        ": cert_file needs topic_arns = [...] (the SNS topics whose messages are accepted)"));
+}
+
+void ParseAccount(const toml::table& t, const Config& config, absl::Status* st,
                   AccountConfig* a) {
+  const std::string& file = config.path;
   TableReader r(t, "account", file, st);
   r.Str("name", &a->name);
   r.Str("host", &a->host);
@@ -200,10 +228,21 @@ void ParseAccount(const toml::table& t, const std::string& file, absl::Status* s
   r.UInt("daily_limit", &a->daily_limit);
   r.Bool("chunking", &a->chunking);
   r.Bool("pipelining", &a->pipelining);
+  r.Bool("allow_plaintext_auth", &a->allow_plaintext_auth);
+  if (const toml::table* w = r.Table("webhook")) {
+    a->webhook.emplace();
+    ParseWebhook(*w, "account.webhook", config, /*with_provider=*/true, st, &*a->webhook);
+  }
   r.Finish();
   if (st->ok() && (a->name.empty() || a->host.empty()))
     *st = absl::InvalidArgumentError(absl::StrCat(file, ":", t.source().begin.line,
                                                   ": [[account]] needs name and host"));
+  // A password in clear on the wire is refused unless the operator says so.
+  if (st->ok() && !a->username.empty() && a->tls == TlsMode::kNone && !a->allow_plaintext_auth)
+    *st = absl::InvalidArgumentError(absl::StrCat(
+        file, ":", t.source().begin.line, ": account \"", a->name,
+        "\": username with tls = \"none\" would send the password in clear; use starttls or "
+        "implicit, or set allow_plaintext_auth = true"));
   if (st->ok() && a->max_connections == 0) a->max_connections = 1;
   if (st->ok() && a->messages_per_connection == 0) a->messages_per_connection = 1;
 }
@@ -268,6 +307,12 @@ void ParseRoute(const toml::table& t, const std::string& file, absl::Status* st,
     return absl::InvalidArgumentError(absl::StrCat(c.path, ": more than one default route"));
   static const std::set<std::string> kProviders = {"sendgrid", "mailgun", "ses", "postmark",
                                                    "sparkpost", "mailjet", "brevo"};
+  for (const auto& a : c.accounts) {
+    if (a.webhook && !kProviders.count(a.webhook->provider))
+      return absl::InvalidArgumentError(absl::StrCat(
+          c.path, ": account \"", a.name, "\": webhook provider \"", a.webhook->provider,
+          "\" is not one of ", absl::StrJoin(kProviders, ", ")));
+  }
   for (const auto& [p, w] : c.webhooks) {
     if (!kProviders.count(p))
       return absl::InvalidArgumentError(absl::StrCat(
@@ -288,6 +333,23 @@ static_assert(std::size(kTlsModes) == static_cast<size_t>(TlsMode::kNone) + 1);
 std::string_view TlsModeName(TlsMode m) { return NameIn(kTlsModes, m, "?"); }
 
 bool ParseTlsMode(std::string_view s, TlsMode* out) { return ValueIn(kTlsModes, s, out); }
+
+std::vector<std::string> SecurityWarnings(const Config& c, bool webhooks) {
+  std::vector<std::string> out;
+  for (const auto& [p, w] : c.webhooks)
+    if (webhooks && w.allow_unsigned)
+      out.push_back(absl::StrCat("[webhooks.", p, "] allow_unsigned = true: /webhooks/", p,
+                                 " accepts posts nobody verified"));
+  for (const auto& a : c.accounts) {
+    if (webhooks && a.webhook && a.webhook->allow_unsigned)
+      out.push_back(absl::StrCat("account \"", a.name, "\" webhook allow_unsigned = true: /webhooks/",
+                                 a.webhook->provider, "/", a.name, " accepts posts nobody verified"));
+    if (a.allow_plaintext_auth && !a.username.empty() && a.tls == TlsMode::kNone)
+      out.push_back(absl::StrCat("account \"", a.name,
+                                 "\" allow_plaintext_auth = true: its password goes in clear"));
+  }
+  return out;
+}
 
 const AccountConfig* Config::FindAccount(std::string_view name) const {
   for (const auto& a : accounts)
@@ -331,7 +393,7 @@ std::string Config::Resolve(const std::string& p) const {
   }
   r.ForEachTable("account", [&](const toml::table& t) {
     AccountConfig a;
-    ParseAccount(t, path, &st, &a);
+    ParseAccount(t, c, &st, &a);
     a.ca_file = c.Resolve(a.ca_file);
     a.password_file = c.Resolve(a.password_file);
     c.accounts.push_back(std::move(a));
@@ -384,7 +446,17 @@ std::string Config::Resolve(const std::string& p) const {
     hr.UInt("threads", &c.http.threads);
     hr.UInt("max_body_bytes", &c.http.max_body_bytes);
     hr.Dur("timeout", &c.http.timeout);
+    hr.Str("tls_listen", &c.http.tls_listen);
+    hr.Str("tls_cert_file", &c.http.tls_cert_file);
+    hr.Str("tls_key_file", &c.http.tls_key_file);
+    hr.Bool("plain_tracking", &c.http.plain_tracking);
+    hr.UInt("max_connections_per_ip", &c.http.max_connections_per_ip);
     hr.Finish();
+    c.http.tls_cert_file = c.Resolve(c.http.tls_cert_file);
+    c.http.tls_key_file = c.Resolve(c.http.tls_key_file);
+    if (st.ok() && !c.http.tls_listen.empty() &&
+        (c.http.tls_cert_file.empty() || c.http.tls_key_file.empty()))
+      hr.Error(*t, "tls_listen", "needs tls_cert_file and tls_key_file");
   }
   if (const toml::table* t = r.Table("metrics")) {
     TableReader mr(*t, "metrics", path, &st);
@@ -403,20 +475,7 @@ std::string Config::Resolve(const std::string& p) const {
         break;
       }
       WebhookConfig w;
-      TableReader wr(*pt, "webhooks." + provider, path, &st);
-      wr.Str("signing_key_env", &w.signing_key_env);
-      wr.Str("signing_key_file", &w.signing_key_file);
-      wr.Str("public_key_file", &w.public_key_file);
-      wr.Str("public_key", &w.public_key);
-      wr.Str("cert_file", &w.cert_file);
-      wr.Str("basic_auth_user", &w.basic_auth_user);
-      wr.Str("basic_auth_password_env", &w.basic_auth_password_env);
-      wr.Str("basic_auth_password_file", &w.basic_auth_password_file);
-      wr.Finish();
-      w.signing_key_file = c.Resolve(w.signing_key_file);
-      w.public_key_file = c.Resolve(w.public_key_file);
-      w.cert_file = c.Resolve(w.cert_file);
-      w.basic_auth_password_file = c.Resolve(w.basic_auth_password_file);
+      ParseWebhook(*pt, "webhooks." + provider, c, /*with_provider=*/false, &st, &w);
       c.webhooks[provider] = std::move(w);
     }
   }

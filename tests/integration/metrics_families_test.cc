@@ -101,6 +101,7 @@ TEST(MetricsFamilies, EachFamilyMovesWhereItsEventHappens) {
   };
   const std::string text = absl::StrCat(
       "data_dir = \"DATA\"\nworkers = 1\n[http]\nlisten = \"127.0.0.1:PORT\"\nthreads = 2\n",
+      "[webhooks.sendgrid]\nallow_unsigned = true\n",  // the fixture is unsigned
       "[tracking]\nbase_url = \"http://127.0.0.1:PORT\"\nsecret_file = \"", dir.File("tracking.key"),
       "\"\n[sending]\nretry_base = \"200ms\"\nretry_max = \"1s\"\nretry_for = \"3s\"\n",
       "[[dkim]]\ndomain = \"example.test\"\nselector = \"rsa\"\nkey_file = \"", dir.File("rsa.pem"),

@@ -1,5 +1,5 @@
 // salvo serve -c salvo.toml [--metrics-file F]: runs the daemon (tools/salvo/daemon.h) until
-// SIGTERM / SIGINT.
+// SIGTERM / SIGINT (SIGHUP reloads the HTTPS certificate).
 #include <CLI/CLI.hpp>
 
 #include "engine/base/stop_signals.h"
@@ -30,6 +30,7 @@ void RegisterServeCommands(CLI::App& app, CommandContext& ctx, int* rc) {
       return;
     }
     BlockStopSignals();
+    BlockReloadSignal();
     Daemon::Options o;
     o.metrics_file = sa->metrics_file.empty() ? "" : ctx.Path(sa->metrics_file);
     o.log = ctx.err;

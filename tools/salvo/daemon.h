@@ -36,18 +36,20 @@ class Daemon {
   // Opens the store (a busy data_dir fails with Store::Open's "in use by pid N" error), starts
   // HTTP and the admin socket. The caller must have blocked SIGTERM/SIGINT before
   // (BlockStopSignals() of engine/base/stop_signals.h), so that no thread but the one in Run()
-  // takes them.
+  // takes them; the same for SIGHUP (BlockReloadSignal()).
   [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config, Options options);
   ~Daemon();
 
-  // Blocks until SIGTERM or SIGINT, then shuts down. Returns the exit code.
+  // Blocks until SIGTERM or SIGINT, then shuts down; SIGHUP in between reloads the HTTPS
+  // certificate ([http] tls_cert_file / tls_key_file). Returns the exit code.
   int Run();
   void Shutdown();
 
   Store* store() const { return store_.get(); }
   FeedbackService* feedback() const { return feedback_.get(); }
   int http_port() const { return http_ ? http_->port() : 0; }
+  int https_port() const { return http_ ? http_->tls_port() : 0; }
   // The calendar (scheduled, waiting and interrupted campaigns).
   Scheduler* scheduler() const { return scheduler_.get(); }
 
