@@ -4,8 +4,8 @@
 // while the listener never stops accepting; with both listeners the plain one answers only
 // /healthz and /metrics. Limits: 500 idle connections from 127.0.0.2 are cut to
 // max_connections_per_ip and clicks from 127.0.0.1 are still served (latency figures: perf/
-// http_idle_bench.sh); oversized headers are refused; a client that stops mid-request is
-// disconnected after [http] timeout.
+// http_idle_bench.sh); oversized headers are refused; a client that stops mid-request, or keeps
+// trickling its headers, is disconnected after [http] timeout.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -192,14 +192,24 @@ TEST(HttpTlsLimitsTest, IdleFloodFromOneIpHeaderBoundAndTimeout) {
       << big.status;
   EXPECT_NE(big.status, 200);
 
-  // Slowloris: a request that stops half-way is cut off after [http] timeout (3 s).
+  // Slowloris: a request that stops half-way is cut off after [http] timeout (3 s) ...
+  const std::string partial = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
   int slow = ConnectFrom("127.0.0.1", port);
   ASSERT_GE(slow, 0);
-  const std::string partial = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
   ASSERT_EQ(send(slow, partial.data(), partial.size(), MSG_NOSIGNAL), static_cast<ssize_t>(partial.size()));
   EXPECT_FALSE(ClosedWithin(slow, 1000)) << "not before the timeout";
   EXPECT_TRUE(ClosedWithin(slow, 10000)) << "cut off after the timeout";
   close(slow);
+  // ... and so is one that keeps trickling a byte every 300 ms (never idle).
+  int trickle = ConnectFrom("127.0.0.1", port);
+  ASSERT_GE(trickle, 0);
+  ASSERT_EQ(send(trickle, partial.data(), partial.size(), MSG_NOSIGNAL), static_cast<ssize_t>(partial.size()));
+  bool cut = false;
+  for (int i = 0; i < 40 && !cut; ++i) {  // 12 s at most
+    cut = send(trickle, "a", 1, MSG_NOSIGNAL) != 1 || ClosedWithin(trickle, 300);
+  }
+  EXPECT_TRUE(cut) << "a trickling request head is cut off too";
+  close(trickle);
   EXPECT_EQ(HttpDo(port, "GET", "/healthz").status, 200);
   EXPECT_EQ(serve.Stop(), 0) << serve.Log();
 }

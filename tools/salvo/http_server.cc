@@ -23,6 +23,7 @@
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
+#include "tools/salvo/header_deadline.h"
 #include "tools/salvo/listen_address.h"
 
 namespace salvo {
@@ -34,7 +35,7 @@ constexpr size_t kMaxPemBytes = 256 * 1024;
 class HttpServer::Listener {
  public:
   Listener(const HttpConfig& config, Handler handler, bool tls)
-      : config_(config), handler_(std::move(handler)), tls_(tls) {}
+      : config_(config), handler_(std::move(handler)), tls_(tls), deadline_(config.timeout) {}
   ~Listener() { Stop(); }
 
   // Binds and listens on `listen` (`what` names the config key in errors).
@@ -47,6 +48,7 @@ class HttpServer::Listener {
 
   const Handler& handler() const { return handler_; }
   uint64_t max_body() const { return config_.max_body_bytes; }
+  HeaderDeadline& deadline() { return deadline_; }
 
  private:
   struct Instance {
@@ -65,6 +67,7 @@ class HttpServer::Listener {
   int port_ = 0;
   std::unique_ptr<Instance> current_;
   std::vector<std::unique_ptr<Instance>> retired_;  // quiesced: serving what they had
+  HeaderDeadline deadline_;  // of every daemon's connections
 };
 
 namespace {
@@ -129,6 +132,7 @@ MHD_Result Access(void* cls, MHD_Connection* conn, const char* url, const char* 
   auto* l = static_cast<HttpServer::Listener*>(cls);
   auto* st = static_cast<ConnState*>(*con_cls);
   if (!st) {
+    l->deadline().HeadReceived(conn);
     st = new ConnState;
     *con_cls = st;
     const char* cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -158,9 +162,20 @@ MHD_Result Access(void* cls, MHD_Connection* conn, const char* url, const char* 
   return Dispatch(l, conn, url, method, st);
 }
 
-void Completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+void Completed(void* cls, MHD_Connection* conn, void** con_cls, MHD_RequestTerminationCode) {
+  static_cast<HttpServer::Listener*>(cls)->deadline().RequestDone(conn);
   delete static_cast<ConnState*>(*con_cls);
   *con_cls = nullptr;
+}
+
+void ConnectionEvent(void* cls, MHD_Connection* conn, void**, MHD_ConnectionNotificationCode code) {
+  HeaderDeadline& d = static_cast<HttpServer::Listener*>(cls)->deadline();
+  if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    d.Closed(conn);
+  } else if (const MHD_ConnectionInfo* info =
+                 MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)) {
+    d.Started(conn, info->connect_fd);
+  }
 }
 
 }  // namespace
@@ -213,7 +228,8 @@ absl::Status HttpServer::Listener::StartDaemon(std::string cert_pem, std::string
       // cost 12 % of the CPU of a click redirect. Request line and headers must fit in 16 KB
       // (the header size bound); bodies are copied out of it as they arrive.
       {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, nullptr},
-      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Completed), nullptr},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Completed), this},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&ConnectionEvent), this},
   };
   if (tls_) {
     opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, inst->cert.data()});

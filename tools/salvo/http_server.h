@@ -4,9 +4,10 @@
 // whatever routes are added there); they parse nothing themselves. With both listeners, the
 // plain one answers only /healthz and /metrics (also /c/ /o/ /u/ with plain_tracking).
 // Limits on every endpoint: max_connections_per_ip concurrent connections per client IP, request
-// line and headers within a 16 KB connection buffer (larger: refused by libmicrohttpd), a
-// connection idle (or trickling nothing) for [http] timeout is closed, bodies larger than
-// max_body_bytes are refused with 413 without being buffered.
+// line and headers within a 16 KB connection buffer (larger: refused by libmicrohttpd) and
+// within [http] timeout of connecting or of the previous request (HeaderDeadline: slowloris), a
+// connection idle for [http] timeout is closed, bodies larger than max_body_bytes are refused
+// with 413 without being buffered.
 // Certificate reload (ReloadTls, on SIGHUP): the listening socket is ours (bound once); a new
 // libmicrohttpd daemon with the new certificate starts on the same socket, then the old one is
 // quiesced (stops accepting, keeps serving the connections it has) and stopped once it has none.
