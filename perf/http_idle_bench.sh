@@ -8,21 +8,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
-salvo="$build/tools/salvo"
-bench="$build/perf/feedback_bench"
-[ -x "$salvo" ] && [ -x "$bench" ] || { echo "build first: ninja -C $build tools/salvo perf/feedback_bench" >&2; exit 2; }
 # shellcheck source=perf/lib.sh
 source "$root/perf/lib.sh"
+feedback_setup idle-bench "$build"
 clicks="${CLICKS:-2000}"
 idle="${IDLE:-500}"
-
-work="$(mktemp -d /tmp/salvo-idle-bench.XXXXXX)"
-serve_pid=""
-cleanup() {
-  if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 port=$(free_port)
 head -c 32 /dev/urandom | base64 | tr -d '\n' > "$work/tracking.key"
