@@ -262,6 +262,16 @@ TEST(WebhookSecurityTest, OneUrlPerAccountVerifiedWithItsOwnKeyAndCountedForIt) 
             1);
   EXPECT_EQ(MetricSum(port, "salvo_account_webhook_events_total", "account=\"responder\""), 1);
   EXPECT_EQ(post("/webhooks/mailgun/bulk", bounce, "bulk").status, 404) << "bulk's is sendgrid";
+  // The account's status counts them too (kept in the store).
+  test::RunResult list = test::Salvo({"account", "list", "-c", serve.config(), "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  for (const char* a : {"bulk", "responder"}) {
+    const size_t at = list.out.find(absl::StrCat("{\"name\":\"", a, "\""));
+    ASSERT_NE(at, std::string::npos) << list.out;
+    EXPECT_NE(list.out.substr(at, list.out.find('}', at) - at).find("\"webhook_events\":1"),
+              std::string::npos)
+        << list.out;
+  }
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/metrics/salvo_metrics.h"
+#include "store/account_store.h"
 
 namespace salvo {
 namespace {
@@ -143,6 +144,7 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
   std::vector<bool> applied;
   std::map<std::pair<std::string, FeedbackClass>, uint64_t> by_class;
   std::map<std::string, uint64_t> unsub_by_campaign;
+  const uint64_t applied_before = counts->applied;
   for (size_t start = 0; start < events.size(); start += kChunk) {
     const size_t n = std::min(kChunk, events.size() - start);
     stored.assign(n, StoredEvent());
@@ -192,6 +194,14 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
       m.account_webhook_events->WithLabels({account, k.first, FeedbackClassName(k.second)}).Add(v);
   }
   for (const auto& [c, v] : unsub_by_campaign) m.unsubscribes->WithLabels({c, "webhook"}).Add(v);
+  // The account's own count (`salvo account list`): the events are applied already, so a failure
+  // here is logged, not answered with a 503 that would only bring duplicates.
+  if (!account.empty() && counts->applied > applied_before) {
+    absl::Status st = AccountStore(store_).AddWebhookEvents(account, counts->applied - applied_before);
+    if (!st.ok())
+      std::fprintf(stderr, "salvo serve: account %s webhook count: %s\n", std::string(account).c_str(),
+                   std::string(st.message()).c_str());
+  }
   return absl::OkStatus();
 }
 
