@@ -3,7 +3,8 @@
 // nothing; with verification configured an unsigned or wrongly signed post is 401 and changes
 // nothing, a correctly signed one is applied. Mailgun: a replayed token (also after a restart)
 // and a post 20 minutes old are refused (the daemon's clock set with SALVO_FAKE_NOW). SNS: a
-// message from a topic not in topic_arns is 403. One URL per account: two accounts with their own
+// message from a topic not in topic_arns is 403, one naming a certificate URL outside
+// sns.<region>.amazonaws.com is 401. One URL per account: two accounts with their own
 // SendGrid keys, each post verified with its account's key and counted for that account.
 #include <gtest/gtest.h>
 
@@ -219,6 +220,12 @@ topic_arns = ["arn:aws:sns:us-east-1:123456789012:ses-feedback"]
   EXPECT_EQ(SuppressionSize(serve.port()), 0);
   const std::string listed = test::SignSnsFixture(dir, fixture, false, "sns",
                                                   "arn:aws:sns:us-east-1:123456789012:ses-feedback");
+  // The same message claiming a certificate from anywhere but https://sns.<region>.amazonaws.com/.
+  std::string elsewhere = listed;
+  const size_t url = elsewhere.find("https://sns.us-east-1.amazonaws.com/");
+  ASSERT_NE(url, std::string::npos) << elsewhere;
+  elsewhere.replace(url, 36, "https://sns.us-east-1.evil.example/");
+  EXPECT_EQ(HttpDo(serve.port(), "POST", "/webhooks/ses", elsewhere, kJson).status, 401);
   r = HttpDo(serve.port(), "POST", "/webhooks/ses", listed, kJson);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(SuppressionSize(serve.port()), 1);
