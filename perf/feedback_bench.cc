@@ -55,6 +55,7 @@ int Ingest(int argc, char** argv) {
   Config config;
   config.data_dir = dir;
   config.http.max_body_bytes = 64 << 20;
+  config.webhooks["sendgrid"].allow_unsigned = true;  // unsigned batches: ingestion is measured
   auto store = Store::Open({dir, true});
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", std::string(store.status().message()).c_str());

@@ -29,3 +29,19 @@ wait_listen() {
   done
   return 1
 }
+
+# feedback_setup NAME BUILD_DIR: the binaries of the feedback benchmarks ($salvo, $bench = perf/
+# feedback_bench; exit 2 when not built) and a new temporary directory $work; at exit $serve_pid
+# (when set: a `salvo serve` started by the script) is stopped and $work removed.
+feedback_setup() {
+  salvo="$2/tools/salvo"
+  bench="$2/perf/feedback_bench"
+  [ -x "$salvo" ] && [ -x "$bench" ] || { echo "build first: ninja -C $2 tools/salvo perf/feedback_bench" >&2; exit 2; }
+  work="$(mktemp -d "/tmp/salvo-$1.XXXXXX")"
+  serve_pid=""
+  trap _feedback_cleanup EXIT
+}
+_feedback_cleanup() {
+  if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}

@@ -22,6 +22,13 @@ std::string Key(std::string_view account) {
   return k;
 }
 
+std::string WebhookKey(std::string_view account) {
+  std::string k("account_webhook");
+  k.push_back('\0');
+  k.append(account);
+  return k;
+}
+
 }  // namespace
 
 void EncodeAccountRecord(const AccountRecord& r, std::string* out) {
@@ -74,6 +81,28 @@ absl::Status AccountStore::Put(std::string_view account, const AccountRecord& re
   wo.sync = true;  // a pause must survive a crash of the machine, not only of the process
   return FromRocks(DbOf(store_)->Put(wo, CfOf(store_, Cf::kMeta), Key(account), v),
                    "writing account record");
+}
+
+absl::Status AccountStore::AddWebhookEvents(std::string_view account, uint64_t n) {
+  std::string v;
+  PutVarint64(&v, n);
+  return FromRocks(DbOf(store_)->Merge(rocksdb::WriteOptions(), CfOf(store_, Cf::kMeta),
+                                       WebhookKey(account), v),
+                   "counting account webhook events");
+}
+
+absl::StatusOr<uint64_t> AccountStore::WebhookEvents(std::string_view account) {
+  std::string v;
+  rocksdb::Status s = DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kMeta),
+                                        WebhookKey(account), &v);
+  if (s.IsNotFound()) return uint64_t{0};
+  if (!s.ok()) return FromRocks(s, "reading account webhook events");
+  std::string_view in(v);
+  uint64_t n = 0;
+  if (!GetVarint64(&in, &n) || !in.empty())
+    return absl::DataLossError(absl::StrCat("damaged webhook event count of account \"",
+                                            SanitizeForLog(account, 64), "\""));
+  return n;
 }
 
 }  // namespace salvo

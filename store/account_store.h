@@ -2,7 +2,8 @@
 // reply, until when) and the last reply or operator action that changed its state. Every run
 // and campaign reads it before using the account; `salvo account list|pause|resume` shows and
 // changes it. Key in the meta family: "account" '\0' NAME. Daily counts are in
-// store/campaign_store.h (DailyKey).
+// store/campaign_store.h (DailyKey). Feedback events received on the account's own webhook URL
+// (/webhooks/{provider}/{account}): "account_webhook" '\0' NAME -> varint, merged (summed).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,10 @@ class AccountStore {
   // nullopt: nothing recorded (the account is active).
   [[nodiscard]] absl::StatusOr<std::optional<AccountRecord>> Get(std::string_view account);
   [[nodiscard]] absl::Status Put(std::string_view account, const AccountRecord& rec);
+
+  // Feedback events applied from the account's webhook URL (0 when none).
+  [[nodiscard]] absl::Status AddWebhookEvents(std::string_view account, uint64_t n);
+  [[nodiscard]] absl::StatusOr<uint64_t> WebhookEvents(std::string_view account);
 
  private:
   Store* store_;

@@ -25,4 +25,13 @@ inline void BlockStopSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+// Blocks SIGHUP likewise (`salvo serve` reloads its certificate on it, in the thread that
+// waits for the stop signals). Call it before starting any thread.
+inline void BlockReloadSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 }  // namespace salvo

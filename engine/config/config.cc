@@ -154,6 +154,7 @@ class TableReader {
   bool ok() const { return status_->ok(); }
   // An error about the whole table, at its first line (unless an error came first).
   void TableError(const std::string& msg) { SetError(t_, msg); }
+  const std::string& prefix() const { return prefix_; }
   std::string Name(const std::string& key) const {
     return prefix_.empty() ? key : absl::StrCat(prefix_, ".", key);
   }
@@ -199,7 +200,31 @@ void ReadTimeouts(TableReader& r, SmtpTimeouts* o) {
   r.Dur("idle", &o->idle);
 }
 
-void ReadAccount(TableReader& r, AccountConfig* a) {
+// [webhooks.<provider>] or an [[account]]'s webhook table; relative files resolve against `c`.
+void ReadWebhook(TableReader& wr, const Config& c, bool with_provider, WebhookConfig* w) {
+  if (with_provider) wr.Str("provider", &w->provider);
+  wr.Str("signing_key_env", &w->signing_key_env);
+  wr.Str("signing_key_file", &w->signing_key_file);
+  wr.Str("public_key_file", &w->public_key_file);
+  wr.Str("public_key", &w->public_key);
+  wr.Str("cert_file", &w->cert_file);
+  wr.StrList("topic_arns", &w->topic_arns);
+  wr.Str("basic_auth_user", &w->basic_auth_user);
+  wr.Str("basic_auth_password_env", &w->basic_auth_password_env);
+  wr.Str("basic_auth_password_file", &w->basic_auth_password_file);
+  wr.Bool("allow_unsigned", &w->allow_unsigned);
+  wr.Finish();
+  w->signing_key_file = c.Resolve(w->signing_key_file);
+  w->public_key_file = c.Resolve(w->public_key_file);
+  w->cert_file = c.Resolve(w->cert_file);
+  w->basic_auth_password_file = c.Resolve(w->basic_auth_password_file);
+  if (!w->cert_file.empty() && w->topic_arns.empty())
+    wr.TableError(absl::StrCat(
+        wr.prefix(), ": cert_file needs topic_arns = [...] (the SNS topics whose messages are "
+        "accepted)"));
+}
+
+void ReadAccount(TableReader& r, const Config& config, AccountConfig* a) {
   r.Str("name", &a->name);
   r.Str("host", &a->host);
   r.UInt("port", &a->port);
@@ -220,8 +245,19 @@ void ReadAccount(TableReader& r, AccountConfig* a) {
   r.UInt("daily_limit", &a->daily_limit);
   r.Bool("chunking", &a->chunking);
   r.Bool("pipelining", &a->pipelining);
+  r.Bool("allow_plaintext_auth", &a->allow_plaintext_auth);
+  if (const toml::table* w = r.Table("webhook")) {
+    TableReader wr = r.Nested(*w, "webhook");
+    ReadWebhook(wr, config, /*with_provider=*/true, &a->webhook.emplace());
+  }
   r.Finish();
   if (a->name.empty() || a->host.empty()) r.TableError("[[account]] needs name and host");
+  // A password in clear on the wire is refused unless the operator says so.
+  if (!a->username.empty() && a->tls == TlsMode::kNone && !a->allow_plaintext_auth)
+    r.TableError(absl::StrCat(
+        "account \"", a->name,
+        "\": username with tls = \"none\" would send the password in clear; use starttls or "
+        "implicit, or set allow_plaintext_auth = true"));
   if (r.ok() && a->max_connections == 0) a->max_connections = 1;
   if (r.ok() && a->messages_per_connection == 0) a->messages_per_connection = 1;
 }
@@ -283,6 +319,12 @@ void ReadRoute(TableReader& r, RouteConfig* ro) {
     return absl::InvalidArgumentError(absl::StrCat(c.path, ": more than one default route"));
   static const std::set<std::string> kProviders = {"sendgrid", "mailgun", "ses", "postmark",
                                                    "sparkpost", "mailjet", "brevo"};
+  for (const auto& a : c.accounts) {
+    if (a.webhook && !kProviders.count(a.webhook->provider))
+      return absl::InvalidArgumentError(absl::StrCat(
+          c.path, ": account \"", a.name, "\": webhook provider \"", a.webhook->provider,
+          "\" is not one of ", absl::StrJoin(kProviders, ", ")));
+  }
   for (const auto& [p, w] : c.webhooks) {
     if (!kProviders.count(p))
       return absl::InvalidArgumentError(absl::StrCat(
@@ -327,6 +369,23 @@ static_assert(std::size(kTlsModes) == static_cast<size_t>(TlsMode::kNone) + 1);
 std::string_view TlsModeName(TlsMode m) { return NameIn(kTlsModes, m, "?"); }
 
 bool ParseTlsMode(std::string_view s, TlsMode* out) { return ValueIn(kTlsModes, s, out); }
+
+std::vector<std::string> SecurityWarnings(const Config& c, bool webhooks) {
+  std::vector<std::string> out;
+  for (const auto& [p, w] : c.webhooks)
+    if (webhooks && w.allow_unsigned)
+      out.push_back(absl::StrCat("[webhooks.", p, "] allow_unsigned = true: /webhooks/", p,
+                                 " accepts posts nobody verified"));
+  for (const auto& a : c.accounts) {
+    if (webhooks && a.webhook && a.webhook->allow_unsigned)
+      out.push_back(absl::StrCat("account \"", a.name, "\" webhook allow_unsigned = true: /webhooks/",
+                                 a.webhook->provider, "/", a.name, " accepts posts nobody verified"));
+    if (a.allow_plaintext_auth && !a.username.empty() && a.tls == TlsMode::kNone)
+      out.push_back(absl::StrCat("account \"", a.name,
+                                 "\" allow_plaintext_auth = true: its password goes in clear"));
+  }
+  return out;
+}
 
 const AccountConfig* Config::FindAccount(std::string_view name) const {
   for (const auto& a : accounts)
@@ -377,7 +436,7 @@ std::string Config::Resolve(const std::string& p) const {
   });
   r.ForEachTable("account", [&](TableReader& ar) {
     AccountConfig a;
-    ReadAccount(ar, &a);
+    ReadAccount(ar, c, &a);
     a.ca_file = c.Resolve(a.ca_file);
     a.password_file = c.Resolve(a.password_file);
     c.accounts.push_back(std::move(a));
@@ -430,6 +489,15 @@ std::string Config::Resolve(const std::string& p) const {
     hr.UInt("threads", &c.http.threads);
     hr.UInt("max_body_bytes", &c.http.max_body_bytes);
     hr.Dur("timeout", &c.http.timeout);
+    hr.Str("tls_listen", &c.http.tls_listen);
+    hr.Str("tls_cert_file", &c.http.tls_cert_file);
+    hr.Str("tls_key_file", &c.http.tls_key_file);
+    hr.Bool("plain_tracking", &c.http.plain_tracking);
+    hr.UInt("max_connections_per_ip", &c.http.max_connections_per_ip);
+    c.http.tls_cert_file = c.Resolve(c.http.tls_cert_file);
+    c.http.tls_key_file = c.Resolve(c.http.tls_key_file);
+    if (!c.http.tls_listen.empty() && (c.http.tls_cert_file.empty() || c.http.tls_key_file.empty()))
+      hr.Error(hr.table(), "tls_listen", "needs tls_cert_file and tls_key_file");
   });
   r.WithTable("metrics", [&](TableReader& mr) {
     mr.Str("listen", &c.metrics.listen);
@@ -447,19 +515,7 @@ std::string Config::Resolve(const std::string& p) const {
       }
       WebhookConfig w;
       TableReader wr = r.Nested(*pt, "webhooks." + provider);
-      wr.Str("signing_key_env", &w.signing_key_env);
-      wr.Str("signing_key_file", &w.signing_key_file);
-      wr.Str("public_key_file", &w.public_key_file);
-      wr.Str("public_key", &w.public_key);
-      wr.Str("cert_file", &w.cert_file);
-      wr.Str("basic_auth_user", &w.basic_auth_user);
-      wr.Str("basic_auth_password_env", &w.basic_auth_password_env);
-      wr.Str("basic_auth_password_file", &w.basic_auth_password_file);
-      wr.Finish();
-      w.signing_key_file = c.Resolve(w.signing_key_file);
-      w.public_key_file = c.Resolve(w.public_key_file);
-      w.cert_file = c.Resolve(w.cert_file);
-      w.basic_auth_password_file = c.Resolve(w.basic_auth_password_file);
+      ReadWebhook(wr, c, /*with_provider=*/false, &w);
       c.webhooks[provider] = std::move(w);
     }
   }

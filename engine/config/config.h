@@ -38,6 +38,24 @@ struct SmtpTimeouts {
   absl::Duration idle = absl::Seconds(60);      // an unused pooled connection is closed after this
 };
 
+// [webhooks.<provider>] for sendgrid, mailgun, ses, postmark, sparkpost, mailjet, brevo, and an
+// [[account]]'s `webhook = { provider = "...", ... }` (same keys plus provider).
+struct WebhookConfig {
+  std::string provider;          // [[account]] webhook only (the section name otherwise)
+  std::string signing_key_env;   // mailgun
+  std::string signing_key_file;  // mailgun
+  std::string public_key_file;   // sendgrid (ECDSA PEM)
+  std::string public_key;        // sendgrid, base64 DER as the provider shows it
+  std::string cert_file;         // ses (SNS signing certificate)
+  std::vector<std::string> topic_arns;  // ses: the only TopicArns accepted (required with cert_file)
+  std::string basic_auth_user;
+  std::string basic_auth_password_env;
+  std::string basic_auth_password_file;
+  bool allow_unsigned = false;   // accept posts without verification (warned at every start)
+
+  bool operator==(const WebhookConfig&) const = default;
+};
+
 // [[account]] — one SMTP submission account (or sub-account) at a provider.
 struct AccountConfig {
   std::string name;
@@ -57,6 +75,8 @@ struct AccountConfig {
   uint64_t daily_limit = 0;             // 0 = unlimited
   bool chunking = true;                 // use BDAT when the server offers CHUNKING
   bool pipelining = true;               // use PIPELINING when offered
+  bool allow_plaintext_auth = false;    // username with tls = "none" (warned at every start)
+  std::optional<WebhookConfig> webhook;  // POST /webhooks/{provider}/{name} verifies with this
   // The secret itself is read by the runtime (shard/account_secret.h), never by engine/.
 
   bool operator==(const AccountConfig&) const = default;
@@ -106,11 +126,18 @@ struct DkimConfig {
 };
 
 // [http] — the daemon's HTTP listener (tracking, unsubscribe, webhooks, /metrics, /healthz).
+// With tls_listen set, `listen` (plain HTTP; "" for none) answers only /healthz and /metrics
+// unless plain_tracking is true (then also /c/, /o/, /u/).
 struct HttpConfig {
   std::string listen = "127.0.0.1:8025";
   uint32_t threads = 4;
   uint64_t max_body_bytes = 1 << 20;
-  absl::Duration timeout = absl::Seconds(30);
+  absl::Duration timeout = absl::Seconds(30);  // an idle (or trickling) connection is closed
+  std::string tls_listen;                      // HTTPS listener, e.g. "0.0.0.0:443"
+  std::string tls_cert_file;                   // PEM chain; re-read on SIGHUP
+  std::string tls_key_file;                    // PEM key; re-read on SIGHUP
+  bool plain_tracking = false;
+  uint32_t max_connections_per_ip = 64;        // per listener; 0 = no limit
 };
 
 // [metrics]
@@ -118,18 +145,6 @@ struct MetricsConfig {
   std::string listen;                   // e.g. 127.0.0.1:9464; empty: no listener for `salvo send`
   std::vector<std::string> top_domains  // destination domains reported by name; others: "other"
       = {"gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "aol.com"};
-};
-
-// [webhooks.<provider>] for sendgrid, mailgun, ses, postmark, sparkpost, mailjet, brevo.
-struct WebhookConfig {
-  std::string signing_key_env;   // mailgun
-  std::string signing_key_file;  // mailgun
-  std::string public_key_file;   // sendgrid (ECDSA PEM)
-  std::string public_key;        // sendgrid, base64 DER as the provider shows it
-  std::string cert_file;         // ses (SNS signing certificate)
-  std::string basic_auth_user;
-  std::string basic_auth_password_env;
-  std::string basic_auth_password_file;
 };
 
 // [sending] — campaign runner policy.
@@ -190,6 +205,11 @@ struct Config {
   // Resolves `p` against base_dir unless it is absolute or empty.
   std::string Resolve(const std::string& p) const;
 };
+
+// Settings that weaken security on purpose (allow_unsigned, allow_plaintext_auth): one line
+// each, for the warning programs print at every start (`webhooks` false: accounts only, for
+// programs that serve no webhooks).
+std::vector<std::string> SecurityWarnings(const Config& config, bool webhooks = true);
 
 // Parses and validates a salvo.toml file. Errors name the file, line and key.
 [[nodiscard]] absl::StatusOr<Config> LoadConfig(const std::string& path);

@@ -98,6 +98,10 @@ SalvoMetrics::SalvoMetrics(Registry& r) : registry_(&r) {
   webhook_events = OrDie(r.AddCounter(
       "salvo_webhook_events_total", "Provider feedback events accepted, by provider and class.",
       {"provider", "class"}, Bounded({"class"})));
+  account_webhook_events = OrDie(r.AddCounter(
+      "salvo_account_webhook_events_total",
+      "Provider feedback events accepted on an account's webhook URL, by account, provider and class.",
+      {"account", "provider", "class"}, Bounded({"class"})));
   webhook_rejected = OrDie(r.AddCounter("salvo_webhook_rejected_total",
                                         "Webhook requests refused, by provider and reason.",
                                         {"provider", "reason"}, Bounded({"reason"})));

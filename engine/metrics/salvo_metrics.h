@@ -111,6 +111,9 @@ class SalvoMetrics {
   // Feedback events accepted: salvo_webhook_events_total{provider, class} (class:
   // FeedbackClassName: hard_bounce, soft_bounce, complaint, unsubscribe, ignore)
   CounterFamily* webhook_events;
+  // The same for events posted to an account's URL /webhooks/{provider}/{account}:
+  // salvo_account_webhook_events_total{account, provider, class}
+  CounterFamily* account_webhook_events;
   // Webhook requests refused: salvo_webhook_rejected_total{provider, reason="signature|parse|size|auth"}
   CounterFamily* webhook_rejected;
   // salvo_clicks_total{campaign}, salvo_opens_total{campaign},

@@ -152,7 +152,8 @@ inline std::string ConfigText(const TempDir& dir, const std::vector<AccountSpec>
       absl::StrAppend(&t, absl::StrFormat("rate_per_second = %.1f\n", a.rate_per_second));
     t += "ehlo_name = \"test.example\"\n";
     if (!a.user.empty())
-      absl::StrAppend(&t, "username = \"", a.user, "\"\npassword_env = \"SALVO_TEST_PW\"\n");
+      absl::StrAppend(&t, "username = \"", a.user, "\"\npassword_env = \"SALVO_TEST_PW\"\n",
+                      "allow_plaintext_auth = true\n");  // loopback test servers without TLS
     if (!a.source_ips.empty()) {
       t += "source_ips = [";
       for (size_t i = 0; i < a.source_ips.size(); ++i)

@@ -1,9 +1,10 @@
 // Webhooks through a running `salvo serve`: every webhook fixture of MANIFEST.tsv is POSTed to
 // /webhooks/{provider}; after a clean SIGTERM the store holds exactly the expected suppression
 // entries (reason and source), a redelivery changes nothing, and malformed / unauthenticated /
-// oversized posts are refused with a 4xx while the service keeps running. Signatures: Mailgun
-// (HMAC), SendGrid (ECDSA SDK vector) and SNS (a certificate made here with openssl) — valid
-// accepted, tampered rejected with 401.
+// oversized posts are refused with a 4xx while the service keeps running (providers whose
+// fixtures are unsigned have allow_unsigned here; Mailgun's are signed afresh). Signatures:
+// Mailgun (HMAC), SendGrid (ECDSA SDK vector, the daemon's clock set to its time) and SNS (a
+// certificate made here with openssl) — valid accepted, tampered rejected with 401.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -13,11 +14,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "engine/base/address.h"
+#include "engine/base/clock.h"
 #include "engine/feedback/feedback_event.h"
 #include "store/store.h"
 #include "store/suppression_store.h"
 #include "tests/engine/feedback/manifest.h"
+#include "tests/engine/feedback/fixture_keys.h"
 #include "tests/integration/feedback_http.h"
+#include "tests/integration/webhook_signing.h"
 
 namespace salvo {
 namespace {
@@ -25,10 +29,8 @@ namespace {
 using test::HttpDo;
 using test::ServeProcess;
 
-constexpr char kMailgunKey[] = "fixture-mailgun-signing-key-do-not-use-0001";
-constexpr char kSendGridKey[] =
-    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+"
-    "2fNNRaINXvVpiglSI8eNEc6wEA3F+g==";
+using test::kMailgunKey;
+using test::kSendGridKey;
 
 std::string Fixture(const std::string& rel) { return test::ReadFile(test::FixturesDir() + "/" + rel); }
 
@@ -57,11 +59,38 @@ max_body_bytes = 65536
 signing_key_env = "MAILGUN_SIGNING_KEY"
 )";
 
+// The fixtures of these providers are unsigned: their sections accept that here (closed by
+// default is webhook_security_test's).
+constexpr char kUnsignedAllowed[] = R"([webhooks.sendgrid]
+allow_unsigned = true
+[webhooks.ses]
+allow_unsigned = true
+[webhooks.postmark]
+allow_unsigned = true
+[webhooks.sparkpost]
+allow_unsigned = true
+[webhooks.mailjet]
+allow_unsigned = true
+[webhooks.brevo]
+allow_unsigned = true
+)";
+
+// A fixture as its provider would deliver it now: Mailgun's signed afresh (timestamp and a new
+// token: a redelivery carries a new one too).
+std::string Delivery(const test::ManifestRow& row) {
+  static int tokens = 0;
+  std::string body = Fixture(row.path);
+  if (row.provider != "mailgun") return body;
+  return test::ResignMailgun(body, NowUnixSeconds(), absl::StrCat("delivery-", ++tokens));
+}
+
 TEST(FeedbackWebhooksTest, EveryFixtureClassifiedThroughHttpAndAppliedOnce) {
   test::TempDir dir;
-  ServeProcess serve(dir, kBaseConfig, {{"MAILGUN_SIGNING_KEY", kMailgunKey}});
+  ServeProcess serve(dir, absl::StrCat(kBaseConfig, kUnsignedAllowed),
+                     {{"MAILGUN_SIGNING_KEY", kMailgunKey}});
   ASSERT_TRUE(serve.ready()) << serve.Log();
-  EXPECT_NE(serve.Log().find("unauthenticated"), std::string::npos) << "start-up warning";
+  EXPECT_NE(serve.Log().find("warning: [webhooks.brevo] allow_unsigned = true"), std::string::npos)
+      << "start-up warning: " << serve.Log();
 
   auto rows = test::ReadManifest();
   int posted = 0;
@@ -70,7 +99,7 @@ TEST(FeedbackWebhooksTest, EveryFixtureClassifiedThroughHttpAndAppliedOnce) {
     if (row.provider == "dsn" || row.provider == "arf") continue;
     SCOPED_TRACE(row.path);
     auto r = HttpDo(serve.port(), "POST", "/webhooks/" + ProviderPath(row.provider),
-                    Fixture(row.path), Json());
+                    Delivery(row), Json());
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_NE(r.body.find(absl::StrCat("\"events\":", row.recipients.size())), std::string::npos)
         << r.body;
@@ -79,7 +108,7 @@ TEST(FeedbackWebhooksTest, EveryFixtureClassifiedThroughHttpAndAppliedOnce) {
     applied_total += std::atoll(r.body.c_str() + ap + 10);
     // Delivered twice: the second time changes nothing.
     auto again = HttpDo(serve.port(), "POST", "/webhooks/" + ProviderPath(row.provider),
-                        Fixture(row.path), Json());
+                        Delivery(row), Json());
     ASSERT_EQ(again.status, 200);
     EXPECT_NE(again.body.find("\"applied\":0"), std::string::npos) << again.body;
     ++posted;
@@ -122,7 +151,8 @@ TEST(FeedbackWebhooksTest, EveryFixtureClassifiedThroughHttpAndAppliedOnce) {
 
 TEST(FeedbackWebhooksTest, BadRequestsAreRefusedCountedAndNothingApplied) {
   test::TempDir dir;
-  ServeProcess serve(dir, kBaseConfig, {{"MAILGUN_SIGNING_KEY", kMailgunKey}});
+  ServeProcess serve(dir, absl::StrCat(kBaseConfig, kUnsignedAllowed),
+                     {{"MAILGUN_SIGNING_KEY", kMailgunKey}});
   ASSERT_TRUE(serve.ready()) << serve.Log();
   const int port = serve.port();
   std::string good = Fixture("webhooks/sendgrid/bounce_hard_invalid_address.json");
@@ -152,46 +182,23 @@ TEST(FeedbackWebhooksTest, BadRequestsAreRefusedCountedAndNothingApplied) {
   EXPECT_FALSE(Suppressed(store->get(), "half@example.com").has_value());
 }
 
-// Signs an SNS fixture with a key made here (openssl), independently of salvo's code: the
-// canonical string is built by Python's json module.
-std::string SignSnsFixture(const test::TempDir& dir, const std::string& fixture, bool tamper) {
-  std::string script = R"PY(
-import base64, json, subprocess, sys
-d = json.load(open(sys.argv[1]))
-names = ["Message", "MessageId"] + (["Subject"] if "Subject" in d else []) + ["Timestamp", "TopicArn", "Type"]
-if d["Type"] != "Notification":
-    names = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
-s = "".join(n + "\n" + d[n] + "\n" for n in names)
-sig = subprocess.run(["openssl", "dgst", "-sha1", "-sign", sys.argv[2]], input=s.encode(),
-                     capture_output=True, check=True).stdout
-d["Signature"] = base64.b64encode(sig).decode()
-if sys.argv[3] == "1":
-    d["Message"] = d["Message"].replace("Permanent", "Transient")
-sys.stdout.write(json.dumps(d))
-)PY";
-  std::string py = dir.Write("sign_sns.py", script);
-  auto r = test::RunProcess({"/usr/bin/python3", py, test::FixturesDir() + "/" + fixture,
-                             dir.File("sns.key"), tamper ? "1" : "0"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out;
-}
-
 TEST(FeedbackWebhooksTest, SignaturesValidAcceptedTamperedRejected) {
   test::TempDir dir;
-  auto gen = test::RunProcess({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                               dir.File("sns.key"), "-out", dir.File("sns.pem"), "-days", "1",
-                               "-subj", "/CN=sns.amazonaws.com"});
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ASSERT_TRUE(test::MakeRsaCert(dir, "sns"));
   dir.Write("hook.pass", "s3cret\n");
   std::string config = absl::StrCat(kBaseConfig, R"([webhooks.sendgrid]
 public_key = ")", kSendGridKey, R"("
 [webhooks.ses]
 cert_file = "sns.pem"
+topic_arns = ["arn:aws:sns:us-east-1:123456789012:ses-feedback"]
 [webhooks.postmark]
 basic_auth_user = "hooks"
 basic_auth_password_file = "hook.pass"
 )");
-  ServeProcess serve(dir, config, {{"MAILGUN_SIGNING_KEY", kMailgunKey}});
+  // The SendGrid SDK vector was signed in 2020: the daemon's clock reads that time + 1 minute.
+  const int64_t now = test::kSendGridVectorTime + 60;
+  ServeProcess serve(dir, config,
+                     {{"MAILGUN_SIGNING_KEY", kMailgunKey}, {"SALVO_FAKE_NOW", "2020-09-14T19:42:42Z"}});
   ASSERT_TRUE(serve.ready()) << serve.Log();
   const int port = serve.port();
 
@@ -208,8 +215,9 @@ basic_auth_password_file = "hook.pass"
   EXPECT_EQ(HttpDo(port, "POST", "/webhooks/sendgrid", body, Json()).status, 401) << "unsigned";
   EXPECT_EQ(HttpDo(port, "POST", "/webhooks/sendgrid", body, h).status, 200);
 
-  // Mailgun: fixture signed with the fixture key; one changed token character fails.
-  std::string mg = Fixture("webhooks/mailgun/complained.json");
+  // Mailgun: signed with the fixture key; one changed token character fails.
+  std::string mg = test::ResignMailgun(Fixture("webhooks/mailgun/complained.json"), now,
+                                       "5b8e5baaabfc0729c8f9e10560db712f2cb2c6a219492a83ff");
   std::string mg_bad = mg;
   size_t tok = mg_bad.find("5b8e5baaabfc");
   ASSERT_NE(tok, std::string::npos);
@@ -220,11 +228,11 @@ basic_auth_password_file = "hook.pass"
   // SNS: the fixtures' placeholder signatures fail; signed with our certificate passes.
   std::string ses_fixture = "webhooks/amazon_ses/sns_bounce_permanent_with_dsn.json";
   EXPECT_EQ(HttpDo(port, "POST", "/webhooks/ses", Fixture(ses_fixture), Json()).status, 401);
-  std::string ses_bad = SignSnsFixture(dir, ses_fixture, true);
+  std::string ses_bad = test::SignSnsFixture(dir, ses_fixture, true);
   EXPECT_EQ(HttpDo(port, "POST", "/webhooks/ses", ses_bad, {{"Content-Type", "text/plain; charset=UTF-8"}}).status, 401);
-  std::string ses_ok = SignSnsFixture(dir, ses_fixture, false);
+  std::string ses_ok = test::SignSnsFixture(dir, ses_fixture, false);
   EXPECT_EQ(HttpDo(port, "POST", "/webhooks/ses", ses_ok, {{"Content-Type", "text/plain; charset=UTF-8"}}).status, 200);
-  std::string sub_ok = SignSnsFixture(dir, "webhooks/amazon_ses/sns_subscription_confirmation.json", false);
+  std::string sub_ok = test::SignSnsFixture(dir, "webhooks/amazon_ses/sns_subscription_confirmation.json", false);
   EXPECT_EQ(HttpDo(port, "POST", "/webhooks/ses", sub_ok, Json()).status, 200);
 
   // Postmark: basic auth.

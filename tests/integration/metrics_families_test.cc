@@ -101,6 +101,10 @@ TEST(MetricsFamilies, EachFamilyMovesWhereItsEventHappens) {
   };
   const std::string text = absl::StrCat(
       "data_dir = \"DATA\"\nworkers = 1\n[http]\nlisten = \"127.0.0.1:PORT\"\nthreads = 2\n",
+      "[webhooks.sendgrid]\nallow_unsigned = true\n",  // the fixture is unsigned
+      // An account's own webhook URL (in no route: it only receives feedback here).
+      "[[account]]\nname = \"hooks\"\nhost = \"127.0.0.1\"\n",
+      "webhook = { provider = \"sendgrid\", allow_unsigned = true }\n",
       "[tracking]\nbase_url = \"http://127.0.0.1:PORT\"\nsecret_file = \"", dir.File("tracking.key"),
       "\"\n[sending]\nretry_base = \"200ms\"\nretry_max = \"1s\"\nretry_for = \"3s\"\n",
       "[[dkim]]\ndomain = \"example.test\"\nselector = \"rsa\"\nkey_file = \"", dir.File("rsa.pem"),
@@ -178,6 +182,9 @@ TEST(MetricsFamilies, EachFamilyMovesWhereItsEventHappens) {
   const std::string bounce = ReadFile(FixturesDir() + "/webhooks/sendgrid/bounce_hard_invalid_address.json");
   EXPECT_EQ(HttpDo(port, "POST", "/webhooks/sendgrid", bounce,
                    {{"Content-Type", "application/json"}}).status, 200);
+  EXPECT_EQ(HttpDo(port, "POST", "/webhooks/sendgrid/hooks",
+                   ReadFile(FixturesDir() + "/webhooks/sendgrid/spamreport.json"),
+                   {{"Content-Type", "application/json"}}).status, 200);
   EXPECT_EQ(HttpDo(port, "POST", "/webhooks/sendgrid", "{not json",
                    {{"Content-Type", "application/json"}}).status / 100, 4);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the click/open batcher: 2 ms
@@ -214,6 +221,8 @@ TEST(MetricsFamilies, EachFamilyMovesWhereItsEventHappens) {
   EXPECT_EQ(v("salvo_unsubscribes_total", {"campaign=\"c-main\"", "source=\"one_click\""}), 1);
   EXPECT_EQ(v("salvo_webhook_events_total", {"provider=\"sendgrid\"", "class=\"hard_bounce\""}), 1);
   EXPECT_EQ(v("salvo_webhook_rejected_total", {"provider=\"sendgrid\"", "reason=\"parse\""}), 1);
+  EXPECT_EQ(v("salvo_account_webhook_events_total",
+              {"account=\"hooks\"", "provider=\"sendgrid\"", "class=\"complaint\""}), 1);
   EXPECT_GE(v("salvo_suppression_list_size"), 3);  // pre-suppressed + unsubscribe + bounce
 
   const RunResult check = RunProcess({"/usr/bin/promtool", "check", "metrics"}, m,

@@ -6,7 +6,10 @@
 // content type, size, malformed JSON, Basic auth, Mailgun HMAC and SendGrid ECDSA signatures)
 // get their status and change nothing; the tracking endpoints redirect only to the campaign's
 // link table, serve the pixel, and unsubscribe on the RFC 8058 POST only; Create() refuses
-// keys for the wrong provider and names a missing environment variable.
+// keys for the wrong provider and names a missing environment variable. Closed by default: a
+// provider without verification refuses every post unless allow_unsigned; Mailgun tokens pass
+// once (also after a restart) and signed timestamps only within 15 minutes (SendGrid too); an
+// account's URL verifies with that account's key.
 #include "tools/salvo/feedback_service.h"
 
 #include <gtest/gtest.h>
@@ -84,6 +87,10 @@ class FeedbackServiceTest : public StoreFixture {
         dir_.Write("mailgun.key", std::string(kMailgunKey) + "\n");
     config_.webhooks["postmark"].basic_auth_user = "hook";
     config_.webhooks["postmark"].basic_auth_password_file = dir_.Write("postmark.pw", "s3cret\n");
+    // The fixtures of these providers carry no signature: their sections accept that, so the
+    // classification tests post them as they are (closed-by-default: ClosedByDefault below).
+    for (const char* p : {"sendgrid", "ses", "sparkpost", "mailjet", "brevo"})
+      config_.webhooks[p].allow_unsigned = true;
   }
   void Create() {
     auto s = FeedbackService::Create(config_, store_.get());
@@ -120,7 +127,12 @@ class FeedbackServiceTest : public StoreFixture {
     r.body = body;
     // Basic hook:s3cret
     if (provider == "postmark") r.headers["authorization"] = "Basic aG9vazpzM2NyZXQ=";
+    if (provider == "mailgun") r.body = FreshMailgun(body);
     return Do(r);
+  }
+  // A Mailgun fixture as Mailgun would deliver it now: current timestamp, a token never used.
+  std::string FreshMailgun(const std::string& body) {
+    return test::ResignMailgun(body, NowUnixSeconds(), absl::StrCat("token-", ++tokens_));
   }
   std::optional<SuppressionEntry> Suppressed(const std::string& address) {
     auto n = NormalizeAddress(address);
@@ -154,6 +166,7 @@ class FeedbackServiceTest : public StoreFixture {
 
   Config config_;
   std::unique_ptr<FeedbackService> service_;
+  int tokens_ = 0;
 };
 
 TEST_F(FeedbackServiceTest, EveryWebhookFixtureSuppressesExactlyWhatItShouldOnce) {
@@ -286,7 +299,7 @@ TEST_F(FeedbackServiceTest, RefusedRequestsChangeNothing) {
   EXPECT_FALSE(any_event);
 
   // The same requests done right are applied.
-  r.body = Fixture("webhooks/mailgun/failed_permanent_bounce_signed.json");
+  r.body = FreshMailgun(Fixture("webhooks/mailgun/failed_permanent_bounce_signed.json"));
   EXPECT_EQ(status_of(r), 200);
   r.path = "/webhooks/postmark";
   r.body = Fixture("webhooks/postmark/bounce_hardbounce.json");
@@ -298,6 +311,9 @@ TEST_F(FeedbackServiceTest, RefusedRequestsChangeNothing) {
 TEST_F(FeedbackServiceTest, SendGridSignatureIsVerifiedOverTheRawBody) {
   config_.webhooks["sendgrid"].public_key = kSendGridKey;
   Create();
+  // The SDK vector was signed in 2020: the service's clock reads that time (+ 1 min).
+  ShiftedClock then(SystemClock(), absl::FromUnixSeconds(test::kSendGridVectorTime + 60));
+  SetProcessClock(&then);
   Request r;
   r.path = "/webhooks/sendgrid";
   r.body = Fixture("webhooks/sendgrid/signed_dropped_bounced_address.json");
@@ -319,9 +335,101 @@ TEST_F(FeedbackServiceTest, SendGridSignatureIsVerifiedOverTheRawBody) {
   HttpResponse ok = Do(r);
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_TRUE(Suppressed("hello@world.com").has_value());
-  // Only providers without any authentication are listed for the start-up warning.
-  std::vector<std::string> open = service_->UnauthenticatedProviders();
-  EXPECT_EQ(open, (std::vector<std::string>{"ses", "sparkpost", "mailjet", "brevo"}));
+  // 20 minutes later the same signed post is stale.
+  ShiftedClock later(SystemClock(), absl::FromUnixSeconds(test::kSendGridVectorTime + 20 * 60));
+  SetProcessClock(&later);
+  HttpResponse stale = Do(r);
+  SetProcessClock(nullptr);
+  EXPECT_EQ(stale.status, 401) << stale.body;
+  EXPECT_TRUE(absl::StrContains(stale.body, "timestamp")) << stale.body;
+}
+
+TEST_F(FeedbackServiceTest, ClosedByDefault) {
+  config_.webhooks.clear();
+  config_.webhooks["mailgun"].signing_key_file = dir_.Write("mailgun.key", std::string(kMailgunKey));
+  Create();
+  EXPECT_EQ(service_->ClosedProviders(),
+            (std::vector<std::string>{"sendgrid", "ses", "postmark", "sparkpost", "mailjet", "brevo"}));
+  for (const test::ManifestRow& row : test::ReadManifest()) {
+    if (row.provider == "dsn" || row.provider == "arf" || row.provider == "mailgun") continue;
+    SCOPED_TRACE(row.path);
+    HttpResponse r = Post(row.provider, Fixture(row.path));
+    EXPECT_EQ(r.status, 401) << r.body;
+  }
+  EXPECT_EQ(SuppressionCount(), 0u);
+  // allow_unsigned opens one provider, and says so on /healthz.
+  config_.webhooks["brevo"].allow_unsigned = true;
+  Create();
+  EXPECT_EQ(Post("brevo", Fixture("webhooks/brevo/hard_bounce.json")).status, 200);
+  EXPECT_EQ(Post("sparkpost", Fixture("webhooks/sparkpost/spam_complaint.json")).status, 401);
+  Request h;
+  h.method = "GET";
+  h.path = "/healthz";
+  HttpResponse health = Do(h);
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body,
+            "ok\nwarning: [webhooks.brevo] allow_unsigned = true: /webhooks/brevo accepts posts "
+            "nobody verified\n");
+}
+
+TEST_F(FeedbackServiceTest, MailgunTokenOnceAndTimestampWithinFifteenMinutes) {
+  Create();
+  const std::string fixture = Fixture("webhooks/mailgun/complained.json");
+  const int64_t now = NowUnixSeconds();
+  Request r;
+  r.path = "/webhooks/mailgun";
+  r.body = test::ResignMailgun(fixture, now, "tok-once");
+  EXPECT_EQ(Do(r).status, 200);
+  HttpResponse replay = Do(r);
+  EXPECT_EQ(replay.status, 401) << "same token again";
+  EXPECT_EQ(replay.body, "token already used\n");
+  // A token from another post replayed with other event data: the signature still matches
+  // (Mailgun signs timestamp + token only), the token does not pass twice.
+  std::string other = test::ResignMailgun(Fixture("webhooks/mailgun/unsubscribed.json"), now, "tok-once");
+  r.body = other;
+  EXPECT_EQ(Do(r).status, 401);
+  r.body = test::ResignMailgun(fixture, now - 20 * 60, "tok-old");
+  EXPECT_EQ(Do(r).status, 401) << "20 minutes old";
+  r.body = test::ResignMailgun(fixture, now + 20 * 60, "tok-future");
+  EXPECT_EQ(Do(r).status, 401) << "20 minutes ahead";
+  r.body = test::ResignMailgun(fixture, now - 10 * 60, "tok-recent");
+  EXPECT_EQ(Do(r).status, 200) << "10 minutes old: within the window";
+  // The claim is in the store: a new service (a restart) still refuses the token.
+  Create();
+  r.body = test::ResignMailgun(fixture, now, "tok-once");
+  EXPECT_EQ(Do(r).status, 401);
+}
+
+TEST_F(FeedbackServiceTest, AccountWebhookUrlVerifiesWithTheAccountsOwnKey) {
+  for (const char* name : {"bulk", "responder"}) {
+    AccountConfig a;
+    a.name = name;
+    a.host = "smtp.example.net";
+    a.webhook.emplace();
+    a.webhook->provider = "mailgun";
+    a.webhook->signing_key_file = dir_.Write(std::string(name) + ".key", std::string("key-of-") + name);
+    config_.accounts.push_back(a);
+  }
+  Create();
+  const std::string fixture = Fixture("webhooks/mailgun/complained.json");
+  const int64_t now = NowUnixSeconds();
+  Request r;
+  r.path = "/webhooks/mailgun/bulk";
+  r.body = test::ResignMailgun(fixture, now, "t1", "key-of-responder");
+  EXPECT_EQ(Do(r).status, 401) << "the other account's key";
+  r.body = test::ResignMailgun(fixture, now, "t2", kMailgunKey);
+  EXPECT_EQ(Do(r).status, 401) << "the provider section's key";
+  r.body = test::ResignMailgun(fixture, now, "t3", "key-of-bulk");
+  HttpResponse ok = Do(r);
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_TRUE(absl::StrContains(ok.body, "\"account\":\"bulk\"")) << ok.body;
+  r.path = "/webhooks/sendgrid/bulk";  // bulk's webhook is a mailgun one
+  EXPECT_EQ(Do(r).status, 404);
+  r.path = "/webhooks/mailgun/nosuch";
+  EXPECT_EQ(Do(r).status, 404);
+  r.path = "/webhooks/mailgun/bulk/x";
+  EXPECT_EQ(Do(r).status, 404);
+  EXPECT_EQ(SuppressionCount(), 1u);
 }
 
 TEST_F(FeedbackServiceTest, ClickRedirectsOnlyToTheCampaignsLinkTable) {
@@ -413,7 +521,7 @@ TEST_F(FeedbackServiceTest, OtherPaths) {
   r.path = "/healthz";
   HttpResponse h = Do(r);
   EXPECT_EQ(h.status, 200);
-  EXPECT_EQ(h.body, "ok\n");
+  EXPECT_TRUE(absl::StartsWith(h.body, "ok\nwarning: [webhooks.brevo] allow_unsigned")) << h.body;
   r.path = "/nothing/here";
   EXPECT_EQ(Do(r).status, 404);
   r.path = "/c/a/b";  // a token never has a slash

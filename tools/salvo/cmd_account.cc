@@ -1,5 +1,6 @@
 // `salvo account list|pause|resume`: the state of each configured SMTP account (active, or paused
-// with why and until when), today's count against daily_limit, and the last reply or operator
+// with why and until when), today's count against daily_limit, the feedback events received on
+// its own webhook URL (/webhooks/{provider}/{account}), and the last reply or operator
 // action that changed its state (store/account_store.h, shard/account_state.h). Forwarded to
 // `salvo serve` when it owns the data_dir, so a pause or resume reaches running campaigns at once.
 #include <CLI/CLI.hpp>
@@ -29,14 +30,16 @@ int ListAccounts(CommandContext& ctx, const Config& cfg, Store* store, bool json
   const std::string today = CampaignStore::UtcDay(now);
   std::string out = json ? "{\"accounts\":[" : "";
   if (!json)
-    absl::StrAppendFormat(&out, "%-20s %-58s %-17s %s\n", "ACCOUNT", "STATE", "TODAY / LIMIT",
-                          "LAST CHANGE");
+    absl::StrAppendFormat(&out, "%-20s %-58s %-17s %-8s %s\n", "ACCOUNT", "STATE", "TODAY / LIMIT",
+                          "WEBHOOKS", "LAST CHANGE");
   bool first = true;
   for (const AccountConfig& a : cfg.accounts) {
     auto rec = AccountStore(store).Get(a.name);
     if (!rec.ok()) return ctx.Fail(rec.status());
     auto sent = CampaignStore(store).GetDailyCount(a.name, today);
     if (!sent.ok()) return ctx.Fail(sent.status());
+    auto hooks = AccountStore(store).WebhookEvents(a.name);  // via its own webhook URL
+    if (!hooks.ok()) return ctx.Fail(hooks.status());
     const AccountRecord r = rec->value_or(AccountRecord{});
     const bool paused = r.PausedAt(now);
     const std::string until = r.until ? FormatUnixTime(r.until) : "";
@@ -55,7 +58,7 @@ int ListAccounts(CommandContext& ctx, const Config& cfg, Store* store, bool json
                       ",\"limit_today\":", limit_today,
                       ",\"last_reply\":", JsonString(r.reply),
                       ",\"changed_at\":", r.changed_at ? JsonString(FormatUnixTime(r.changed_at)) : "null",
-                      "}");
+                      ",\"webhook_events\":", *hooks, "}");
     } else {
       const std::string state =
           paused ? absl::StrCat("paused: ", r.reason, " ", r.until ? "until " + until : "until resumed")
@@ -64,8 +67,8 @@ int ListAccounts(CommandContext& ctx, const Config& cfg, Store* store, bool json
           limit_today ? absl::StrCat(limit_today, warm ? " (warm-up)" : "") : "-";
       const std::string change =
           r.changed_at ? absl::StrCat(FormatUnixTime(r.changed_at), " ", r.reply) : "-";
-      absl::StrAppendFormat(&out, "%-20s %-58s %-17s %s\n", a.name, state,
-                            absl::StrCat(*sent, " / ", limit), change);
+      absl::StrAppendFormat(&out, "%-20s %-58s %-17s %-8d %s\n", a.name, state,
+                            absl::StrCat(*sent, " / ", limit), *hooks, change);
     }
     first = false;
   }

@@ -113,6 +113,9 @@ int RunSend(CommandContext& ctx, const std::string& config_path, const std::stri
   auto cfg = ctx.LoadConfigOnce(config_path);
   if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
   const Config& config = **cfg;
+  if (ctx.daemon == nullptr)  // the daemon said it at its start
+    for (const std::string& w : SecurityWarnings(config, /*webhooks=*/false))
+      std::fprintf(ctx.err, "salvo: warning: %s\n", w.c_str());
   absl::StatusOr<LoadedCampaign> loaded = absl::UnknownError("");
   if (!campaign_path.empty()) {
     loaded = LoadCampaignFiles(ctx.Path(campaign_path), config, ctx.Path(config_path));

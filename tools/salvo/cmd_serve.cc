@@ -1,5 +1,5 @@
 // salvo serve -c salvo.toml [--metrics-file F]: runs the daemon (tools/salvo/daemon.h) until
-// SIGTERM / SIGINT (SIGHUP reloads the tracking keys).
+// SIGTERM / SIGINT (SIGHUP reloads the tracking keys and the HTTPS certificate).
 #include <CLI/CLI.hpp>
 
 #include "engine/base/stop_signals.h"
@@ -30,10 +30,7 @@ void RegisterServeCommands(CLI::App& app, CommandContext& ctx, int* rc) {
       return;
     }
     BlockStopSignals();
-    sigset_t hup;  // SIGHUP: Daemon::Run reloads the tracking keys
-    sigemptyset(&hup);
-    sigaddset(&hup, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+    BlockReloadSignal();
     Daemon::Options o;
     o.metrics_file = sa->metrics_file.empty() ? "" : ctx.Path(sa->metrics_file);
     o.log = ctx.err;

@@ -59,12 +59,14 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
   ASSIGN_OR_RETURN(d->store_, Store::Open(so));
   metrics::Metrics().Configure(config.metrics);
   ASSIGN_OR_RETURN(d->feedback_, FeedbackService::Create(config, d->store_.get()));
-  std::vector<std::string> open = d->feedback_->UnauthenticatedProviders();
-  if (!open.empty())
+  for (const std::string& w : SecurityWarnings(config))
+    std::fprintf(d->options_.log, "salvo serve: warning: %s\n", w.c_str());
+  std::vector<std::string> closed = d->feedback_->ClosedProviders();
+  if (!closed.empty())
     std::fprintf(d->options_.log,
-                 "salvo serve: warning: webhooks without signature key or basic auth accept "
-                 "unauthenticated posts: %s\n",
-                 absl::StrJoin(open, ", ").c_str());
+                 "salvo serve: webhooks refused (401) until a signing key or basic auth is "
+                 "configured: %s\n",
+                 absl::StrJoin(closed, ", ").c_str());
   if (!d->feedback_->tracking_enabled())
     std::fprintf(d->options_.log,
                  "salvo serve: warning: no [tracking] secret_file: /c/, /o/ and /u/ answer 404\n");
@@ -93,8 +95,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
                    }));
   ASSIGN_OR_RETURN(d->metrics_, MetricsExport::Start(config, d->options_.metrics_file,
                                                      /*serve_http=*/false));
-  std::fprintf(d->options_.log, "salvo serve: data_dir %s, http on port %d, admin socket %s\n",
-               config.data_dir.c_str(), d->http_port(), d->socket_path_.c_str());
+  std::fprintf(d->options_.log,
+               "salvo serve: data_dir %s, http on port %d, https on port %d, admin socket %s\n",
+               config.data_dir.c_str(), d->http_port(), d->https_port(), d->socket_path_.c_str());
   std::fflush(d->options_.log);
   return d;
 }
@@ -190,7 +193,7 @@ void Daemon::ServeAdmin(int fd) {
 
 int Daemon::Run() {
   sigset_t set = StopSignals();
-  sigaddset(&set, SIGHUP);  // reload the tracking keys (salvo tracking rotate-key)
+  sigaddset(&set, SIGHUP);  // reload the tracking keys and the TLS certificate
   int sig = 0;
   for (;;) {
     if (sigwait(&set, &sig) != 0) continue;
@@ -200,6 +203,12 @@ int Daemon::Run() {
       std::fprintf(options_.log, "salvo serve: SIGHUP: tracking keys reloaded (%zu verify)\n", *keys);
     else
       LogIfError(keys.status(), "reloading the tracking keys (the old ones stay in use)");
+    // A renewed certificate is served to new connections; the listener stays.
+    if (absl::Status st = http_->ReloadTls(); !st.ok())
+      LogIfError(st, "reloading the TLS certificate (the old one stays in use)");
+    else if (!config_.http.tls_listen.empty())
+      std::fprintf(options_.log, "salvo serve: SIGHUP: TLS certificate reloaded from %s\n",
+                   config_.http.tls_cert_file.c_str());
     std::fflush(options_.log);
   }
   std::fprintf(options_.log, "salvo serve: signal %d, stopping\n", sig);

@@ -38,19 +38,21 @@ class Daemon {
   // Opens the store (a busy data_dir fails with Store::Open's "in use by pid N" error), starts
   // HTTP and the admin socket. The caller must have blocked SIGTERM/SIGINT before
   // (BlockStopSignals() of engine/base/stop_signals.h), so that no thread but the one in Run()
-  // takes them.
+  // takes them; the same for SIGHUP (BlockReloadSignal()).
   [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config, Options options);
   ~Daemon();
 
-  // Blocks until SIGTERM or SIGINT, then shuts down; SIGHUP reloads the tracking keys (the
-  // caller blocks it with the stop signals). Returns the exit code.
+  // Blocks until SIGTERM or SIGINT, then shuts down; SIGHUP in between reloads the tracking keys
+  // (salvo tracking rotate-key) and the HTTPS certificate ([http] tls_cert_file / tls_key_file).
+  // The caller blocks SIGHUP with the stop signals. Returns the exit code.
   int Run();
   void Shutdown();
 
   Store* store() const { return store_.get(); }
   FeedbackService* feedback() const { return feedback_.get(); }
   int http_port() const { return http_ ? http_->port() : 0; }
+  int https_port() const { return http_ ? http_->tls_port() : 0; }
   // The calendar (scheduled, waiting and interrupted campaigns).
   Scheduler* scheduler() const { return scheduler_.get(); }
   // The delivery loop of the message queue (shard/queue_delivery.h).

@@ -1,26 +1,25 @@
 // Feedback service request handling. See feedback_service.h.
 #include "tools/salvo/feedback_service.h"
 
-#include <openssl/crypto.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
 #include "engine/base/clock.h"
 #include "engine/base/file.h"
+#include "engine/base/json.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/config/tracking_keys.h"
 #include "engine/metrics/salvo_metrics.h"
 #include "shard/account_state.h"
 #include "store/queue_store.h"
+#include "store/account_store.h"
 
 namespace salvo {
 namespace {
@@ -33,37 +32,6 @@ constexpr unsigned char kGif[] = {
 
 constexpr size_t kMaxTokenBytes = 1024;
 constexpr size_t kMaxUnsubscribeBody = 4096;
-
-[[nodiscard]] absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  return ReadFile(path, 64 * 1024, "key file");
-}
-
-std::string TrimNl(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-[[nodiscard]] absl::StatusOr<std::string> SecretFrom(std::string_view what, const std::string& env,
-                                       const std::string& file) {
-  if (!env.empty()) {
-    const char* v = std::getenv(env.c_str());
-    if (!v || !*v)
-      return absl::FailedPreconditionError(
-          absl::StrCat(Av(what), ": environment variable ", env, " is not set"));
-    return std::string(v);
-  }
-  if (!file.empty()) {
-    auto s = ReadSmallFile(file);
-    if (!s.ok()) return absl::FailedPreconditionError(absl::StrCat(Av(what), ": ", s.status().message()));
-    return TrimNl(*s);
-  }
-  return std::string();
-}
-
-bool ConstantEq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 std::string HtmlEscape(std::string_view s) {
   std::string out;
@@ -132,7 +100,8 @@ SuppressionReason ReasonFor(FeedbackClass c) {
 
 FeedbackService::FeedbackService(const Config& config, Store* store)
     : config_(config), store_(store), events_(store), links_(store),
-      max_body_(config.http.max_body_bytes) {}
+      nonces_(store), max_body_(config.http.max_body_bytes),
+      warnings_(SecurityWarnings(config)) {}
 
 absl::StatusOr<std::unique_ptr<FeedbackService>> FeedbackService::Create(const Config& config,
                                                                         Store* store,
@@ -148,49 +117,23 @@ absl::StatusOr<std::unique_ptr<FeedbackService>> FeedbackService::Create(const C
           return tags->AddressFor(id, campaign);
         });
   }
+  if (!webhook_auth) return s;
   for (const auto& [name, w] : config.webhooks) {
-    if (!webhook_auth) break;
     WebhookProvider p;
     if (!ParseWebhookProvider(name, &p))
       return absl::InvalidArgumentError(absl::StrCat("[webhooks.", name, "]: unknown provider"));
-    ProviderAuth& a = s->auth_[static_cast<int>(p)];
-    const std::string what = absl::StrCat("[webhooks.", name, "]");
-    if (!w.signing_key_env.empty() || !w.signing_key_file.empty()) {
-      if (p != WebhookProvider::kMailgun)
-        return absl::InvalidArgumentError(absl::StrCat(what, ": signing_key_* is for mailgun only"));
-      ASSIGN_OR_RETURN(a.mailgun_key, SecretFrom(what, w.signing_key_env, w.signing_key_file));
-      a.configured = true;
-    }
-    if (!w.public_key.empty() || !w.public_key_file.empty()) {
-      if (p != WebhookProvider::kSendGrid)
-        return absl::InvalidArgumentError(absl::StrCat(what, ": public_key* is for sendgrid only"));
-      std::string text = w.public_key;
-      if (text.empty()) {
-        auto f = ReadSmallFile(w.public_key_file);
-        if (!f.ok()) return absl::FailedPreconditionError(absl::StrCat(what, " public_key_file: ", f.status().message()));
-        text = *f;
-      }
-      auto v = SendGridVerifier::Create(text);
-      if (!v.ok()) return absl::InvalidArgumentError(absl::StrCat(what, ": ", v.status().message()));
-      a.sendgrid = *v;
-      a.configured = true;
-    }
-    if (!w.cert_file.empty()) {
-      if (p != WebhookProvider::kSes)
-        return absl::InvalidArgumentError(absl::StrCat(what, ": cert_file is for ses only"));
-      auto f = ReadSmallFile(w.cert_file);
-      if (!f.ok()) return absl::FailedPreconditionError(absl::StrCat(what, " cert_file: ", f.status().message()));
-      auto v = SnsVerifier::Create(*f);
-      if (!v.ok()) return absl::InvalidArgumentError(absl::StrCat(what, " cert_file: ", v.status().message()));
-      a.sns = *v;
-      a.configured = true;
-    }
-    if (!w.basic_auth_user.empty()) {
-      a.basic_user = w.basic_auth_user;
-      ASSIGN_OR_RETURN(a.basic_password, SecretFrom(what, w.basic_auth_password_env,
-                                                    w.basic_auth_password_file));
-      a.configured = true;
-    }
+    ASSIGN_OR_RETURN(s->auth_[static_cast<int>(p)],
+                     LoadWebhookAuth(p, w, absl::StrCat("[webhooks.", name, "]")));
+  }
+  for (const AccountConfig& a : config.accounts) {
+    if (!a.webhook) continue;
+    AccountHook hook;
+    if (!ParseWebhookProvider(a.webhook->provider, &hook.provider))
+      return absl::InvalidArgumentError(
+          absl::StrCat("account \"", a.name, "\" webhook: unknown provider"));
+    ASSIGN_OR_RETURN(hook.auth, LoadWebhookAuth(hook.provider, *a.webhook,
+                                                absl::StrCat("account \"", a.name, "\" webhook")));
+    s->account_hooks_.emplace(a.name, std::move(hook));
   }
   return s;
 }
@@ -204,10 +147,11 @@ absl::StatusOr<size_t> FeedbackService::ReloadTrackingKeys() {
   return 1 + t.previous_secrets.size();
 }
 
-std::vector<std::string> FeedbackService::UnauthenticatedProviders() const {
+std::vector<std::string> FeedbackService::ClosedProviders() const {
   std::vector<std::string> out;
   for (int i = 0; i < kWebhookProviderCount; ++i)
-    if (!auth_[i].configured) out.emplace_back(WebhookProviderName(static_cast<WebhookProvider>(i)));
+    if (!auth_[i].verified && !auth_[i].allow_unsigned)
+      out.emplace_back(WebhookProviderName(static_cast<WebhookProvider>(i)));
   return out;
 }
 
@@ -220,7 +164,7 @@ BounceTagVerifier FeedbackService::TagVerifier() const {
 }
 
 absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, std::string_view kind,
-                                    ApplyCounts* counts) {
+                                    ApplyCounts* counts, std::string_view account) {
   // Chunks keep each RocksDB write batch (and the time the apply lock is held) bounded.
   constexpr size_t kChunk = 4096;
   std::vector<StoredEvent> stored;
@@ -229,6 +173,7 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
   std::vector<bool> applied;
   std::map<std::pair<std::string, FeedbackClass>, uint64_t> by_class;
   std::map<std::pair<std::string, std::string>, uint64_t> unsub_by_campaign;  // (campaign, source)
+  const uint64_t applied_before = counts->applied;
   for (size_t start = 0; start < events.size(); start += kChunk) {
     const size_t n = std::min(kChunk, events.size() - start);
     stored.assign(n, StoredEvent());
@@ -279,9 +224,20 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
     }
   }
   auto& m = metrics::Metrics();
-  for (const auto& [k, v] : by_class)
+  for (const auto& [k, v] : by_class) {
     m.webhook_events->WithLabels({k.first, FeedbackClassName(k.second)}).Add(v);
+    if (!account.empty())
+      m.account_webhook_events->WithLabels({account, k.first, FeedbackClassName(k.second)}).Add(v);
+  }
   for (const auto& [k, v] : unsub_by_campaign) m.unsubscribes->WithLabels({k.first, k.second}).Add(v);
+  // The account's own count (`salvo account list`): the events are applied already, so a failure
+  // here is logged, not answered with a 503 that would only bring duplicates.
+  if (!account.empty() && counts->applied > applied_before) {
+    absl::Status st = AccountStore(store_).AddWebhookEvents(account, counts->applied - applied_before);
+    if (!st.ok())
+      std::fprintf(stderr, "salvo serve: account %s webhook count: %s\n", std::string(account).c_str(),
+                   std::string(st.message()).c_str());
+  }
   return absl::OkStatus();
 }
 
@@ -312,7 +268,12 @@ HttpResponse FeedbackService::Handle(const HttpRequest& req) {
     }
     return std::nullopt;
   };
-  if (path == "/healthz") return Text(200, "ok");
+  if (path == "/healthz") {
+    // Still 200: a weakened setting is the operator's choice, but it stays visible.
+    std::string body = "ok";
+    for (const std::string& w : warnings_) absl::StrAppend(&body, "\nwarning: ", w);
+    return Text(200, std::move(body));
+  }
   if (path == "/metrics") {
     HttpResponse r;
     r.content_type = std::string(metrics::kContentType);
@@ -323,7 +284,15 @@ HttpResponse FeedbackService::Handle(const HttpRequest& req) {
   if (auto t = tail("/c/")) return get ? Click(*t) : Text(405, "method not allowed");
   if (auto t = tail("/o/")) return get ? Open(*t) : Text(405, "method not allowed");
   if (auto t = tail("/u/")) return Unsubscribe(req, *t);
-  if (auto t = tail("/webhooks/")) return Webhook(req, *t);
+  if (absl::StartsWith(Av(path), "/webhooks/")) {
+    // /webhooks/{provider} or /webhooks/{provider}/{account}
+    std::string_view rest = path.substr(10);
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return Webhook(req, rest, "");
+    std::string_view account = rest.substr(slash + 1);
+    if (account.empty() || account.find('/') != std::string_view::npos) return Text(404, "not found");
+    return Webhook(req, rest.substr(0, slash), account);
+  }
   return Text(404, "not found");
 }
 
@@ -442,11 +411,20 @@ HttpResponse FeedbackService::Reject(std::string_view provider, std::string_view
   return r;
 }
 
-HttpResponse FeedbackService::Webhook(const HttpRequest& req, std::string_view provider_name) {
+HttpResponse FeedbackService::Webhook(const HttpRequest& req, std::string_view provider_name,
+                                      std::string_view account) {
   WebhookProvider p;
   if (!ParseWebhookProvider(provider_name, &p))
     return Reject("unknown", "provider", 404, "unknown webhook provider");
   const std::string_view pname = WebhookProviderName(p);
+  const WebhookAuth* auth = &auth_[static_cast<int>(p)];
+  if (!account.empty()) {
+    auto it = account_hooks_.find(std::string(account));
+    if (it == account_hooks_.end() || it->second.provider != p)
+      return Reject(pname, "account", 404, "no such account webhook");
+    auth = &it->second.auth;
+  }
+  const WebhookAuth& a = *auth;
   if (req.method != "POST") return Reject(pname, "method", 405, "method not allowed: use POST");
   if (req.body_too_large || req.body.size() > max_body_)
     return Reject(pname, "size", 413, "body too large");
@@ -456,21 +434,9 @@ HttpResponse FeedbackService::Webhook(const HttpRequest& req, std::string_view p
   const bool sns_text = p == WebhookProvider::kSes && ct.substr(0, 10) == "text/plain";
   if (!json && !sns_text)
     return Reject(pname, "content_type", 415, "unsupported content type: expected application/json");
-  const ProviderAuth& a = auth_[static_cast<int>(p)];
-  if (!a.basic_user.empty()) {
-    std::string_view h = req.header("Authorization");
-    std::string decoded;
-    bool ok = h.size() > 6 && h.size() < 1024 && absl::EqualsIgnoreCase(Av(h.substr(0, 6)), "Basic ") &&
-              absl::Base64Unescape(Av(h.substr(6)), &decoded);
-    if (!ok || !ConstantEq(decoded, absl::StrCat(a.basic_user, ":", a.basic_password)))
-      return Reject(pname, "auth", 401, "authentication required");
-  }
-  if (a.sendgrid) {
-    absl::Status st = a.sendgrid->Verify(req.header("X-Twilio-Email-Event-Webhook-Timestamp"),
-                                         req.body,
-                                         req.header("X-Twilio-Email-Event-Webhook-Signature"));
-    if (!st.ok()) return Reject(pname, "signature", 401, "bad or missing signature");
-  }
+  const absl::Time now = ProcessClock().Now();
+  if (auto refused = CheckBeforeParse(a, req, now))
+    return Reject(pname, refused->reason, refused->status, refused->message);
   thread_local std::unique_ptr<WebhookParser> parser;
   thread_local size_t parser_max = 0;
   if (!parser || parser_max != max_body_) {
@@ -483,18 +449,26 @@ HttpResponse FeedbackService::Webhook(const HttpRequest& req, std::string_view p
     return Reject(pname, size ? "size" : "parse", size ? 413 : 400,
                   SanitizeForLog(Sv(payload.status().message()), 300));
   }
+  if (auto refused = CheckAfterParse(a, *payload, now))
+    return Reject(pname, refused->reason, refused->status, refused->message);
+  // Mailgun's signature covers timestamp and token only: a token is good for one post.
+  std::string nonce_scope;
   if (!a.mailgun_key.empty()) {
-    if (!payload->mailgun_signature || !VerifyMailgunSignature(a.mailgun_key, *payload->mailgun_signature))
-      return Reject(pname, "signature", 401, "bad or missing signature");
-  }
-  if (a.sns) {
-    if (!payload->sns || !a.sns->Verify(*payload->sns).ok())
-      return Reject(pname, "signature", 401, "bad or missing signature");
+    nonce_scope = absl::StrCat(Av(pname), "/", Av(account));
+    const MailgunSignature& sig = *payload->mailgun_signature;
+    int64_t ts = 0;
+    (void)absl::SimpleAtoi(Av(sig.timestamp), &ts);  // CheckAfterParse: fresh, so it parsed
+    auto fresh = nonces_.Claim(nonce_scope, sig.token, absl::ToUnixSeconds(now),
+                               ts + absl::ToInt64Seconds(kWebhookMaxSkew));
+    if (!fresh.ok()) return Text(503, "store unavailable; retry later");
+    if (!*fresh) return Reject(pname, "replay", 401, "token already used");
   }
   if (!payload->note.empty()) std::fprintf(stderr, "salvo serve: %s\n", payload->note.c_str());
   ApplyCounts counts;
-  absl::Status st = Apply(payload->events, "webhook", &counts);
+  absl::Status st = Apply(payload->events, "webhook", &counts, account);
   if (!st.ok()) {
+    if (!nonce_scope.empty())
+      (void)nonces_.Release(nonce_scope, payload->mailgun_signature->token);  // the retry must pass
     std::fprintf(stderr, "salvo serve: %s webhook: %s\n", std::string(pname).c_str(),
                  std::string(st.message()).c_str());
     return Text(503, "store unavailable; retry later");
@@ -503,6 +477,7 @@ HttpResponse FeedbackService::Webhook(const HttpRequest& req, std::string_view p
   r.content_type = "application/json";
   r.body = absl::StrCat("{\"events\":", counts.events, ",\"applied\":", counts.applied,
                         ",\"duplicates\":", counts.duplicates, ",\"suppressed\":", counts.suppressed,
+                        account.empty() ? "" : ",\"account\":", account.empty() ? "" : JsonString(account),
                         "}\n");
   return r;
 }

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,26 +27,14 @@
 #include "store/link_store.h"
 #include "store/store.h"
 #include "store/suppression_store.h"
+#include "store/webhook_nonce_store.h"
 #include "tools/salvo/bounce_tag_resolver.h"
 #include "tools/salvo/event_batcher.h"
 #include "tools/salvo/key_ring_slot.h"
+#include "tools/salvo/http_message.h"
+#include "tools/salvo/webhook_auth.h"
 
 namespace salvo {
-
-struct HttpRequest {
-  std::string_view method;
-  std::string_view path;  // without the query string
-  std::function<std::string_view(std::string_view name)> header;  // "" when absent
-  std::string_view body;
-  bool body_too_large = false;  // the body was refused unread (over [http] max_body_bytes)
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Location, ...)
-};
 
 // What applying a batch of events did.
 struct ApplyCounts {
@@ -64,19 +53,22 @@ class FeedbackService {
   static absl::StatusOr<std::unique_ptr<FeedbackService>> Create(const Config& config, Store* store,
                                                                  bool webhook_auth = true);
 
-  // Routes one HTTP request: /c/, /o/, /u/, /webhooks/{provider}, /healthz, /metrics.
+  // Routes one HTTP request: /c/, /o/, /u/, /webhooks/{provider}[/{account}], /healthz, /metrics.
   HttpResponse Handle(const HttpRequest& req);
 
   // Applies classified events (webhooks, DSN, ARF): suppression for hard bounces, complaints and
   // unsubscribes (source = provider), each event exactly once.
+  // `account`: the [[account]] whose webhook URL the events came by ("" otherwise): counted
+  // for it in salvo_account_webhook_events_total.
   [[nodiscard]] absl::Status Apply(const std::vector<FeedbackEvent>& events, std::string_view kind,
-                     ApplyCounts* counts);
+                     ApplyCounts* counts, std::string_view account = "");
 
   // The verifier for salvo's VERP / X-Salvo-ID tags (nullptr-safe when no tracking secret).
   BounceTagVerifier TagVerifier() const;
 
-  // One line per provider that accepts unauthenticated posts (for the start-up warning).
-  std::vector<std::string> UnauthenticatedProviders() const;
+  // Providers whose /webhooks/{provider} refuses every post (no verification configured and
+  // no allow_unsigned): for the start-up notice.
+  std::vector<std::string> ClosedProviders() const;
   bool tracking_enabled() const { return keys_.Get() != nullptr; }
 
   // Re-reads the [tracking] key ring (secret_file, previous_secret_files, the key ring file) and
@@ -88,12 +80,9 @@ class FeedbackService {
   BounceTagResolver* tags() const { return tags_.get(); }
 
  private:
-  struct ProviderAuth {
-    bool configured = false;
-    std::string mailgun_key;
-    std::optional<SendGridVerifier> sendgrid;
-    std::optional<SnsVerifier> sns;
-    std::string basic_user, basic_password;
+  struct AccountHook {
+    WebhookProvider provider;
+    WebhookAuth auth;
   };
 
   FeedbackService(const Config& config, Store* store);
@@ -104,7 +93,9 @@ class FeedbackService {
   HttpResponse ExpiredClick() const;
   HttpResponse Open(std::string_view token);
   HttpResponse Unsubscribe(const HttpRequest& req, std::string_view token);
-  HttpResponse Webhook(const HttpRequest& req, std::string_view provider_name);
+  // `account`: "" for /webhooks/{provider}, else the [[account]] of /webhooks/{provider}/{account}.
+  HttpResponse Webhook(const HttpRequest& req, std::string_view provider_name,
+                       std::string_view account);
   // A hard bounce of a queued message (its tag names the entry): the entry becomes bounced.
   void MarkQueuedBounced(const FeedbackEvent& ev);
   HttpResponse Reject(std::string_view provider, std::string_view reason_label, int status,
@@ -118,8 +109,11 @@ class FeedbackService {
   std::unique_ptr<BounceTagResolver> tags_;  // set when tracking is configured
   std::unique_ptr<EventBatcher> clicks_;     // click / open events; set with tags_; declared
                                              // after events_ so it stops (and flushes) first
-  ProviderAuth auth_[kWebhookProviderCount];
+  WebhookAuth auth_[kWebhookProviderCount];            // /webhooks/{provider}
+  std::map<std::string, AccountHook> account_hooks_;  // /webhooks/{provider}/{account}
+  WebhookNonceStore nonces_;                          // Mailgun tokens already used
   size_t max_body_;
+  std::vector<std::string> warnings_;                 // SecurityWarnings: also on /healthz
 };
 
 }  // namespace salvo

@@ -1,19 +1,28 @@
-// The HTTP/1.1 listener of `salvo serve` ([http] listen, threads, max_body_bytes, timeout) on
-// libmicrohttpd: a thread pool with keep-alive and per-connection timeouts. It only collects the
-// request (bounded body) and hands it to a handler (FeedbackService::Handle); it parses nothing
-// itself. Trust: requests are hostile; bodies larger than max_body_bytes are refused with 413
-// without being buffered.
+// The HTTP listeners of `salvo serve` on libmicrohttpd: [http] listen (plain HTTP) and
+// tls_listen (HTTPS, libmicrohttpd's GnuTLS, TLS 1.2+), each a thread pool with keep-alive. They
+// only collect the request (bounded body) and hand it to a handler (FeedbackService::Handle and
+// whatever routes are added there); they parse nothing themselves. With both listeners, the
+// plain one answers only /healthz and /metrics (also /c/ /o/ /u/ with plain_tracking).
+// Limits on every endpoint: max_connections_per_ip concurrent connections per client IP, request
+// line and headers within a 16 KB connection buffer (larger: refused by libmicrohttpd) and
+// within [http] timeout of connecting or of the previous request (HeaderDeadline: slowloris), a
+// connection idle for [http] timeout is closed, bodies larger than max_body_bytes are refused
+// with 413 without being buffered.
+// Certificate reload (ReloadTls, on SIGHUP): the listening socket is ours (bound once); a new
+// libmicrohttpd daemon with the new certificate starts on the same socket, then the old one is
+// quiesced (stops accepting, keeps serving the connections it has) and stopped once it has none.
+// The port never closes, so nothing is refused during a reload.
+// Trust: requests are hostile.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "engine/config/config.h"
-#include "tools/salvo/feedback_service.h"
-
-struct MHD_Daemon;
+#include "tools/salvo/http_message.h"
 
 namespace salvo {
 
@@ -21,7 +30,8 @@ class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
-  // Listens on config.listen ("host:port"; port 0 picks a free one). Errors name the address.
+  // Starts the configured listeners ("host:port"; port 0 picks a free one). Errors name the
+  // config key and address, or the certificate file.
   [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpConfig& config, Handler handler);
   ~HttpServer();  // Stop()
@@ -29,18 +39,23 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   void Stop();
-  int port() const { return port_; }
+  // Re-reads tls_cert_file / tls_key_file: new connections get the new certificate, the
+  // listener stays. On error the old certificate stays in use. No-op without tls_listen.
+  [[nodiscard]] absl::Status ReloadTls();
 
-  // Internal (libmicrohttpd callbacks).
-  const Handler& handler() const { return handler_; }
-  uint64_t max_body() const { return max_body_; }
+  int port() const;      // the plain listener's port (0: none)
+  int tls_port() const;  // the HTTPS listener's port (0: none)
+
+  class Listener;  // one listening socket and its libmicrohttpd daemon(s); http_server.cc
 
  private:
-  HttpServer(Handler h, uint64_t max_body) : handler_(std::move(h)), max_body_(max_body) {}
-  Handler handler_;
-  uint64_t max_body_;
-  MHD_Daemon* daemon_ = nullptr;
-  int port_ = 0;
+  explicit HttpServer(const HttpConfig& config);
+  const HttpConfig config_;
+  std::unique_ptr<Listener> plain_, tls_;
+  std::mutex reload_mu_;
 };
+
+// Whether the plain listener serves `path` while an HTTPS listener runs.
+bool PlainListenerServes(std::string_view path, bool plain_tracking);
 
 }  // namespace salvo

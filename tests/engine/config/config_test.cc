@@ -208,5 +208,73 @@ TEST(ConfigTest, WarmupErrorsNameTheLine) {
             "s.toml:15: unknown key \"warmup.rate\"");
 }
 
+TEST(ConfigTest, PasswordInClearIsRefusedUnlessAllowed) {
+  const std::string account =
+      "[[account]]\nname = \"old-relay\"\nhost = \"h\"\ntls = \"none\"\nusername = \"u\"\n";
+  auto c = ParseConfig(account, "salvo.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "salvo.toml:1: account \"old-relay\": username with tls = \"none\" would send the "
+            "password in clear; use starttls or implicit, or set allow_plaintext_auth = true");
+  c = ParseConfig(account + "allow_plaintext_auth = true\n", "salvo.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(SecurityWarnings(*c), (std::vector<std::string>{
+                                      "account \"old-relay\" allow_plaintext_auth = true: its "
+                                      "password goes in clear"}));
+  // No username: nothing to leak.
+  c = ParseConfig("[[account]]\nname = \"a\"\nhost = \"h\"\ntls = \"none\"\n", "salvo.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(SecurityWarnings(*c).empty());
+}
+
+TEST(ConfigTest, WebhookSectionsAccountWebhooksAndHttps) {
+  auto c = ParseConfig(R"(
+[[account]]
+name = "bulk"
+host = "smtp.sendgrid.net"
+webhook = { provider = "sendgrid", public_key_file = "keys/bulk.pem" }
+[[account]]
+name = "responder"
+host = "smtp.sendgrid.net"
+webhook = { provider = "sendgrid", public_key_file = "keys/responder.pem", allow_unsigned = false }
+[webhooks.ses]
+cert_file = "sns.pem"
+topic_arns = ["arn:aws:sns:us-east-1:123456789012:ses-feedback"]
+[webhooks.brevo]
+allow_unsigned = true
+[http]
+tls_listen = "0.0.0.0:443"
+tls_cert_file = "tls/fullchain.pem"
+tls_key_file = "tls/privkey.pem"
+plain_tracking = true
+max_connections_per_ip = 16
+)", "/etc/salvo/salvo.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->accounts[0].webhook.has_value());
+  EXPECT_EQ(c->accounts[0].webhook->provider, "sendgrid");
+  EXPECT_EQ(c->accounts[0].webhook->public_key_file, "/etc/salvo/keys/bulk.pem");
+  EXPECT_EQ(c->webhooks.at("ses").topic_arns.size(), 1u);
+  EXPECT_TRUE(c->webhooks.at("brevo").allow_unsigned);
+  EXPECT_EQ(c->http.tls_listen, "0.0.0.0:443");
+  EXPECT_EQ(c->http.tls_cert_file, "/etc/salvo/tls/fullchain.pem");
+  EXPECT_TRUE(c->http.plain_tracking);
+  EXPECT_EQ(c->http.max_connections_per_ip, 16u);
+  EXPECT_EQ(SecurityWarnings(*c).size(), 1u);
+  EXPECT_EQ(ParseConfig("", "s.toml")->http.max_connections_per_ip, 64u);
+
+  // SNS without topic_arns, an unknown provider, a key the table does not know, TLS without files.
+  for (const auto& [text, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"[webhooks.ses]\ncert_file = \"sns.pem\"\n", "webhooks.ses: cert_file needs topic_arns"},
+           {"[[account]]\nname = \"a\"\nhost = \"h\"\nwebhook = { provider = \"acme\" }\n",
+            "account \"a\": webhook provider \"acme\""},
+           {"[[account]]\nname = \"a\"\nhost = \"h\"\nwebhook = { provider = \"mailgun\", key = \"x\" }\n",
+            "account.webhook.key"},
+           {"[http]\ntls_listen = \"127.0.0.1:8443\"\n", "\"http.tls_listen\": needs tls_cert_file"}}) {
+    auto bad = ParseConfig(text, "s.toml");
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_TRUE(absl::StrContains(bad.status().message(), expect)) << bad.status();
+  }
+}
+
 }  // namespace
 }  // namespace salvo

@@ -52,6 +52,7 @@ void FillEverything(SalvoMetrics& m) {
   m.dkim_sign_seconds->WithLabels({"rsa-sha256"}).Observe(0.0002);
   m.sent_bytes->WithLabels({"sg-1", "127.0.0.2"}).Add(21000);
   m.webhook_events->WithLabels({"sendgrid", "hard_bounce"}).Inc();
+  m.account_webhook_events->WithLabels({"sg-1", "sendgrid", "complaint"}).Inc();
   m.webhook_rejected->WithLabels({"mailgun", "signature"}).Inc();
   m.clicks->WithLabels({nasty}).Inc();
   m.opens->WithLabels({nasty}).Inc();
