@@ -312,6 +312,14 @@ absl::Status DecodeQueueEntry(std::string_view id, std::string_view v, QueueEntr
 
 absl::StatusOr<std::vector<std::string>> QueueStore::Enqueue(
     const std::vector<NewMessage>& messages) {
+  std::vector<GroupCommitOp> ops;
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, PrepareEnqueue(messages, &ops));
+  if (!ids.empty()) RETURN_IF_ERROR(QueueSharedOf(store_).commit.Write(ops));
+  return ids;
+}
+
+absl::StatusOr<std::vector<std::string>> QueueStore::PrepareEnqueue(
+    const std::vector<NewMessage>& messages, std::vector<GroupCommitOp>* out) {
   // Check everything first: a bad message fails the call before anything is written.
   uint64_t entries = 0, bytes = 0;
   std::vector<std::vector<NormalizedAddress>> rcpts(messages.size());
@@ -374,8 +382,8 @@ absl::StatusOr<std::vector<std::string>> QueueStore::Enqueue(
     shared.last_id = first + entries - 1;
   }
   const Cfs c(store_);
-  std::vector<GroupCommitOp> ops;
-  ops.reserve(messages.size() + entries * 4);
+  std::vector<GroupCommitOp>& ops = *out;
+  ops.reserve(ops.size() + messages.size() + entries * 4);
   uint64_t next = first;
   std::string value;
   for (size_t m = 0; m < messages.size(); ++m) {
@@ -405,7 +413,6 @@ absl::StatusOr<std::vector<std::string>> QueueStore::Enqueue(
       ids.push_back(e.id);
     }
   }
-  RETURN_IF_ERROR(shared.commit.Write(ops));
   return ids;
 }
 

@@ -37,4 +37,13 @@ struct CampaignConfig {
 [[nodiscard]]
 absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view toml_text, const std::string& path);
 
+// A template for responders and deliveries (salvo.toml [[responder]] / [[delivery]] template =):
+// a campaign file without list, segment and route (the section names them). `id` is optional;
+// default `default_id` (the responder's name): it is the campaign id carried in the tokens.
+[[nodiscard]] absl::StatusOr<CampaignConfig> LoadCampaignTemplate(const std::string& path,
+                                                                  const std::string& default_id);
+[[nodiscard]] absl::StatusOr<CampaignConfig> ParseCampaignTemplate(std::string_view toml_text,
+                                                                   const std::string& path,
+                                                                   const std::string& default_id);
+
 }  // namespace salvo

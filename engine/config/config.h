@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/config/responder_config.h"
 
 namespace salvo {
 
@@ -159,6 +160,8 @@ struct Config {
   std::map<std::string, WebhookConfig> webhooks;  // provider name -> config
   SendingConfig sending;
   QueueConfig queue;
+  std::vector<ResponderConfig> responders;  // [[responder]] (engine/config/responder_config.h)
+  std::vector<DeliveryConfig> deliveries;   // [[delivery]]
 
   const AccountConfig* FindAccount(std::string_view name) const;
   const RouteConfig* FindRoute(std::string_view name) const;

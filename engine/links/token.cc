@@ -334,7 +334,7 @@ absl::StatusOr<TokenData> TokenSigner::Verify(std::string_view token) const {
   TokenData d;
   uint8_t k = p[i++];
   switch (k) {
-    case 'c': case 'o': case 'u': case 'b': d.kind = static_cast<TokenKind>(k); break;
+    case 'c': case 'o': case 'u': case 'b': case 'k': d.kind = static_cast<TokenKind>(k); break;
     default: return absl::InvalidArgumentError("unknown token kind");
   }
   size_t clen = p[i++];

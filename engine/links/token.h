@@ -19,6 +19,7 @@ enum class TokenKind : uint8_t {
   kOpen = 'o',
   kUnsubscribe = 'u',
   kBounce = 'b',  // full-address bounce token (still verifiable); new mail uses BounceTag
+  kConfirm = 'k',  // double opt-in (/confirm/): campaign_id carries the list name
 };
 
 struct TokenData {

@@ -80,9 +80,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
   RETURN_IF_ERROR(d->StartAdmin());
   d->scheduler_ = std::make_unique<Scheduler>(config, store, d->options_.log);
   d->scheduler_->Start();
+  ASSIGN_OR_RETURN(d->api_, ApiService::Create(config, store));
   FeedbackService* fs = d->feedback_.get();
-  ASSIGN_OR_RETURN(d->http_, HttpServer::Start(config.http, [fs](const HttpRequest& r) {
-                     return fs->Handle(r);
+  ApiService* api = d->api_.get();
+  ASSIGN_OR_RETURN(d->http_, HttpServer::Start(config.http, [fs, api](const HttpRequest& r) {
+                     return ApiService::Serves(r.path) ? api->Handle(r) : fs->Handle(r);
                    }));
   ASSIGN_OR_RETURN(d->metrics_, MetricsExport::Start(config, d->options_.metrics_file,
                                                      /*serve_http=*/false));

@@ -61,40 +61,6 @@ bool ConstantEq(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
-
-HttpResponse Text(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  if (r.body.empty() || r.body.back() != '\n') r.body.push_back('\n');
-  return r;
-}
-
-HttpResponse Html(int status, std::string_view title, std::string_view inner) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "text/html; charset=utf-8";
-  r.body = absl::StrCat("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>", Av(title),
-                        "</title><meta name=\"robots\" content=\"noindex\"></head>\n<body>", Av(inner),
-                        "</body></html>\n");
-  r.headers.emplace_back("Cache-Control", "no-store");
-  return r;
-}
-
 HttpResponse NotFound() {
   return Html(404, "Not found", "<h1>Not found</h1><p>This link is not valid.</p>");
 }

@@ -28,23 +28,9 @@
 #include "store/suppression_store.h"
 #include "tools/salvo/bounce_tag_resolver.h"
 #include "tools/salvo/event_batcher.h"
+#include "tools/salvo/http_reply.h"
 
 namespace salvo {
-
-struct HttpRequest {
-  std::string_view method;
-  std::string_view path;  // without the query string
-  std::function<std::string_view(std::string_view name)> header;  // "" when absent
-  std::string_view body;
-  bool body_too_large = false;  // the body was refused unread (over [http] max_body_bytes)
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Location, ...)
-};
 
 // What applying a batch of events did.
 struct ApplyCounts {
