@@ -7,7 +7,9 @@
 
 #include <map>
 #include <memory>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -120,6 +122,19 @@ inline std::map<std::string, std::map<std::string, int>> ByOrigin(
   std::map<std::string, std::map<std::string, int>> m;
   for (const QueuedEntry& e : entries) ++m[e.origin][e.recipient];
   return m;
+}
+
+// Polls `salvo queue list` until `n` entries are delivered (at most `limit`); false on time out.
+inline bool WaitDelivered(const std::string& config, size_t n,
+                          std::chrono::seconds limit = std::chrono::seconds(180)) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    size_t delivered = 0;
+    for (const QueuedEntry& e : QueueList(config)) delivered += e.state == "delivered";
+    if (delivered >= n) return delivered == n;
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
 }
 
 inline std::vector<std::pair<std::string, std::string>> Bearer(const std::string& key) {

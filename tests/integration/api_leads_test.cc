@@ -42,7 +42,8 @@ std::string LeadJson(int i) {
 class ApiLeadsTest : public ::testing::Test {
  protected:
   void Start(uint64_t max_body = 1 << 20) {
-    serve_ = std::make_unique<ServeProcess>(dir_, test::ApiConfig(dir_, 1, sink_.port(), max_body));
+    serve_ = std::make_unique<ServeProcess>(
+        dir_, test::ApiConfig(dir_, tx_sink_.port(), sink_.port(), max_body));
     ASSERT_TRUE(serve_->ready()) << serve_->Log();
     config_ = serve_->config();
   }
@@ -54,7 +55,8 @@ class ApiLeadsTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  test::Sink sink_{dir_, "bulk"};
+  test::Sink sink_{dir_, "bulk"};      // the bulk route (broadcasts)
+  test::Sink tx_sink_{dir_, "tx"};     // the responder route (queued mail, the delivery loop)
   std::unique_ptr<ServeProcess> serve_;
   std::string config_;
 };
@@ -192,6 +194,23 @@ TEST_F(ApiLeadsTest, ThousandLeadsQueueExactlyTheExpectedMessagesOnce) {
   EXPECT_EQ(b.status, 202);
   EXPECT_EQ(a.body, b.body);
   EXPECT_EQ(b.headers["idempotent-replayed"], "true");
+
+  // The delivery loop sends what is due through the responder route: every welcome and buyer
+  // notification exactly once (the offers wait 2 days); nothing goes through the bulk route.
+  ASSERT_TRUE(test::WaitDelivered(config_, 970 + 990 + 2)) << serve_->Log();
+  ASSERT_EQ(serve_->Stop(), 0);
+  auto got = tx_sink_.StopAndRead();
+  std::set<std::string> welcomed = {"late@leads.test"};
+  for (const std::string& a : valid)
+    if (!suppressed.count(a)) welcomed.insert(a);
+  EXPECT_EQ(got.size(), welcomed.size() + 1);
+  int wrong = 0;
+  for (const auto& [addr, v] : got) {
+    if (addr == "buyer@acme.example") EXPECT_EQ(v.first, 991);
+    else if (!welcomed.count(addr) || v.first != 1) ++wrong;
+  }
+  EXPECT_EQ(wrong, 0);
+  EXPECT_TRUE(sink_.StopAndRead().empty());
 }
 
 TEST_F(ApiLeadsTest, DoubleOptInRecordsConsentAndQueuesAfterConfirmed) {
@@ -210,6 +229,7 @@ TEST_F(ApiLeadsTest, DoubleOptInRecordsConsentAndQueuesAfterConfirmed) {
   EXPECT_EQ(by.size(), 1u) << "nothing but the confirmation requests";
 
   // The queued request carries the confirm URL (QP soft breaks removed).
+  ASSERT_TRUE(test::WaitDelivered(config_, 2)) << serve_->Log();
   ASSERT_EQ(serve_->Stop(), 0);
   std::string body;
   {
@@ -234,7 +254,8 @@ TEST_F(ApiLeadsTest, DoubleOptInRecordsConsentAndQueuesAfterConfirmed) {
   const std::string token = MakeToken(td, "0123456789abcdef0123456789abcdef");
   EXPECT_TRUE(Has(body, "https://click.example.test/confirm/" + token)) << body;
 
-  serve_ = std::make_unique<ServeProcess>(dir_, test::ApiConfig(dir_, 1, sink_.port()));
+  serve_ = std::make_unique<ServeProcess>(dir_,
+                                          test::ApiConfig(dir_, tx_sink_.port(), sink_.port()));
   ASSERT_TRUE(serve_->ready()) << serve_->Log();
   auto page = HttpDo(serve_->port(), "GET", "/confirm/" + token);
   EXPECT_EQ(page.status, 200);
@@ -250,6 +271,7 @@ TEST_F(ApiLeadsTest, DoubleOptInRecordsConsentAndQueuesAfterConfirmed) {
   by = test::ByOrigin(test::QueueList(config_));
   ASSERT_EQ(by["responder:doi-welcome"].size(), 1u);
   EXPECT_EQ(by["responder:doi-welcome"]["Ann@doi.test"], 1);
+  ASSERT_TRUE(test::WaitDelivered(config_, 3)) << serve_->Log();
 
   // A broadcast to the list reaches the confirmed lead only.
   const std::string campaign = test::CampaignFile(dir_, "doi-news", "doi-leads");
@@ -260,6 +282,10 @@ TEST_F(ApiLeadsTest, DoubleOptInRecordsConsentAndQueuesAfterConfirmed) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got.begin()->first, "Ann@doi.test");
   EXPECT_EQ(got.begin()->second.first, 1);
+  auto tx = tx_sink_.StopAndRead();  // confirmation requests to both, the welcome to Ann
+  ASSERT_EQ(tx.size(), 2u);
+  EXPECT_EQ(tx["Ann@doi.test"].first, 2);
+  EXPECT_EQ(tx["bob@doi.test"].first, 1);
   auto store = Store::Open({dir_.File("data")});
   ASSERT_TRUE(store.ok());
   auto ann = RecipientStore(store->get()).Get("ann@doi.test");

@@ -26,7 +26,8 @@ bool Has(const std::string& text, const std::string& part) {
 TEST(ApiMessagesTest, InjectsStructuredAndRawMessages) {
   TempDir dir;
   test::Sink sink(dir, "bulk");
-  auto serve = std::make_unique<ServeProcess>(dir, test::ApiConfig(dir, 1, sink.port()));
+  test::Sink tx_sink(dir, "tx");
+  auto serve = std::make_unique<ServeProcess>(dir, test::ApiConfig(dir, tx_sink.port(), sink.port()));
   ASSERT_TRUE(serve->ready()) << serve->Log();
   const std::string config = serve->config();
   ASSERT_EQ(test::Salvo({"suppress", "add", "-c", config, "--reason", "manual", "gone@shop.test"})
@@ -83,7 +84,14 @@ TEST(ApiMessagesTest, InjectsStructuredAndRawMessages) {
   EXPECT_EQ(by["api-key:ops"].size(), 2u);
   EXPECT_EQ(by["api-key:ops"]["carol@shop.test"], 1);
 
+  // Delivered through the key's route by the delivery loop, once each; nothing on the bulk route.
+  ASSERT_TRUE(test::WaitDelivered(config, 4)) << serve->Log();
   ASSERT_EQ(serve->Stop(), 0);
+  auto got = tx_sink.StopAndRead();
+  EXPECT_EQ(got.size(), 4u);
+  for (const char* a : {"ann@shop.test", "bob@shop.test", "carol@shop.test", "dave@shop.test"})
+    EXPECT_EQ(got[a].first, 1) << a;
+  EXPECT_TRUE(sink.StopAndRead().empty());
   auto store = Store::Open({dir.File("data")});
   ASSERT_TRUE(store.ok());
   QueueStore q(store->get());
