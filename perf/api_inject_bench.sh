@@ -16,17 +16,7 @@ build=${1:-build}
 [ $# -gt 0 ] && shift
 seconds=10 connections=64 threads=2
 parse_opts seconds=seconds connections=connections threads=threads -- "$@"
-build=$(cd "$build" && pwd)
-salvo=$build/tools/salvo
-sink=$build/perf/sink/salvo-sink
-tmp=$(mktemp -d /tmp/salvo-apibench.XXXX)
-cleanup() {
-  [ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null || true
-  [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+serve_bench_setup "$build" apibench
 
 sink_port=$(free_port)
 http_port=$(free_port)

@@ -20,6 +20,10 @@
 
 namespace salvo::test {
 
+inline bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 // One queue entry as `salvo queue list --json` prints it.
 struct QueuedEntry {
   std::string id, recipient, origin, route, state;

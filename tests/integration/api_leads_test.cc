@@ -21,13 +21,10 @@ namespace salvo {
 namespace {
 
 using test::Bearer;
+using test::Has;
 using test::HttpDo;
 using test::ServeProcess;
 using test::TempDir;
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 std::string LeadJson(int i) {
   std::string email = i % 100 == 7 ? absl::StrCat("lead", i, "@@x.test")  // invalid

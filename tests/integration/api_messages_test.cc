@@ -15,13 +15,10 @@ namespace salvo {
 namespace {
 
 using test::Bearer;
+using test::Has;
 using test::HttpDo;
 using test::ServeProcess;
 using test::TempDir;
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 TEST(ApiMessagesTest, InjectsStructuredAndRawMessages) {
   TempDir dir;

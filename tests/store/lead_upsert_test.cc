@@ -55,7 +55,9 @@ TEST_F(LeadUpsertTest, NewMembersAndConsentChangesAreReportedAndQueuedAtomically
   for (const UpsertRowChange& c : seen) {
     EXPECT_TRUE(c.new_member);
     EXPECT_TRUE(c.gained_consent);
-    if (c.merged->key == "old@x.example") EXPECT_EQ(c.merged->fields.size(), 2u);
+    if (c.merged->key == "old@x.example") {
+      EXPECT_EQ(c.merged->fields.size(), 2u);
+    }
   }
   // Again: members already, consent unchanged: nothing new, nothing queued.
   counts = rs.UpsertAndEnqueue("leads", {Lead("new@x.example", true)}, plan, &ids);
