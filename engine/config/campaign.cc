@@ -19,14 +19,6 @@ constexpr size_t kMaxCampaignFile = 1 << 20;
 
 std::string LineOf(const toml::node& n) { return std::to_string(n.source().begin.line); }
 
-// RFC 5322 field-name: printable ASCII except ':' and space.
-bool ValidHeaderName(std::string_view s) {
-  if (s.empty() || s.size() > 76) return false;
-  for (char c : s)
-    if (c <= 32 || c >= 127 || c == ':') return false;
-  return true;
-}
-
 std::string ResolveAgainst(const std::string& dir, const std::string& p) {
   if (p.empty() || p[0] == '/') return p;
   return (std::filesystem::path(dir) / p).lexically_normal().string();
@@ -113,6 +105,13 @@ std::string ResolveAgainst(const std::string& dir, const std::string& p) {
 }
 
 }  // namespace
+
+bool ValidHeaderName(std::string_view s) {
+  if (s.empty() || s.size() > 76) return false;
+  for (char c : s)
+    if (c <= 32 || c >= 127 || c == ':') return false;
+  return true;
+}
 
 [[nodiscard]]
 absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::string& path) {

@@ -11,6 +11,7 @@
 #include "engine/base/json.h"
 #include "engine/base/shard.h"
 #include "engine/base/strings.h"
+#include "engine/config/campaign.h"
 #include "engine/smtp/raw_message.h"
 #include "store/link_store.h"
 #include "store/queue_store.h"
@@ -19,14 +20,6 @@
 
 namespace salvo {
 namespace {
-
-// RFC 5322 field-name: printable ASCII but ':' and space.
-bool ValidHeaderName(std::string_view s) {
-  if (s.empty() || s.size() > 76) return false;
-  for (char c : s)
-    if (c <= 32 || c >= 127 || c == ':') return false;
-  return true;
-}
 
 // A structured request as a campaign: its own id (tokens, link table) per request.
 absl::StatusOr<CampaignConfig> CampaignOf(const InjectRequest& in) {
