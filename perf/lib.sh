@@ -44,4 +44,19 @@ feedback_setup() {
 _feedback_cleanup() {
   if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
   rm -rf "$work"
+# serve_bench_setup BUILD_DIR NAME: for the benchmarks of `salvo serve` with a salvo-sink: sets
+# build (absolute), salvo, sink and tmp (a fresh /tmp/salvo-NAME.XXXX), and an EXIT trap that
+# kills $serve_pid and $sink_pid (when set) and removes tmp.
+serve_bench_setup() {
+  build=$(cd "$1" && pwd)
+  salvo=$build/tools/salvo
+  sink=$build/perf/sink/salvo-sink
+  tmp=$(mktemp -d "/tmp/salvo-$2.XXXX")
+  trap serve_bench_cleanup EXIT
+}
+serve_bench_cleanup() {
+  [ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null || true
+  [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
 }

@@ -16,17 +16,7 @@ build=${1:-build}
 [ $# -gt 0 ] && shift
 messages=20000 size=2048 connections=20 workers=2 batch=1000
 parse_opts messages=messages size=size connections=connections workers=workers batch=batch -- "$@"
-build=$(cd "$build" && pwd)
-salvo=$build/tools/salvo
-sink=$build/perf/sink/salvo-sink
-tmp=$(mktemp -d /tmp/salvo-qbench.XXXX)
-cleanup() {
-  [ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null || true
-  [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+serve_bench_setup "$build" qbench
 
 sink_port=$(free_port)
 http_port=$(free_port)

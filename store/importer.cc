@@ -28,6 +28,7 @@
 #include "engine/base/strings.h"
 #include "simdjson.h"
 #include "store/csv.h"
+#include "store/recipient_row.h"
 #include "store/recipient_store.h"
 
 namespace salvo {
@@ -36,7 +37,6 @@ namespace {
 constexpr size_t kReadChunk = 4 << 20;
 constexpr size_t kPadding = 64;  // >= SIMDJSON_PADDING
 static_assert(kPadding >= simdjson::SIMDJSON_PADDING);
-constexpr size_t kMaxConsentSource = 200;
 
 using Clock = std::chrono::steady_clock;
 
@@ -96,92 +96,11 @@ class Input {
   uint64_t consumed_ = 0;
 };
 
-// ---------------------------------------------------------------------------------------------
-// Field checks.
-
-bool HasControl(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7F) return true;
-  }
-  return false;
-}
-
-enum class ColumnKind { kEmail, kOptedInAt, kConsentSource, kConsentIp, kField };
-
+// A CSV column: its name (lowercased for the consent columns) and what it is.
 struct Column {
   std::string name;
   ColumnKind kind = ColumnKind::kField;
 };
-
-ColumnKind KindOf(std::string_view lower) {
-  if (lower == "email") return ColumnKind::kEmail;
-  if (lower == "opted_in_at") return ColumnKind::kOptedInAt;
-  if (lower == "consent_source") return ColumnKind::kConsentSource;
-  if (lower == "consent_ip") return ColumnKind::kConsentIp;
-  return ColumnKind::kField;
-}
-
-// Sets one special or named value on *r; returns the reject reason or "".
-std::string SetValue(ColumnKind kind, std::string_view name, std::string_view value, Recipient* r,
-                     size_t* field_slot) {
-  if (value.size() > kImportMaxFieldBytes) {
-    return absl::StrCat("value of \"", Av(name), "\" longer than ", kImportMaxFieldBytes,
-                        " bytes");
-  }
-  switch (kind) {
-    case ColumnKind::kEmail: {
-      auto a = NormalizeAddress(value);
-      if (!a.ok()) return std::string(a.status().message());
-      r->address = std::move(a->address);
-      r->key = std::move(a->key);
-      return "";
-    }
-    case ColumnKind::kOptedInAt: {
-      std::string_view v = Trim(value, kBlanks);
-      if (!v.empty() && !IsRfc3339(v)) {
-        return absl::StrCat("invalid opted_in_at \"", SanitizeForLog(v, 60),
-                            "\" (want RFC 3339, e.g. 2024-05-01T10:00:00Z)");
-      }
-      r->consent.opted_in_at.assign(v);
-      return "";
-    }
-    case ColumnKind::kConsentSource: {
-      std::string_view v = Trim(value, kBlanks);
-      if (v.size() > kMaxConsentSource || HasControl(v)) {
-        return absl::StrCat("invalid consent_source \"", SanitizeForLog(v, 60), "\"");
-      }
-      r->consent.source.assign(v);
-      return "";
-    }
-    case ColumnKind::kConsentIp: {
-      std::string_view v = Trim(value, kBlanks);
-      if (!v.empty()) {
-        char buf[64];
-        unsigned char addr[16];
-        bool ok = v.size() < sizeof(buf);
-        if (ok) {
-          std::memcpy(buf, v.data(), v.size());
-          buf[v.size()] = '\0';
-          ok = inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
-        }
-        if (!ok) return absl::StrCat("invalid consent_ip \"", SanitizeForLog(v, 60), "\"");
-      }
-      r->consent.ip.assign(v);
-      return "";
-    }
-    case ColumnKind::kField: {
-      size_t i = (*field_slot)++;
-      if (i < r->fields.size()) {
-        r->fields[i].first.assign(name);
-        r->fields[i].second.assign(value);
-      } else {
-        r->fields.emplace_back(std::string(name), std::string(value));
-      }
-      return "";
-    }
-  }
-  return "";
-}
 
 void ResetRecipient(Recipient* r) {
   r->address.clear();
@@ -441,13 +360,13 @@ class ImportRun {
     for (size_t i = 0; i < row.fields.size(); ++i) {
       std::string_view name = Trim(row.Field(i), kBlanks);
       if (name.empty()) return Fatal(line, absl::StrCat("column ", i + 1, " has no name"));
-      if (name.size() > kImportMaxFieldName || HasControl(name)) {
+      if (name.size() > kImportMaxFieldName || HasControlChar(name)) {
         return Fatal(line, absl::StrCat("column ", i + 1, " has an invalid name \"",
                                         SanitizeForLog(name, 60), "\""));
       }
       Column c;
       std::string lower = AsciiLower(name);
-      c.kind = KindOf(lower);
+      c.kind = ColumnKindOf(lower);
       c.name = c.kind == ColumnKind::kField ? std::string(name) : lower;
       for (const auto& other : *columns) {
         if (other.name == c.name) {
@@ -496,7 +415,7 @@ class ImportRun {
     Recipient* r = NextSlot();
     size_t slot = 0;
     for (size_t i : order) {
-      std::string why = SetValue(columns[i].kind, columns[i].name, row.Field(i), r, &slot);
+      std::string why = SetRecipientValue(columns[i].kind, columns[i].name, row.Field(i), r, &slot);
       if (!why.empty()) {
         Reject(line, why);
         return absl::OkStatus();
@@ -559,59 +478,10 @@ class ImportRun {
       return absl::OkStatus();
     }
     Recipient* r = NextSlot();
-    fields->clear();
-    bool has_email = false;
-    size_t unused = 0;
-    for (auto [key, value] : obj) {
-      std::string_view k(key.data(), key.size());
-      std::string lower = AsciiLower(k);
-      ColumnKind kind = KindOf(lower);
-      std::string v;
-      if (value.is_null()) continue;
-      if (value.is_string()) {
-        std::string_view sv;
-        if (!value.get_string().get(sv)) v.assign(sv);
-      } else {
-        v = simdjson::minify(value);
-      }
-      if (kind == ColumnKind::kField) {
-        if (k.empty() || k.size() > kImportMaxFieldName || HasControl(k)) {
-          Reject(line, absl::StrCat("invalid field name \"", SanitizeForLog(k, 60), "\""));
-          return absl::OkStatus();
-        }
-        if (v.size() > kImportMaxFieldBytes) {
-          Reject(line, absl::StrCat("value of \"", SanitizeForLog(k, 60), "\" longer than ",
-                                    kImportMaxFieldBytes, " bytes"));
-          return absl::OkStatus();
-        }
-        if (fields->size() >= kImportMaxColumns) {
-          Reject(line, absl::StrCat("more than ", kImportMaxColumns, " fields"));
-          return absl::OkStatus();
-        }
-        fields->emplace_back(std::string(k), std::move(v));
-        continue;
-      }
-      if (kind == ColumnKind::kEmail) has_email = true;
-      std::string why = SetValue(kind, lower, v, r, &unused);
-      if (!why.empty()) {
-        Reject(line, why);
-        return absl::OkStatus();
-      }
-    }
-    if (!has_email) {
-      Reject(line, "no \"email\" key");
+    std::string why = RecipientFromJsonObject(obj, r, fields);
+    if (!why.empty()) {
+      Reject(line, why);
       return absl::OkStatus();
-    }
-    // Sorted, unique names (a repeated key: the last one wins).
-    std::stable_sort(fields->begin(), fields->end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    r->fields.clear();
-    for (auto& f : *fields) {
-      if (!r->fields.empty() && r->fields.back().first == f.first) {
-        r->fields.back().second = std::move(f.second);
-      } else {
-        r->fields.push_back(std::move(f));
-      }
     }
     return Commit(line, in);
   }

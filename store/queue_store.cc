@@ -331,6 +331,24 @@ absl::Status DecodeQueueEntry(std::string_view id, std::string_view v, QueueEntr
 
 absl::StatusOr<std::vector<std::string>> QueueStore::Enqueue(
     const std::vector<NewMessage>& messages) {
+  std::vector<GroupCommitOp> ops;
+  int64_t earliest_due_us = 0;
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, PrepareEnqueue(messages, &ops, &earliest_due_us));
+  if (ids.empty()) return ids;
+  RETURN_IF_ERROR(QueueSharedOf(store_).commit.Write(ops));
+  Enqueued(earliest_due_us);
+  return ids;
+}
+
+void QueueStore::Enqueued(int64_t earliest_due_us) {
+  QueueShared& shared = QueueSharedOf(store_);
+  std::lock_guard<std::mutex> lock(shared.mu);
+  shared.LowerDueFloor(earliest_due_us);
+}
+
+absl::StatusOr<std::vector<std::string>> QueueStore::PrepareEnqueue(
+    const std::vector<NewMessage>& messages, std::vector<GroupCommitOp>* out,
+    int64_t* earliest_due_us) {
   // Check everything first: a bad message fails the call before anything is written.
   uint64_t entries = 0, bytes = 0;
   std::vector<std::vector<NormalizedAddress>> rcpts(messages.size());
@@ -393,8 +411,8 @@ absl::StatusOr<std::vector<std::string>> QueueStore::Enqueue(
     shared.last_id = first + entries - 1;
   }
   const Cfs c(store_);
-  std::vector<GroupCommitOp> ops;
-  ops.reserve(messages.size() + entries * 4);
+  std::vector<GroupCommitOp>& ops = *out;
+  ops.reserve(ops.size() + messages.size() + entries * 4);
   uint64_t next = first;
   std::string value;
   for (size_t m = 0; m < messages.size(); ++m) {
@@ -424,12 +442,11 @@ absl::StatusOr<std::vector<std::string>> QueueStore::Enqueue(
       ids.push_back(e.id);
     }
   }
-  RETURN_IF_ERROR(shared.commit.Write(ops));
-  {
-    std::lock_guard<std::mutex> lock(shared.mu);
-    for (const NewMessage& msg : messages)
-      shared.LowerDueFloor(msg.not_before_us > 0 ? std::min(msg.not_before_us, now_us) : now_us);
-  }
+  // Not written yet: the caller lowers the due floor (Enqueued) after its write, so that a TakeDue
+  // in between cannot raise it past these entries.
+  *earliest_due_us = now_us;
+  for (const NewMessage& msg : messages)
+    if (msg.not_before_us > 0) *earliest_due_us = std::min(*earliest_due_us, msg.not_before_us);
   return ids;
 }
 

@@ -52,6 +52,8 @@
 
 namespace salvo {
 
+struct GroupCommitOp;  // store/group_commit.h
+
 enum class QueueState : uint8_t {
   kQueued = 0,
   kInFlight,
@@ -145,6 +147,16 @@ class QueueStore {
   // whole call, naming the message index and the value, and writes nothing.
   [[nodiscard]] absl::StatusOr<std::vector<std::string>> Enqueue(
       const std::vector<NewMessage>& messages);
+
+  // Enqueue's checks and id allocation, with the writes appended to *ops instead of written: for
+  // store/ operations that queue messages atomically with other changes
+  // (RecipientStore::UpsertAndEnqueue). The caller writes *ops with sync, then calls
+  // Enqueued(*earliest_due_us) so that TakeDue looks that far back.
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> PrepareEnqueue(
+      const std::vector<NewMessage>& messages, std::vector<GroupCommitOp>* ops,
+      int64_t* earliest_due_us);
+  // After the write of PrepareEnqueue's ops: entries due at `earliest_due_us` exist now.
+  void Enqueued(int64_t earliest_due_us);
 
   // Marks up to `limit` entries due at `now_us` (queued or deferred with next attempt <= now)
   // in_flight, earliest due first, and returns them (bodies: GetBody).

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,7 @@
 #include "engine/base/strings.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "store/group_commit.h"
 #include "store/record_codec.h"
 #include "store/rocks_status.h"
 #include "store/store_internals.h"
@@ -129,9 +131,65 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
                                                             const UpsertOptions& options) {
   UpsertCounts counts;
   counts.duplicate = pb.duplicate;
+  if (pb.order.empty()) return counts;
+  rocksdb::WriteBatch wb(pb.arena.size() + 2 * pb.order.size() * (32 + pb.list.size()) + 1024);
+  std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
+  RETURN_IF_ERROR(BuildUpsert(pb, options, &wb, &counts, nullptr, nullptr));
+  if (wb.Count() > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    rocksdb::Status s = DbOf(store_)->Write(wo, &wb);
+    if (!s.ok()) return FromRocks(s, "writing recipients");
+  }
+  return counts;
+}
+
+absl::StatusOr<UpsertCounts> RecipientStore::UpsertAndEnqueue(std::string_view list,
+                                                              const std::vector<Recipient>& batch,
+                                                              const EnqueuePlan& plan,
+                                                              std::vector<std::string>* ids) {
+  ids->clear();
+  PreparedBatch pb;
+  RETURN_IF_ERROR(Prepare(list, batch, &pb));
+  UpsertCounts counts;
+  counts.duplicate = pb.duplicate;
+  if (pb.order.empty()) return counts;
+  rocksdb::WriteBatch wb;
+  std::vector<UpsertRowChange> changes;
+  std::deque<Recipient> merged;
+  // Held from the membership reads to the write: a concurrent post of the same lead sees it as a
+  // member and queues nothing.
+  std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
+  RETURN_IF_ERROR(BuildUpsert(pb, UpsertOptions{}, &wb, &counts, &changes, &merged));
+  ASSIGN_OR_RETURN(std::vector<NewMessage> messages, plan(changes));
+  std::vector<GroupCommitOp> ops;
+  QueueStore queue(store_);
+  int64_t earliest_due_us = 0;
+  ASSIGN_OR_RETURN(*ids, queue.PrepareEnqueue(messages, &ops, &earliest_due_us));
+  for (const GroupCommitOp& op : ops) {
+    if (op.kind == GroupCommitOp::Kind::kPut) wb.Put(op.cf, op.key, op.value);
+    else wb.Delete(op.cf, op.key);
+  }
+  if (wb.Count() > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;  // queued mail is durable before the 202, as with QueueStore::Enqueue
+    rocksdb::Status s = DbOf(store_)->Write(wo, &wb);
+    if (!s.ok()) {
+      ids->clear();
+      return FromRocks(s, "writing leads and their queued messages");
+    }
+  }
+  if (!ids->empty()) queue.Enqueued(earliest_due_us);
+  return counts;
+}
+
+absl::Status RecipientStore::BuildUpsert(const PreparedBatch& pb, const UpsertOptions& options,
+                                         rocksdb::WriteBatch* out, UpsertCounts* counts_out,
+                                         std::vector<UpsertRowChange>* changes,
+                                         std::deque<Recipient>* merged_rows) {
+  UpsertCounts& counts = *counts_out;
   const std::vector<Recipient>& rows = *pb.rows;
   const size_t n = pb.order.size();
-  if (n == 0) return counts;
   auto slice_at = [&](const std::pair<uint32_t, uint32_t>& at) {
     return rocksdb::Slice(pb.arena.data() + at.first, at.second);
   };
@@ -140,7 +198,6 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
 
   rocksdb::DB* db = DbOf(store_);
   rocksdb::ReadOptions ro;
-  std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
 
   // 1. Which recipients exist (keys sorted: one sorted MultiGet).
   std::vector<rocksdb::Slice> keys(n);
@@ -181,8 +238,8 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
   }
 
   // 3. Decide per row, then write records (key order) and memberships (member key order).
-  // Reserved up front: growing a large batch by doubling would copy it several times.
-  rocksdb::WriteBatch wb(pb.arena.size() + 2 * n * (32 + pb.list.size()) + 1024);
+  // The caller reserved *out up front: growing a large batch by doubling would copy it.
+  rocksdb::WriteBatch& wb = *out;
   Recipient stored, merged;
   std::string encoded;
   std::vector<std::string> hash_keys;  // new recipients' addr_hash keys
@@ -196,11 +253,13 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
     }
     bool exists = rstat[j].ok();
     bool record_changed = true;
+    bool decoded = false;  // stored / merged hold this row's record
     if (exists && slice_at(pb.encoded_at[j]) == rvals[j]) {
       record_changed = false;  // the row as stored, byte for byte (a re-import): merging is a no-op
     } else if (exists) {
       RETURN_IF_ERROR(DecodeRecipient(in.key, rvals[j].ToStringView(), &stored));
       MergeRecipient(stored, in, &merged);
+      decoded = true;
       EncodeRecipient(merged, &encoded);
       record_changed = encoded != rvals[j].ToStringView();
       if (record_changed) wb.Put(CfOf(store_, Cf::kRecipients), in.key, encoded);
@@ -211,6 +270,18 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
     }
     bool is_member = member[j] != kNotMember;
     write_member[j] = member[j] != kMember;
+    if (changes != nullptr) {
+      const Recipient* after = &in;
+      bool had_consent = false;
+      if (decoded) {
+        merged_rows->push_back(merged);
+        after = &merged_rows->back();
+        had_consent = stored.HasConsent();
+      } else if (exists) {
+        had_consent = in.HasConsent();  // stored byte for byte as `in`
+      }
+      changes->push_back({pb.order[j], !is_member, !had_consent && after->HasConsent(), after});
+    }
     if (!is_member) ++new_members;
     if (!exists) {
       ++counts.imported;
@@ -239,13 +310,7 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertPrepared(const PreparedBatch&
     PutFixed64(&count, members + new_members);
     wb.Put(CfOf(store_, Cf::kLists), list, count);
   }
-  if (wb.Count() > 0) {
-    rocksdb::WriteOptions wo;
-    wo.sync = options.sync;
-    rocksdb::Status s = db->Write(wo, &wb);
-    if (!s.ok()) return FromRocks(s, "writing recipients");
-  }
-  return counts;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::string>> RecipientStore::KeysWithHash(uint64_t hash,

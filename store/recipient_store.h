@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,7 +12,12 @@
 
 #include "absl/status/statusor.h"
 #include "engine/base/recipient.h"
+#include "store/queue_store.h"
 #include "store/store.h"
+
+namespace rocksdb {
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace salvo {
 
@@ -49,6 +56,18 @@ struct PreparedBatch {
   uint64_t duplicate = 0;
 };
 
+// How one unique row of an upsert changed the store (what UpsertAndEnqueue's plan decides on).
+struct UpsertRowChange {
+  uint32_t row = 0;             // index into the upserted batch
+  bool new_member = false;      // was not a member of the list before
+  bool gained_consent = false;  // had no consent on record (or no record) and has it now
+  const Recipient* merged = nullptr;  // the record as stored after the upsert (valid in the plan)
+};
+// Given the changes of a batch, the messages to queue with it (may be none). Runs with the
+// Store's write mutex held: no I/O but reads.
+using EnqueuePlan = std::function<absl::StatusOr<std::vector<NewMessage>>(
+    const std::vector<UpsertRowChange>& changes)>;
+
 class RecipientStore {
  public:
   explicit RecipientStore(Store* store) : store_(store) {}
@@ -72,6 +91,15 @@ class RecipientStore {
   [[nodiscard]] absl::StatusOr<UpsertCounts> UpsertPrepared(const PreparedBatch& batch,
                                               const UpsertOptions& options);
 
+  // Upsert + QueueStore::Enqueue in one WriteBatch, fsynced (the leads API): the recipients, their
+  // memberships and the messages `plan` asks for are all written or none is. The membership
+  // reads and the write happen under the Store's write mutex, so a lead posted twice at once is
+  // new to the list (and triggers its messages) once. *ids: the queue ids, as Enqueue returns.
+  [[nodiscard]] absl::StatusOr<UpsertCounts> UpsertAndEnqueue(std::string_view list,
+                                                              const std::vector<Recipient>& batch,
+                                                              const EnqueuePlan& plan,
+                                                              std::vector<std::string>* ids);
+
   [[nodiscard]] absl::StatusOr<std::optional<Recipient>> Get(std::string_view address_key);
 
   // The address keys of stored recipients whose AddressHash is `hash` (engine/base/shard.h), at
@@ -92,6 +120,13 @@ class RecipientStore {
   [[nodiscard]] static absl::Status ValidateListName(std::string_view list);
 
  private:
+  // The reads and writes of one upsert, into *out (the caller holds the write mutex and writes
+  // it). With `changes`, one entry per unique row; merged records are kept in *merged_rows.
+  [[nodiscard]] absl::Status BuildUpsert(const PreparedBatch& pb, const UpsertOptions& options,
+                                         rocksdb::WriteBatch* out, UpsertCounts* counts,
+                                         std::vector<UpsertRowChange>* changes,
+                                         std::deque<Recipient>* merged_rows);
+
   Store* store_;
 };
 

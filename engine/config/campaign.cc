@@ -21,14 +21,6 @@ constexpr size_t kMaxCampaignFile = 1 << 20;
 
 std::string LineOf(const toml::node& n) { return std::to_string(n.source().begin.line); }
 
-// RFC 5322 field-name: printable ASCII except ':' and space.
-bool ValidHeaderName(std::string_view s) {
-  if (s.empty() || s.size() > 76) return false;
-  for (char c : s)
-    if (c <= 32 || c >= 127 || c == ':') return false;
-  return true;
-}
-
 std::string ResolveAgainst(const std::string& dir, const std::string& p) {
   if (p.empty() || p[0] == '/') return p;
   return (std::filesystem::path(dir) / p).lexically_normal().string();
@@ -60,10 +52,10 @@ absl::StatusOr<SendWindow> ParseWindow(const toml::node& v, const std::string& p
   return w;
 }
 
-}  // namespace
-
-[[nodiscard]]
-absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::string& path) {
+// A template (responders) leaves out what its section names: list, segment, route.
+[[nodiscard]] absl::StatusOr<CampaignConfig> ParseCampaignFile(std::string_view text,
+                                                               const std::string& path,
+                                                               const std::string* template_id) {
   if (text.size() > kMaxCampaignFile)
     return absl::InvalidArgumentError(absl::StrCat(path, ": campaign file larger than 1 MB"));
   toml::parse_result res = toml::parse(text, path);
@@ -87,6 +79,8 @@ absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::s
                                           "reply_to", "subject", "html_file", "text_file"};
   for (const auto& [k, v] : t) {
     std::string key(k.str());
+    if (template_id != nullptr && (key == "list" || key == "segment" || key == "route"))
+      return err(v, key, "is set by the [[responder]] / [[delivery]] section, not the template");
     if (kStrings.count(key)) {
       auto s = v.value<std::string>();
       if (!s || !v.is_string()) return err(v, key, "must be a string");
@@ -133,10 +127,11 @@ absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::s
   auto missing = [&](const char* key) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": missing required key \"", key, "\""));
   };
+  if (c.id.empty() && template_id != nullptr) c.id = *template_id;
   if (c.id.empty()) return missing("id");
   if (!IsNameToken(c.id, 64))
     return err(*t.get("id"), "id", "must be 1-64 characters of A-Z a-z 0-9 . _ -");
-  if (c.list.empty()) return missing("list");
+  if (c.list.empty() && template_id == nullptr) return missing("list");
   if (c.from.empty()) return missing("from");
   if (c.subject.empty()) return missing("subject");
   if (c.html_file.empty()) return missing("html_file");
@@ -151,9 +146,34 @@ absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::s
   return c;
 }
 
+}  // namespace
+
+bool ValidHeaderName(std::string_view s) {
+  if (s.empty() || s.size() > 76) return false;
+  for (char c : s)
+    if (c <= 32 || c >= 127 || c == ':') return false;
+  return true;
+}
+
+[[nodiscard]]
+absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view text, const std::string& path) {
+  return ParseCampaignFile(text, path, nullptr);
+}
+
 [[nodiscard]] absl::StatusOr<CampaignConfig> LoadCampaign(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4u << 20, "campaign file"));
   return ParseCampaign(text, path);
+}
+
+absl::StatusOr<CampaignConfig> ParseCampaignTemplate(std::string_view text, const std::string& path,
+                                                     const std::string& default_id) {
+  return ParseCampaignFile(text, path, &default_id);
+}
+
+absl::StatusOr<CampaignConfig> LoadCampaignTemplate(const std::string& path,
+                                                    const std::string& default_id) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4u << 20, "template file"));
+  return ParseCampaignTemplate(text, path, default_id);
 }
 
 }  // namespace salvo

@@ -42,4 +42,17 @@ struct CampaignConfig {
 [[nodiscard]]
 absl::StatusOr<CampaignConfig> ParseCampaign(std::string_view toml_text, const std::string& path);
 
+// An extra header's name (campaign `headers`, the inject API's content.headers): an RFC 5322
+// field-name of printable ASCII except ':' and space, 1..76 characters.
+bool ValidHeaderName(std::string_view s);
+
+// A template for responders and deliveries (salvo.toml [[responder]] / [[delivery]] template =):
+// a campaign file without list, segment and route (the section names them). `id` is optional;
+// default `default_id` (the responder's name): it is the campaign id carried in the tokens.
+[[nodiscard]] absl::StatusOr<CampaignConfig> LoadCampaignTemplate(const std::string& path,
+                                                                  const std::string& default_id);
+[[nodiscard]] absl::StatusOr<CampaignConfig> ParseCampaignTemplate(std::string_view toml_text,
+                                                                   const std::string& path,
+                                                                   const std::string& default_id);
+
 }  // namespace salvo

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/config/responder_config.h"
 
 namespace salvo {
 
@@ -197,6 +198,8 @@ struct Config {
   SendingConfig sending;
   QueueConfig queue;
   std::vector<WarmupConfig> warmups;
+  std::vector<ResponderConfig> responders;  // [[responder]] (engine/config/responder_config.h)
+  std::vector<DeliveryConfig> deliveries;   // [[delivery]]
 
   const AccountConfig* FindAccount(std::string_view name) const;
   const RouteConfig* FindRoute(std::string_view name) const;

@@ -386,7 +386,7 @@ std::string TokenKeyRing::Issue(const TokenClaims& claims) const {
 
 namespace {
 
-bool KnownPurpose(uint8_t p) { return p == 'c' || p == 'o' || p == 'u'; }
+bool KnownPurpose(uint8_t p) { return p == 'c' || p == 'o' || p == 'u' || p == 'k'; }
 
 // The fields of a version 1 token (already authenticated). Its address becomes the recipient id.
 absl::StatusOr<TokenClaims> ParseLegacy(const uint8_t* p, size_t body) {

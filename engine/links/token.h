@@ -22,6 +22,7 @@ enum class TokenPurpose : uint8_t {
   kClick = 'c',
   kOpen = 'o',
   kUnsubscribe = 'u',
+  kConfirm = 'k',  // double opt-in (/confirm/): campaign_id carries the list name
 };
 
 struct TokenClaims {

@@ -89,9 +89,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
     std::fflush(log);
   };
   ASSIGN_OR_RETURN(d->queue_, QueueDelivery::Start(config, store, std::move(qo)));
+  ASSIGN_OR_RETURN(d->api_, ApiService::Create(config, store));
   FeedbackService* fs = d->feedback_.get();
-  ASSIGN_OR_RETURN(d->http_, HttpServer::Start(config.http, [fs](const HttpRequest& r) {
-                     return fs->Handle(r);
+  ApiService* api = d->api_.get();
+  ASSIGN_OR_RETURN(d->http_, HttpServer::Start(config.http, [fs, api](const HttpRequest& r) {
+                     return ApiService::Serves(r.path) ? api->Handle(r) : fs->Handle(r);
                    }));
   ASSIGN_OR_RETURN(d->metrics_, MetricsExport::Start(config, d->options_.metrics_file,
                                                      /*serve_http=*/false));

@@ -21,6 +21,7 @@
 #include "engine/config/config.h"
 #include "shard/queue_delivery.h"
 #include "store/store.h"
+#include "tools/salvo/api_service.h"
 #include "tools/salvo/feedback_service.h"
 #include "tools/salvo/http_server.h"
 #include "tools/salvo/metrics_export.h"
@@ -70,6 +71,7 @@ class Daemon {
   Options options_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<FeedbackService> feedback_;
+  std::unique_ptr<ApiService> api_;  // /api/v1/..., /confirm/ (before http_: outlives it)
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<MetricsExport> metrics_;
   std::unique_ptr<Scheduler> scheduler_;

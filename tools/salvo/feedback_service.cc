@@ -33,40 +33,6 @@ constexpr unsigned char kGif[] = {
 constexpr size_t kMaxTokenBytes = 1024;
 constexpr size_t kMaxUnsubscribeBody = 4096;
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
-
-HttpResponse Text(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  if (r.body.empty() || r.body.back() != '\n') r.body.push_back('\n');
-  return r;
-}
-
-HttpResponse Html(int status, std::string_view title, std::string_view inner) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "text/html; charset=utf-8";
-  r.body = absl::StrCat("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>", Av(title),
-                        "</title><meta name=\"robots\" content=\"noindex\"></head>\n<body>", Av(inner),
-                        "</body></html>\n");
-  r.headers.emplace_back("Cache-Control", "no-store");
-  return r;
-}
-
 // A 302 to a URL from the campaign's link table or the config, never one from the request.
 HttpResponse Redirect(std::string_view url) {
   HttpResponse r;

@@ -30,8 +30,8 @@
 #include "store/webhook_nonce_store.h"
 #include "tools/salvo/bounce_tag_resolver.h"
 #include "tools/salvo/event_batcher.h"
+#include "tools/salvo/http_reply.h"
 #include "tools/salvo/key_ring_slot.h"
-#include "tools/salvo/http_message.h"
 #include "tools/salvo/webhook_auth.h"
 
 namespace salvo {

@@ -123,6 +123,16 @@ MHD_Result Dispatch(HttpServer::Listener* l, MHD_Connection* conn, const char* u
   };
   req.body = st->body;
   req.body_too_large = st->too_large;
+  char ip[INET6_ADDRSTRLEN] = "";
+  if (const MHD_ConnectionInfo* ci =
+          MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) {
+    const sockaddr* sa = ci->client_addr;
+    if (sa != nullptr && sa->sa_family == AF_INET)
+      inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, ip, sizeof ip);
+    else if (sa != nullptr && sa->sa_family == AF_INET6)
+      inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, ip, sizeof ip);
+  }
+  req.client_ip = ip;
   return Send(conn, l->handler()(req));
 }
 

@@ -22,7 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/config/config.h"
-#include "tools/salvo/http_message.h"
+#include "tools/salvo/http_reply.h"
 
 namespace salvo {
 

@@ -19,7 +19,7 @@
 #include "engine/config/config.h"
 #include "engine/feedback/webhook_parser.h"
 #include "engine/feedback/webhook_signature.h"
-#include "tools/salvo/http_message.h"
+#include "tools/salvo/http_reply.h"
 
 namespace salvo {
 

@@ -1,0 +1,118 @@
+// RecipientStore::UpsertAndEnqueue (the leads API's atomic write) and IdempotencyStore.
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "engine/base/shard.h"
+#include "store/idempotency_store.h"
+#include "store/queue_store.h"
+#include "store/recipient_store.h"
+#include "tests/store/store_fixture.h"
+
+namespace salvo {
+namespace {
+
+Recipient Lead(const std::string& a, bool consent, std::vector<std::pair<std::string, std::string>> f = {}) {
+  Recipient r;
+  r.address = a;
+  r.key = a;
+  r.shard = ShardOf(a);
+  if (consent) r.consent.opted_in_at = "2026-11-01T10:00:00Z";
+  r.fields = std::move(f);
+  return r;
+}
+
+NewMessage To(const Recipient& r) {
+  NewMessage m;
+  m.route = "transactional";
+  m.recipients = {r.address};
+  m.body = "Subject: hi\r\n\r\nhi\r\n";
+  m.origin = "responder:test";
+  return m;
+}
+
+using LeadUpsertTest = StoreFixture;
+
+TEST_F(LeadUpsertTest, NewMembersAndConsentChangesAreReportedAndQueuedAtomically) {
+  RecipientStore rs(store_.get());
+  ASSERT_TRUE(rs.Upsert("other", {Lead("old@x.example", false, {{"a", "1"}})}).ok());
+  std::vector<UpsertRowChange> seen;
+  auto plan = [&](const std::vector<UpsertRowChange>& changes) -> absl::StatusOr<std::vector<NewMessage>> {
+    seen = changes;
+    std::vector<NewMessage> out;
+    for (const UpsertRowChange& c : changes)
+      if (c.new_member) out.push_back(To(*c.merged));
+    return out;
+  };
+  std::vector<std::string> ids;
+  auto counts = rs.UpsertAndEnqueue(
+      "leads", {Lead("new@x.example", true), Lead("old@x.example", true, {{"b", "2"}})}, plan, &ids);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->imported, 1u);
+  EXPECT_EQ(counts->updated, 1u);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(ids.size(), 2u);
+  // old@ existed without consent and with field a: the merged record has both fields.
+  for (const UpsertRowChange& c : seen) {
+    EXPECT_TRUE(c.new_member);
+    EXPECT_TRUE(c.gained_consent);
+    if (c.merged->key == "old@x.example") {
+      EXPECT_EQ(c.merged->fields.size(), 2u);
+    }
+  }
+  // Again: members already, consent unchanged: nothing new, nothing queued.
+  counts = rs.UpsertAndEnqueue("leads", {Lead("new@x.example", true)}, plan, &ids);
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->unchanged, 1u);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_FALSE(seen[0].new_member);
+  EXPECT_FALSE(seen[0].gained_consent);
+  EXPECT_TRUE(ids.empty());
+  auto q = QueueStore(store_.get()).List({});
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->size(), 2u);
+}
+
+TEST_F(LeadUpsertTest, AFailingPlanOrABadMessageWritesNothing) {
+  RecipientStore rs(store_.get());
+  std::vector<std::string> ids;
+  auto failing = [](const std::vector<UpsertRowChange>&) -> absl::StatusOr<std::vector<NewMessage>> {
+    return absl::InternalError("render failed");
+  };
+  EXPECT_FALSE(rs.UpsertAndEnqueue("leads", {Lead("a@x.example", true)}, failing, &ids).ok());
+  auto bad = [](const std::vector<UpsertRowChange>& c) -> absl::StatusOr<std::vector<NewMessage>> {
+    NewMessage m = To(*c[0].merged);
+    m.route.clear();  // refused by the queue's checks
+    return std::vector<NewMessage>{m};
+  };
+  EXPECT_FALSE(rs.UpsertAndEnqueue("leads", {Lead("a@x.example", true)}, bad, &ids).ok());
+  auto got = rs.Get("a@x.example");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  auto size = rs.ListSize("leads");
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(*size, 0u);
+  EXPECT_TRUE(QueueStore(store_.get()).List({})->empty());
+}
+
+TEST_F(LeadUpsertTest, IdempotencyRepliesLastTheWindow) {
+  IdempotencyStore s(store_.get(), absl::Hours(24));
+  const int64_t t0 = 1'700'000'000'000'000;
+  auto none = s.Get("crm", "k1", t0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(s.Put("crm", "k1", t0, {202, "{\"accepted\":1}"}).ok());
+  auto hit = s.Get("crm", "k1", t0 + 3600LL * 1'000'000);
+  ASSERT_TRUE(hit.ok());
+  ASSERT_TRUE(hit->has_value());
+  EXPECT_EQ((*hit)->status, 202);
+  EXPECT_EQ((*hit)->body, "{\"accepted\":1}");
+  EXPECT_FALSE(s.Get("other-key", "k1", t0)->has_value()) << "per api key";
+  EXPECT_FALSE(s.Get("crm", "k1", t0 + 25 * 3600LL * 1'000'000)->has_value()) << "expired";
+  EXPECT_TRUE(IdempotencyStore::ValidKey("order-42"));
+  EXPECT_FALSE(IdempotencyStore::ValidKey(""));
+  EXPECT_FALSE(IdempotencyStore::ValidKey("a b"));
+  EXPECT_FALSE(IdempotencyStore::ValidKey(std::string(201, 'k')));
+}
+
+}  // namespace
+}  // namespace salvo
