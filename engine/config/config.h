@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/config/submission.h"
 
 namespace salvo {
 
@@ -159,6 +160,7 @@ struct Config {
   std::map<std::string, WebhookConfig> webhooks;  // provider name -> config
   SendingConfig sending;
   QueueConfig queue;
+  std::optional<SubmissionConfig> submission;  // [submission]: the SMTP submission listener
 
   const AccountConfig* FindAccount(std::string_view name) const;
   const RouteConfig* FindRoute(std::string_view name) const;

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/config/config.h"
+#include "shard/submission_server.h"
 #include "store/store.h"
 #include "tools/salvo/feedback_service.h"
 #include "tools/salvo/http_server.h"
@@ -48,6 +49,9 @@ class Daemon {
   Store* store() const { return store_.get(); }
   FeedbackService* feedback() const { return feedback_.get(); }
   int http_port() const { return http_ ? http_->port() : 0; }
+  // [submission] listener ports (0: none).
+  int submission_port() const;
+  int submission_tls_port() const;
   // The calendar (scheduled, waiting and interrupted campaigns).
   Scheduler* scheduler() const { return scheduler_.get(); }
 
@@ -66,6 +70,8 @@ class Daemon {
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<MetricsExport> metrics_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<SubmissionServer> submission_;
+  [[nodiscard]] absl::Status StartSubmission();
   std::string socket_path_;
   int admin_fd_ = -1;
   std::thread admin_thread_;

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "engine/base/strings.h"
-#include "tools/salvo/listen_address.h"
+#include "shard/listen_address.h"
 
 namespace salvo {
 namespace {
