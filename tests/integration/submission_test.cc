@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -82,9 +83,12 @@ class SubmissionTest : public ::testing::Test {
     serve_ = std::make_unique<ServeProcess>(dir_, config_text_);
     ASSERT_TRUE(serve_->ready()) << serve_->Log();
     ASSERT_TRUE(test::WaitForPort("127.0.0.1", port_, std::chrono::seconds(10))) << serve_->Log();
-    ASSERT_TRUE(Has(serve_->Log(), absl::StrCat("smtp submission on port ", port_,
-                                                 " (STARTTLS), implicit TLS port ", implicit_port_)))
-        << serve_->Log();
+    // The listeners are bound before the daemon names them in its log.
+    const std::string ready = absl::StrCat("smtp submission on port ", port_,
+                                           " (STARTTLS), implicit TLS port ", implicit_port_);
+    for (int i = 0; i < 200 && !Has(serve_->Log(), ready); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(Has(serve_->Log(), ready)) << serve_->Log();
   }
 
   std::string CreateKey(const std::string& cfg, std::vector<std::string> args) {

@@ -91,14 +91,15 @@ TEST(ServerSession, NoCertificateOffersAuthInPlaintextButNoStartTls) {
 TEST(ServerSession, AuthPlainRefusedThenLoginAccepted) {
   SmtpServerSession s(Options(), true);
   s.Feed("EHLO c\r\nAUTH PLAIN\r\n");
-  EXPECT_EQ(Take(s).substr(0, 4), "250-");
-  EXPECT_EQ(s.out(), "");
+  std::string out = Take(s);
+  EXPECT_TRUE(out.starts_with("250-mx.test\r\n")) << out;
+  EXPECT_TRUE(out.ends_with("250 AUTH PLAIN LOGIN\r\n334 \r\n")) << out;
   s.Feed(Plain("shop", "wrong") + "\r\n");
   ASSERT_EQ(s.waiting(), ServerWait::kAuth);
   s.Resolve(535, "5.7.8 Authentication credentials invalid");
   EXPECT_FALSE(s.authenticated());
   s.Feed("AUTH LOGIN\r\n");
-  EXPECT_EQ(Take(s), "334 \r\n535 5.7.8 Authentication credentials invalid\r\n334 VXNlcm5hbWU6\r\n");
+  EXPECT_EQ(Take(s), "535 5.7.8 Authentication credentials invalid\r\n334 VXNlcm5hbWU6\r\n");
   s.Feed(absl::Base64Escape("shop") + "\r\n");
   EXPECT_EQ(Take(s), "334 UGFzc3dvcmQ6\r\n");
   s.Feed(absl::Base64Escape("salvo_right") + "\r\n");
@@ -164,7 +165,7 @@ TEST(ServerSession, TransactionWithChecksAndPipelining) {
   EXPECT_EQ(used, in.size());
   EXPECT_EQ(Take(s),
             "250 2.1.5 Ok\r\n"
-            "550 5.7.1 <gone@example.com> is on the suppression list  INJECTED\r\n"
+            "550 5.7.1 <gone@example.com> is on the suppression list??INJECTED\r\n"
             "250 2.1.5 Ok (duplicate recipient, sent once)\r\n"
             "354 End data with <CR><LF>.<CR><LF>\r\n"
             "250 2.0.0 Ok: queued as 0001\r\n221 2.0.0 Bye\r\n");
@@ -226,7 +227,8 @@ TEST(ServerSession, RecipientLimitAndBadAddresses) {
 TEST(ServerSession, CommandLinesAreBoundedAndCleaned) {
   SmtpServerSession s(Options(), false);
   s.Feed(std::string(kMaxCommandLine + 10, 'A'));
-  s.Feed("AAAA\r\nNOOP\r\nNO\rOP\r\nNOOP\0x\r\nFOO\r\n");
+  const char kLines[] = "AAAA\r\nNOOP\r\nNO\rOP\r\nNOOP\0x\r\nFOO\r\n";
+  s.Feed(std::string_view(kLines, sizeof kLines - 1));
   EXPECT_EQ(Take(s),
             "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n"
             "500 5.5.2 Bare CR or NUL in command line\r\n"
