@@ -120,12 +120,14 @@ void SubmissionConn::Dispatch() {
       job_running_ = false;
       return;
     case ServerWait::kAuth:
-      server->RunBlocking(id_, [server, user = session_.auth_user(), pass = session_.auth_password()] {
+      server->RunBlocking(id_, SubmissionServer::Work::kCheck,
+                          [server, user = session_.auth_user(), pass = session_.auth_password()] {
         return server->CheckAuth(user, pass);
       });
       return;
     case ServerWait::kRecipient:
-      server->RunBlocking(id_, [server, a = session_.recipient(), k = session_.recipient_key()] {
+      server->RunBlocking(id_, SubmissionServer::Work::kCheck,
+                          [server, a = session_.recipient(), k = session_.recipient_key()] {
         return server->CheckRecipient(a, k);
       });
       return;
@@ -140,7 +142,7 @@ void SubmissionConn::Dispatch() {
       m.received = ReceivedHeader({session_.helo(), peer_ip_, server->hostname(), tls_active(),
                                    absl::StrCat(absl::Hex(id_), ".", messages_),
                                    ProcessClock().Now()});
-      server->RunBlocking(id_, [server, m = std::move(m)]() mutable {
+      server->RunBlocking(id_, SubmissionServer::Work::kEnqueue, [server, m = std::move(m)]() mutable {
         return server->Enqueue(std::move(m));
       });
       return;

@@ -110,8 +110,8 @@ void SubmissionServer::Accept(int fd, bool implicit_tls) {
   c->Start(fd, PeerIp(fd));
 }
 
-void SubmissionServer::RunBlocking(uint64_t id, std::function<SubmissionReply()> work) {
-  pool_.Submit([this, id, work = std::move(work)] {
+void SubmissionServer::RunBlocking(uint64_t id, Work kind, std::function<SubmissionReply()> work) {
+  (kind == Work::kCheck ? checks_ : enqueues_).Submit([this, id, work = std::move(work)] {
     SubmissionReply r = work();
     loop_.Post([this, id, r = std::move(r)]() mutable {
       auto it = conns_.find(id);
@@ -140,7 +140,8 @@ void SubmissionServer::Stop() {
     for (auto& [id, c] : conns_) c->Shutdown();
   });
   // Enqueues in progress finish (their clients get the 250); their replies are posted.
-  pool_.Drain();
+  enqueues_.Drain();
+  checks_.Drain();
   for (int i = 0; i < 100; ++i) {
     std::atomic<bool> empty{false};
     std::atomic<bool> checked{false};

@@ -1,6 +1,6 @@
 // shard/: the SMTP submission listener of `salvo serve` ([submission] in salvo.toml). One
 // RingLoop thread accepts on `listen` (STARTTLS when a certificate is set) and `tls_listen`
-// (implicit TLS) and runs every connection (shard/submission_conn.h); a BlockingPool does the
+// (implicit TLS) and runs every connection (shard/submission_conn.h); BlockingPools do the
 // store work: API key check (scope `submission`, user = key name), suppression check at RCPT,
 // and the queue's Enqueue, whose 250 is sent only once the WAL is fsynced. Never an open relay:
 // MAIL needs AUTH. Keys are never logged.
@@ -45,8 +45,11 @@ class SubmissionServer {
   const std::string& hostname() const { return session_options_.hostname; }
   SSL_CTX* tls_ctx() const { return tls_ctx_.get(); }
   RingLoop* loop() { return &loop_; }
-  // Runs `work` on the pool; its reply goes to connection `id` if it still exists.
-  void RunBlocking(uint64_t id, std::function<SubmissionReply()> work);
+  // Runs `work` on a pool thread; its reply goes to connection `id` if it still exists. Checks
+  // (key, suppression: short reads) have their own threads so that they never wait behind
+  // Enqueues waiting for an fsync.
+  enum class Work { kCheck, kEnqueue };
+  void RunBlocking(uint64_t id, Work kind, std::function<SubmissionReply()> work);
   void Remove(uint64_t id);  // the connection finished: deletes it
   void Log(const std::string& line);
 
@@ -71,7 +74,8 @@ class SubmissionServer {
   ServerSessionOptions session_options_;
   SslCtxPtr tls_ctx_;
   RingLoop loop_;
-  BlockingPool pool_{16};
+  BlockingPool checks_{4};
+  BlockingPool enqueues_{16};  // concurrent Enqueues share fsyncs (group commit)
   std::unique_ptr<TcpListener> plain_, implicit_;
   int port_ = 0, tls_port_ = 0;
   absl::flat_hash_map<uint64_t, std::unique_ptr<SubmissionConn>> conns_;  // loop thread
