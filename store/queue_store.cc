@@ -152,6 +152,16 @@ void Transition(const Cfs& c, rocksdb::WriteBatch* batch, QueueEntry* e, QueueSt
   batch->Put(c.entries, e->id, v);
 }
 
+// Appends `a` (bounded, sanitized) to e's history, dropping the oldest beyond kMaxKeptAttempts.
+void AppendHistory(const QueueAttempt& attempt, QueueEntry* e) {
+  QueueAttempt a = attempt;
+  a.account = std::string(std::string_view(a.account).substr(0, kMaxAccountBytes));
+  a.reply = SanitizeForLog(a.reply, kMaxReplyBytes);
+  e->history.push_back(std::move(a));
+  if (e->history.size() > kMaxKeptAttempts)
+    e->history.erase(e->history.begin(), e->history.end() - kMaxKeptAttempts);
+}
+
 [[nodiscard]] absl::Status Commit(const Cfs& c, rocksdb::WriteBatch* batch, std::string_view what) {
   if (batch->Count() == 0) return absl::OkStatus();
   return FromRocks(c.db->Write(rocksdb::WriteOptions(), batch), what);
@@ -464,17 +474,27 @@ absl::Status QueueStore::RecordAttempt(std::string_view id, const QueueAttempt& 
   ASSIGN_OR_RETURN(QueueEntry e, MustReadEntry(c, id));
   if (e.state != QueueState::kInFlight)
     return WrongState(id, e.state, "an attempt is recorded only for an in_flight message");
-  QueueAttempt a = attempt;
-  a.account = std::string(std::string_view(a.account).substr(0, kMaxAccountBytes));
-  a.reply = SanitizeForLog(a.reply, kMaxReplyBytes);
-  if (e.first_attempt_us == 0) e.first_attempt_us = a.at_us;
+  if (e.first_attempt_us == 0) e.first_attempt_us = attempt.at_us;
   ++e.attempts;
-  e.history.push_back(std::move(a));
-  if (e.history.size() > kMaxKeptAttempts)
-    e.history.erase(e.history.begin(), e.history.end() - kMaxKeptAttempts);
+  AppendHistory(attempt, &e);
   rocksdb::WriteBatch batch;
   Transition(c, &batch, &e, attempt.result, attempt.at_us, next_attempt_us);
   return Commit(c, &batch, "recording a queue attempt");
+}
+
+absl::Status QueueStore::RecordBounceReport(std::string_view id, const QueueAttempt& report) {
+  const Cfs c(store_);
+  std::lock_guard<std::mutex> lock(QueueSharedOf(store_).mu);
+  ASSIGN_OR_RETURN(QueueEntry e, MustReadEntry(c, id));
+  if (e.state == QueueState::kBounced) return absl::OkStatus();
+  if (e.state != QueueState::kDelivered && !IsWaiting(e.state))
+    return WrongState(id, e.state, "a bounce report applies to a delivered, queued or deferred message");
+  QueueAttempt a = report;
+  a.result = QueueState::kBounced;
+  AppendHistory(a, &e);
+  rocksdb::WriteBatch batch;
+  Transition(c, &batch, &e, QueueState::kBounced, report.at_us, 0);
+  return Commit(c, &batch, "recording a bounce report");
 }
 
 absl::Status QueueStore::Release(std::string_view id, int64_t now_us, int64_t not_before_us) {

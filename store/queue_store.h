@@ -18,6 +18,7 @@
 //                     suppressed | expired, the attempt's reply kept with the entry
 //   Release           in_flight -> queued (due at T), no attempt counted (throttled, paused,
 //                     shutting down)
+//   RecordBounceReport delivered | queued | deferred -> bounced (a DSN or webhook came back)
 //   Retry             queued | deferred -> queued, due now
 //   RetryAllDeferred  every deferred -> queued, due now
 //   Cancel            queued | deferred -> cancelled
@@ -153,6 +154,10 @@ class QueueStore {
   // next_attempt_us, which must be > 0). The attempt is appended to the entry's history.
   [[nodiscard]] absl::Status RecordAttempt(std::string_view id, const QueueAttempt& attempt,
                                            int64_t next_attempt_us = 0);
+  // A bounce report (DSN, provider webhook) for the entry after its attempt: a delivered, queued
+  // or deferred entry becomes bounced, the report kept in its history (not counted as an
+  // attempt). OK and nothing changes when it is already bounced.
+  [[nodiscard]] absl::Status RecordBounceReport(std::string_view id, const QueueAttempt& report);
   // Gives an in_flight entry back without an attempt: queued, due at not_before_us.
   [[nodiscard]] absl::Status Release(std::string_view id, int64_t now_us, int64_t not_before_us);
 

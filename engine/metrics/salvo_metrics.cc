@@ -108,6 +108,8 @@ SalvoMetrics::SalvoMetrics(Registry& r) : registry_(&r) {
                                     {"campaign", "source"}, Bounded({"source"})));
   suppression_list_size = OrDie(r.AddGauge("salvo_suppression_list_size",
                                            "Entries in the global suppression list.", {}));
+  queue_messages = OrDie(r.AddGauge("salvo_queue_messages",
+                                    "Entries of the daemon's message queue, by state.", {"state"}));
   errors = OrDie(r.AddCounter("salvo_errors_total",
                               "Errors that did not stop the work, by component and what failed.",
                               {"component", "what"}));

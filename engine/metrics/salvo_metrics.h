@@ -120,6 +120,9 @@ class SalvoMetrics {
   CounterFamily* unsubscribes;
   // Entries in the global suppression list: salvo_suppression_list_size{}
   GaugeFamily* suppression_list_size;
+  // Entries of salvo serve's durable queue by state (queued, in_flight, deferred, delivered, ...):
+  // salvo_queue_messages{state}, set by the delivery loop every 5 s
+  GaugeFamily* queue_messages;
   // Errors that did not stop the work (each also said once on stderr with its context), e.g. a
   // status file that cannot be written: salvo_errors_total{component="runner", what}
   CounterFamily* errors;

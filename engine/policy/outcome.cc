@@ -1,6 +1,8 @@
 // The outcome decision (see outcome.h).
 #include "engine/policy/outcome.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "engine/policy/reply_class.h"
 #include "engine/policy/throttle.h"
 
@@ -57,6 +59,11 @@ Decision Decide(const Attempt& a, const SendingConfig& sending, const ProviderRe
   d.give_up = next - d.first_attempt_us > retry_for;
   d.retry_at_us = d.give_up ? 0 : next;
   return d;
+}
+
+std::string AttemptReplyText(const RcptOutcome& out) {
+  if (!out.connection_level || out.failure.empty()) return out.reply.ToString();
+  return out.reply.code ? absl::StrCat(out.failure, ": ", out.reply.ToString()) : out.failure;
 }
 
 }  // namespace salvo

@@ -52,4 +52,8 @@ struct Attempt {
 Decision Decide(const Attempt& a, const SendingConfig& sending,
                 const ProviderReplyTable& table = ProviderReplyTable::Default());
 
+// The text kept for an attempt: the server's reply, or the connection-level reason (with the
+// reply that came with it, if any).
+std::string AttemptReplyText(const RcptOutcome& out);
+
 }  // namespace salvo

@@ -51,10 +51,7 @@ void DecisionApplier::Defer(RunItem* item, ProgressRecord p, bool give_up, int64
 std::optional<int64_t> DecisionApplier::Apply(RunItem* item, const SendReport& rep, int64_t now,
                                               double unit_random) {
   const RcptOutcome& out = rep.outcome;
-  const std::string reply =
-      out.connection_level && !out.failure.empty()
-          ? (out.reply.code ? absl::StrCat(out.failure, ": ", out.reply.ToString()) : out.failure)
-          : out.reply.ToString();
+  const std::string reply = AttemptReplyText(out);
   const ProgressRecord before = item->prog.value_or(ProgressRecord{});
   const Decision d = Decide(
       {out, rep.account_unusable, before.attempts, before.first_attempt_us, now, unit_random},

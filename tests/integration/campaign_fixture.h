@@ -34,9 +34,11 @@ inline std::string SinkBin() { return BuildRoot() + "/perf/sink/salvo-sink"; }
 // A salvo-sink on 127.0.0.1:port recording accepted recipients.
 class Sink {
  public:
-  Sink(const TempDir& dir, const std::string& name, std::vector<std::string> extra = {})
+  // `port` 0: a free one.
+  Sink(const TempDir& dir, const std::string& name, std::vector<std::string> extra = {},
+       int port = 0)
       : record_(dir.File(name + ".record.tsv")) {
-    port_ = FreePort("127.0.0.1");
+    port_ = port ? port : FreePort("127.0.0.1");
     std::vector<std::string> argv = {SinkBin(), "--listen", absl::StrCat("127.0.0.1:", port_),
                                      "--threads", "1", "--record", record_, "--quiet"};
     for (auto& e : extra) argv.push_back(e);

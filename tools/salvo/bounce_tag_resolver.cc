@@ -6,6 +6,7 @@
 
 #include "engine/base/shard.h"
 #include "store/campaign_store.h"
+#include "store/queue_store.h"
 #include "store/recipient_store.h"
 
 namespace salvo {
@@ -18,6 +19,7 @@ bool BounceTagResolver::Resolve(std::string_view tag, std::string* campaign_id,
     auto b = signer_->VerifyBounceTag(tag);
     if (!b.ok()) return false;
     *campaign_id = CampaignFor(b->campaign_ref);
+    if (campaign_id->empty() && QueueEntryFor(*b, campaign_id, address_key)) return true;
     *address_key = AddressFor(b->address_hash, *campaign_id);
     return true;
   }
@@ -43,6 +45,22 @@ std::string BounceTagResolver::CampaignFor(uint32_t ref) {
   }
   it = campaigns_.find(ref);
   return it != campaigns_.end() ? it->second : "";
+}
+
+bool BounceTagResolver::QueueEntryFor(const BounceTag& tag, std::string* id,
+                                      std::string* address_key) {
+  QueueStore queue(store_);
+  auto ids = queue.ByAddressHash(tag.address_hash, 10000);
+  if (!ids.ok()) return false;
+  for (auto it = ids->rbegin(); it != ids->rend(); ++it) {  // newest first
+    if (CampaignRef(*it) != tag.campaign_ref) continue;
+    auto e = queue.Get(*it);
+    if (!e.ok()) return false;
+    *id = e->id;
+    *address_key = e->address_key;
+    return true;
+  }
+  return false;
 }
 
 std::string BounceTagResolver::AddressFor(uint64_t hash, std::string_view campaign_id) {

@@ -1,4 +1,5 @@
-// Resolves salvo's VERP / X-Salvo-ID bounce tags to (campaign id, recipient address key). The
+// Resolves salvo's VERP / X-Salvo-ID bounce tags to (campaign id, recipient address key), or for
+// mail of the durable queue to (entry id, address key) through QueueStore::ByAddressHash. The
 // compact tag (engine/links/token.h) names both by hash, so after the HMAC check the campaign is
 // looked up among the store's campaign records and the recipient in the address-hash index
 // (store/recipient_store.h KeysWithHash). Full-address tokens from older mail still verify.
@@ -27,6 +28,8 @@ class BounceTagResolver {
  private:
   std::string CampaignFor(uint32_t ref);
   std::string AddressFor(uint64_t hash, std::string_view campaign_id);
+  // A queued message's tag (campaign = entry id, store/queue_store.h): its id and address key.
+  bool QueueEntryFor(const BounceTag& tag, std::string* id, std::string* address_key);
 
   Store* store_;
   const TokenSigner* signer_;

@@ -3,9 +3,7 @@
 // engine's parser sanitized them. Secrets never appear in the output.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
 #include <future>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -155,32 +153,9 @@ int SendOne(CommandContext& ctx, const std::string& config_path, const std::stri
   auto l = LoadAccount(ctx, config_path, name);
   if (!l.ok()) return ctx.Fail(l.status(), 2);
   const AccountConfig& a = *l->account;
-  std::string bytes;
-  {
-    std::string path = ctx.Path(file);
-    std::ifstream in;
-    std::istream* is = &in;
-    if (file == "-") {
-      is = nullptr;
-      char buf[65536];
-      size_t n;
-      while ((n = std::fread(buf, 1, sizeof buf, ctx.in)) > 0) {
-        bytes.append(buf, n);
-        if (bytes.size() > kMaxMessageBytes) break;
-      }
-    } else {
-      in.open(path, std::ios::binary);
-      if (!in) return ctx.Fail(absl::NotFoundError(absl::StrCat("cannot read ", path)), 2);
-      std::ostringstream ss;
-      ss << is->rdbuf();
-      bytes = ss.str();
-    }
-    if (bytes.size() > kMaxMessageBytes)
-      return ctx.Fail(absl::InvalidArgumentError(
-          absl::StrCat(file, ": message larger than ", kMaxMessageBytes, " bytes")), 2);
-    if (bytes.empty())
-      return ctx.Fail(absl::InvalidArgumentError(absl::StrCat(file, ": empty message")), 2);
-  }
+  auto read = ctx.ReadMessageArg(file, kMaxMessageBytes);
+  if (!read.ok()) return ctx.Fail(read.status(), 2);
+  const std::string& bytes = *read;
   if (HasLineBreak(from) || HasLineBreak(to))
     return ctx.Fail(absl::InvalidArgumentError("--from/--to must not contain line breaks"), 2);
   auto msg = std::make_shared<RenderedMessage>(MessageFromBytes(bytes, from, to));

@@ -39,6 +39,11 @@ struct CommandContext {
   // Opens data_dir of the loaded config once (or returns the daemon's store).
   [[nodiscard]] absl::StatusOr<Store*> OpenStoreOnce(const Config& config);
 
+  // The bytes of a message file argument (`-`: ctx.in), at most `max_bytes`. Errors (name the
+  // file): unreadable, empty, larger than max_bytes.
+  [[nodiscard]] absl::StatusOr<std::string> ReadMessageArg(const std::string& file,
+                                                           size_t max_bytes);
+
   // Prints "salvo: <message>" to err and returns the exit code to use (2 for usage/config).
   int Fail(const absl::Status& status, int code = 1);
 
@@ -58,6 +63,7 @@ void RegisterBouncesCommands(CLI::App& app, CommandContext& ctx, int* rc);   // 
 void RegisterAccountCommands(CLI::App& app, CommandContext& ctx, int* rc);   // account ...
 void RegisterQueueCommands(CLI::App& app, CommandContext& ctx, int* rc);     // queue ...
 void RegisterApiKeyCommands(CLI::App& app, CommandContext& ctx, int* rc);    // api-key ...
+void RegisterInjectCommands(CLI::App& app, CommandContext& ctx, int* rc);    // inject
 // campaign schedule|list|unschedule (under the `campaign` command of RegisterSendCommands)
 void RegisterScheduleCommands(CLI::App* campaign, CommandContext& ctx, int* rc);
 

@@ -81,6 +81,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
   RETURN_IF_ERROR(d->StartAdmin());
   d->scheduler_ = std::make_unique<Scheduler>(config, store, d->options_.log);
   d->scheduler_->Start();
+  FILE* log = d->options_.log;
+  QueueDeliveryOptions qo;
+  qo.log = [log](std::string_view line) {
+    std::fprintf(log, "salvo serve: %.*s\n", static_cast<int>(line.size()), line.data());
+    std::fflush(log);
+  };
+  ASSIGN_OR_RETURN(d->queue_, QueueDelivery::Start(config, store, std::move(qo)));
   FeedbackService* fs = d->feedback_.get();
   ASSIGN_OR_RETURN(d->http_, HttpServer::Start(config.http, [fs](const HttpRequest& r) {
                      return fs->Handle(r);
@@ -248,6 +255,8 @@ void Daemon::Shutdown() {
       std::_Exit(1);
     }
   }
+  // The queue's messages on the wire get their verdicts recorded; the rest waits in the store.
+  if (queue_) queue_->Stop();
   // Before the store closes: the feedback service's batcher writes its queued click/open events,
   // and scrapes stop reading the store.
   metrics::SetScrapeHook(nullptr);

@@ -3,7 +3,8 @@
 // CLI on the admin socket data_dir/salvo.sock by running the forwarded command line in-process
 // (RunCli with the daemon's store) on a thread per request, streaming its output back.
 // It keeps the calendar (tools/salvo/scheduler.h): scheduled campaigns start when due, and what
-// was running, waiting or paused for a reason that ends by itself goes on by itself.
+// was running, waiting or paused for a reason that ends by itself goes on by itself. It delivers
+// the durable message queue (shard/queue_delivery.h).
 // SIGTERM / SIGINT stop it cleanly: listeners close, running sends are asked to pause (their
 // progress is saved by the runner; the daemon's own runs resume when it starts again), in-flight
 // commands get time to finish, the store is flushed.
@@ -18,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/config/config.h"
+#include "shard/queue_delivery.h"
 #include "shard/submission_server.h"
 #include "store/store.h"
 #include "tools/salvo/feedback_service.h"
@@ -54,6 +56,8 @@ class Daemon {
   int submission_tls_port() const;
   // The calendar (scheduled, waiting and interrupted campaigns).
   Scheduler* scheduler() const { return scheduler_.get(); }
+  // The delivery loop of the message queue (shard/queue_delivery.h).
+  QueueDelivery* queue() const { return queue_.get(); }
 
  private:
   Daemon(const Config& config, Options options) : config_(config), options_(std::move(options)) {}
@@ -70,6 +74,7 @@ class Daemon {
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<MetricsExport> metrics_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<QueueDelivery> queue_;
   std::unique_ptr<SubmissionServer> submission_;
   [[nodiscard]] absl::Status StartSubmission();
   std::string socket_path_;

@@ -13,10 +13,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
+#include "engine/base/clock.h"
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "engine/metrics/salvo_metrics.h"
+#include "store/queue_store.h"
 
 namespace salvo {
 namespace {
@@ -238,6 +240,7 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
       }
       ++counts->applied;
       if (supp[j]) ++counts->suppressed;
+      if (ev.klass == FeedbackClass::kHardBounce) MarkQueuedBounced(ev);
       ++by_class[{ev.provider, ev.klass}];
       if (ev.klass == FeedbackClass::kUnsubscribe) ++unsub_by_campaign[ev.campaign_id];
     }
@@ -247,6 +250,22 @@ absl::Status FeedbackService::Apply(const std::vector<FeedbackEvent>& events, st
     m.webhook_events->WithLabels({k.first, FeedbackClassName(k.second)}).Add(v);
   for (const auto& [c, v] : unsub_by_campaign) m.unsubscribes->WithLabels({c, "webhook"}).Add(v);
   return absl::OkStatus();
+}
+
+void FeedbackService::MarkQueuedBounced(const FeedbackEvent& ev) {
+  // A queue entry's id is 16 lowercase hex digits (store/queue_store.h); campaigns' ids that look
+  // the same simply are not found in the queue.
+  if (ev.campaign_id.size() != 16 ||
+      ev.campaign_id.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return;
+  QueueAttempt report;
+  report.at_us = NowUnixMicros();
+  report.account = ev.provider;
+  report.reply = absl::StrCat(ev.event_id, "; ", ev.reason);
+  absl::Status st = QueueStore(store_).RecordBounceReport(ev.campaign_id, report);
+  if (!st.ok() && !absl::IsNotFound(st))
+    std::fprintf(stderr, "salvo: queue message %s: %s\n", ev.campaign_id.c_str(),
+                 std::string(st.message()).c_str());
 }
 
 HttpResponse FeedbackService::Handle(const HttpRequest& req) {

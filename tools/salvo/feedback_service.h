@@ -92,6 +92,8 @@ class FeedbackService {
   HttpResponse Open(std::string_view token);
   HttpResponse Unsubscribe(const HttpRequest& req, std::string_view token);
   HttpResponse Webhook(const HttpRequest& req, std::string_view provider_name);
+  // A hard bounce of a queued message (its tag names the entry): the entry becomes bounced.
+  void MarkQueuedBounced(const FeedbackEvent& ev);
   HttpResponse Reject(std::string_view provider, std::string_view reason_label, int status,
                       std::string_view message);
 
