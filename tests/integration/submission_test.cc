@@ -127,6 +127,13 @@ class SubmissionTest : public ::testing::Test {
     return r.out;
   }
 
+  // The JSON object of entry `id` in `salvo queue list --json` output ("" when absent). Its state
+  // may be anything: the daemon's delivery loop may already have tried it.
+  static std::string EntryOf(const std::string& json, const std::string& id) {
+    size_t p = json.find("{\"id\":\"" + id + "\"");
+    return p == std::string::npos ? "" : json.substr(p, json.find('}', p) - p + 1);
+  }
+
   // The queued id from "OK 2.0.0 Ok: queued as ID".
   static std::string IdOf(const std::string& result) {
     size_t p = result.find("queued as ");
@@ -154,14 +161,12 @@ TEST_F(SubmissionTest, StartTlsAuthPlainAndLoginAreQueuedWithTheKeysRoute) {
   const std::string login_id = IdOf(out);
 
   std::string q = QueueJson();
-  EXPECT_TRUE(Has(q, "{\"id\":\"" + plain_id +
-                         "\",\"state\":\"queued\",\"route\":\"transactional\",\"sender\":"
-                         "\"orders@shop.test\",\"recipient\":\"ann@example.com\",\"origin\":"
-                         "\"submission:shop\""))
+  EXPECT_TRUE(Has(EntryOf(q, plain_id),
+                  "\"route\":\"transactional\",\"sender\":\"orders@shop.test\",\"recipient\":"
+                  "\"ann@example.com\",\"origin\":\"submission:shop\""))
       << q;
   EXPECT_TRUE(Has(q, "\"recipient\":\"Bob@example.org\",\"origin\":\"submission:shop\"")) << q;
-  EXPECT_TRUE(Has(q, "{\"id\":\"" + login_id + "\",\"state\":\"queued\",\"route\":\"transactional\""))
-      << q;
+  EXPECT_TRUE(Has(EntryOf(q, login_id), "\"route\":\"transactional\"")) << q;
 
   // The stored body: Received: on top, dot-unstuffed, CRLF.
   ASSERT_EQ(serve_->Stop(), 0);
@@ -197,7 +202,7 @@ TEST_F(SubmissionTest, RouteHeaderIsHonouredForAKeyWithoutRouteAndRemoved) {
   EXPECT_TRUE(Has(out, "ERR data 550 5.7.1 route \"nowhere\" is not configured")) << out;
 
   std::string q = QueueJson();
-  EXPECT_TRUE(Has(q, "{\"id\":\"" + id + "\",\"state\":\"queued\",\"route\":\"bulk\"")) << q;
+  EXPECT_TRUE(Has(EntryOf(q, id), "\"route\":\"bulk\"")) << q;
   EXPECT_TRUE(Has(q, "\"origin\":\"submission:free\"")) << q;
   ASSERT_EQ(serve_->Stop(), 0);
   auto store = Store::Open({dir_.File("data")});
