@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "store/queue_store.h"
+#include "tests/integration/campaign_fixture.h"
 #include "tests/integration/feedback_http.h"
 #include "tests/testlib/testlib.h"
 
@@ -23,20 +24,13 @@ namespace {
 
 using test::ServeProcess;
 
-constexpr char kConfig[] = R"(data_dir = "DATA"
-[http]
+// The daemon's config: one account (nothing listens on its port: deliveries are deferred), two
+// routes, and the listeners (ports filled in by SetUp).
+constexpr char kRoutes[] =
+    "[[route]]\nname = \"transactional\"\npurpose = \"responder\"\naccounts = [ { name = \"tx\" } ]\n"
+    "[[route]]\nname = \"bulk\"\naccounts = [ { name = \"tx\" } ]\n";
+constexpr char kListeners[] = R"([http]
 listen = "127.0.0.1:PORT"
-threads = 2
-[[account]]
-name = "tx"
-host = "127.0.0.1"
-[[route]]
-name = "transactional"
-purpose = "responder"
-accounts = [ { name = "tx" } ]
-[[route]]
-name = "bulk"
-accounts = [ { name = "tx" } ]
 [submission]
 listen = "127.0.0.1:SUBMISSION_PORT"
 tls_listen = "127.0.0.1:IMPLICIT_PORT"
@@ -66,7 +60,7 @@ class SubmissionTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     port_ = test::FreePort();
     implicit_port_ = test::FreePort();
-    std::string c = kConfig;
+    std::string c = "workers = 1\n" + test::ConfigText(dir_, {{"tx", 1}}, kRoutes, kListeners);
     ServeProcess::ReplaceAll(&c, "SUBMISSION_PORT", std::to_string(port_));
     ServeProcess::ReplaceAll(&c, "IMPLICIT_PORT", std::to_string(implicit_port_));
     config_text_ = c;
