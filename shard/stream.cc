@@ -61,11 +61,28 @@ void RingStream::Connect(const ResolvedAddress& to, const std::string& source_ip
   pending_ += 2;
 }
 
+void RingStream::Adopt(int fd, std::string peer) {
+  fd_ = fd;
+  peer_ = std::move(peer);
+  connected_ = true;
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ArmRecv();
+}
+
 void RingStream::StartTls(SSL_CTX* ctx, const std::string& host, bool verify) {
   tls_ = std::make_unique<TlsSession>();
-  absl::Status st = tls_->Init(ctx, host, verify);
-  if (!st.ok()) {
-    OnTlsReady(st);
+  BeginHandshake(tls_->Init(ctx, host, verify));
+}
+
+void RingStream::StartServerTls(SSL_CTX* ctx) {
+  tls_ = std::make_unique<TlsSession>();
+  BeginHandshake(tls_->InitServer(ctx));
+}
+
+void RingStream::BeginHandshake(absl::Status init) {
+  if (!init.ok()) {
+    OnTlsReady(init);
     return;
   }
   handshaking_ = true;

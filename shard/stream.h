@@ -35,9 +35,15 @@ class RingStream : public IoHandler {
   // "timeout connecting to A", "cannot bind source address S: ...").
   void Connect(const ResolvedAddress& to, const std::string& source_ip, absl::Duration timeout);
 
+  // Takes an accepted socket (server side): `peer` names it in messages; recv is armed.
+  void Adopt(int fd, std::string peer);
+
   // Starts a TLS client handshake on the connected socket; result: OnTlsReady(status).
   // Received bytes are decrypted from here on, and Write() encrypts.
   void StartTls(SSL_CTX* ctx, const std::string& host, bool verify);
+  // The same as a server (after STARTTLS, or at once for implicit TLS). Bytes written before
+  // go out in clear text first.
+  void StartServerTls(SSL_CTX* ctx);
 
   // Queues bytes to send. copy=false: the bytes must stay valid until OnWritten() (message
   // segments, constant strings); copy=true: copied now. Writes go out in order.
@@ -88,6 +94,7 @@ class RingStream : public IoHandler {
   void SubmitSend();
   void HandleRecv(int res);
   void HandleSend(int res);
+  void BeginHandshake(absl::Status init);
   void DriveHandshake();
   void Fail(std::string reason);
   void MaybeFinish();

@@ -61,11 +61,30 @@ absl::StatusOr<SSL_CTX*> TlsContextCache::Get(const AccountConfig& account) {
   return ctx;
 }
 
+absl::StatusOr<SslCtxPtr> LoadServerTlsContext(const std::string& cert_file,
+                                               const std::string& key_file) {
+  ERR_clear_error();
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx) return absl::InternalError("TLS: cannot create context: " + OpenSslErrors());
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_file.c_str()) != 1)
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot load certificate ", cert_file, ": ", OpenSslErrors()));
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot load private key ", key_file, ": ", OpenSslErrors()));
+  if (SSL_CTX_check_private_key(ctx.get()) != 1)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "private key ", key_file, " does not match certificate ", cert_file));
+  return ctx;
+}
+
 TlsSession::~TlsSession() {
   if (ssl_) SSL_free(ssl_);
 }
 
-absl::Status TlsSession::Init(SSL_CTX* ctx, const std::string& host, bool verify) {
+absl::Status TlsSession::NewSsl(SSL_CTX* ctx) {
   ERR_clear_error();
   ssl_ = SSL_new(ctx);
   if (!ssl_) return absl::InternalError("TLS: SSL_new failed: " + OpenSslErrors());
@@ -79,6 +98,17 @@ absl::Status TlsSession::Init(SSL_CTX* ctx, const std::string& host, bool verify
   }
   BIO_set_mem_eof_return(rbio_, -1);  // empty = "want read", not EOF
   SSL_set_bio(ssl_, rbio_, wbio_);
+  return absl::OkStatus();
+}
+
+absl::Status TlsSession::InitServer(SSL_CTX* ctx) {
+  if (absl::Status st = NewSsl(ctx); !st.ok()) return st;
+  SSL_set_accept_state(ssl_);
+  return absl::OkStatus();
+}
+
+absl::Status TlsSession::Init(SSL_CTX* ctx, const std::string& host, bool verify) {
+  if (absl::Status st = NewSsl(ctx); !st.ok()) return st;
   SSL_set_connect_state(ssl_);
   bool ip = IsIpLiteral(host);
   if (!ip) SSL_set_tlsext_host_name(ssl_, host.c_str());

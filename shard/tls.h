@@ -33,6 +33,15 @@ class TlsContextCache {
   std::map<std::pair<std::string, bool>, SSL_CTX*> ctxs_;
 };
 
+struct SslCtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
+
+// A server context (TLS 1.2+) from a PEM certificate chain and its key. Errors name the files.
+[[nodiscard]] absl::StatusOr<SslCtxPtr> LoadServerTlsContext(const std::string& cert_file,
+                                                             const std::string& key_file);
+
 class TlsSession {
  public:
   enum class Progress { kDone, kWantRead };
@@ -44,6 +53,8 @@ class TlsSession {
 
   // Prepares a client session for `host` (SNI unless an IP literal; verified when `verify`).
   [[nodiscard]] absl::Status Init(SSL_CTX* ctx, const std::string& host, bool verify);
+  // Prepares a server session (the client's certificate is not asked for).
+  [[nodiscard]] absl::Status InitServer(SSL_CTX* ctx);
   void FeedCiphertext(std::string_view bytes);
   // Drives the handshake. Errors describe why it failed (verification, protocol).
   [[nodiscard]] absl::StatusOr<Progress> Handshake();
@@ -57,6 +68,7 @@ class TlsSession {
 
  private:
   std::string ErrorText(int ssl_ret, const char* what);
+  [[nodiscard]] absl::Status NewSsl(SSL_CTX* ctx);  // ssl_ over two memory BIOs
   SSL* ssl_ = nullptr;
   BIO* rbio_ = nullptr;  // network -> SSL (owned by ssl_)
   BIO* wbio_ = nullptr;  // SSL -> network (owned by ssl_)

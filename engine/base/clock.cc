@@ -45,6 +45,11 @@ std::string FormatUnixTime(int64_t unix_s) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_s), absl::UTCTimeZone());
 }
 
+std::string FormatRfc5322Date(int64_t unix_s) {
+  return absl::FormatTime("%a, %d %b %Y %H:%M:%S +0000", absl::FromUnixSeconds(unix_s),
+                          absl::UTCTimeZone());
+}
+
 int64_t NowUnixMicros() { return absl::ToUnixMicros(ProcessClock().Now()); }
 int64_t NowUnixSeconds() { return absl::ToUnixSeconds(ProcessClock().Now()); }
 

@@ -42,6 +42,10 @@ class ShiftedClock : public Clock {
 // "2026-12-07T08:59:57Z": unix seconds as RFC 3339 in UTC, as every command and log prints them.
 std::string FormatUnixTime(int64_t unix_s);
 
+// "Fri, 04 Dec 2026 08:59:57 +0000": unix seconds as an RFC 5322 date-time in UTC (Date: and
+// Received: headers).
+std::string FormatRfc5322Date(int64_t unix_s);
+
 // Unix microseconds / seconds of ProcessClock().
 int64_t NowUnixMicros();
 int64_t NowUnixSeconds();

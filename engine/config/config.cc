@@ -21,6 +21,7 @@
 #include "engine/base/strings.h"
 #include "engine/config/duration.h"
 #include "engine/config/responder_config.h"
+#include "engine/config/submission.h"
 #include "engine/config/table_reader.h"
 #include "engine/config/tracking_keys.h"
 #include "engine/policy/warmup.h"
@@ -374,6 +375,7 @@ std::string Config::Resolve(const std::string& p) const {
   r.WithTable("queue", [&](TableReader& qr) { qr.Dur("keep", &c.queue.keep); });
   r.ForEachTable("warmup", [&](TableReader& wr) { ReadWarmup(wr, &c); });
   ParseResponderSections(&r, &c);
+  r.WithTable("submission", [&](TableReader& sr) { ReadSubmission(sr, c, &c.submission); });
   r.Finish();
   RETURN_IF_ERROR(st);
   c.data_dir = c.Resolve(c.data_dir);

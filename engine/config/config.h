@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/config/responder_config.h"
+#include "engine/config/submission.h"
 
 namespace salvo {
 
@@ -200,6 +201,7 @@ struct Config {
   std::vector<WarmupConfig> warmups;
   std::vector<ResponderConfig> responders;  // [[responder]] (engine/config/responder_config.h)
   std::vector<DeliveryConfig> deliveries;   // [[delivery]]
+  std::optional<SubmissionConfig> submission;  // [submission]: the SMTP submission listener
 
   const AccountConfig* FindAccount(std::string_view name) const;
   const RouteConfig* FindRoute(std::string_view name) const;

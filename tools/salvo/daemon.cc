@@ -18,6 +18,7 @@
 #include "engine/base/status_macros.h"
 #include "engine/base/stop_signals.h"
 #include "engine/metrics/salvo_metrics.h"
+#include "shard/submission_server.h"
 #include "store/run_control.h"
 #include "store/suppression_store.h"
 #include "tools/salvo/admin_protocol.h"
@@ -97,12 +98,35 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
                    }));
   ASSIGN_OR_RETURN(d->metrics_, MetricsExport::Start(config, d->options_.metrics_file,
                                                      /*serve_http=*/false));
+  RETURN_IF_ERROR(d->StartSubmission());
   std::fprintf(d->options_.log,
                "salvo serve: data_dir %s, http on port %d, https on port %d, admin socket %s\n",
                config.data_dir.c_str(), d->http_port(), d->https_port(), d->socket_path_.c_str());
   std::fflush(d->options_.log);
   return d;
 }
+
+absl::Status Daemon::StartSubmission() {
+  if (!config_.submission) return absl::OkStatus();
+  char host[256] = "localhost";
+  if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
+  ASSIGN_OR_RETURN(submission_, SubmissionServer::Start(config_, store_.get(), host, options_.log));
+  const bool tls = !config_.submission->tls_cert_file.empty();
+  std::string ports;
+  if (submission_->port() != 0)
+    ports = absl::StrCat("port ", submission_->port(), tls ? " (STARTTLS)" : " (no TLS)");
+  if (submission_->tls_port() != 0)
+    absl::StrAppend(&ports, ports.empty() ? "" : ", ", "implicit TLS port ", submission_->tls_port());
+  std::fprintf(options_.log, "salvo serve: smtp submission on %s\n", ports.c_str());
+  if (!tls)
+    std::fprintf(options_.log,
+                 "salvo serve: warning: [submission] has no tls_cert_file: AUTH credentials "
+                 "cross the network in clear text\n");
+  return absl::OkStatus();
+}
+
+int Daemon::submission_port() const { return submission_ ? submission_->port() : 0; }
+int Daemon::submission_tls_port() const { return submission_ ? submission_->tls_port() : 0; }
 
 absl::Status Daemon::StartAdmin() {
   socket_path_ = AdminSocketPath(config_.data_dir);
@@ -224,6 +248,7 @@ void Daemon::Shutdown() {
   shut_down_ = true;
   stopping_.store(true);
   if (http_) http_->Stop();
+  if (submission_) submission_->Stop();  // answers the Enqueues in progress; before the store closes
   if (admin_thread_.joinable()) admin_thread_.join();
   if (admin_fd_ >= 0) {
     ::close(admin_fd_);

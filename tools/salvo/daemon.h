@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "engine/config/config.h"
 #include "shard/queue_delivery.h"
+#include "shard/submission_server.h"
 #include "store/store.h"
 #include "tools/salvo/api_service.h"
 #include "tools/salvo/feedback_service.h"
@@ -54,6 +55,9 @@ class Daemon {
   FeedbackService* feedback() const { return feedback_.get(); }
   int http_port() const { return http_ ? http_->port() : 0; }
   int https_port() const { return http_ ? http_->tls_port() : 0; }
+  // [submission] listener ports (0: none).
+  int submission_port() const;
+  int submission_tls_port() const;
   // The calendar (scheduled, waiting and interrupted campaigns).
   Scheduler* scheduler() const { return scheduler_.get(); }
   // The delivery loop of the message queue (shard/queue_delivery.h).
@@ -76,6 +80,8 @@ class Daemon {
   std::unique_ptr<MetricsExport> metrics_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<QueueDelivery> queue_;
+  std::unique_ptr<SubmissionServer> submission_;
+  [[nodiscard]] absl::Status StartSubmission();
   std::string socket_path_;
   int admin_fd_ = -1;
   std::thread admin_thread_;

@@ -23,8 +23,8 @@
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
+#include "shard/listen_address.h"
 #include "tools/salvo/header_deadline.h"
-#include "tools/salvo/listen_address.h"
 
 namespace salvo {
 

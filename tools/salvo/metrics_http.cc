@@ -14,7 +14,7 @@
 #include "engine/base/strings.h"
 #include "engine/metrics/exposition.h"
 #include "engine/metrics/salvo_metrics.h"
-#include "tools/salvo/listen_address.h"
+#include "shard/listen_address.h"
 
 namespace salvo {
 

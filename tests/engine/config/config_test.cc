@@ -276,5 +276,51 @@ max_connections_per_ip = 16
   }
 }
 
+TEST(ConfigTest, SubmissionSection) {
+  auto c = ParseConfig("[submission]\nlisten = \"127.0.0.1:2587\"\ntls_listen = \"127.0.0.1:2465\"\n"
+                       "tls_cert_file = \"certs/s.pem\"\ntls_key_file = \"/k.pem\"\n"
+                       "max_message_bytes = 2048\nmax_recipients = 5\ntimeout = \"30s\"\n",
+                       "/etc/salvo/salvo.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->submission.has_value());
+  EXPECT_EQ(c->submission->listen, "127.0.0.1:2587");
+  EXPECT_EQ(c->submission->tls_listen, "127.0.0.1:2465");
+  EXPECT_EQ(c->submission->tls_cert_file, "/etc/salvo/certs/s.pem");
+  EXPECT_EQ(c->submission->tls_key_file, "/k.pem");
+  EXPECT_EQ(c->submission->max_message_bytes, 2048u);
+  EXPECT_EQ(c->submission->max_recipients, 5u);
+  EXPECT_EQ(c->submission->timeout, absl::Seconds(30));
+  EXPECT_EQ(c->submission->data_timeout, absl::Minutes(10));
+
+  c = ParseConfig("data_dir = \"d\"\n", "s.toml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->submission.has_value());
+  c = ParseConfig("[submission]\n", "s.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->submission->listen, "127.0.0.1:2587");
+  EXPECT_EQ(c->submission->max_message_bytes, 10u << 20);
+}
+
+TEST(ConfigTest, SubmissionErrorsNameFileLineAndKey) {
+  auto err = [](const std::string& text) {
+    auto c = ParseConfig(text, "s.toml");
+    return c.ok() ? std::string("ok") : std::string(c.status().message());
+  };
+  EXPECT_EQ(err("[submission]\nlisten = \"x\"\nlisen = 1\n"),
+            "s.toml:3: unknown key \"submission.lisen\"");
+  EXPECT_EQ(err("[submission]\n\ntls_listen = \"127.0.0.1:1\"\n"),
+            "s.toml:3: \"submission.tls_listen\": needs tls_cert_file and tls_key_file");
+  EXPECT_EQ(err("[submission]\ntls_cert_file = \"c.pem\"\n"),
+            "s.toml:2: \"submission.tls_cert_file\": needs both tls_cert_file and tls_key_file");
+  EXPECT_EQ(err("[submission]\nmax_message_bytes = 99999999999\n"),
+            "s.toml:2: \"submission.max_message_bytes\": must be 1..26214400 (the queue's limit)");
+  EXPECT_EQ(err("[submission]\nmax_recipients = 0\n"),
+            "s.toml:2: \"submission.max_recipients\": must be 1..10000");
+  EXPECT_EQ(err("[submission]\nmax_recipients = \"5\"\n"),
+            "s.toml:2: \"submission.max_recipients\" must be a non-negative integer in range");
+  EXPECT_EQ(err("[submission]\nlisten = \"\"\n"),
+            "s.toml:2: \"submission.listen\": is empty and there is no tls_listen: nothing would listen");
+}
+
 }  // namespace
 }  // namespace salvo

@@ -1,8 +1,10 @@
-#include "tools/salvo/listen_address.h"
+#include "shard/listen_address.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <netinet/in.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 
@@ -49,6 +51,28 @@ namespace salvo {
     return error(absl::StrCat("\"", host, "\" is not an IP address"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> OpenTcpListener(const std::string& listen, std::string_view what, int* port) {
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (absl::Status st = ParseListenAddress(listen, what, &ss, &len); !st.ok()) return st;
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat(Av(what), ": socket: ", std::strerror(errno)));
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 1024) != 0) {
+    int e = errno;
+    ::close(fd);
+    return absl::UnavailableError(
+        absl::StrCat(Av(what), " \"", listen, "\": cannot listen: ", std::strerror(e)));
+  }
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  *port = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                           : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  return fd;
 }
 
 }  // namespace salvo
