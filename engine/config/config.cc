@@ -158,6 +158,34 @@ class TableReader {
   std::set<std::string> seen_;
 };
 
+// [dns] and [preflight] (salvo preflight).
+void ParseDnsAndPreflight(TableReader& r, const std::string& path, absl::Status* st, Config* c) {
+  if (const toml::table* t = r.Table("dns")) {
+    TableReader dr(*t, "dns", path, st);
+    dr.StrList("servers", &c->dns.servers);
+    dr.Dur("timeout", &c->dns.timeout);
+    dr.UInt("tries", &c->dns.tries);
+    dr.Finish();
+    if (st->ok() && (c->dns.tries == 0 || c->dns.timeout <= absl::ZeroDuration()))
+      dr.Error(*t, "timeout", "timeout and tries must be above zero");
+  }
+  if (const toml::table* t = r.Table("preflight")) {
+    TableReader pr(*t, "preflight", path, st);
+    pr.Str("rspamd_url", &c->preflight.rspamd_url);
+    pr.Double("warn_score", &c->preflight.warn_score);
+    pr.Double("fail_score", &c->preflight.fail_score);
+    pr.Dur("consent_max_age", &c->preflight.consent_max_age);
+    pr.Str("physical_address", &c->preflight.physical_address);
+    pr.UInt("mx_sample", &c->preflight.mx_sample);
+    pr.Finish();
+    if (st->ok() && c->preflight.warn_score > c->preflight.fail_score)
+      pr.Error(*t, "warn_score", "must not be above fail_score");
+    if (st->ok() && !c->preflight.rspamd_url.empty() &&
+        !absl::StartsWith(c->preflight.rspamd_url, "http://"))
+      pr.Error(*t, "rspamd_url", "must start with http://");
+  }
+}
+
 void ParseTimeouts(const toml::table& t, const std::string& file, absl::Status* st,
                    SmtpTimeouts* o) {
   TableReader r(t, "smtp.timeouts", file, st);
@@ -357,6 +385,7 @@ std::string Config::Resolve(const std::string& p) const {
     tr.Str("secret_file", &tc.secret_file);
     tr.Str("unsubscribe_mailto", &tc.unsubscribe_mailto);
     tr.Str("bounce_domain", &tc.bounce_domain);
+    tr.Str("cname_target", &tc.cname_target);
     tr.Finish();
     while (!tc.base_url.empty() && tc.base_url.back() == '/') tc.base_url.pop_back();
     tc.secret_file = c.Resolve(tc.secret_file);
@@ -434,6 +463,7 @@ std::string Config::Resolve(const std::string& p) const {
     qr.Dur("keep", &c.queue.keep);
     qr.Finish();
   }
+  ParseDnsAndPreflight(r, path, &st, &c);
   r.Finish();
   RETURN_IF_ERROR(st);
   c.data_dir = c.Resolve(c.data_dir);

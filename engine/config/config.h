@@ -89,6 +89,7 @@ struct TrackingConfig {
   std::string secret_file;         // HMAC key for link, open and unsubscribe tokens
   std::string unsubscribe_mailto;  // optional second List-Unsubscribe URI
   std::string bounce_domain;       // VERP domain; default: the From domain
+  std::string cname_target;        // optional: preflight checks base_url's host is a CNAME to it
   // Loaded from secret_file by LoadConfig when set.
   std::string secret;
 };
@@ -143,6 +144,23 @@ struct QueueConfig {
   absl::Duration keep = absl::Hours(24 * 7);  // finished messages are deleted after this
 };
 
+// [dns] — the resolver of `salvo preflight` (c-ares).
+struct DnsConfig {
+  std::vector<std::string> servers;  // "127.0.0.1:5353"; empty: /etc/resolv.conf
+  absl::Duration timeout = absl::Seconds(2);  // per try
+  uint32_t tries = 2;
+};
+
+// [preflight] — `salvo preflight` thresholds and options.
+struct PreflightConfig {
+  std::string rspamd_url;         // e.g. http://127.0.0.1:11333: also score the sample there
+  double warn_score = 5;          // content score at or over this warns
+  double fail_score = 10;         // ... fails
+  absl::Duration consent_max_age = absl::Hours(24 * 730);  // older consent warns
+  std::string physical_address;   // when set, the body must contain this line
+  uint32_t mx_sample = 200;       // recipient domains whose MX is checked (most frequent first)
+};
+
 struct Config {
   std::string path;       // the config file, as given
   std::string base_dir;   // directory of the config file; relative paths resolve against it
@@ -159,6 +177,8 @@ struct Config {
   std::map<std::string, WebhookConfig> webhooks;  // provider name -> config
   SendingConfig sending;
   QueueConfig queue;
+  DnsConfig dns;
+  PreflightConfig preflight;
 
   const AccountConfig* FindAccount(std::string_view name) const;
   const RouteConfig* FindRoute(std::string_view name) const;
