@@ -68,7 +68,7 @@ TEST(CampaignSchedule, StartsWhenDueWithOnlyTheDaemonRunning) {
   const std::string campaign = CampaignFile(dir, "sched", "news");
 
   const absl::Time at = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 6);
-  auto r = Salvo({"campaign", "schedule", "-c", serve.config(), "--campaign", campaign, "--at",
+  auto r = Salvo({"campaign", "schedule", "--skip-preflight", "-c", serve.config(), "--campaign", campaign, "--at",
                   Rfc3339(at)});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "campaign sched scheduled for " + Rfc3339(at))) << r.out;
@@ -96,12 +96,12 @@ TEST(CampaignSchedule, UnscheduleAndErrorsNameWhatIsWrong) {
   const std::string config = dir.Write("salvo.toml", ConfigText(dir, {{"acct", 9, {}, 1}},
                                                                 kOneAccountRoute));
   const std::string campaign = CampaignFile(dir, "later", "news");
-  auto bad = Salvo({"campaign", "schedule", "-c", config, "--campaign", campaign, "--at",
+  auto bad = Salvo({"campaign", "schedule", "--skip-preflight", "-c", config, "--campaign", campaign, "--at",
                     "tomorrow 9am"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(bad.err, "--at \"tomorrow 9am\" is not \"now\" or an RFC 3339"))
       << bad.err;
-  auto ok = Salvo({"campaign", "schedule", "-c", config, "--campaign", campaign, "--at",
+  auto ok = Salvo({"campaign", "schedule", "--skip-preflight", "-c", config, "--campaign", campaign, "--at",
                    "2030-01-01T09:00:00+01:00"});
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(absl::StrContains(ok.out, "scheduled for 2030-01-01T08:00:00Z")) << ok.out;
@@ -126,7 +126,7 @@ TEST(CampaignSchedule, KillDuringAScheduledCampaignTheNextDaemonFinishesIt) {
   {
     ServeProcess serve(dir, config_text);
     ASSERT_TRUE(serve.ready()) << serve.Log();
-    auto r = Salvo({"campaign", "schedule", "-c", serve.config(), "--campaign", campaign, "--at",
+    auto r = Salvo({"campaign", "schedule", "--skip-preflight", "-c", serve.config(), "--campaign", campaign, "--at",
                     "now"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // Killed about 2 s into an ~8 s send.
@@ -164,7 +164,7 @@ TEST(CampaignSchedule, DeferredRecipientsAreRetriedByTheDaemonAfterTheCommandEnd
                                       "hold_retries = \"1s\"\n"));
   ASSERT_TRUE(serve.ready()) << serve.Log();
   const std::string campaign = CampaignFile(dir, "retry", "news");
-  auto r = Salvo({"send", "-c", serve.config(), "--campaign", campaign, "--json"});
+  auto r = Salvo({"send", "--skip-preflight", "-c", serve.config(), "--campaign", campaign, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "\"state\":\"waiting\"")) << r.out;
   EXPECT_EQ(JsonInt(r.out, "deferred"), static_cast<int64_t>(pop.eligible.size())) << r.out;
@@ -186,7 +186,7 @@ TEST(CampaignSchedule, ADailyLimitPauseEndsByItselfAtTheNextUtcDay) {
                      {{"SALVO_FAKE_NOW", "2026-12-07T23:59:50Z"}});
   ASSERT_TRUE(serve.ready()) << serve.Log();
   const std::string campaign = CampaignFile(dir, "daily", "news");
-  auto r = Salvo({"send", "-c", serve.config(), "--campaign", campaign, "--json"});
+  auto r = Salvo({"send", "--skip-preflight", "-c", serve.config(), "--campaign", campaign, "--json"});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;  // paused
   EXPECT_EQ(JsonInt(r.out, "delivered"), 100) << r.out;
   EXPECT_EQ(JsonInt(r.out, "next_action_at"), absl::ToUnixSeconds(absl::FromCivil(
