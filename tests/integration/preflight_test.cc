@@ -170,7 +170,8 @@ class Preflight : public ::testing::Test {
   // `partner`: the route also sends through `sg` (smtp.sendgrid.net, which only our dnsmasq
   // resolves: preflight probes it there, but a real send could not reach it).
   std::string WriteConfig(int dns_port, const std::string& dkim_domain = "shop.test",
-                          const std::string& extra = "", bool partner = true) {
+                          const std::string& extra = "", bool partner = true,
+                          const std::string& tables = "") {
     dir_.Write("tracking.key", "0123456789abcdef0123456789abcdef");
     std::string t = absl::StrCat(
         "data_dir = \"", dir_.File("data"), "\"\n",
@@ -184,14 +185,16 @@ class Preflight : public ::testing::Test {
         "[[account]]\nname = \"sg\"\nhost = \"smtp.sendgrid.net\"\nport = ", sink_->port(),
         "\ntls = \"none\"\n", extra,
         "[[route]]\nname = \"r\"\ndefault = true\naccounts = [ { name = \"own\", weight = 1 }",
-        partner ? ", { name = \"sg\", weight = 1 }" : "", " ]\n");
+        partner ? ", { name = \"sg\", weight = 1 }" : "", " ]\n", tables);
     return dir_.Write("salvo.toml", t);
   }
 
+  // `extra`: keys of the partner account; `tables`: TOML tables appended to the config.
   Report Run(const Zone& zone, const std::string& dkim_domain = "shop.test",
-             const std::string& campaign = "", const std::string& extra = "") {
+             const std::string& campaign = "", const std::string& extra = "",
+             const std::string& tables = "") {
     Dnsmasq dns(dir_, "dns" + std::to_string(++runs_), zone);
-    const std::string cfg = WriteConfig(dns.port(), dkim_domain, extra);
+    const std::string cfg = WriteConfig(dns.port(), dkim_domain, extra, true, tables);
     RunResult r = RunProcess({SalvoBin(), "preflight", "-c", cfg, "--campaign",
                               campaign.empty() ? good_campaign_ : campaign, "--json"},
                              "", std::chrono::seconds(120), {{"SSL_CERT_FILE", dir_.File("ca.pem")}});
@@ -345,6 +348,32 @@ TEST_F(Preflight, SendStopsOnAFailAndRunsWithSkipPreflight) {
   EXPECT_EQ(sent.exit_code, 0) << sent.err;
   EXPECT_GT(JsonInt(sent.out, "delivered"), 0) << sent.out;
   EXPECT_TRUE(sink_->StopAndRead().size() > 0);
+}
+
+// rspamd started here with a minimal config (its own run, log and db directories; DNS pointed at
+// a closed port so nothing leaves the machine); the sample's score and symbols are reported.
+TEST_F(Preflight, RspamdScoreAndSymbolsInTheReport) {
+  const int port = FreePort("127.0.0.1");
+  const std::string d = dir_.path();
+  RunProcess({"/bin/mkdir", "-p", d + "/rspamd-db"});
+  dir_.Write("rspamd.conf", absl::StrCat(
+      ".include \"$CONFDIR/common.conf\"\n"
+      "options {\n  pidfile = \"", d, "/rspamd.pid\";\n  .include \"$CONFDIR/options.inc\"\n"
+      "  dns { nameserver = [\"127.0.0.1:9\"]; timeout = 0.5s; retransmits = 1; }\n}\n"
+      "logging {\n  type = \"file\";\n  filename = \"", d, "/rspamd.log\";\n  level = \"error\";\n}\n"
+      "worker \"normal\" {\n  bind_socket = \"127.0.0.1:", port, "\";\n"
+      "  .include \"$CONFDIR/worker-normal.inc\"\n  count = 1;\n}\n"));
+  Subprocess rspamd({"/usr/bin/rspamd", "-f", "-i", "-c", dir_.File("rspamd.conf"), "--var",
+                     "DBDIR=" + d + "/rspamd-db", "--var", "RUNDIR=" + d, "--var", "LOGDIR=" + d},
+                    {}, dir_.File("rspamd.out"));
+  // Loading its rules takes long on a busy machine.
+  ASSERT_TRUE(WaitForPort("127.0.0.1", port, std::chrono::seconds(240))) << rspamd.Log();
+  Report r = Run(GoodZone(dkim_p_), "shop.test", "",
+                 "", absl::StrCat("[preflight]\nrspamd_url = \"http://127.0.0.1:", port, "\"\n"));
+  const std::string c = r.Check("content.rspamd");
+  EXPECT_TRUE(absl::StrContains(c, "rspamd score ")) << r.json;
+  EXPECT_TRUE(absl::StrContains(c, "(action ")) << c;
+  EXPECT_TRUE(absl::StrContains(c, "MIME_GOOD") || absl::StrContains(c, "DMARC")) << c;
 }
 
 }  // namespace

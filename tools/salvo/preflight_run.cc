@@ -185,12 +185,13 @@ void CheckContent(const PreflightInput& in, const Recipient& sample, PreflightRe
               "start rspamd or correct [preflight] rspamd_url");
     return;
   }
-  const std::string found = absl::StrFormat("rspamd score %.2f (action %s): %s", reply->score,
-                                            reply->action, reply->Summary());
+  const std::string found = absl::StrFormat("rspamd score %.2f of %.2f (action %s): %s", reply->score,
+                                            reply->required_score, reply->action, reply->Summary());
   const std::string fix = "rewrite what rspamd's symbols name";
-  if (reply->score >= c.preflight.fail_score)
+  // rspamd's own scale: its action says what a receiver running it would do.
+  if (reply->action == "reject" || (reply->required_score > 0 && reply->score >= reply->required_score))
     rep->Fail("content.rspamd", found, fix);
-  else if (reply->score >= c.preflight.warn_score)
+  else if (reply->action != "no action")
     rep->Warn("content.rspamd", found, fix);
   else
     rep->Pass("content.rspamd", found);
