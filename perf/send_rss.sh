@@ -38,7 +38,9 @@ $SINK --listen 127.0.0.1:$PORT ${SINK_EXTRA:-} --quiet --max-size 209715200 >/de
 SP=$!
 wait_listen $PORT || true
 s=$(date +%s.%N)
-/usr/bin/time -v $SALVO send -c salvo.toml --campaign campaign.toml --workers 2 --json \
+# An older SALVO_BIN may predate preflight (and its --skip-preflight flag).
+SKIP_PF=$($SALVO send --help 2>&1 | grep -q -- --skip-preflight && echo --skip-preflight || true)
+/usr/bin/time -v $SALVO send $SKIP_PF -c salvo.toml --campaign campaign.toml --workers 2 --json \
   > send.out 2> send.err || { tail send.err; kill $SP; exit 1; }
 e=$(date +%s.%N)
 kill $SP; wait $SP 2>/dev/null || true

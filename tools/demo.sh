@@ -106,9 +106,10 @@ echo "== salvo render one message (first lines):"
 FIRST=$(sed -n 5p recipients.csv | cut -d, -f1)
 "$SALVO" render -c salvo.toml --campaign demo.toml --to "$FIRST" --out one.eml
 head -12 one.eml | cut -c1-110 | sed 's/^/   /'
-echo "== salvo send -c salvo.toml --campaign demo.toml"
+echo "== salvo send -c salvo.toml --campaign demo.toml --skip-preflight"
+echo "   (preflight skipped: the demo's example.test domains have no DNS; see \`salvo preflight\` in README)"
 START=$(date +%s.%N)
-"$SALVO" send -c salvo.toml --campaign demo.toml --json > summary.json
+"$SALVO" send --skip-preflight -c salvo.toml --campaign demo.toml --json > summary.json
 END=$(date +%s.%N)
 "$SALVO" campaign status -c salvo.toml --id demo-broadcast
 kill "$SINK_PID"; wait "$SINK_PID" 2>/dev/null || true; SINK_PID=""
@@ -136,5 +137,5 @@ PY
 echo "== done: config, data and files are in $DEMO (remove it when finished)"
 echo "== metrics and the Grafana dashboard (README, Metrics and dashboards): run the daemon on it,"
 echo "   send through it, scrape http://127.0.0.1:$HTTP_PORT/metrics:"
-echo "   cd $DEMO && salvo serve -c salvo.toml & salvo send -c salvo.toml --campaign demo-daemon.toml"
+echo "   cd $DEMO && salvo serve -c salvo.toml & salvo send --skip-preflight -c salvo.toml --campaign demo-daemon.toml"
 echo "   (start the sink again first: $SINK --listen 127.0.0.1:$PORT &)"

@@ -29,6 +29,29 @@
 namespace salvo {
 namespace {
 
+// [dns] and [preflight] (salvo preflight).
+void ReadDnsAndPreflight(TableReader& r, Config* c) {
+  r.WithTable("dns", [&](TableReader& dr) {
+    dr.StrList("servers", &c->dns.servers);
+    dr.Dur("timeout", &c->dns.timeout);
+    dr.UInt("tries", &c->dns.tries);
+    if (c->dns.tries == 0 || c->dns.timeout <= absl::ZeroDuration())
+      dr.Error(dr.table(), "timeout", "timeout and tries must be above zero");
+  });
+  r.WithTable("preflight", [&](TableReader& pr) {
+    pr.Str("rspamd_url", &c->preflight.rspamd_url);
+    pr.Double("warn_score", &c->preflight.warn_score);
+    pr.Double("fail_score", &c->preflight.fail_score);
+    pr.Dur("consent_max_age", &c->preflight.consent_max_age);
+    pr.Str("physical_address", &c->preflight.physical_address);
+    pr.UInt("mx_sample", &c->preflight.mx_sample);
+    if (c->preflight.warn_score > c->preflight.fail_score)
+      pr.Error(pr.table(), "warn_score", "must not be above fail_score");
+    if (!c->preflight.rspamd_url.empty() && !absl::StartsWith(c->preflight.rspamd_url, "http://"))
+      pr.Error(pr.table(), "rspamd_url", "must start with http://");
+  });
+}
+
 void ReadTimeouts(TableReader& r, SmtpTimeouts* o) {
   r.Dur("connect", &o->connect);
   r.Dur("greeting", &o->greeting);
@@ -307,6 +330,7 @@ std::string Config::Resolve(const std::string& p) const {
     tr.StrList("previous_secret_files", &tc.previous_secret_files);
     tr.Dur("token_max_age", &tc.token_max_age);
     tr.Str("expired_url", &tc.expired_url);
+    tr.Str("cname_target", &tc.cname_target);
     tr.Finish();
     for (std::string& f : tc.previous_secret_files) f = c.Resolve(f);
     if (st.ok() && !tc.expired_url.empty() && !absl::StartsWith(tc.expired_url, "https://") &&
@@ -376,6 +400,7 @@ std::string Config::Resolve(const std::string& p) const {
   r.ForEachTable("warmup", [&](TableReader& wr) { ReadWarmup(wr, &c); });
   ParseResponderSections(&r, &c);
   r.WithTable("submission", [&](TableReader& sr) { ReadSubmission(sr, c, &c.submission); });
+  ReadDnsAndPreflight(r, &c);
   r.Finish();
   RETURN_IF_ERROR(st);
   c.data_dir = c.Resolve(c.data_dir);

@@ -114,6 +114,7 @@ struct TrackingConfig {
   std::vector<std::string> previous_secret_files;  // rotated-out keys: verify, never sign
   absl::Duration token_max_age = absl::ZeroDuration();  // click tokens older: expired (0: never)
   std::string expired_url;         // where an expired click goes ("" : a plain page)
+  std::string cname_target;        // optional: preflight checks base_url's host is a CNAME to it
   // Loaded by LoadConfig (engine/config/tracking_keys.h): secret_file's key, and the keys of
   // previous_secret_files and of the key ring file next to secret_file.
   std::string secret;
@@ -182,6 +183,23 @@ struct QueueConfig {
   absl::Duration keep = absl::Hours(24 * 7);  // finished messages are deleted after this
 };
 
+// [dns] — the resolver of `salvo preflight` (c-ares).
+struct DnsConfig {
+  std::vector<std::string> servers;  // "127.0.0.1:5353"; empty: /etc/resolv.conf
+  absl::Duration timeout = absl::Seconds(2);  // per try
+  uint32_t tries = 2;
+};
+
+// [preflight] — `salvo preflight` thresholds and options.
+struct PreflightConfig {
+  std::string rspamd_url;         // e.g. http://127.0.0.1:11333: also score the sample there
+  double warn_score = 5;          // content score at or over this warns
+  double fail_score = 10;         // ... fails
+  absl::Duration consent_max_age = absl::Hours(24 * 730);  // older consent warns
+  std::string physical_address;   // when set, the body must contain this line
+  uint32_t mx_sample = 200;       // recipient domains whose MX is checked (most frequent first)
+};
+
 struct Config {
   std::string path;       // the config file, as given
   std::string base_dir;   // directory of the config file; relative paths resolve against it
@@ -202,6 +220,8 @@ struct Config {
   std::vector<ResponderConfig> responders;  // [[responder]] (engine/config/responder_config.h)
   std::vector<DeliveryConfig> deliveries;   // [[delivery]]
   std::optional<SubmissionConfig> submission;  // [submission]: the SMTP submission listener
+  DnsConfig dns;
+  PreflightConfig preflight;
 
   const AccountConfig* FindAccount(std::string_view name) const;
   const RouteConfig* FindRoute(std::string_view name) const;

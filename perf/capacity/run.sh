@@ -187,7 +187,9 @@ run_salvo() {
     stop_sink
     result_json salvo skipped "salvo import failed: $(head -c 300 "$d/import.err" | tr '\n' ' ')" 0; return
   fi
-  if time_run "$CASE/salvo" "$SALVO" send -c "$d/salvo.toml" --campaign "$d/campaign.toml" \
+  local skip_pf  # builds from before preflight lack the flag
+  skip_pf=$("$SALVO" send --help 2>&1 | grep -q -- --skip-preflight && echo --skip-preflight || true)
+  if time_run "$CASE/salvo" "$SALVO" send $skip_pf -c "$d/salvo.toml" --campaign "$d/campaign.toml" \
       --workers "$WORKERS" --json; then
     SINK_CPU=$(sink_cpu_s); stop_sink
     [ -f "$WORK/salvo.stats.json" ] && mv "$WORK/salvo.stats.json" "$WORK/salvo.timeline.tsv" "$CASE/"

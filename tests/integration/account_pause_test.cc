@@ -62,7 +62,7 @@ TEST(AccountPause, DailyQuotaReplyPausesTheAccountUntilTheNextUtcDay) {
   const std::string cfg = TwoAccountConfig(dir, quota.port, spare.port());
   Population pop = Populate(dir.File("data"), "l", 600, "q");
 
-  RunResult first = Salvo({"send", "-c", cfg, "--campaign", CampaignFile(dir, "c1", "l"), "--json"});
+  RunResult first = Salvo({"send", "--skip-preflight", "-c", cfg, "--campaign", CampaignFile(dir, "c1", "l"), "--json"});
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
   EXPECT_EQ(JsonInt(first.out, "delivered"), static_cast<int64_t>(pop.eligible.size()));
   EXPECT_EQ(JsonInt(first.out, "failed"), 0);
@@ -83,7 +83,7 @@ TEST(AccountPause, DailyQuotaReplyPausesTheAccountUntilTheNextUtcDay) {
   EXPECT_TRUE(absl::StrContains(entry, "550 5.4.5 Daily user sending limit exceeded")) << entry;
 
   // A new send the same day leaves the paused account alone.
-  RunResult second = Salvo({"send", "-c", cfg, "--campaign", CampaignFile(dir, "c2", "l"), "--json"});
+  RunResult second = Salvo({"send", "--skip-preflight", "-c", cfg, "--campaign", CampaignFile(dir, "c2", "l"), "--json"});
   ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
   EXPECT_EQ(JsonInt(second.out, "delivered"), static_cast<int64_t>(pop.eligible.size()));
   EXPECT_EQ(quota.Accepted().size(), 100u);
@@ -116,7 +116,7 @@ TEST(AccountPause, EveryProviderTableRowPausesTheAccountWithItsClass) {
                                            rule.pattern, " (partner text)");
     dir.Write("quota-reply.txt", reply);
     const std::string id = absl::StrCat("row", row);
-    RunResult r = Salvo({"send", "-c", cfg, "--campaign", CampaignFile(dir, id, "l"), "--json"});
+    RunResult r = Salvo({"send", "--skip-preflight", "-c", cfg, "--campaign", CampaignFile(dir, id, "l"), "--json"});
     ASSERT_EQ(r.exit_code, 0) << "line " << rule.line << ": " << reply << "\n" << r.out << r.err;
     EXPECT_EQ(JsonInt(r.out, "delivered"), static_cast<int64_t>(pop.eligible.size()))
         << "line " << rule.line << ": " << r.out;

@@ -280,7 +280,7 @@ TEST_F(ApiLeadsTest, DoubleOptInRecordsConsentAndQueuesAfterConfirmed) {
 
   // A broadcast to the list reaches the confirmed lead only.
   const std::string campaign = test::CampaignFile(dir_, "doi-news", "doi-leads");
-  auto send = test::Salvo({"send", "-c", config_, "--campaign", campaign, "--json"});
+  auto send = test::Salvo({"send", "--skip-preflight", "-c", config_, "--campaign", campaign, "--json"});
   EXPECT_EQ(send.exit_code, 0) << send.err << send.out;
   serve_->Stop();
   auto got = sink_.StopAndRead();

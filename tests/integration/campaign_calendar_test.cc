@@ -91,7 +91,7 @@ TEST(CampaignCalendar, WarmupSendsTheEngagedFirstAndGoesOnTheNextUtcDay) {
   {
     ServeProcess serve(dir, config, {{"SALVO_FAKE_NOW", "2026-12-01T10:00:00Z"}});
     ASSERT_TRUE(serve.ready()) << serve.Log();
-    auto r = Salvo({"send", "-c", serve.config(), "--campaign", campaign, "--json"});
+    auto r = Salvo({"send", "--skip-preflight", "-c", serve.config(), "--campaign", campaign, "--json"});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(absl::StrContains(r.out, "\"state\":\"waiting\"")) << r.out;
     EXPECT_EQ(JsonInt(r.out, "delivered"), 100) << r.out;
@@ -165,7 +165,7 @@ TEST(CampaignCalendar, NothingIsSentBeforeTheWindowOpensAndEverythingAfter) {
   const std::string campaign = CampaignFile(
       dir, "win", "news",
       "window = { days = \"mon-fri\", from = \"10:00\", to = \"17:00\", tz = \"Europe/Copenhagen\" }\n");
-  auto r = Salvo({"send", "-c", serve.config(), "--campaign", campaign, "--json"});
+  auto r = Salvo({"send", "--skip-preflight", "-c", serve.config(), "--campaign", campaign, "--json"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "\"state\":\"waiting\"")) << r.out;
   EXPECT_EQ(JsonInt(r.out, "delivered"), 0) << r.out;
@@ -195,7 +195,7 @@ TEST(CampaignCalendar, ASourceIpWarmupCapsTheIpAndItsCountIsStored) {
                  "[[warmup]]\nsource_ip = \"127.0.0.1\"\nstart = \"2026-12-01\"\n"
                  "daily = [30]\n"));
   const std::string campaign = CampaignFile(dir, "ipw", "news");
-  auto r = RunProcess({SalvoBin(), "send", "-c", config, "--campaign", campaign, "--json"}, "",
+  auto r = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", config, "--campaign", campaign, "--json"}, "",
                       std::chrono::seconds(120), {{"SALVO_FAKE_NOW", "2026-12-01T10:00:00Z"}});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "\"state\":\"waiting\"")) << r.out;
@@ -235,7 +235,7 @@ TEST(CampaignCalendar, PerRecipientZonesHoldThoseWhoseWindowIsClosed) {
       dir, "tz", "news",
       "window = { days = \"daily\", from = \"09:00\", to = \"17:00\", tz = \"UTC\" }\n"
       "per_recipient_tz = \"timezone\"\n");
-  auto r = RunProcess({SalvoBin(), "send", "-c", config, "--campaign", campaign, "--json"}, "",
+  auto r = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", config, "--campaign", campaign, "--json"}, "",
                       std::chrono::seconds(120), {{"SALVO_FAKE_NOW", "2026-12-07T12:00:00Z"}});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "\"state\":\"waiting\"")) << r.out;

@@ -26,7 +26,7 @@ std::pair<std::unique_ptr<Subprocess>, std::unique_ptr<Subprocess>> SendBothList
     const std::string& id_b) {
   auto send = [&](const std::string& log, const std::string& id, const std::string& list) {
     return SalvoAsync(dir, log,
-                      {"send", "-c", serve.config(), "--campaign", CampaignFile(dir, id, list),
+                      {"send", "--skip-preflight", "-c", serve.config(), "--campaign", CampaignFile(dir, id, list),
                        "--json"});
   };
   return {send("a", id_a, "list-a"), send("b", id_b, "list-b")};
@@ -60,7 +60,7 @@ TEST(CampaignConcurrency, SameCampaignTwiceThroughServeIsRefusedAndSendsOnce) {
   ASSERT_TRUE(serve.ready()) << serve.Log();
   const std::string campaign = CampaignFile(dir, "c1", "news");
 
-  auto first = SalvoAsync(dir, "first", {"send", "-c", serve.config(), "--campaign", campaign,
+  auto first = SalvoAsync(dir, "first", {"send", "--skip-preflight", "-c", serve.config(), "--campaign", campaign,
                                          "--json"});
   // Wait until the first run holds the campaign (its status file appears within ~1 s).
   const std::string status = dir.File("data/run/c1.status.json");
@@ -68,7 +68,7 @@ TEST(CampaignConcurrency, SameCampaignTwiceThroughServeIsRefusedAndSendsOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   ASSERT_TRUE(std::ifstream(status).good()) << first->Log();
 
-  auto second = Salvo({"send", "-c", serve.config(), "--campaign", campaign});
+  auto second = Salvo({"send", "--skip-preflight", "-c", serve.config(), "--campaign", campaign});
   EXPECT_EQ(second.exit_code, 1) << second.out << second.err;
   EXPECT_TRUE(absl::StrContains(second.err, "campaign c1 is already running (since "))
       << second.err;
@@ -82,7 +82,7 @@ TEST(CampaignConcurrency, SameCampaignTwiceThroughServeIsRefusedAndSendsOnce) {
   EXPECT_EQ(JsonInt(first->Log(), "delivered"), static_cast<int64_t>(pop.eligible.size()))
       << first->Log();
   // Once finished, the campaign can be asked again: it is done, nothing more is sent.
-  auto again = Salvo({"send", "-c", serve.config(), "--campaign", campaign, "--json"});
+  auto again = Salvo({"send", "--skip-preflight", "-c", serve.config(), "--campaign", campaign, "--json"});
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_EQ(serve.Stop(), 0) << serve.Log();
 
@@ -180,7 +180,7 @@ TEST(CampaignConcurrency, DailyLimitIsSharedAndHoldsAcrossARestart) {
   }
   ServeProcess again(dir, config);  // same day, new process: the count comes from the store
   ASSERT_TRUE(again.ready()) << again.Log();
-  RunResult third = Salvo({"send", "-c", again.config(), "--campaign",
+  RunResult third = Salvo({"send", "--skip-preflight", "-c", again.config(), "--campaign",
                            CampaignFile(dir, "dc", "list-a"), "--json"});
   EXPECT_EQ(third.exit_code, 3) << third.out << third.err;
   EXPECT_EQ(JsonInt(third.out, "delivered"), 0) << third.out;

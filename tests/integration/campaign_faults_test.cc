@@ -26,7 +26,7 @@ TEST(CampaignFaults, FaultMixEveryRecipientOneOutcome) {
   const int n = 2000;
   Population pop = Populate(dir.File("data"), "l", n, "f");
   std::string c = CampaignFile(dir, "faults", "l");
-  RunResult r = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c, "--json"}, "",
+  RunResult r = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c, "--json"}, "",
                            std::chrono::seconds(120));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto got = sink.StopAndRead();
@@ -101,7 +101,7 @@ void FailoverCase(const std::string& flag) {
   const int n = 3000;
   Population pop = Populate(dir.File("data"), "l", n, "a");
   std::string c = CampaignFile(dir, "failover", "l");
-  RunResult r = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c, "--json"}, "",
+  RunResult r = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c, "--json"}, "",
                            std::chrono::seconds(120), {{"SALVO_TEST_PW", "pw"}});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(JsonInt(r.out, "delivered"), static_cast<int64_t>(pop.eligible.size())) << r.out;
@@ -133,7 +133,7 @@ TEST(CampaignFaults, AllAccountsFailedPausesCampaignNamingThem) {
                                kFastRetry));
   Populate(dir.File("data"), "l", 500, "p");
   std::string c = CampaignFile(dir, "allbad", "l");
-  RunResult r = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c}, "",
+  RunResult r = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c}, "",
                            std::chrono::seconds(60), {{"SALVO_TEST_PW", "pw"}});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.out.find("paused"), std::string::npos) << r.out;

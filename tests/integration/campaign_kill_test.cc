@@ -27,7 +27,7 @@ TEST(CampaignKill, KillNineAndResumeLosesNothing) {
   std::mt19937 rng(12345);
   int kills = 0;
   for (int round = 0; round < 4; ++round) {
-    Subprocess send({SalvoBin(), "send", "-c", cfg, "--campaign", c, "--workers", "2"}, {},
+    Subprocess send({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c, "--workers", "2"}, {},
                     dir.File("send" + std::to_string(round) + ".log"));
     // Wait until it runs (status file), then a random moment.
     for (int i = 0; i < 100 && RunningSends(data_dir).empty() && send.Running(); ++i)
@@ -38,7 +38,7 @@ TEST(CampaignKill, KillNineAndResumeLosesNothing) {
     ++kills;
   }
   EXPECT_GE(kills, 2);
-  RunResult fin = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c, "--json"}, "",
+  RunResult fin = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c, "--json"}, "",
                              std::chrono::seconds(120));
   ASSERT_EQ(fin.exit_code, 0) << fin.out << fin.err;
   RunResult st = RunProcess({SalvoBin(), "campaign", "status", "-c", cfg, "--id", "kill", "--json"});

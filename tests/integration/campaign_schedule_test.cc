@@ -24,8 +24,8 @@ namespace {
 // for about a second (from its status file, written when the run starts).
 void StartScheduledRun(ServeProcess& serve, const TempDir& dir, const std::string& campaign,
                        const std::string& id) {
-  auto r = Salvo({"campaign", "schedule", "-c", serve.config(), "--campaign", campaign, "--at",
-                  "now"});
+  auto r = Salvo({"campaign", "schedule", "--skip-preflight", "-c", serve.config(), "--campaign",
+                  campaign, "--at", "now"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string status = dir.File("data/run/" + id + ".status.json");
   for (int i = 0; i < 200 && !std::ifstream(status).good(); ++i)
@@ -48,7 +48,7 @@ TEST(CampaignSchedule, StartsWhenDueWithOnlyTheDaemonRunning) {
   const std::string campaign = CampaignFile(dir, "sched", "news");
 
   const absl::Time at = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 6);
-  auto r = Salvo({"campaign", "schedule", "-c", serve.config(), "--campaign", campaign, "--at",
+  auto r = Salvo({"campaign", "schedule", "--skip-preflight", "-c", serve.config(), "--campaign", campaign, "--at",
                   Rfc3339(at)});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "campaign sched scheduled for " + Rfc3339(at))) << r.out;
@@ -76,12 +76,12 @@ TEST(CampaignSchedule, UnscheduleAndErrorsNameWhatIsWrong) {
   const std::string config = dir.Write("salvo.toml", ConfigText(dir, {{"acct", 9, {}, 1}},
                                                                 kOneAccountRoute));
   const std::string campaign = CampaignFile(dir, "later", "news");
-  auto bad = Salvo({"campaign", "schedule", "-c", config, "--campaign", campaign, "--at",
+  auto bad = Salvo({"campaign", "schedule", "--skip-preflight", "-c", config, "--campaign", campaign, "--at",
                     "tomorrow 9am"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(bad.err, "--at \"tomorrow 9am\" is not \"now\" or an RFC 3339"))
       << bad.err;
-  auto ok = Salvo({"campaign", "schedule", "-c", config, "--campaign", campaign, "--at",
+  auto ok = Salvo({"campaign", "schedule", "--skip-preflight", "-c", config, "--campaign", campaign, "--at",
                    "2030-01-01T09:00:00+01:00"});
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(absl::StrContains(ok.out, "scheduled for 2030-01-01T08:00:00Z")) << ok.out;
@@ -159,7 +159,7 @@ TEST(CampaignSchedule, DeferredRecipientsAreRetriedByTheDaemonAfterTheCommandEnd
                                       "hold_retries = \"1s\"\n"));
   ASSERT_TRUE(serve.ready()) << serve.Log();
   const std::string campaign = CampaignFile(dir, "retry", "news");
-  auto r = Salvo({"send", "-c", serve.config(), "--campaign", campaign, "--json"});
+  auto r = Salvo({"send", "--skip-preflight", "-c", serve.config(), "--campaign", campaign, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "\"state\":\"waiting\"")) << r.out;
   EXPECT_EQ(JsonInt(r.out, "deferred"), static_cast<int64_t>(pop.eligible.size())) << r.out;
@@ -181,7 +181,7 @@ TEST(CampaignSchedule, ADailyLimitPauseEndsByItselfAtTheNextUtcDay) {
                      {{"SALVO_FAKE_NOW", "2026-12-07T23:59:50Z"}});
   ASSERT_TRUE(serve.ready()) << serve.Log();
   const std::string campaign = CampaignFile(dir, "daily", "news");
-  auto r = Salvo({"send", "-c", serve.config(), "--campaign", campaign, "--json"});
+  auto r = Salvo({"send", "--skip-preflight", "-c", serve.config(), "--campaign", campaign, "--json"});
   // The limit binds: the day's 100 go out (engaged first), the rest wait for the next day.
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "\"state\":\"waiting\"")) << r.out;

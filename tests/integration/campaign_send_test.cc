@@ -33,7 +33,7 @@ TEST(CampaignSend, TwoRoutesThreeAccountsExactlyOnceAndShares) {
   std::string c1 = CampaignFile(dir, "c-main", "main");
   std::string c2 = CampaignFile(dir, "c-dk", "dk");
 
-  RunResult r1 = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c1, "--json"}, "",
+  RunResult r1 = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c1, "--json"}, "",
                             std::chrono::seconds(120));
   ASSERT_EQ(r1.exit_code, 0) << r1.out << r1.err;
   EXPECT_EQ(JsonInt(r1.out, "list_size"), kMain);
@@ -41,7 +41,7 @@ TEST(CampaignSend, TwoRoutesThreeAccountsExactlyOnceAndShares) {
   EXPECT_EQ(JsonInt(r1.out, "suppressed"), static_cast<int64_t>(main.suppressed.size()));
   EXPECT_EQ(JsonInt(r1.out, "no_consent"), static_cast<int64_t>(main.no_consent.size()));
   EXPECT_EQ(JsonInt(r1.out, "pending"), 0);
-  RunResult r2 = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c2}, "",
+  RunResult r2 = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c2}, "",
                             std::chrono::seconds(120));
   ASSERT_EQ(r2.exit_code, 0) << r2.out << r2.err;
   // The human summary prints the accounting identity.
@@ -110,11 +110,11 @@ TEST(CampaignSend, SegmentAndDryRun) {
   OneSink t;
   Population pop = Populate(t.dir.File("data"), "l", 2000, "s", "example.test", /*gold_only=*/true);
   std::string c = CampaignFile(t.dir, "seg", "l", "segment = 'tier = \"gold\"'\n");
-  RunResult dry = RunProcess({SalvoBin(), "send", "-c", t.config, "--campaign", c, "--dry-run", "--json"});
+  RunResult dry = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", t.config, "--campaign", c, "--dry-run", "--json"});
   ASSERT_EQ(dry.exit_code, 0) << dry.out << dry.err;
   EXPECT_EQ(JsonInt(dry.out, "would_send"), static_cast<int64_t>(pop.eligible.size())) << dry.out;
   EXPECT_EQ(JsonInt(dry.out, "outside_segment"), static_cast<int64_t>(pop.outside_segment.size()));
-  RunResult r = RunProcess({SalvoBin(), "send", "-c", t.config, "--campaign", c, "--json"});
+  RunResult r = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", t.config, "--campaign", c, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto got = t.sink.StopAndRead();
   EXPECT_EQ(got.size(), pop.eligible.size());  // the dry run sent nothing
@@ -122,7 +122,7 @@ TEST(CampaignSend, SegmentAndDryRun) {
   EXPECT_EQ(JsonInt(r.out, "outside_segment"), static_cast<int64_t>(pop.outside_segment.size()));
   // A bad segment names the column.
   std::string bad = CampaignFile(t.dir, "bad", "l", "segment = 'tier = '\n");
-  RunResult b = RunProcess({SalvoBin(), "send", "-c", t.config, "--campaign", bad});
+  RunResult b = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", t.config, "--campaign", bad});
   EXPECT_NE(b.exit_code, 0);
   EXPECT_NE(b.err.find("segment:1:8: expected value"), std::string::npos) << b.err;
 }
@@ -138,7 +138,7 @@ TEST(CampaignSend, UnsubscribeDuringSendIsHonoured) {
   for (const auto& a : pop.eligible)
     if (victims.size() < 200) victims.push_back(a);
   std::string c = CampaignFile(t.dir, "unsub", "l");
-  Subprocess send({SalvoBin(), "send", "-c", t.config, "--campaign", c, "--json", "--workers", "2"}, {},
+  Subprocess send({SalvoBin(), "send", "--skip-preflight", "-c", t.config, "--campaign", c, "--json", "--workers", "2"}, {},
                   t.dir.File("send.log"));
   // Wait for the status file (the send is running and holds the store).
   std::string data_dir = t.dir.File("data");
@@ -183,7 +183,7 @@ TEST(CampaignSend, PauseFromAnotherProcessThenResume) {
   Population pop = Populate(t.dir.File("data"), "l", 1500, "p");
   std::string c = CampaignFile(t.dir, "pr", "l");
   const std::string data_dir = t.dir.File("data");
-  Subprocess send({SalvoBin(), "send", "-c", t.config, "--campaign", c}, {}, t.dir.File("send.log"));
+  Subprocess send({SalvoBin(), "send", "--skip-preflight", "-c", t.config, "--campaign", c}, {}, t.dir.File("send.log"));
   for (int i = 0; i < 100 && RunningSends(data_dir).empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_FALSE(RunningSends(data_dir).empty()) << send.Log();
@@ -228,14 +228,14 @@ TEST(CampaignSend, DailyLimitHoldsAcrossCampaigns) {
   ASSERT_GT(pop.eligible.size(), 100u);
   std::string c1 = CampaignFile(dir, "d1", "l");
   std::string c2 = CampaignFile(dir, "d2", "l");
-  RunResult r1 = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c1, "--json"}, "",
+  RunResult r1 = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c1, "--json"}, "",
                             std::chrono::seconds(60));
   EXPECT_EQ(r1.exit_code, 0) << r1.out << r1.err;  // waiting
   EXPECT_EQ(JsonInt(r1.out, "delivered"), 25) << r1.out;
   EXPECT_NE(r1.out.find("\"state\":\"waiting\""), std::string::npos) << r1.out;
   EXPECT_NE(r1.out.find("recipients held back until"), std::string::npos) << r1.out;
   EXPECT_NE(r1.out.find("(today's room 25: "), std::string::npos) << r1.out;
-  RunResult r2 = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", c2, "--json"}, "",
+  RunResult r2 = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c2, "--json"}, "",
                             std::chrono::seconds(60));
   // No room left today: it pauses at the limit, naming the account (until the next UTC day).
   EXPECT_EQ(r2.exit_code, 3) << r2.out << r2.err;

@@ -86,7 +86,7 @@ TEST(FeedbackE2eTest, RenderClickUnsubscribeThenSendSkipsTheAddress) {
                            "salvo_unsubscribes_total{campaign=\"e2e\",source=\"link\"} 1\n"})
     EXPECT_NE(metrics_text.find(line), std::string::npos) << line << metrics_text;
 
-  RunResult send = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", campaign, "--json"}, "",
+  RunResult send = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", campaign, "--json"}, "",
                               std::chrono::seconds(90));
   EXPECT_EQ(send.exit_code, 0) << send.out << send.err;
   ASSERT_EQ(serve.Stop(), 0) << serve.Log();
@@ -113,7 +113,7 @@ TEST(FeedbackE2eTest, VerpTagNamesRecipientAndCampaignWhenTheReportDoesNot) {
   std::string cfg = WriteOneAccountConfig(dir, {.name = "acct", .port = sink.port()});
   Populate(dir.File("data"), "news", 6, "v", "example.test");
   std::string campaign = CampaignFile(dir, "verp", "news");
-  RunResult send = RunProcess({SalvoBin(), "send", "-c", cfg, "--campaign", campaign, "--json"}, "",
+  RunResult send = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", campaign, "--json"}, "",
                               std::chrono::seconds(90));
   ASSERT_EQ(send.exit_code, 0) << send.out << send.err;
   EXPECT_EQ(sink.StopAndRead().size(), 6u);

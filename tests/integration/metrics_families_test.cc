@@ -131,7 +131,7 @@ TEST(MetricsFamilies, EachFamilyMovesWhereItsEventHappens) {
   }
   // The main send, scraped while it runs (gauges are back at 0 once it is done).
   auto send = std::make_unique<Subprocess>(
-      std::vector<std::string>{SalvoBin(), "send", "-c", cfg, "--campaign", main_campaign,
+      std::vector<std::string>{SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", main_campaign,
                                "--json"},
       std::map<std::string, std::string>{}, dir.File("send.log"));
   double max_open = 0, max_in_flight = 0, max_queue = 0;
@@ -157,10 +157,10 @@ TEST(MetricsFamilies, EachFamilyMovesWhereItsEventHappens) {
   EXPECT_GE(max_in_flight, 1);
   EXPECT_GE(max_queue, 1);  // one connection for 100 messages: they wait in the pool
 
-  RunResult bad = Salvo({"send", "-c", cfg, "--campaign", CampaignFile(dir, "c-bad", "bad")});
+  RunResult bad = Salvo({"send", "--skip-preflight", "-c", cfg, "--campaign", CampaignFile(dir, "c-bad", "bad")});
   EXPECT_EQ(bad.exit_code, 3) << bad.out << bad.err;  // its only account paused: auth
   RunResult untrusted =
-      Salvo({"send", "-c", cfg, "--campaign", CampaignFile(dir, "c-untrusted", "untrusted")});
+      Salvo({"send", "--skip-preflight", "-c", cfg, "--campaign", CampaignFile(dir, "c-untrusted", "untrusted")});
   EXPECT_EQ(untrusted.exit_code, 0) << untrusted.out << untrusted.err;  // all deferred, gave up
 
   // Tracking: a rendered message's click, open pixel and one-click unsubscribe.

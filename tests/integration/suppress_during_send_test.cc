@@ -25,7 +25,7 @@ TEST(SuppressDuringSend, QueuedEntriesAreHonouredByTheRunningSend) {
   const std::string c = CampaignFile(dir, "sup", "l");
   const std::string data_dir = dir.File("data");
 
-  Subprocess send({SalvoBin(), "send", "-c", cfg, "--campaign", c, "--json"}, {},
+  Subprocess send({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c, "--json"}, {},
                   dir.File("send.log"));
   for (int i = 0; i < 250 && RunningSends(data_dir).empty() && send.Running(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -15,6 +15,7 @@
 #include "tools/salvo/campaign_source.h"
 #include "tools/salvo/command.h"
 #include "tools/salvo/daemon.h"
+#include "tools/salvo/preflight_run.h"
 
 namespace salvo {
 namespace {
@@ -50,6 +51,9 @@ int Schedule(CommandContext& ctx, const std::string& config_path, const std::str
   if (!route.ok()) return ctx.Fail(route.status(), 2);
   auto store = ctx.OpenStoreOnce(config);
   if (!store.ok()) return ctx.Fail(store.status());
+  if (!skip_preflight) {
+    if (int rc = PreflightGate(config, *store, *loaded, ctx.out, ctx.err)) return rc;
+  }
   CampaignStore cs(*store);
   const std::string& id = loaded->campaign.id;
   auto existing = cs.Get(id);

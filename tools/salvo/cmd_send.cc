@@ -26,6 +26,7 @@
 #include "tools/salvo/campaign_source.h"
 #include "tools/salvo/command.h"
 #include "tools/salvo/metrics_export.h"
+#include "tools/salvo/preflight_run.h"
 #include "tools/salvo/scheduler.h"
 
 namespace salvo {
@@ -109,7 +110,7 @@ int ExitCodeFor(const CampaignProgress& p) {
 // an empty path the stored campaign `stored_id` (`campaign resume`).
 int RunSend(CommandContext& ctx, const std::string& config_path, const std::string& campaign_path,
             const std::string& stored_id, uint32_t workers, bool dry_run, bool json,
-            const std::string& metrics_file) {
+            const std::string& metrics_file, bool skip_preflight = true) {
   auto cfg = ctx.LoadConfigOnce(config_path);
   if (!cfg.ok()) return ctx.Fail(cfg.status(), 2);
   const Config& config = **cfg;
@@ -135,6 +136,10 @@ int RunSend(CommandContext& ctx, const std::string& config_path, const std::stri
   if (campaign_path.empty()) {
     loaded = LoadStoredCampaign(*store, id, config);
     if (!loaded.ok()) return ctx.Fail(loaded.status());
+  }
+  // A new send is checked first (`campaign resume` goes on with what was checked then).
+  if (!campaign_path.empty() && !skip_preflight) {
+    if (int rc = PreflightGate(config, *store, *loaded, ctx.out, ctx.err)) return rc;
   }
   const CampaignConfig* campaign = &loaded->campaign;
   const std::shared_ptr<const CompiledCampaign>* compiled = &loaded->compiled;
@@ -286,7 +291,7 @@ void RegisterSendCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   struct SendArgs {
     std::string config = "salvo.toml", campaign, metrics_file;
     uint32_t workers = 0;
-    bool dry_run = false, json = false;
+    bool dry_run = false, json = false, skip_preflight = false;
   };
   auto sa = std::make_shared<SendArgs>();
   CLI::App* send = app.add_subcommand("send", "Send a campaign to its list (or resume it)");
@@ -295,11 +300,12 @@ void RegisterSendCommands(CLI::App& app, CommandContext& ctx, int* rc) {
   send->add_option("--workers", sa->workers, "worker threads (default: one per core)");
   send->add_flag("--dry-run", sa->dry_run, "evaluate list, segment, consent and suppression; send nothing");
   send->add_flag("--json", sa->json, "print the summary as one JSON object");
+  send->add_flag("--skip-preflight", sa->skip_preflight, "do not run `salvo preflight` first");
   AddMetricsFileOption(send, &sa->metrics_file);
   send->callback([&ctx, rc, sa] {
     *rc = ForwardOrRun(ctx, sa->config, [&] {
       return RunSend(ctx, sa->config, sa->campaign, "", sa->workers, sa->dry_run, sa->json,
-                     sa->metrics_file);
+                     sa->metrics_file, sa->skip_preflight);
     });
   });
 

@@ -11,39 +11,13 @@
 #include "engine/smtp/raw_message.h"
 #include "shard/worker.h"
 #include "tools/salvo/command.h"
+#include "tools/salvo/smtp_probe.h"
 
 namespace salvo {
 
 namespace {
 
 constexpr size_t kMaxMessageBytes = 64 << 20;
-
-// Turns a connection-level reason into plain words with a hint.
-std::string Explain(const std::string& reason, const AccountConfig& a) {
-  std::string where = absl::StrCat(a.host, ":", a.port);
-  if (absl::StrContains(reason, "Connection refused"))
-    return absl::StrCat("port closed: nothing accepts connections on ", where,
-                        " (connection refused)");
-  if (absl::StrContains(reason, "timeout connecting"))
-    return absl::StrCat("no answer from ", where,
-                        " within the connect timeout (wrong host or port, or a firewall)");
-  if (absl::StrContains(reason, "certificate verify failed")) {
-    std::string why = reason.substr(reason.find("certificate verify failed"));
-    return absl::StrCat("certificate not trusted: ", why,
-                        a.ca_file.empty() ? " (set ca_file to the CA that signed the server's "
-                                            "certificate, or tls_verify = false to skip checks)"
-                                          : absl::StrCat(" (ca_file = ", a.ca_file, ")"));
-  }
-  if (absl::StrContains(reason, "wrong version number") ||
-      absl::StrContains(reason, "packet length too long"))
-    return absl::StrCat(reason, " (the server did not answer in TLS: is ", a.port,
-                        " a plain SMTP port? try tls = \"starttls\")");
-  if (absl::StrContains(reason, "does not offer STARTTLS"))
-    return absl::StrCat("no STARTTLS offered: ", reason);
-  if (absl::StrContains(reason, "authentication failed") && absl::StrContains(reason, "535"))
-    return absl::StrCat("wrong username or password: ", reason);
-  return reason;
-}
 
 struct Loaded {
   const Config* config = nullptr;
@@ -67,17 +41,6 @@ absl::StatusOr<Loaded> LoadAccount(CommandContext& ctx, const std::string& confi
   return l;
 }
 
-SenderOptions OptionsFor(const Config& c, CommandContext& ctx) {
-  SenderOptions o;
-  o.timeouts = c.smtp_timeouts;
-  o.workers = 1;
-  FILE* err = ctx.err;
-  o.log = [err](std::string_view line) {
-    std::fprintf(err, "%.*s\n", static_cast<int>(line.size()), line.data());
-  };
-  return o;
-}
-
 int SmtpCheck(CommandContext& ctx, const std::string& config_path, const std::string& name) {
   auto l = LoadAccount(ctx, config_path, name);
   if (!l.ok()) return ctx.Fail(l.status(), 2);
@@ -87,38 +50,7 @@ int SmtpCheck(CommandContext& ctx, const std::string& config_path, const std::st
                std::string(TlsModeName(a.tls)).c_str(),
                a.tls != TlsMode::kNone && !a.tls_verify ? " (tls_verify = false)" : "",
                source_ip.empty() ? "" : absl::StrCat(" from ", source_ip).c_str());
-  WorkerGroup group;
-  absl::Status st = group.Start(OptionsFor(*l->config, ctx));
-  if (!st.ok()) return ctx.Fail(st);
-  auto* w = static_cast<WorkerImpl*>(&group.worker(0));
-  struct Result {
-    std::string error, greeting, caps, tls, peer;
-    bool authenticated = false;
-    bool have_session = false;
-  };
-  std::promise<Result> promise;
-  auto fut = promise.get_future();
-  w->Post([&] {
-    Pool* pool = w->GetPool(&a, source_ip);
-    pool->Probe([&promise](SmtpConnection* c, const std::string& error) {
-      Result r;
-      r.error = error;
-      if (c) {
-        r.peer = c->peer();
-        r.tls = c->TlsDescription();
-        if (const SmtpSession* s = c->session()) {
-          r.have_session = true;
-          r.greeting = s->greeting().ToString();
-          r.caps = s->capabilities().ToString();
-          r.authenticated = s->authenticated();
-        }
-        if (error.empty()) c->Quit();
-      }
-      promise.set_value(std::move(r));
-    });
-  });
-  Result r = fut.get();
-  group.Stop(StopMode::kDrain);
+  SmtpProbeResult r = ProbeAccount(*l->config, a, ctx.err);
   if (!r.peer.empty()) std::fprintf(ctx.out, "connected: %s\n", r.peer.c_str());
   if (r.have_session && r.greeting != "0 " && !r.greeting.empty() && r.greeting[0] != '0')
     std::fprintf(ctx.out, "greeting: %s\n", SanitizeForLog(r.greeting).c_str());
@@ -128,7 +60,7 @@ int SmtpCheck(CommandContext& ctx, const std::string& config_path, const std::st
   if (r.have_session && !r.caps.empty())
     std::fprintf(ctx.out, "capabilities: %s\n", SanitizeForLog(r.caps).c_str());
   if (!r.error.empty()) {
-    std::fprintf(ctx.out, "FAILED: %s\n", SanitizeForLog(Explain(r.error, a), 2048).c_str());
+    std::fprintf(ctx.out, "FAILED: %s\n", SanitizeForLog(ExplainSmtpFailure(r.error, a), 2048).c_str());
     return 1;
   }
   if (!a.username.empty())
@@ -161,7 +93,7 @@ int SendOne(CommandContext& ctx, const std::string& config_path, const std::stri
   auto msg = std::make_shared<RenderedMessage>(MessageFromBytes(bytes, from, to));
   std::string source_ip = a.source_ips.empty() ? "" : a.source_ips.front();
   WorkerGroup group;
-  absl::Status st = group.Start(OptionsFor(*l->config, ctx));
+  absl::Status st = group.Start(SmtpProbeOptions(*l->config, ctx.err));
   if (!st.ok()) return ctx.Fail(st);
   Worker& w = group.worker(0);
   std::promise<SendReport> promise;
@@ -180,7 +112,7 @@ int SendOne(CommandContext& ctx, const std::string& config_path, const std::stri
   std::string detail;
   if (o.reply.code != 0) detail = o.reply.ToString();
   if (!o.failure.empty())
-    detail = detail.empty() ? Explain(o.failure, a) : absl::StrCat(detail, " (", o.failure, ")");
+    detail = detail.empty() ? ExplainSmtpFailure(o.failure, a) : absl::StrCat(detail, " (", o.failure, ")");
   std::fprintf(ctx.out, "%s: %s -> %s via %s (%s:%u) in %s\n", ResultName(o.result), from.c_str(),
                to.c_str(), a.name.c_str(), a.host.c_str(), a.port,
                absl::FormatDuration(absl::Trunc(r.latency, absl::Milliseconds(1))).c_str());

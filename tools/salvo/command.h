@@ -73,6 +73,7 @@ void RegisterQueueCommands(CLI::App& app, CommandContext& ctx, int* rc);     // 
 void RegisterApiKeyCommands(CLI::App& app, CommandContext& ctx, int* rc);    // api-key ...
 void RegisterInjectCommands(CLI::App& app, CommandContext& ctx, int* rc);    // inject
 void RegisterTrackingCommands(CLI::App& app, CommandContext& ctx, int* rc);  // tracking rotate-key
+void RegisterPreflightCommands(CLI::App& app, CommandContext& ctx, int* rc); // preflight
 // campaign schedule|list|unschedule (under the `campaign` command of RegisterSendCommands)
 void RegisterScheduleCommands(CLI::App* campaign, CommandContext& ctx, int* rc);
 

@@ -32,6 +32,7 @@ int RunCli(const std::vector<std::string>& argv, CommandContext& ctx) {
   RegisterApiKeyCommands(app, ctx, &rc);
   RegisterInjectCommands(app, ctx, &rc);
   RegisterTrackingCommands(app, ctx, &rc);
+  RegisterPreflightCommands(app, ctx, &rc);
   std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);  // CLI11 wants reversed, no argv0
   try {
     app.parse(args);

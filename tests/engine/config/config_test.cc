@@ -67,6 +67,30 @@ TEST(ConfigTest, BadTlsModeAndSyntaxError) {
   EXPECT_TRUE(absl::StrContains(c.status().message(), "s.toml:1")) << c.status();
 }
 
+TEST(ConfigTest, DnsAndPreflight) {
+  auto c = ParseConfig(
+      "[dns]\nservers = [\"127.0.0.1:5353\"]\ntimeout = \"1s\"\ntries = 3\n"
+      "[preflight]\nwarn_score = 4\nfail_score = 8.5\nconsent_max_age = \"365d\"\n"
+      "physical_address = \"1 Main St\"\nrspamd_url = \"http://127.0.0.1:11333\"\n"
+      "[tracking]\nbase_url = \"https://click.example.com\"\ncname_target = \"t.partner.example\"\n",
+      "s.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->dns.servers, std::vector<std::string>{"127.0.0.1:5353"});
+  EXPECT_EQ(c->dns.timeout, absl::Seconds(1));
+  EXPECT_EQ(c->dns.tries, 3u);
+  EXPECT_EQ(c->preflight.fail_score, 8.5);
+  EXPECT_EQ(c->preflight.consent_max_age, absl::Hours(365 * 24));
+  EXPECT_EQ(c->tracking->cname_target, "t.partner.example");
+  c = ParseConfig("[preflight]\nwarn_score = 11\n", "s.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "preflight.warn_score")) << c.status();
+  c = ParseConfig("[dns]\ntries = 0\n", "s.toml");
+  EXPECT_FALSE(c.ok());
+  c = ParseConfig("[preflight]\nrspamd = \"x\"\n", "s.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "preflight.rspamd")) << c.status();
+}
+
 TEST(ConfigTest, QueueKeepTakesDaysAndRejectsUnknownKeys) {
   auto c = ParseConfig("data_dir = \"x\"\n", "s.toml");
   ASSERT_TRUE(c.ok()) << c.status();
