@@ -35,9 +35,17 @@ using LeadUpsertTest = StoreFixture;
 TEST_F(LeadUpsertTest, NewMembersAndConsentChangesAreReportedAndQueuedAtomically) {
   RecipientStore rs(store_.get());
   ASSERT_TRUE(rs.Upsert("other", {Lead("old@x.example", false, {{"a", "1"}})}).ok());
-  std::vector<UpsertRowChange> seen;
+  // What the plan saw; `merged` points into the call's data, valid only inside the callback.
+  struct Seen {
+    std::string key;
+    bool new_member, gained_consent;
+    size_t fields;
+  };
+  std::vector<Seen> seen;
   auto plan = [&](const std::vector<UpsertRowChange>& changes) -> absl::StatusOr<std::vector<NewMessage>> {
-    seen = changes;
+    seen.clear();
+    for (const UpsertRowChange& c : changes)
+      seen.push_back({c.merged->key, c.new_member, c.gained_consent, c.merged->fields.size()});
     std::vector<NewMessage> out;
     for (const UpsertRowChange& c : changes)
       if (c.new_member) out.push_back(To(*c.merged));
@@ -52,11 +60,11 @@ TEST_F(LeadUpsertTest, NewMembersAndConsentChangesAreReportedAndQueuedAtomically
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(ids.size(), 2u);
   // old@ existed without consent and with field a: the merged record has both fields.
-  for (const UpsertRowChange& c : seen) {
+  for (const Seen& c : seen) {
     EXPECT_TRUE(c.new_member);
     EXPECT_TRUE(c.gained_consent);
-    if (c.merged->key == "old@x.example") {
-      EXPECT_EQ(c.merged->fields.size(), 2u);
+    if (c.key == "old@x.example") {
+      EXPECT_EQ(c.fields, 2u);
     }
   }
   // Again: members already, consent unchanged: nothing new, nothing queued.
