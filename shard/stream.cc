@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -299,7 +300,13 @@ void RingStream::Close() {
 void RingStream::MaybeFinish() {
   if (!closing_ || pending_ > 0 || finished_) return;
   finished_ = true;
-  if (fd_ >= 0) close(fd_);
+  // shutdown() sends the FIN now: close() alone may leave the socket open while io_uring still
+  // holds a reference from a cancelled request, so the server would count this connection
+  // alongside the pool's next one (an account's max_connections seen as +1 by the partner).
+  if (fd_ >= 0) {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+  }
   fd_ = -1;
   OnFinished();  // may delete this
 }
