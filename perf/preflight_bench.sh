@@ -7,7 +7,7 @@
 # WRAP="perf record -o /tmp/pf.data" profiles the run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build="${1:-$root/build}"
+build="$(cd "${1:-$root/build}" && pwd)"
 salvo="$build/tools/salvo"
 sink="$build/perf/sink/salvo-sink"
 gen="$build/perf/gen_recipients"
