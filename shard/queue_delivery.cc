@@ -23,6 +23,7 @@
 #include "shard/runner/run_state.h"
 #include "shard/shared_workers.h"
 #include "store/campaign_store.h"
+#include "store/idempotency_store.h"
 #include "store/queue_store.h"
 #include "store/suppression_store.h"
 
@@ -197,6 +198,9 @@ void QueueDelivery::Impl::Housekeeping(int64_t now) {
     next_sweep_us = now + absl::ToInt64Microseconds(options.sweep_every);
     auto n = queue.Sweep(now, config->queue.keep);
     if (!n.ok()) Warn(n.status(), "sweeping finished messages");
+    // The HTTP API's Idempotency-Key replies live a day; drop the stale ones on the same beat.
+    auto idem = IdempotencyStore(store).Sweep(now);
+    if (!idem.ok()) Warn(idem.status(), "sweeping idempotency keys");
   }
   if (now >= next_gauges_us) {
     next_gauges_us = now + kGaugePeriodUs;
