@@ -71,7 +71,7 @@ struct QueueDelivery::Impl {
   absl::flat_hash_map<uint64_t, Flight> inflight;
   std::multimap<int64_t, QueueEntry> held;  // taken, waiting for an account (due -> entry)
   std::mt19937 rng{static_cast<uint32_t>(NowUnixMicros())};
-  int64_t next_sweep_us = 0, next_gauges_us = 0;
+  int64_t next_sweep_us = 0, next_gauges_us = 0, next_idem_sweep_us = 0;
 
   std::thread thread;
   std::mutex mu;
@@ -198,7 +198,10 @@ void QueueDelivery::Impl::Housekeeping(int64_t now) {
     next_sweep_us = now + absl::ToInt64Microseconds(options.sweep_every);
     auto n = queue.Sweep(now, config->queue.keep);
     if (!n.ok()) Warn(n.status(), "sweeping finished messages");
-    // The HTTP API's Idempotency-Key replies live a day; drop the stale ones on the same beat.
+  }
+  // The HTTP API's Idempotency-Key replies live a day; the sweep scans them all, so hourly.
+  if (now >= next_idem_sweep_us) {
+    next_idem_sweep_us = now + absl::ToInt64Microseconds(absl::Hours(1));
     auto idem = IdempotencyStore(store).Sweep(now);
     if (!idem.ok()) Warn(idem.status(), "sweeping idempotency keys");
   }
