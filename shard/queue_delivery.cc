@@ -102,6 +102,7 @@ struct QueueDelivery::Impl {
   std::string EnvelopeFrom(const QueueEntry& e) const;
   bool EnsureWorkers();
   void WaitWork(int64_t us);
+  void Wake();
 };
 
 absl::Status QueueDelivery::Impl::SetUp() {
@@ -439,19 +440,27 @@ absl::StatusOr<std::unique_ptr<QueueDelivery>> QueueDelivery::Start(const Config
   RETURN_IF_ERROR(impl->SetUp());
   Impl* p = impl.get();
   impl->thread = std::thread([p] { p->Run(); });
+  // Mail due now (a responder, an injected or submitted message) is taken at once, not at the
+  // next poll: the enqueuing thread wakes the loop after its write.
+  impl->queue.SetEnqueueListener([p](int64_t earliest_due_us) {
+    if (earliest_due_us <= NowUnixMicros()) p->Wake();
+  });
   return std::unique_ptr<QueueDelivery>(new QueueDelivery(std::move(impl)));
 }
 
-void QueueDelivery::Wake() {
+void QueueDelivery::Impl::Wake() {
   {
-    std::lock_guard<std::mutex> l(impl_->mu);
-    impl_->wake = true;
+    std::lock_guard<std::mutex> l(mu);
+    wake = true;
   }
-  impl_->cv.notify_one();
+  cv.notify_one();
 }
+
+void QueueDelivery::Wake() { impl_->Wake(); }
 
 void QueueDelivery::Stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
+  impl_->queue.SetEnqueueListener({});  // returns once no enqueuing thread is in it
   impl_->stop.store(true);
   Wake();
   impl_->thread.join();
