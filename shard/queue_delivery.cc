@@ -60,7 +60,9 @@ struct QueueDelivery::Impl {
   QueueDeliveryOptions options;
   QueueStore queue{nullptr};
   std::vector<std::unique_ptr<DkimSigner>> signers;
-  std::unique_ptr<TokenKeyRing> tags;  // VERP tags, with [tracking] secret and bounce_domain
+  KeyRingSlot own_keys;                  // without options.keys: config's [tracking] keys
+  const KeyRingSlot* keys = &own_keys;   // VERP tags (with bounce_domain): the current key signs
+  bool verp = false;                     // [tracking] bounce_domain and a secret
   absl::flat_hash_map<std::string, std::unique_ptr<RouteEgress>> routes;
   absl::flat_hash_map<std::string, std::shared_ptr<const std::string>> bodies;
   std::shared_ptr<WorkerGroup> group;
@@ -114,9 +116,10 @@ absl::Status QueueDelivery::Impl::SetUp() {
           absl::StrCat(config->path, ": [[dkim]] ", s.status().message()));
     signers.push_back(std::move(*s));
   }
-  if (config->tracking && !config->tracking->secret.empty() &&
-      !config->tracking->bounce_domain.empty())
-    tags = std::make_unique<TokenKeyRing>(config->tracking->secret);
+  if (options.keys != nullptr) keys = options.keys;
+  else if (config->tracking)
+    own_keys.Set(KeyRingSlot::MakeRing(config->tracking->secret, config->tracking->previous_secrets));
+  verp = config->tracking && !config->tracking->bounce_domain.empty() && keys->Get() != nullptr;
   const int64_t now = NowUnixMicros();
   size_t conns = 0;
   for (const RouteConfig& r : config->routes) {
@@ -343,9 +346,11 @@ std::shared_ptr<const std::string> QueueDelivery::Impl::Body(const QueueEntry& e
 }
 
 std::string QueueDelivery::Impl::EnvelopeFrom(const QueueEntry& e) const {
-  if (!tags) return e.sender;
+  if (!verp) return e.sender;
+  const std::shared_ptr<const TokenKeyRing> ring = keys->Get();  // a reload swaps it
+  if (!ring) return e.sender;
   std::string env = "bounces+";
-  tags->AppendBounceTag(e.id, RecipientId(e.address_key), &env);
+  ring->AppendBounceTag(e.id, RecipientId(e.address_key), &env);
   absl::StrAppend(&env, "@", config->tracking->bounce_domain);
   return env;
 }

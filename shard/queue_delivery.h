@@ -41,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/config/config.h"
+#include "engine/links/key_ring_slot.h"
 #include "store/store.h"
 
 namespace salvo {
@@ -53,6 +54,9 @@ struct QueueDeliveryOptions {
   absl::Duration idle_release = absl::Minutes(1);  // SMTP workers let go after this long idle
   // Log lines (store errors the loop goes on after); called from the loop's thread.
   std::function<void(std::string_view)> log;
+  // The daemon's tracking key ring, reloaded on SIGHUP (it outlives the loop): VERP tags are
+  // signed with its current key at send time. Null: a ring of config's [tracking] keys, fixed.
+  const KeyRingSlot* keys = nullptr;
 };
 
 class QueueDelivery {
