@@ -98,9 +98,16 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
   ASSIGN_OR_RETURN(d->api_, ApiService::Create(config, store, &d->keys_));
   FeedbackService* fs = d->feedback_.get();
   ApiService* api = d->api_.get();
-  ASSIGN_OR_RETURN(d->http_, HttpServer::Start(config.http, [fs, api](const HttpRequest& r) {
-                     return ApiService::Serves(r.path) ? api->Handle(r) : fs->Handle(r);
-                   }));
+  // The API waits for the queue's fsync: on its own threads, so that concurrent requests share
+  // one fsync and the listener threads go on serving clicks meanwhile (http_server.h).
+  HttpServer::Options ho;
+  ho.blocking = [](std::string_view path) { return ApiService::Serves(path); };
+  ASSIGN_OR_RETURN(d->http_, HttpServer::Start(
+                                 config.http,
+                                 [fs, api](const HttpRequest& r) {
+                                   return ApiService::Serves(r.path) ? api->Handle(r) : fs->Handle(r);
+                                 },
+                                 std::move(ho)));
   ASSIGN_OR_RETURN(d->metrics_, MetricsExport::Start(config, d->options_.metrics_file,
                                                      /*serve_http=*/false));
   RETURN_IF_ERROR(d->StartSubmission());
