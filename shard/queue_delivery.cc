@@ -60,7 +60,9 @@ struct QueueDelivery::Impl {
   QueueDeliveryOptions options;
   QueueStore queue{nullptr};
   std::vector<std::unique_ptr<DkimSigner>> signers;
-  std::unique_ptr<TokenKeyRing> tags;  // VERP tags, with [tracking] secret and bounce_domain
+  KeyRingSlot own_keys;                  // without options.keys: config's [tracking] keys
+  const KeyRingSlot* keys = &own_keys;   // VERP tags (with bounce_domain): the current key signs
+  bool verp = false;                     // [tracking] bounce_domain and a secret
   absl::flat_hash_map<std::string, std::unique_ptr<RouteEgress>> routes;
   absl::flat_hash_map<std::string, std::shared_ptr<const std::string>> bodies;
   std::shared_ptr<WorkerGroup> group;
@@ -102,6 +104,7 @@ struct QueueDelivery::Impl {
   std::string EnvelopeFrom(const QueueEntry& e) const;
   bool EnsureWorkers();
   void WaitWork(int64_t us);
+  void Wake();
 };
 
 absl::Status QueueDelivery::Impl::SetUp() {
@@ -113,9 +116,10 @@ absl::Status QueueDelivery::Impl::SetUp() {
           absl::StrCat(config->path, ": [[dkim]] ", s.status().message()));
     signers.push_back(std::move(*s));
   }
-  if (config->tracking && !config->tracking->secret.empty() &&
-      !config->tracking->bounce_domain.empty())
-    tags = std::make_unique<TokenKeyRing>(config->tracking->secret);
+  if (options.keys != nullptr) keys = options.keys;
+  else if (config->tracking)
+    own_keys.Set(KeyRingSlot::MakeRing(config->tracking->secret, config->tracking->previous_secrets));
+  verp = config->tracking && !config->tracking->bounce_domain.empty() && keys->Get() != nullptr;
   const int64_t now = NowUnixMicros();
   size_t conns = 0;
   for (const RouteConfig& r : config->routes) {
@@ -342,9 +346,11 @@ std::shared_ptr<const std::string> QueueDelivery::Impl::Body(const QueueEntry& e
 }
 
 std::string QueueDelivery::Impl::EnvelopeFrom(const QueueEntry& e) const {
-  if (!tags) return e.sender;
+  if (!verp) return e.sender;
+  const std::shared_ptr<const TokenKeyRing> ring = keys->Get();  // a reload swaps it
+  if (!ring) return e.sender;
   std::string env = "bounces+";
-  tags->AppendBounceTag(e.id, RecipientId(e.address_key), &env);
+  ring->AppendBounceTag(e.id, RecipientId(e.address_key), &env);
   absl::StrAppend(&env, "@", config->tracking->bounce_domain);
   return env;
 }
@@ -439,19 +445,27 @@ absl::StatusOr<std::unique_ptr<QueueDelivery>> QueueDelivery::Start(const Config
   RETURN_IF_ERROR(impl->SetUp());
   Impl* p = impl.get();
   impl->thread = std::thread([p] { p->Run(); });
+  // Mail due now (a responder, an injected or submitted message) is taken at once, not at the
+  // next poll: the enqueuing thread wakes the loop after its write.
+  impl->queue.SetEnqueueListener([p](int64_t earliest_due_us) {
+    if (earliest_due_us <= NowUnixMicros()) p->Wake();
+  });
   return std::unique_ptr<QueueDelivery>(new QueueDelivery(std::move(impl)));
 }
 
-void QueueDelivery::Wake() {
+void QueueDelivery::Impl::Wake() {
   {
-    std::lock_guard<std::mutex> l(impl_->mu);
-    impl_->wake = true;
+    std::lock_guard<std::mutex> l(mu);
+    wake = true;
   }
-  impl_->cv.notify_one();
+  cv.notify_one();
 }
+
+void QueueDelivery::Wake() { impl_->Wake(); }
 
 void QueueDelivery::Stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
+  impl_->queue.SetEnqueueListener({});  // returns once no enqueuing thread is in it
   impl_->stop.store(true);
   Wake();
   impl_->thread.join();

@@ -41,16 +41,22 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/config/config.h"
+#include "engine/links/key_ring_slot.h"
 #include "store/store.h"
 
 namespace salvo {
 
 struct QueueDeliveryOptions {
-  absl::Duration poll = absl::Milliseconds(100);   // how often due entries are looked for
+  // How often due entries are looked for without a wake-up (deferrals coming due, entries
+  // released for later); an enqueue of mail due now wakes the loop at once.
+  absl::Duration poll = absl::Milliseconds(100);
   absl::Duration sweep_every = absl::Minutes(1);
   absl::Duration idle_release = absl::Minutes(1);  // SMTP workers let go after this long idle
   // Log lines (store errors the loop goes on after); called from the loop's thread.
   std::function<void(std::string_view)> log;
+  // The daemon's tracking key ring, reloaded on SIGHUP (it outlives the loop): VERP tags are
+  // signed with its current key at send time. Null: a ring of config's [tracking] keys, fixed.
+  const KeyRingSlot* keys = nullptr;
 };
 
 class QueueDelivery {
@@ -65,7 +71,9 @@ class QueueDelivery {
   // SMTP workers go. Idempotent.
   void Stop();
 
-  // Due entries are looked for now (after an enqueue) rather than at the next poll.
+  // Due entries are looked for now rather than at the next poll. Every Enqueue of mail due now
+  // on the loop's Store calls it (QueueStore::SetEnqueueListener); commands call it after
+  // operator actions.
   void Wake();
 
   struct Impl;

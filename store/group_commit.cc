@@ -1,6 +1,8 @@
 // See group_commit.h.
 #include "store/group_commit.h"
 
+#include <algorithm>
+
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "store/rocks_status.h"
@@ -66,6 +68,34 @@ GroupCommitStats GroupCommit::Stats() const {
   s.writes = writes_.load(std::memory_order_relaxed);
   s.syncs = syncs_.load(std::memory_order_relaxed);
   return s;
+}
+
+uint64_t WalSync::Ticket() {
+  tickets_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mu_);
+  return ++written_;
+}
+
+absl::Status WalSync::WaitDurable(uint64_t ticket) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (synced_ < ticket) {
+    if (syncing_) {
+      cv_.wait(lock);
+      continue;
+    }
+    // Leader: one SyncWAL for every ticket handed out so far (their writes came before them).
+    syncing_ = true;
+    const uint64_t target = written_;
+    lock.unlock();
+    const rocksdb::Status rs = db_->SyncWAL();
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    lock.lock();
+    syncing_ = false;
+    cv_.notify_all();
+    if (!rs.ok()) return FromRocks(rs, "syncing the write-ahead log");  // waiters try their own
+    synced_ = std::max(synced_, target);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace salvo

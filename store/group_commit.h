@@ -65,4 +65,35 @@ class GroupCommit {
   std::atomic<uint64_t> syncs_{0};
 };
 
+// Durability for writes that must be made under a lock that should not be held across an fsync
+// (RecipientStore::UpsertAndEnqueue: membership reads and the write under the store's write
+// mutex, so that a lead posted twice at once triggers once). The caller writes without sync,
+// takes a Ticket() after the write returned (with or without its lock), releases the lock and
+// calls WaitDurable(ticket): it returns once a SyncWAL that began after the ticket was taken has
+// ended. Concurrent callers share one SyncWAL: the first to find none running starts it for every
+// ticket taken so far, the others wait for it (or start the next). Thread-safe.
+class WalSync {
+ public:
+  explicit WalSync(rocksdb::DB* db) : db_(db) {}
+  WalSync(const WalSync&) = delete;
+  WalSync& operator=(const WalSync&) = delete;
+
+  uint64_t Ticket();
+  // OK once every write made before Ticket() returned is on disk; the SyncWAL error otherwise.
+  [[nodiscard]] absl::Status WaitDurable(uint64_t ticket);
+
+  uint64_t tickets() const { return tickets_.load(std::memory_order_relaxed); }
+  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+
+ private:
+  rocksdb::DB* db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t written_ = 0;  // tickets handed out (guarded by mu_)
+  uint64_t synced_ = 0;   // every ticket <= this is durable (guarded by mu_)
+  bool syncing_ = false;  // a SyncWAL runs (guarded by mu_)
+  std::atomic<uint64_t> tickets_{0};
+  std::atomic<uint64_t> syncs_{0};
+};
+
 }  // namespace salvo

@@ -30,13 +30,16 @@ namespace salvo {
 // Per-Store queue state, shared by every QueueStore handle on the Store.
 class QueueShared {
  public:
-  explicit QueueShared(rocksdb::DB* db) : commit(db) {}
+  explicit QueueShared(rocksdb::DB* db) : commit(db), wal_sync(db) {}
   GroupCommit commit;
+  WalSync wal_sync;       // UpsertAndEnqueue's shared fsync (store/group_commit.h)
   std::mutex mu;          // serializes state changes (read-modify-write of an entry + indexes)
   // No due key is earlier than this (guarded by mu): TakeDue seeks here instead of walking
   // the deletion markers of every entry it took before (quadratic in a long-lived memtable).
   int64_t due_floor = 0;
   void LowerDueFloor(int64_t due_us) { due_floor = std::min(due_floor, due_us); }
+  // Called (under mu) after every Enqueued(): the delivery loop's wake-up. Empty: none.
+  std::function<void(int64_t)> enqueue_listener;
   std::mutex id_mu;
   uint64_t last_id = 0;   // guarded by id_mu; the highest id handed out
 };
@@ -220,6 +223,8 @@ void AppendHistory(const QueueAttempt& attempt, QueueEntry* e) {
 
 }  // namespace
 
+WalSync& WalSyncOf(Store* s) { return QueueSharedOf(s).wal_sync; }
+
 QueueShared& QueueSharedOf(Store* s) {
   std::call_once(s->queue_once_, [s] {
     auto shared = std::make_shared<QueueShared>(s->db_);
@@ -344,6 +349,13 @@ void QueueStore::Enqueued(int64_t earliest_due_us) {
   QueueShared& shared = QueueSharedOf(store_);
   std::lock_guard<std::mutex> lock(shared.mu);
   shared.LowerDueFloor(earliest_due_us);
+  if (shared.enqueue_listener) shared.enqueue_listener(earliest_due_us);
+}
+
+void QueueStore::SetEnqueueListener(std::function<void(int64_t earliest_due_us)> listener) {
+  QueueShared& shared = QueueSharedOf(store_);
+  std::lock_guard<std::mutex> lock(shared.mu);
+  shared.enqueue_listener = std::move(listener);
 }
 
 absl::StatusOr<std::vector<std::string>> QueueStore::PrepareEnqueue(

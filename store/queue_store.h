@@ -41,6 +41,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -157,6 +158,13 @@ class QueueStore {
       int64_t* earliest_due_us);
   // After the write of PrepareEnqueue's ops: entries due at `earliest_due_us` exist now.
   void Enqueued(int64_t earliest_due_us);
+
+  // `listener(earliest_due_us)` is called after the write of every Enqueue and UpsertAndEnqueue
+  // on this Store, on the enqueuing thread and under the queue's state mutex (so that once
+  // SetEnqueueListener({}) returns it is never called again): the delivery loop's wake-up, so
+  // that mail due now does not wait for its next poll. It must be quick and must not call the
+  // QueueStore. One listener per Store; an empty function removes it.
+  void SetEnqueueListener(std::function<void(int64_t earliest_due_us)> listener);
 
   // Marks up to `limit` entries due at `now_us` (queued or deferred with next attempt <= now)
   // in_flight, earliest due first, and returns them (bodies: GetBody).

@@ -158,8 +158,11 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertAndEnqueue(std::string_view l
   std::vector<UpsertRowChange> changes;
   std::deque<Recipient> merged;
   // Held from the membership reads to the write: a concurrent post of the same lead sees it as a
-  // member and queues nothing.
-  std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
+  // member and queues nothing. Not held across the fsync: the write goes to the WAL unsynced and
+  // the caller then waits for a WAL sync shared with every concurrent post (WalSync), so posts
+  // are not serialized on one fsync each. (A concurrent post may see the lead as a member before
+  // that sync ends; neither gets its reply before it has.)
+  std::unique_lock<std::mutex> lock(WriteMutexOf(store_));
   RETURN_IF_ERROR(BuildUpsert(pb, UpsertOptions{}, &wb, &counts, &changes, &merged));
   ASSIGN_OR_RETURN(std::vector<NewMessage> messages, plan(changes));
   std::vector<GroupCommitOp> ops;
@@ -170,14 +173,19 @@ absl::StatusOr<UpsertCounts> RecipientStore::UpsertAndEnqueue(std::string_view l
     if (op.kind == GroupCommitOp::Kind::kPut) wb.Put(op.cf, op.key, op.value);
     else wb.Delete(op.cf, op.key);
   }
-  if (wb.Count() > 0) {
-    rocksdb::WriteOptions wo;
-    wo.sync = true;  // queued mail is durable before the 202, as with QueueStore::Enqueue
-    rocksdb::Status s = DbOf(store_)->Write(wo, &wb);
-    if (!s.ok()) {
-      ids->clear();
-      return FromRocks(s, "writing leads and their queued messages");
-    }
+  if (wb.Count() == 0) return counts;
+  rocksdb::Status s = DbOf(store_)->Write(rocksdb::WriteOptions(), &wb);
+  if (!s.ok()) {
+    ids->clear();
+    return FromRocks(s, "writing leads and their queued messages");
+  }
+  WalSync& wal = WalSyncOf(store_);
+  const uint64_t ticket = wal.Ticket();
+  lock.unlock();
+  // Queued mail is durable before the 202, as with QueueStore::Enqueue.
+  if (absl::Status st = wal.WaitDurable(ticket); !st.ok()) {
+    ids->clear();
+    return st;
   }
   if (!ids->empty()) queue.Enqueued(earliest_due_us);
   return counts;

@@ -24,6 +24,9 @@ inline std::mutex& WriteMutexOf(Store* s) { return s->write_mu_; }
 // The queue's per-Store state (group commit, id clock, transition mutex): every QueueStore on
 // one Store shares it. Defined in store/queue_store.cc.
 QueueShared& QueueSharedOf(Store* s);
+class WalSync;  // store/group_commit.h
+// The Store's shared WAL sync for writes made under WriteMutexOf (defined in queue_store.cc).
+WalSync& WalSyncOf(Store* s);
 
 // The keys of one column family that start with `prefix`, whose last byte is '\0' (the layout
 // "name\0rest"): RocksDB's upper bound (the prefix with '\1') ends the scan there.

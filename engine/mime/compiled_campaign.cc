@@ -457,6 +457,7 @@ struct CampaignImpl::Scratch {
   std::string key;            // case-folded address when the recipient has no key
   std::vector<std::pair<size_t, size_t>> spans;       // arena span of each body slot
   std::vector<std::pair<size_t, size_t>> link_spans;  // arena span of each link's URL
+  const TokenKeyRing* signer = nullptr;               // of the message being rendered
 };
 
 void CampaignImpl::FillSlot(const BodySeg& s, const Recipient& r, Scratch* sc,
@@ -487,7 +488,7 @@ void CampaignImpl::FillSlot(const BodySeg& s, const Recipient& r, Scratch* sc,
       url.append("/c/");
       sc->token.purpose = TokenPurpose::kClick;
       sc->token.link_index = s.link;
-      signer_->Issue(sc->token, &url);
+      sc->signer->Issue(sc->token, &url);
       enc.Append(url);
       break;
     }
@@ -541,13 +542,16 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   sc.token.recipient_id = recipient_id;
   sc.token.issued_at = absl::ToUnixSeconds(now);
   sc.token.link_index = 0;
+  // The ring of RenderEnv::keys when set (held for this message), else the compile-time key.
+  std::shared_ptr<const TokenKeyRing> ring = env_.keys != nullptr ? env_.keys->Get() : nullptr;
+  sc.signer = ring ? ring.get() : signer_.get();
 
   // Tokens shared by header and body. The bounce tag is written straight into envelope_from
   // ("bounces+" TAG "@" domain) and used from there.
   std::string& env = out->envelope_from;
   env.reserve(9 + kBounceTagChars + bounce_domain_.size());
   env.append("bounces+");
-  signer_->AppendBounceTag(campaign_.id, recipient_id, &env);
+  sc.signer->AppendBounceTag(campaign_.id, recipient_id, &env);
   const std::string_view bounce_tag(env.data() + 8, kBounceTagChars);
   env.push_back('@');
   env.append(bounce_domain_);
@@ -556,14 +560,14 @@ absl::Status CampaignImpl::Render(const Recipient& r, RenderedMessage* out) cons
   unsub_url.assign(base_url_);
   unsub_url.append("/u/");
   sc.token.purpose = TokenPurpose::kUnsubscribe;
-  signer_->Issue(sc.token, &unsub_url);
+  sc.signer->Issue(sc.token, &unsub_url);
   std::string& open_url = sc.open_url;
   open_url.clear();
   if (campaign_.track_opens) {
     open_url.assign(base_url_);
     open_url.append("/o/");
     sc.token.purpose = TokenPurpose::kOpen;
-    signer_->Issue(sc.token, &open_url);
+    sc.signer->Issue(sc.token, &open_url);
   }
 
   // [0] DKIM-Signature fields, [1] header block, [2] slot arena. Strings left from an earlier

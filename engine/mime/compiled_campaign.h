@@ -22,6 +22,7 @@
 #include "engine/base/clock.h"
 #include "engine/base/recipient.h"
 #include "engine/config/campaign.h"
+#include "engine/links/key_ring_slot.h"
 #include "engine/config/config.h"
 #include "engine/mime/rendered_message.h"
 
@@ -32,6 +33,10 @@ namespace salvo {
 struct RenderEnv {
   const Clock* clock = &ProcessClock();
   RandomSource random = &SystemRandom64;
+  // When set (the daemon's responders and inject API), every Render signs its tokens and tag
+  // with this slot's current ring, so a key reload applies to templates compiled before it;
+  // null: the [tracking] secret at compile time signs. It must outlive the campaign.
+  const KeyRingSlot* keys = nullptr;
 };
 
 class CompiledCampaign {

@@ -1,6 +1,6 @@
 // salvo-sink: an io_uring SMTP server for capacity and correctness tests. Accepts and discards
-// mail, counts it, injects faults on demand, and at exit (SIGTERM/SIGINT) writes --record and
-// --stats-json. Trusts its command line only after validation; trusts nothing from clients.
+// mail, counts it, injects faults on demand, and at exit (SIGTERM/SIGINT) writes --record,
+// --arrivals, --timeline and --stats-json. Trusts its command line only after validation; trusts nothing from clients.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -123,6 +123,21 @@ int Main(int argc, char** argv) {
   }
   if (!cfg.record_path.empty()) {
     if (absl::Status s = record.WriteTsv(cfg.record_path); !s.ok()) {
+      fprintf(stderr, "salvo-sink: %s\n", std::string(s.message()).c_str());
+      rc = 1;
+    }
+  }
+  if (!cfg.arrivals_path.empty()) {
+    std::vector<const ArrivalLog*> logs;
+    uint64_t dropped = 0;
+    for (auto& w : workers) {
+      logs.push_back(&w->env().arrivals);
+      dropped += w->env().arrivals.dropped();
+    }
+    if (dropped > 0)
+      fprintf(stderr, "salvo-sink: --arrivals: %llu deliveries over the limit not written\n",
+              static_cast<unsigned long long>(dropped));
+    if (absl::Status s = ArrivalLog::WriteTsv(cfg.arrivals_path, logs); !s.ok()) {
       fprintf(stderr, "salvo-sink: %s\n", std::string(s.message()).c_str());
       rc = 1;
     }

@@ -71,6 +71,7 @@ std::string* PathOption(SinkConfig* c, std::string_view opt) {
   if (opt == "--record") return &c->record_path;
   if (opt == "--stats-json") return &c->stats_json_path;
   if (opt == "--timeline") return &c->timeline_path;
+  if (opt == "--arrivals") return &c->arrivals_path;
   return nullptr;
 }
 
@@ -175,6 +176,8 @@ std::string SinkUsage() {
   --record FILE             at exit: address<TAB>count<TAB>peers for every accepted recipient
   --stats-json FILE         at exit: counters, replies by code, per-command latency
   --timeline FILE           at exit: "seconds<TAB>messages accepted so far", sampled every 250 ms
+  --arrivals FILE           at exit: address<TAB>unix_us (CLOCK_REALTIME) of every accepted
+                            recipient's end of data, one line per delivery (at most 10 M a thread)
   --quiet                   no summary line on stderr
 )";
 }
@@ -263,6 +266,7 @@ std::string SinkUsage() {
       c.max_recipients = static_cast<int>(n);
     } else if (std::string* path = PathOption(&c, opt)) {
       ASSIGN_OR_RETURN(*path, need());
+      if (path->empty()) return absl::InvalidArgumentError(absl::StrCat(opt, " needs a file name"));
     } else if (opt == "--quiet") {
       c.quiet = true;
     } else {

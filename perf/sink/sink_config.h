@@ -69,6 +69,7 @@ struct SinkConfig {
   std::string record_path;              // --record FILE
   std::string stats_json_path;          // --stats-json FILE
   std::string timeline_path;            // --timeline FILE: seconds<TAB>messages, every 250 ms
+  std::string arrivals_path;            // --arrivals FILE: address<TAB>unix_us per accepted rcpt
   bool quiet = false;
 };
 

@@ -117,6 +117,31 @@ absl::Status Recorder::WriteTsv(const std::string& path) const {
   return absl::OkStatus();
 }
 
+absl::Status ArrivalLog::WriteTsv(const std::string& path, const std::vector<const ArrivalLog*>& logs) {
+  std::vector<const Row*> rows;
+  for (const ArrivalLog* l : logs)
+    for (const Row& r : l->rows_) rows.push_back(&r);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row* a, const Row* b) { return a->unix_us < b->unix_us; });
+  const std::string tmp = path + ".tmp";
+  FILE* f = fopen(tmp.c_str(), "w");
+  if (f == nullptr) return absl::InternalError(absl::StrCat("--arrivals: cannot write ", tmp));
+  std::string buf;
+  for (const Row* r : rows) {
+    absl::StrAppend(&buf, r->address, "\t", r->unix_us, "\n");
+    if (buf.size() >= (1u << 16)) {
+      fwrite(buf.data(), 1, buf.size(), f);
+      buf.clear();
+    }
+  }
+  fwrite(buf.data(), 1, buf.size(), f);
+  bool ok = fflush(f) == 0 && ferror(f) == 0;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0)
+    return absl::InternalError(absl::StrCat("--arrivals: cannot write ", path));
+  return absl::OkStatus();
+}
+
 void WorkerStats::Merge(const WorkerStats& o) {
   connections += o.connections;
   messages += o.messages;

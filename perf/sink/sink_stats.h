@@ -59,6 +59,34 @@ class Recorder {
   absl::flat_hash_map<std::string, uint32_t> peer_ids_;
 };
 
+// Behind --arrivals: when each accepted recipient's end of data came (unix microseconds,
+// CLOCK_REALTIME), one row per delivery, for latency benchmarks that join it with their own send
+// times. One worker appends (no locks, no I/O on the hot path); written once, at exit.
+class ArrivalLog {
+ public:
+  static constexpr size_t kMaxRows = 10'000'000;  // per worker; more are counted, not kept
+  void Add(std::string_view address, int64_t unix_us) {
+    if (rows_.size() >= kMaxRows) {
+      ++dropped_;
+      return;
+    }
+    rows_.push_back({std::string(address), unix_us});
+  }
+  size_t size() const { return rows_.size(); }
+  uint64_t dropped() const { return dropped_; }
+  // Lines "address\tunix_us\n" of every log, oldest first, to `path` (via path.tmp + rename).
+  [[nodiscard]] static absl::Status WriteTsv(const std::string& path,
+                                             const std::vector<const ArrivalLog*>& logs);
+
+ private:
+  struct Row {
+    std::string address;
+    int64_t unix_us = 0;
+  };
+  std::vector<Row> rows_;
+  uint64_t dropped_ = 0;
+};
+
 struct WorkerStats {
   uint64_t connections = 0;
   uint64_t messages = 0;        // accepted at end of data (or BDAT LAST)

@@ -2,6 +2,8 @@
 // bounded lines, bodies scanned and discarded, counts saturate nowhere because they are 64-bit.
 #include "perf/sink/smtp_session.h"
 
+#include <time.h>
+
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -80,6 +82,13 @@ bool FaultAttempts::Fail(std::string_view address, int times) {
 SessionEnv::SessionEnv(const SinkConfig& c, AccountCounters* a, uint64_t seed, FaultAttempts* f)
     : cfg(c), accounts(a), attempts(f), rng_state(seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull) {
   if (rng_state == 0) rng_state = 1;
+  keep_rcpts = !c.record_path.empty() || !c.arrivals_path.empty();
+  timespec mono, real;
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &real);
+  realtime_offset_ns = (static_cast<int64_t>(real.tv_sec) - static_cast<int64_t>(mono.tv_sec)) *
+                           1'000'000'000 +
+                       (real.tv_nsec - mono.tv_nsec);
   auto build = [&](bool tls_active) {
     std::string s = absl::StrCat("250-", c.hostname, "\r\n250-PIPELINING\r\n250-SIZE ", c.max_size,
                                  "\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n");
@@ -290,6 +299,10 @@ void SmtpSession::EndOfMessage(Cmd cmd) {
   if (!env_->cfg.record_path.empty()) {
     for (const std::string& r : rcpts_) env_->recorder.Accept(r, peer_);
   }
+  if (!env_->cfg.arrivals_path.empty()) {
+    const int64_t us = (static_cast<int64_t>(now_ns_) + env_->realtime_offset_ns) / 1000;
+    for (const std::string& r : rcpts_) env_->arrivals.Add(r, us);
+  }
   env_->accounts->Accepted(account_);
   WorkerStats::Share& peer = st.by_peer[peer_];
   ++peer.messages;
@@ -473,7 +486,7 @@ void SmtpSession::DoRcpt(std::string_view arg) {
     }
   }
   ++rcpt_count_;
-  if (!env_->cfg.record_path.empty()) rcpts_.emplace_back(path);
+  if (env_->keep_rcpts) rcpts_.emplace_back(path);
   Reply(Cmd::kRcpt, 250, "2.1.5 Ok");
 }
 

@@ -64,6 +64,10 @@ struct SessionEnv {
   // Accepted messages, readable by other threads (single writer: this worker) for --timeline.
   std::atomic<uint64_t> live_messages{0};
   Recorder recorder;            // used only when cfg.record_path is set
+  ArrivalLog arrivals;          // used only when cfg.arrivals_path is set
+  // CLOCK_REALTIME - CLOCK_MONOTONIC at construction: arrival times from the sessions' now_ns.
+  int64_t realtime_offset_ns = 0;
+  bool keep_rcpts = false;      // --record or --arrivals: sessions keep the accepted addresses
   bool tls_available = false;   // a TLS context could be loaded
   uint64_t rng_state;
   uint64_t next_queue_id = 1;

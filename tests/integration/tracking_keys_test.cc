@@ -1,6 +1,7 @@
 // Tracking keys end to end (issue #15): a link rendered by `salvo render` still redirects after
-// `salvo tracking rotate-key` once `salvo serve` got SIGHUP (and after a restart); a token signed
-// with a key that was never configured is a 404; a click token older than token_max_age
+// `salvo tracking rotate-key` once `salvo serve` got SIGHUP (and after a restart); after that
+// SIGHUP the daemon's own signing (a responder's confirm token, a queued message's VERP tag)
+// uses the new key; a token signed with a key that was never configured is a 404; a click token older than token_max_age
 // (SALVO_FAKE_NOW) goes to expired_url; a mail to the unsubscribe mailto address with the
 // rendered tag suppresses its recipient, one with a forged tag suppresses nobody and is reported.
 #include <gtest/gtest.h>
@@ -10,12 +11,17 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/links/token.h"
+#include "store/queue_store.h"
+#include "store/store.h"
 #include "tests/integration/feedback_http.h"
+#include "tests/integration/smtp_servers.h"
 
 namespace salvo {
 namespace {
@@ -152,6 +158,99 @@ TEST(TrackingKeysTest, RotatedKeyKeepsOldLinksWorkingUnknownKeyIs404) {
   std::string old_at_new_port = old_click;  // the path does not name the port
   EXPECT_EQ(HttpDo(again.port(), "GET", old_at_new_port).status, 302);
   EXPECT_EQ(HttpDo(again.port(), "GET", new_click).status, 302);
+}
+
+// The daemon holds one key ring: after rotate-key + SIGHUP the confirm token and the unsubscribe
+// token of a double opt-in responder's message (its template compiled at start) and the VERP tag
+// it is sent with carry the new key (the old key alone no longer verifies them), no restart.
+TEST(TrackingKeysTest, AfterSighupConfirmTokensAndQueueTagsCarryTheNewKey) {
+  test::TempDir dir;
+  const std::string old_key = "first-tracking-key-0123456789abcdef";
+  dir.Write("tracking.key", old_key);
+  dir.Write("doi.html", "<html><body><p>Confirm: <a href=\"{{confirm_url}}\">yes</a></p></body></html>");
+  dir.Write("doi.toml", absl::StrCat("from = \"Acme <hello@acme.example>\"\nsubject = \"Confirm\"\n"
+                                     "html_file = \"", dir.File("doi.html"), "\"\n"));
+  const int mx_port = test::FreePort("127.0.0.1");
+  const std::string record = dir.File("mx.jsonl");
+  auto mx = test::StartScript({"/usr/bin/python3", test::ScriptPath("smtp_fault_server.py"),
+                               "--record", record, absl::StrCat(mx_port, ":ok")},
+                              "127.0.0.1", mx_port, dir.File("mx.log"));
+  const std::string config = absl::StrCat(
+      test::kTrackingServeConfig, "bounce_domain = \"bounces.example.test\"\n",
+      "[[account]]\nname = \"tx\"\nhost = \"127.0.0.1\"\nport = ", mx_port,
+      "\ntls = \"none\"\nehlo_name = \"test.example\"\n"
+      "[[route]]\nname = \"transactional\"\npurpose = \"responder\"\n"
+      "accounts = [ { name = \"tx\" } ]\n"
+      "[[responder]]\nname = \"doi-ask\"\nlist = \"doi-leads\"\ntemplate = \"",
+      dir.File("doi.toml"), "\"\nroute = \"transactional\"\nkind = \"double_opt_in\"\n");
+  ServeProcess serve(dir, config);
+  ASSERT_TRUE(serve.ready()) << serve.Log();
+  auto created = Salvo({"api-key", "create", "-c", serve.config(), "--name", "crm", "--scopes", "leads"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string api_key = std::string(absl::StripTrailingAsciiWhitespace(created.out));
+
+  ASSERT_EQ(Salvo({"tracking", "rotate-key", "-c", serve.config()}).exit_code, 0);
+  const std::string new_key = std::string(absl::StripAsciiWhitespace(test::ReadFile(dir.File("tracking.key"))));
+  ASSERT_NE(new_key, old_key);
+  ASSERT_EQ(::kill(serve.pid(), SIGHUP), 0);
+  ASSERT_TRUE(LogHas(serve, "tracking keys reloaded (2 verify")) << serve.Log();
+
+  auto posted = HttpDo(serve.port(), "POST", "/api/v1/lists/doi-leads/leads",
+                       "{\"email\":\"Ann@Doi.test\"}",
+                       {{"Authorization", "Bearer " + api_key}, {"Content-Type", "application/json"}});
+  ASSERT_EQ(posted.status, 202) << posted.body;
+  std::string mail;  // "MAIL FROM:<bounces+TAG@bounces.example.test>" of the delivered message
+  for (int i = 0; i < 300 && mail.empty(); ++i) {
+    for (const std::string& line : test::RecordLines(record)) {
+      const size_t at = line.find("MAIL FROM:<bounces+");
+      if (at != std::string::npos) mail = line.substr(at, line.find('>', at) - at + 1);
+    }
+    if (mail.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(mail.empty()) << serve.Log() << test::ReadFile(record);
+  ASSERT_EQ(serve.Stop(), 0) << serve.Log();
+  mx->Stop(SIGTERM);
+
+  const TokenKeyRing only_new(new_key), only_old(old_key);
+  const std::string tag = mail.substr(19, kBounceTagChars);
+  EXPECT_EQ(mail, absl::StrCat("MAIL FROM:<bounces+", tag, "@bounces.example.test>"));
+  EXPECT_TRUE(only_new.VerifyBounceTag(tag).ok()) << mail;
+  EXPECT_FALSE(only_old.VerifyBounceTag(tag).ok()) << mail;
+
+  // The confirm token in the stored body of the queued message.
+  std::string body;
+  {
+    auto store = Store::Open({dir.File("data")});
+    ASSERT_TRUE(store.ok()) << store.status();
+    QueueStore q(store->get());
+    auto list = q.List({});
+    ASSERT_TRUE(list.ok()) << list.status();
+    ASSERT_EQ(list->size(), 1u);
+    body = q.GetBody(list->front().body_id).value_or("");
+  }
+  body = absl::StrReplaceAll(body, {{"=\r\n", ""}});
+  const std::string prefix = absl::StrCat("http://127.0.0.1:", serve.port(), "/confirm/");
+  const size_t at = body.find(prefix);
+  ASSERT_NE(at, std::string::npos) << body;
+  const size_t from = at + prefix.size();
+  const std::string token = body.substr(
+      from, body.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", from) - from);
+  auto claims = only_new.Verify(token, TokenPurpose::kConfirm);
+  ASSERT_TRUE(claims.ok()) << claims.status() << " " << token;
+  EXPECT_EQ(claims->key_id, TokenKeyId(new_key));
+  EXPECT_NE(claims->key_id, TokenKeyId(old_key));
+  EXPECT_EQ(claims->campaign_id, "doi-leads");
+  EXPECT_FALSE(only_old.Verify(token, TokenPurpose::kConfirm).ok());
+  // The template was compiled at start; its one-click unsubscribe token is signed now, too.
+  const std::string unsub_prefix = absl::StrCat("http://127.0.0.1:", serve.port(), "/u/");
+  const size_t u = body.find(unsub_prefix);
+  ASSERT_NE(u, std::string::npos) << body;
+  const size_t u_from = u + unsub_prefix.size();
+  const std::string unsub = body.substr(
+      u_from, body.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", u_from) - u_from);
+  auto u_claims = only_new.Verify(unsub, TokenPurpose::kUnsubscribe);
+  ASSERT_TRUE(u_claims.ok()) << u_claims.status() << " " << unsub;
+  EXPECT_EQ(u_claims->key_id, TokenKeyId(new_key));
 }
 
 TEST(TrackingKeysTest, ExpiredClickGoesToExpiredUrl) {

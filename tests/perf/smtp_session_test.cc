@@ -286,6 +286,53 @@ TEST(SinkConfig, ParsesAndRejects) {
   }
 }
 
+TEST(SinkConfig, ArrivalsTakesAFile) {
+  auto c = ParseSinkArgs({"--listen", "127.0.0.1:1", "--arrivals", "/tmp/arr.tsv"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->arrivals_path, "/tmp/arr.tsv");
+  EXPECT_TRUE(c->record_path.empty());
+  auto inline_form = ParseSinkArgs({"--listen", "127.0.0.1:1", "--arrivals=a.tsv"});
+  ASSERT_TRUE(inline_form.ok()) << inline_form.status();
+  EXPECT_EQ(inline_form->arrivals_path, "a.tsv");
+  auto missing = ParseSinkArgs({"--listen", "127.0.0.1:1", "--arrivals"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("--arrivals needs a value"), std::string_view::npos)
+      << missing.status();
+  auto empty = ParseSinkArgs({"--listen", "127.0.0.1:1", "--arrivals="});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("--arrivals needs a file name"), std::string_view::npos)
+      << empty.status();
+}
+
+// --arrivals alone (no --record): every recipient accepted at end of data gets a row with the
+// wall-clock time of its end of data; refused recipients and unfinished messages get none.
+TEST(SmtpSession, ArrivalsRecordEachAcceptedRecipientsEndOfData) {
+  auto c = ParseSinkArgs({"--listen", "127.0.0.1:0", "--arrivals", "/dev/null",
+                          "--fault-rcpt", "bad=550-5.1.1"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  Harness h(*c);
+  h.Send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nRCPT TO:<bad@y.test>\r\n"
+         "RCPT TO:<z@y.test>\r\nDATA\r\n");
+  EXPECT_EQ(h.env.arrivals.size(), 0u);
+  EXPECT_EQ(h.Send("body\r\n.\r\n").substr(0, 3), "250");
+  EXPECT_EQ(h.env.arrivals.size(), 2u);
+  EXPECT_EQ(h.env.recorder.size(), 0u);  // no --record
+  h.Send("MAIL FROM:<a@b.test>\r\nRCPT TO:<w@y.test>\r\nDATA\r\nunfinished\r\n");
+  EXPECT_EQ(h.env.arrivals.size(), 2u);
+
+  // Written at exit, oldest first: "address<TAB>unix_us", the time from the realtime offset.
+  const std::string path = ::testing::TempDir() + "/arrivals.tsv";
+  ASSERT_TRUE(ArrivalLog::WriteTsv(path, {&h.env.arrivals}).ok());
+  FILE* f = fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  char buf[256] = {0};
+  std::string text(buf, fread(buf, 1, sizeof buf - 1, f));
+  fclose(f);
+  const std::string us = std::to_string((h.env.realtime_offset_ns + 1) / 1000);  // now_ns = 1
+  EXPECT_EQ(text, "x@y.test\t" + us + "\nz@y.test\t" + us + "\n");
+  EXPECT_GT(h.env.realtime_offset_ns, int64_t{1'600'000'000} * 1'000'000'000);  // a 2020s clock
+}
+
 TEST(LatencyHistogram, QuantilesWithinBucketError) {
   LatencyHistogram h;
   for (uint64_t v = 1; v <= 100000; ++v) h.Add(v * 10);

@@ -1,11 +1,16 @@
 // RecipientStore::UpsertAndEnqueue (the leads API's atomic write) and IdempotencyStore.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "engine/base/shard.h"
 #include "store/idempotency_store.h"
 #include "store/queue_store.h"
+#include "store/group_commit.h"
 #include "store/recipient_store.h"
+#include "store/store_internals.h"
 #include "tests/store/store_fixture.h"
 
 namespace salvo {
@@ -120,6 +125,50 @@ TEST_F(LeadUpsertTest, IdempotencyRepliesLastTheWindow) {
   EXPECT_FALSE(IdempotencyStore::ValidKey(""));
   EXPECT_FALSE(IdempotencyStore::ValidKey("a b"));
   EXPECT_FALSE(IdempotencyStore::ValidKey(std::string(201, 'k')));
+}
+
+// Concurrent posts: every one is durable when it returns (all there after a reopen), each new
+// lead queued exactly once, and the WAL syncs were shared (fewer than the posts).
+TEST_F(LeadUpsertTest, ConcurrentPostsShareTheWalSync) {
+  constexpr int kThreads = 16, kPerThread = 20;
+  std::atomic<int> failures{0};
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        RecipientStore rs(store_.get());
+        auto plan = [](const std::vector<UpsertRowChange>& changes)
+            -> absl::StatusOr<std::vector<NewMessage>> {
+          std::vector<NewMessage> out;
+          for (const UpsertRowChange& c : changes)
+            if (c.new_member) out.push_back(To(*c.merged));
+          return out;
+        };
+        for (int i = 0; i < kPerThread; ++i) {
+          std::vector<std::string> ids;
+          // Every thread also posts lead 0 of thread 0: queued once whoever wins.
+          std::vector<Recipient> batch = {Lead(absl::StrCat("t", t, "-", i, "@x.example"), true)};
+          if (i == 0) batch.push_back(Lead("shared@x.example", true));
+          auto counts = rs.UpsertAndEnqueue("leads", batch, plan, &ids);
+          if (!counts.ok()) ++failures;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  const WalSync& wal = WalSyncOf(store_.get());
+  EXPECT_EQ(wal.tickets(), uint64_t{kThreads * kPerThread});
+  EXPECT_LE(wal.syncs(), wal.tickets());
+  std::printf("leads: %llu posts, %llu WAL syncs\n", static_cast<unsigned long long>(wal.tickets()),
+              static_cast<unsigned long long>(wal.syncs()));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  auto q = QueueStore(store_.get()).List({.limit = 10000});
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->size(), size_t{kThreads * kPerThread + 1});
+  size_t shared = 0;
+  for (const QueueEntry& e : *q) shared += e.recipient == "shared@x.example";
+  EXPECT_EQ(shared, 1u);
 }
 
 }  // namespace

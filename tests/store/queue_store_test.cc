@@ -11,6 +11,7 @@
 
 #include "absl/time/clock.h"
 #include "engine/base/shard.h"
+#include "store/recipient_store.h"
 #include "tests/store/store_fixture.h"
 
 namespace salvo {
@@ -456,6 +457,47 @@ TEST_F(QueueStoreTest, SweepDeletesOldFinishedEntriesAndUnusedBodies) {
   auto counts = q.CountByState();
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ((*counts)[static_cast<int>(QueueState::kQueued)], 1u);
+}
+
+// The enqueue listener (the delivery loop's wake-up) hears every Enqueue and UpsertAndEnqueue
+// with the earliest due time of what was written, after the write (TakeDue already sees it),
+// and nothing once removed.
+TEST_F(QueueStoreTest, EnqueueListenerHearsEveryWriteWithItsEarliestDue) {
+  QueueStore q(store_.get());
+  std::vector<int64_t> heard;
+  q.SetEnqueueListener([&](int64_t due) { heard.push_back(due); });
+  const int64_t before = Now();
+  ASSERT_TRUE(q.Enqueue({Msg({"now@example.com"})}).ok());
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_GE(heard[0], before);
+  EXPECT_LE(heard[0], Now());
+  auto taken = q.TakeDue(Now(), 10);
+  ASSERT_TRUE(taken.ok());
+  EXPECT_EQ(taken->size(), 1u);
+
+  const int64_t later = Now() + 3600 * kSec;
+  ASSERT_TRUE(q.Enqueue({Msg({"later@example.com"}, "transactional", later)}).ok());
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_LE(heard[1], later);  // no later than anything written (PrepareEnqueue: at most now)
+
+  // A leads upsert that queues (RecipientStore::UpsertAndEnqueue) is heard too.
+  Recipient lead;
+  lead.address = lead.key = "lead@example.com";
+  lead.shard = ShardOf(lead.key);
+  std::vector<std::string> ids;
+  auto counts = RecipientStore(store_.get()).UpsertAndEnqueue(
+      "leads", {lead},
+      [](const std::vector<UpsertRowChange>&) -> absl::StatusOr<std::vector<NewMessage>> {
+        return std::vector<NewMessage>{Msg({"lead@example.com"})};
+      },
+      &ids);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(heard.size(), 3u);
+
+  q.SetEnqueueListener({});
+  ASSERT_TRUE(q.Enqueue({Msg({"unheard@example.com"})}).ok());
+  EXPECT_EQ(heard.size(), 3u);
 }
 
 // N threads enqueue concurrently: every call returns only once durable, every id is there after a

@@ -131,7 +131,7 @@ HttpResponse MessagesApi::Post(const HttpRequest& req, const ApiKey& key) {
     if (html.empty()) html = absl::StrCat("<pre>", HtmlEscape(in.text_body), "</pre>");
     std::optional<std::string> text;
     if (!in.text_body.empty()) text = in.text_body;
-    auto c = CompileForQueueFromSources(*campaign, config_, std::move(html), std::move(text));
+    auto c = CompileForQueueFromSources(*campaign, config_, std::move(html), std::move(text), keys_);
     if (!c.ok()) return JsonError(400, absl::StrCat("content: ", c.status().message()));
     compiled = *std::move(c);
   }

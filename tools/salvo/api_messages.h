@@ -13,6 +13,7 @@
 #pragma once
 
 #include "engine/config/config.h"
+#include "engine/links/key_ring_slot.h"
 #include "store/api_key_store.h"
 #include "store/store.h"
 #include "tools/salvo/http_reply.h"
@@ -21,13 +22,16 @@ namespace salvo {
 
 class MessagesApi {
  public:
-  MessagesApi(const Config& config, Store* store) : config_(config), store_(store) {}
+  // `keys`: the daemon's tracking key ring for structured content's tokens (null: config's key).
+  MessagesApi(const Config& config, Store* store, const KeyRingSlot* keys = nullptr)
+      : config_(config), store_(store), keys_(keys) {}
 
   HttpResponse Post(const HttpRequest& req, const ApiKey& key);
 
  private:
   const Config& config_;
   Store* store_;
+  const KeyRingSlot* keys_;
 };
 
 }  // namespace salvo

@@ -18,13 +18,15 @@ constexpr std::string_view kLeads = "/leads";
 
 }  // namespace
 
-ApiService::ApiService(const Config& config, Store* store, std::unique_ptr<Responders> responders)
+ApiService::ApiService(const Config& config, Store* store, std::unique_ptr<Responders> responders,
+                       const KeyRingSlot* keys)
     : store_(store), responders_(std::move(responders)), leads_(store, responders_.get()),
-      messages_(config, store) {}
+      messages_(config, store, keys) {}
 
-absl::StatusOr<std::unique_ptr<ApiService>> ApiService::Create(const Config& config, Store* store) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Responders> r, Responders::Create(config, store));
-  return std::unique_ptr<ApiService>(new ApiService(config, store, std::move(r)));
+absl::StatusOr<std::unique_ptr<ApiService>> ApiService::Create(const Config& config, Store* store,
+                                                               const KeyRingSlot* keys) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Responders> r, Responders::Create(config, store, keys));
+  return std::unique_ptr<ApiService>(new ApiService(config, store, std::move(r), keys));
 }
 
 bool ApiService::Serves(std::string_view path) {

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/config/config.h"
+#include "engine/links/key_ring_slot.h"
 #include "store/store.h"
 #include "tools/salvo/api_leads.h"
 #include "tools/salvo/api_messages.h"
@@ -22,16 +23,19 @@ namespace salvo {
 
 class ApiService {
  public:
-  // Compiles the responder and delivery templates (errors name the section).
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ApiService>> Create(const Config& config,
-                                                                          Store* store);
+  // Compiles the responder and delivery templates (errors name the section). `keys`: the
+  // daemon's tracking key ring, which signs confirm tokens and the tokens of every message the
+  // API queues (reloaded on SIGHUP; it outlives the service); null: config's keys.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ApiService>> Create(
+      const Config& config, Store* store, const KeyRingSlot* keys = nullptr);
 
   // /api/... and /confirm/... are ours; everything else goes to the feedback service.
   static bool Serves(std::string_view path);
   HttpResponse Handle(const HttpRequest& req);
 
  private:
-  ApiService(const Config& config, Store* store, std::unique_ptr<Responders> responders);
+  ApiService(const Config& config, Store* store, std::unique_ptr<Responders> responders,
+             const KeyRingSlot* keys);
   template <typename Fn>
   HttpResponse Idempotent(const HttpRequest& req, const ApiKey& key, Fn run);
 

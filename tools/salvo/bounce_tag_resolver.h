@@ -13,9 +13,9 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "engine/links/key_ring_slot.h"
 #include "engine/links/token.h"
 #include "store/store.h"
-#include "tools/salvo/key_ring_slot.h"
 
 namespace salvo {
 

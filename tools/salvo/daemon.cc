@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/stop_signals.h"
+#include "engine/config/tracking_keys.h"
 #include "engine/metrics/salvo_metrics.h"
 #include "shard/submission_server.h"
 #include "store/run_control.h"
@@ -59,7 +60,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
   so.data_dir = config.data_dir;
   ASSIGN_OR_RETURN(d->store_, Store::Open(so));
   metrics::Metrics().Configure(config.metrics);
-  ASSIGN_OR_RETURN(d->feedback_, FeedbackService::Create(config, d->store_.get()));
+  if (config.tracking)
+    d->keys_.Set(KeyRingSlot::MakeRing(config.tracking->secret, config.tracking->previous_secrets));
+  ASSIGN_OR_RETURN(d->feedback_, FeedbackService::Create(config, d->store_.get(),
+                                                         /*webhook_auth=*/true, &d->keys_));
   for (const std::string& w : SecurityWarnings(config))
     std::fprintf(d->options_.log, "salvo serve: warning: %s\n", w.c_str());
   std::vector<std::string> closed = d->feedback_->ClosedProviders();
@@ -89,13 +93,21 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Opti
     std::fprintf(log, "salvo serve: %.*s\n", static_cast<int>(line.size()), line.data());
     std::fflush(log);
   };
+  qo.keys = &d->keys_;
   ASSIGN_OR_RETURN(d->queue_, QueueDelivery::Start(config, store, std::move(qo)));
-  ASSIGN_OR_RETURN(d->api_, ApiService::Create(config, store));
+  ASSIGN_OR_RETURN(d->api_, ApiService::Create(config, store, &d->keys_));
   FeedbackService* fs = d->feedback_.get();
   ApiService* api = d->api_.get();
-  ASSIGN_OR_RETURN(d->http_, HttpServer::Start(config.http, [fs, api](const HttpRequest& r) {
-                     return ApiService::Serves(r.path) ? api->Handle(r) : fs->Handle(r);
-                   }));
+  // The API waits for the queue's fsync: on its own threads, so that concurrent requests share
+  // one fsync and the listener threads go on serving clicks meanwhile (http_server.h).
+  HttpServer::Options ho;
+  ho.blocking = [](std::string_view path) { return ApiService::Serves(path); };
+  ASSIGN_OR_RETURN(d->http_, HttpServer::Start(
+                                 config.http,
+                                 [fs, api](const HttpRequest& r) {
+                                   return ApiService::Serves(r.path) ? api->Handle(r) : fs->Handle(r);
+                                 },
+                                 std::move(ho)));
   ASSIGN_OR_RETURN(d->metrics_, MetricsExport::Start(config, d->options_.metrics_file,
                                                      /*serve_http=*/false));
   RETURN_IF_ERROR(d->StartSubmission());
@@ -224,9 +236,12 @@ int Daemon::Run() {
   for (;;) {
     if (sigwait(&set, &sig) != 0) continue;
     if (sig != SIGHUP) break;
-    auto keys = feedback_->ReloadTrackingKeys();
+    auto keys = ReloadTrackingKeys();
     if (keys.ok())
-      std::fprintf(options_.log, "salvo serve: SIGHUP: tracking keys reloaded (%zu verify)\n", *keys);
+      std::fprintf(options_.log,
+                   "salvo serve: SIGHUP: tracking keys reloaded (%zu verify); key %08x signs "
+                   "queued mail's links, confirm links and bounce tags from now on\n",
+                   *keys, keys_.Get()->current_key_id());
     else
       LogIfError(keys.status(), "reloading the tracking keys (the old ones stay in use)");
     // A renewed certificate is served to new connections; the listener stays.
@@ -241,6 +256,17 @@ int Daemon::Run() {
   std::fflush(options_.log);
   Shutdown();
   return 0;
+}
+
+absl::StatusOr<size_t> Daemon::ReloadTrackingKeys() {
+  if (!config_.tracking || config_.tracking->secret_file.empty() || keys_.Get() == nullptr)
+    return absl::FailedPreconditionError("no [tracking] secret_file to reload");
+  TrackingConfig t = *config_.tracking;
+  RETURN_IF_ERROR(LoadTrackingKeys(&t));
+  std::shared_ptr<const TokenKeyRing> ring = KeyRingSlot::MakeRing(t.secret, t.previous_secrets);
+  if (ring == nullptr) return absl::FailedPreconditionError("the [tracking] secret_file is empty");
+  keys_.Set(std::move(ring));
+  return 1 + t.previous_secrets.size();
 }
 
 void Daemon::Shutdown() {

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/config/config.h"
+#include "engine/links/key_ring_slot.h"
 #include "shard/queue_delivery.h"
 #include "shard/submission_server.h"
 #include "store/store.h"
@@ -51,6 +52,14 @@ class Daemon {
   int Run();
   void Shutdown();
 
+  // Re-reads the [tracking] key ring (secret_file, its .previous file, previous_secret_files)
+  // into the daemon's one slot, which the tracking endpoints, the responders' confirm tokens and
+  // the queue's VERP tags read: from now on the new current key signs them all and every key of
+  // the ring verifies. On an error the keys in use stay. Returns the number of keys loaded.
+  [[nodiscard]] absl::StatusOr<size_t> ReloadTrackingKeys();
+  // The daemon's tracking key ring (null ring: no [tracking] secret).
+  const KeyRingSlot& tracking_keys() const { return keys_; }
+
   Store* store() const { return store_.get(); }
   FeedbackService* feedback() const { return feedback_.get(); }
   int http_port() const { return http_ ? http_->port() : 0; }
@@ -74,6 +83,7 @@ class Daemon {
   const Config& config_;
   Options options_;
   std::unique_ptr<Store> store_;
+  KeyRingSlot keys_;  // [tracking] keys; read by feedback_, api_ and queue_ (declared before them)
   std::unique_ptr<FeedbackService> feedback_;
   std::unique_ptr<ApiService> api_;  // /api/v1/..., /confirm/ (before http_: outlives it)
   std::unique_ptr<HttpServer> http_;

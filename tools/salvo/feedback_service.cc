@@ -15,7 +15,6 @@
 #include "engine/base/json.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
-#include "engine/config/tracking_keys.h"
 #include "engine/metrics/salvo_metrics.h"
 #include "shard/account_state.h"
 #include "store/queue_store.h"
@@ -71,12 +70,16 @@ FeedbackService::FeedbackService(const Config& config, Store* store)
 
 absl::StatusOr<std::unique_ptr<FeedbackService>> FeedbackService::Create(const Config& config,
                                                                         Store* store,
-                                                                        bool webhook_auth) {
+                                                                        bool webhook_auth,
+                                                                        const KeyRingSlot* keys) {
   std::unique_ptr<FeedbackService> s(new FeedbackService(config, store));
-  if (config.tracking && !config.tracking->secret.empty()) {
-    s->keys_.Set(std::make_shared<const TokenKeyRing>(config.tracking->secret,
-                                                      config.tracking->previous_secrets));
-    s->tags_ = std::make_unique<BounceTagResolver>(store, &s->keys_);
+  if (keys != nullptr) {
+    s->keys_ = keys;
+  } else if (config.tracking) {
+    s->own_keys_.Set(KeyRingSlot::MakeRing(config.tracking->secret, config.tracking->previous_secrets));
+  }
+  if (s->keys_->Get() != nullptr) {
+    s->tags_ = std::make_unique<BounceTagResolver>(store, s->keys_);
     BounceTagResolver* tags = s->tags_.get();
     s->clicks_ = std::make_unique<EventBatcher>(
         &s->events_, [tags](uint64_t id, const std::string& campaign) {
@@ -102,15 +105,6 @@ absl::StatusOr<std::unique_ptr<FeedbackService>> FeedbackService::Create(const C
     s->account_hooks_.emplace(a.name, std::move(hook));
   }
   return s;
-}
-
-absl::StatusOr<size_t> FeedbackService::ReloadTrackingKeys() {
-  if (!config_.tracking || config_.tracking->secret_file.empty() || !tags_)
-    return absl::FailedPreconditionError("no [tracking] secret_file to reload");
-  TrackingConfig t = *config_.tracking;
-  RETURN_IF_ERROR(LoadTrackingKeys(&t));
-  keys_.Set(std::make_shared<const TokenKeyRing>(t.secret, t.previous_secrets));
-  return 1 + t.previous_secrets.size();
 }
 
 std::vector<std::string> FeedbackService::ClosedProviders() const {
@@ -263,7 +257,7 @@ HttpResponse FeedbackService::Handle(const HttpRequest& req) {
 }
 
 HttpResponse FeedbackService::Click(std::string_view token) {
-  std::shared_ptr<const TokenKeyRing> keys = keys_.Get();
+  std::shared_ptr<const TokenKeyRing> keys = keys_->Get();
   if (!keys || token.size() > kMaxTokenBytes) return NotFound();
   auto d = keys->Verify(token, TokenPurpose::kClick);
   if (!d.ok()) return NotFound();
@@ -283,7 +277,7 @@ HttpResponse FeedbackService::Click(std::string_view token) {
 }
 
 HttpResponse FeedbackService::Open(std::string_view token) {
-  std::shared_ptr<const TokenKeyRing> keys = keys_.Get();
+  std::shared_ptr<const TokenKeyRing> keys = keys_->Get();
   if (!keys || token.size() > kMaxTokenBytes) return NotFound();
   auto d = keys->Verify(token, TokenPurpose::kOpen);
   if (!d.ok()) return NotFound();
@@ -301,7 +295,7 @@ HttpResponse FeedbackService::Open(std::string_view token) {
 }
 
 HttpResponse FeedbackService::Unsubscribe(const HttpRequest& req, std::string_view token) {
-  std::shared_ptr<const TokenKeyRing> keys = keys_.Get();
+  std::shared_ptr<const TokenKeyRing> keys = keys_->Get();
   if (!keys || token.size() > kMaxTokenBytes) return NotFound();
   auto d = keys->Verify(token, TokenPurpose::kUnsubscribe);
   if (!d.ok()) return NotFound();

@@ -22,6 +22,7 @@
 #include "engine/feedback/report_parser.h"
 #include "engine/feedback/webhook_parser.h"
 #include "engine/feedback/webhook_signature.h"
+#include "engine/links/key_ring_slot.h"
 #include "engine/links/token.h"
 #include "store/event_store.h"
 #include "store/link_store.h"
@@ -31,7 +32,6 @@
 #include "tools/salvo/bounce_tag_resolver.h"
 #include "tools/salvo/event_batcher.h"
 #include "tools/salvo/http_reply.h"
-#include "tools/salvo/key_ring_slot.h"
 #include "tools/salvo/webhook_auth.h"
 
 namespace salvo {
@@ -49,9 +49,12 @@ class FeedbackService {
  public:
   // Loads webhook keys (env / files) and the tracking secret. Errors name the provider and key.
   // `webhook_auth` false: skip [webhooks.*] keys (salvo bounces ingest needs none).
+  // `keys`: the daemon's tracking key ring, which it reloads on SIGHUP (it outlives the
+  // service); null: a ring of the [tracking] keys of `config`, fixed for the service's life.
   [[nodiscard]]
   static absl::StatusOr<std::unique_ptr<FeedbackService>> Create(const Config& config, Store* store,
-                                                                 bool webhook_auth = true);
+                                                                 bool webhook_auth = true,
+                                                                 const KeyRingSlot* keys = nullptr);
 
   // Routes one HTTP request: /c/, /o/, /u/, /webhooks/{provider}[/{account}], /healthz, /metrics.
   HttpResponse Handle(const HttpRequest& req);
@@ -69,12 +72,7 @@ class FeedbackService {
   // Providers whose /webhooks/{provider} refuses every post (no verification configured and
   // no allow_unsigned): for the start-up notice.
   std::vector<std::string> ClosedProviders() const;
-  bool tracking_enabled() const { return keys_.Get() != nullptr; }
-
-  // Re-reads the [tracking] key ring (secret_file, previous_secret_files, the key ring file) and
-  // verifies with it from now on: `salvo serve` calls it on SIGHUP after a key rotation. On an
-  // error the keys in use stay. Returns the number of keys loaded.
-  [[nodiscard]] absl::StatusOr<size_t> ReloadTrackingKeys();
+  bool tracking_enabled() const { return keys_->Get() != nullptr; }
 
   // Resolves tags (VERP, X-Salvo-ID, mailto unsubscribe); null without a tracking secret.
   BounceTagResolver* tags() const { return tags_.get(); }
@@ -105,7 +103,8 @@ class FeedbackService {
   Store* store_;
   EventStore events_;
   LinkStore links_;
-  KeyRingSlot keys_;                         // null ring: no [tracking] secret
+  KeyRingSlot own_keys_;                     // without a daemon's slot: config's keys
+  const KeyRingSlot* keys_ = &own_keys_;     // null ring: no [tracking] secret
   std::unique_ptr<BounceTagResolver> tags_;  // set when tracking is configured
   std::unique_ptr<EventBatcher> clicks_;     // click / open events; set with tags_; declared
                                              // after events_ so it stops (and flushes) first

@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -23,6 +24,7 @@
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
+#include "shard/blocking_pool.h"
 #include "shard/listen_address.h"
 #include "tools/salvo/header_deadline.h"
 
@@ -32,10 +34,44 @@ namespace salvo {
 constexpr char kTlsPriorities[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
 constexpr size_t kMaxPemBytes = 256 * 1024;
 
+// The pool of Options::blocking requests. Run() suspends the connection and queues the handler;
+// the job stores the reply and resumes the connection, whose next access callback sends it.
+// Once Stop() began nothing more is queued (the caller handles the request on its own thread),
+// and Stop() returns when every queued job has run, so no connection is left suspended when the
+// listeners stop (libmicrohttpd forbids that).
+class HttpServer::Blocking {
+ public:
+  Blocking(std::function<bool(std::string_view)> accepts, size_t threads)
+      : accepts_(std::move(accepts)), pool_(threads == 0 ? 1 : threads) {}
+  bool Accepts(std::string_view path) const { return accepts_(path); }
+  // False when stopping (nothing was done).
+  bool Run(MHD_Connection* conn, std::function<void()> job) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
+    MHD_suspend_connection(conn);
+    pool_.Submit(std::move(job));
+    return true;
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    pool_.Drain();
+  }
+
+ private:
+  std::function<bool(std::string_view)> accepts_;
+  std::mutex mu_;
+  bool stopping_ = false;  // guarded by mu_
+  BlockingPool pool_;
+};
+
 class HttpServer::Listener {
  public:
-  Listener(const HttpConfig& config, Handler handler, bool tls)
-      : config_(config), handler_(std::move(handler)), tls_(tls), deadline_(config.timeout) {}
+  Listener(const HttpConfig& config, Handler handler, bool tls, Blocking* blocking)
+      : config_(config), handler_(std::move(handler)), tls_(tls), blocking_(blocking),
+        deadline_(config.timeout) {}
   ~Listener() { Stop(); }
 
   // Binds and listens on `listen` (`what` names the config key in errors).
@@ -47,6 +83,7 @@ class HttpServer::Listener {
   int port() const { return port_; }
 
   const Handler& handler() const { return handler_; }
+  Blocking* blocking() const { return blocking_; }
   uint64_t max_body() const { return config_.max_body_bytes; }
   HeaderDeadline& deadline() { return deadline_; }
 
@@ -62,6 +99,7 @@ class HttpServer::Listener {
   const HttpConfig& config_;
   Handler handler_;
   const bool tls_;
+  Blocking* const blocking_;  // null: every request on the listener threads
   int fd_ = -1;
   int family_ = AF_INET;
   int port_ = 0;
@@ -95,6 +133,9 @@ absl::Status CheckCertificateAndKey(const std::string& cert_pem, const std::stri
 struct ConnState {
   std::string body;
   bool too_large = false;
+  std::string client_ip;
+  // A blocking request's reply, stored by the pool thread before it resumes the connection.
+  std::optional<HttpResponse> reply;
 };
 
 MHD_Result Send(MHD_Connection* conn, const HttpResponse& r) {
@@ -113,6 +154,7 @@ MHD_Result Send(MHD_Connection* conn, const HttpResponse& r) {
 
 MHD_Result Dispatch(HttpServer::Listener* l, MHD_Connection* conn, const char* url,
                     const char* method, ConnState* st) {
+  if (st->reply) return Send(conn, *st->reply);  // resumed: the pool handled it
   HttpRequest req;
   req.method = method;
   req.path = url;
@@ -132,7 +174,18 @@ MHD_Result Dispatch(HttpServer::Listener* l, MHD_Connection* conn, const char* u
     else if (sa != nullptr && sa->sa_family == AF_INET6)
       inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, ip, sizeof ip);
   }
-  req.client_ip = ip;
+  st->client_ip = ip;
+  req.client_ip = st->client_ip;
+  HttpServer::Blocking* b = l->blocking();
+  if (b != nullptr && !st->too_large && b->Accepts(req.path)) {
+    // While the connection is suspended libmicrohttpd keeps the url, method, headers and our
+    // ConnState (freed in Completed, after the reply): the request's views stay valid.
+    if (b->Run(conn, [l, conn, st, req] {
+          st->reply = l->handler()(req);
+          MHD_resume_connection(conn);
+        }))
+      return MHD_YES;
+  }
   return Send(conn, l->handler()(req));
 }
 
@@ -222,6 +275,7 @@ absl::Status HttpServer::Listener::StartDaemon(std::string cert_pem, std::string
   inst->key = std::move(key_pem);
   // MHD_USE_ITC: needed by MHD_quiesce_daemon (certificate reload).
   unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC;
+  if (blocking_ != nullptr) flags |= MHD_ALLOW_SUSPEND_RESUME;
   if (family_ == AF_INET6) flags |= MHD_USE_IPv6;
   if (tls_) flags |= MHD_USE_TLS;
   const unsigned int threads = config_.threads == 0 ? 1 : config_.threads;
@@ -313,11 +367,14 @@ namespace {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpConfig& config,
-                                                              Handler handler) {
+                                                              Handler handler, Options options) {
   std::unique_ptr<HttpServer> srv(new HttpServer(config));
   const HttpConfig& c = srv->config_;
+  if (options.blocking)
+    srv->blocking_ = std::make_unique<Blocking>(std::move(options.blocking), options.blocking_threads);
+  Blocking* blocking = srv->blocking_.get();
   if (!c.tls_listen.empty()) {
-    srv->tls_ = std::make_unique<Listener>(c, handler, /*tls=*/true);
+    srv->tls_ = std::make_unique<Listener>(c, handler, /*tls=*/true, blocking);
     RETURN_IF_ERROR(srv->tls_->Open(c.tls_listen, "[http] tls_listen"));
     RETURN_IF_ERROR(srv->ReloadTls());
   }
@@ -333,7 +390,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpConfig& 
         return resp;
       };
     }
-    srv->plain_ = std::make_unique<Listener>(c, std::move(plain), /*tls=*/false);
+    srv->plain_ = std::make_unique<Listener>(c, std::move(plain), /*tls=*/false, blocking);
     RETURN_IF_ERROR(srv->plain_->Open(c.listen, "[http] listen"));
     RETURN_IF_ERROR(srv->plain_->StartDaemon("", ""));
   }
@@ -354,6 +411,7 @@ absl::Status HttpServer::ReloadTls() {
 }
 
 void HttpServer::Stop() {
+  if (blocking_) blocking_->Stop();  // no connection stays suspended
   if (tls_) tls_->Stop();
   if (plain_) plain_->Stop();
 }

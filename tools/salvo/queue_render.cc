@@ -17,15 +17,19 @@ Config WithoutDkim(const Config& config) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileForQueue(
-    const CampaignConfig& campaign, const Config& config) {
-  return CompileCampaign(campaign, WithoutDkim(config));
+    const CampaignConfig& campaign, const Config& config, const KeyRingSlot* keys) {
+  RenderEnv env;
+  env.keys = keys;
+  return CompileCampaign(campaign, WithoutDkim(config), env);
 }
 
 absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileForQueueFromSources(
     const CampaignConfig& campaign, const Config& config, std::string html,
-    std::optional<std::string> text) {
+    std::optional<std::string> text, const KeyRingSlot* keys) {
+  RenderEnv env;
+  env.keys = keys;
   return CompileCampaignFromSources(campaign, WithoutDkim(config), std::move(html),
-                                    std::move(text));
+                                    std::move(text), env);
 }
 
 absl::StatusOr<std::string> RenderForQueue(const CompiledCampaign& c, const Recipient& r) {

@@ -18,11 +18,13 @@
 namespace salvo {
 
 // Compiles `campaign` (template files, or html/text given) for queued mail: [[dkim]] is left out.
+// `keys`: the daemon's tracking key ring, whose current key then signs every rendered message's
+// tokens (a SIGHUP reload applies to templates compiled before it); null: config's secret.
 [[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileForQueue(
-    const CampaignConfig& campaign, const Config& config);
+    const CampaignConfig& campaign, const Config& config, const KeyRingSlot* keys = nullptr);
 [[nodiscard]] absl::StatusOr<std::shared_ptr<const CompiledCampaign>> CompileForQueueFromSources(
     const CampaignConfig& campaign, const Config& config, std::string html,
-    std::optional<std::string> text);
+    std::optional<std::string> text, const KeyRingSlot* keys = nullptr);
 
 // The message for `r` as queue body bytes: CRLF, no DKIM-Signature, no X-Salvo-ID.
 [[nodiscard]] absl::StatusOr<std::string> RenderForQueue(const CompiledCampaign& c,

@@ -26,14 +26,18 @@ void SetField(Recipient* r, std::string_view name, std::string value) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Responders>> Responders::Create(const Config& config, Store* store) {
+absl::StatusOr<std::unique_ptr<Responders>> Responders::Create(const Config& config, Store* store,
+                                                               const KeyRingSlot* keys) {
   std::unique_ptr<Responders> rs(new Responders(config, store));
   if (config.responders.empty() && config.deliveries.empty()) return rs;
   if (!config.tracking || config.tracking->secret.empty())
     return absl::FailedPreconditionError(absl::StrCat(
         config.path, ": [[responder]] / [[delivery]] need [tracking] with base_url and secret_file"));
-  rs->signer_ = std::make_unique<TokenKeyRing>(config.tracking->secret,
-                                                config.tracking->previous_secrets);
+  if (keys != nullptr) rs->keys_ = keys;
+  else rs->own_keys_.Set(KeyRingSlot::MakeRing(config.tracking->secret, config.tracking->previous_secrets));
+  if (rs->keys_->Get() == nullptr)
+    return absl::FailedPreconditionError(
+        absl::StrCat(config.path, ": [[responder]] / [[delivery]] need the [tracking] keys"));
   rs->base_url_ = config.tracking->base_url;
   LinkStore links(store);
   auto compile = [&](std::string_view section, const std::string& name, const std::string& file,
@@ -47,7 +51,7 @@ absl::StatusOr<std::unique_ptr<Responders>> Responders::Create(const Config& con
     auto sender = EnvelopeSenderOf(tmpl.from);
     if (!sender.ok()) return absl::InvalidArgumentError(absl::StrCat(where, sender.status().message()));
     c->sender = *std::move(sender);
-    auto compiled = CompileForQueue(tmpl, config);
+    auto compiled = CompileForQueue(tmpl, config, rs->keys_);
     if (!compiled.ok())
       return absl::InvalidArgumentError(absl::StrCat(where, compiled.status().message()));
     c->campaign = *std::move(compiled);
@@ -97,14 +101,16 @@ std::string Responders::ConfirmUrl(std::string_view list, std::string_view addre
   d.recipient_id = RecipientId(address_key);
   d.issued_at = absl::ToUnixSeconds(absl::Now());
   std::string url = absl::StrCat(base_url_, "/confirm/");
-  signer_->Issue(d, &url);
+  // Never null after Create: a reload replaces the ring, it never clears it.
+  if (const std::shared_ptr<const TokenKeyRing> ring = keys_->Get()) ring->Issue(d, &url);
   return url;
 }
 
 absl::StatusOr<Responders::Confirmation> Responders::VerifyConfirmToken(
     std::string_view token) const {
-  if (!signer_) return absl::NotFoundError("no responders");
-  ASSIGN_OR_RETURN(TokenClaims d, signer_->Verify(token, TokenPurpose::kConfirm));
+  const std::shared_ptr<const TokenKeyRing> ring = keys_->Get();
+  if (!ring || items_.empty()) return absl::NotFoundError("no responders");
+  ASSIGN_OR_RETURN(TokenClaims d, ring->Verify(token, TokenPurpose::kConfirm));
   // The token names the lead by hash: the lead stored with it (a 64-bit collision among stored
   // leads is refused rather than guessed).
   ASSIGN_OR_RETURN(std::vector<std::string> keys, RecipientStore(store_).KeysWithHash(d.recipient_id, 2));

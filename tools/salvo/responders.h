@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/config/config.h"
+#include "engine/links/key_ring_slot.h"
 #include "engine/links/token.h"
 #include "engine/mime/compiled_campaign.h"
 #include "engine/policy/segment.h"
@@ -38,9 +39,11 @@ struct PlannedMessage {
 class Responders {
  public:
   // Compiles every template (errors name the responder) and stores the link tables. Needs
-  // [tracking] (base_url, secret) when any responder or delivery is configured.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Responders>> Create(const Config& config,
-                                                                          Store* store);
+  // [tracking] (base_url, secret) when any responder or delivery is configured. `keys`: the
+  // daemon's tracking key ring (reloaded on SIGHUP; it outlives this), which signs and verifies
+  // confirm tokens; null: a ring of config's [tracking] keys, fixed.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Responders>> Create(
+      const Config& config, Store* store, const KeyRingSlot* keys = nullptr);
 
   // The list has a double_opt_in responder: posted consent is not taken, confirmation gives it.
   bool DoubleOptIn(std::string_view list) const;
@@ -85,7 +88,8 @@ class Responders {
   const Config& config_;
   Store* store_;
   std::vector<Compiled> items_;
-  std::unique_ptr<TokenKeyRing> signer_;  // [tracking] keys at start (rotation: restart)
+  KeyRingSlot own_keys_;                  // without a daemon's slot: config's keys
+  const KeyRingSlot* keys_ = &own_keys_;  // confirm tokens: the current key signs
   std::string base_url_;
 };
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "engine/base/shard.h"
+#include "engine/links/key_ring_slot.h"
 #include "engine/links/token.h"
 #include "gtest/gtest.h"
 #include "tests/engine/mime/mime_test_util.h"
@@ -180,6 +181,67 @@ TEST(CompiledCampaign, StartupErrorsNameTheCulprit) {
   bad = s.campaign;
   bad.headers.emplace_back("Bcc", "x@example.com");
   EXPECT_FALSE(CompileCampaign(bad, s.config).ok());
+}
+
+// The first "PREFIX" token of msg (QP soft breaks removed).
+std::string TokenAfter(const std::string& msg, const std::string& prefix) {
+  std::string flat;
+  for (size_t i = 0; i < msg.size(); ++i) {
+    if (msg.compare(i, 3, "=\r\n") == 0) { i += 2; continue; }
+    flat.push_back(msg[i]);
+  }
+  const size_t at = flat.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t from = at + prefix.size();
+  return flat.substr(from, flat.find_first_not_of(
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", from) - from);
+}
+
+// RenderEnv::keys: every Render signs with the slot's current ring, so a reload (Set) applies to
+// a campaign compiled before it; without it the compile-time secret signs.
+TEST(CompiledCampaign, RenderEnvKeysSignWithTheSlotsCurrentRing) {
+  TestSetup s(0);
+  KeyRingSlot slot(KeyRingSlot::MakeRing("first-ring-key-0123456789", {}));
+  RenderEnv env;
+  env.keys = &slot;
+  auto c = CompileCampaign(s.campaign, s.config, env);
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto key_ids = [&](const RenderedMessage& m, const std::string& msg, const TokenKeyRing& ring) {
+    std::vector<uint32_t> ids;
+    for (const auto& [prefix, purpose] :
+         std::vector<std::pair<std::string, TokenPurpose>>{
+             {"https://click.example.com/c/", TokenPurpose::kClick},
+             {"https://click.example.com/o/", TokenPurpose::kOpen},
+             {"https://click.example.com/u/", TokenPurpose::kUnsubscribe}}) {
+      auto claims = ring.Verify(TokenAfter(msg, prefix), purpose);
+      EXPECT_TRUE(claims.ok()) << prefix << " " << claims.status();
+      ids.push_back(claims.ok() ? claims->key_id : 0);
+    }
+    std::string tag = m.envelope_from.substr(8, m.envelope_from.find('@') - 8);
+    EXPECT_TRUE(ring.VerifyBounceTag(tag).ok()) << tag;
+    return ids;
+  };
+  RenderedMessage m;
+  ASSERT_TRUE((*c)->Render(MakeRecipient(1, "Anna"), &m).ok());
+  const TokenKeyRing first("first-ring-key-0123456789");
+  const uint32_t first_id = TokenKeyId("first-ring-key-0123456789");
+  EXPECT_EQ(key_ids(m, m.Flatten(), first), std::vector<uint32_t>(3, first_id));
+
+  slot.Set(KeyRingSlot::MakeRing("second-ring-key-0123456789", {"first-ring-key-0123456789"}));
+  ASSERT_TRUE((*c)->Render(MakeRecipient(1, "Anna"), &m).ok());
+  const TokenKeyRing second("second-ring-key-0123456789");
+  const std::string msg = m.Flatten();
+  EXPECT_EQ(key_ids(m, msg, second),
+            std::vector<uint32_t>(3, TokenKeyId("second-ring-key-0123456789")));
+  EXPECT_FALSE(first.Verify(TokenAfter(msg, "https://click.example.com/u/"),
+                            TokenPurpose::kUnsubscribe).ok());
+
+  // Without a slot the compile-time [tracking] secret signs.
+  auto plain = CompileCampaign(s.campaign, s.config);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE((*plain)->Render(MakeRecipient(1, "Anna"), &m).ok());
+  EXPECT_EQ(key_ids(m, m.Flatten(), TokenKeyRing("0123456789abcdef-test-secret")),
+            std::vector<uint32_t>(3, TokenKeyId("0123456789abcdef-test-secret")));
 }
 
 }  // namespace
