@@ -55,9 +55,7 @@ FILE* FrameFile(FrameCookie* ck) {
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Options options) {
   std::unique_ptr<Daemon> d(new Daemon(config, std::move(options)));
-  StoreOptions so;
-  so.data_dir = config.data_dir;
-  ASSIGN_OR_RETURN(d->store_, Store::Open(so));
+  ASSIGN_OR_RETURN(d->store_, Store::Open(StoreOptionsFor(config)));
   metrics::Metrics().Configure(config.metrics);
   ASSIGN_OR_RETURN(d->feedback_, FeedbackService::Create(config, d->store_.get()));
   for (const std::string& w : SecurityWarnings(config))
