@@ -16,7 +16,7 @@ build=${1:-build}
 [ $# -gt 0 ] && shift
 seconds=10 connections=64 threads=2
 parse_opts seconds=seconds connections=connections threads=threads -- "$@"
-serve_bench_setup "$build" apibench
+bench_setup apibench "$build" tools/salvo perf/sink/salvo-sink
 
 sink_port=$(free_port)
 http_port=$(free_port)

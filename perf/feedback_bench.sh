@@ -10,7 +10,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
 # shellcheck source=perf/lib.sh
 source "$root/perf/lib.sh"
-feedback_setup feedback-bench "$build"
+bench_setup feedback-bench "$build" tools/salvo perf/feedback_bench
 events="${EVENTS:-200000}"
 batch="${BATCH:-1000}"
 duration="${DURATION:-10}"

@@ -10,7 +10,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
 # shellcheck source=perf/lib.sh
 source "$root/perf/lib.sh"
-feedback_setup idle-bench "$build"
+bench_setup idle-bench "$build" tools/salvo perf/feedback_bench
 clicks="${CLICKS:-2000}"
 idle="${IDLE:-500}"
 

@@ -21,7 +21,7 @@ build=build
 if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then build=$1; shift; fi
 rate=1000 seconds=10 connections=16
 parse_opts rate=rate seconds=seconds connections=connections -- "$@"
-serve_bench_setup "$build" leadlat
+bench_setup leadlat "$build" tools/salvo perf/sink/salvo-sink
 
 sink_port=$(free_port)
 http_port=$(free_port)

@@ -30,35 +30,28 @@ wait_listen() {
   return 1
 }
 
-# feedback_setup NAME BUILD_DIR: the binaries of the feedback benchmarks ($salvo, $bench = perf/
-# feedback_bench; exit 2 when not built) and a new temporary directory $work; at exit $serve_pid
-# (when set: a `salvo serve` started by the script) is stopped and $work removed.
-feedback_setup() {
-  salvo="$2/tools/salvo"
-  bench="$2/perf/feedback_bench"
-  [ -x "$salvo" ] && [ -x "$bench" ] || { echo "build first: ninja -C $2 tools/salvo perf/feedback_bench" >&2; exit 2; }
-  work="$(mktemp -d "/tmp/salvo-$1.XXXXXX")"
-  serve_pid=""
-  trap _feedback_cleanup EXIT
-}
-_feedback_cleanup() {
-  if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-
-# serve_bench_setup BUILD_DIR NAME: for the benchmarks of `salvo serve` with a salvo-sink: sets
-# build (absolute), salvo, sink and tmp (a fresh /tmp/salvo-NAME.XXXX), and an EXIT trap that
-# kills $serve_pid and $sink_pid (when set) and removes tmp.
-serve_bench_setup() {
-  build=$(cd "$1" && pwd)
+# bench_setup NAME BUILD_DIR [TARGET...]: what the benchmark scripts start with. Sets build
+# (absolute), salvo, sink (salvo-sink), gen (gen_recipients) and bench (feedback_bench); exits 2
+# naming the ninja targets when one of TARGET (paths under BUILD_DIR, e.g. tools/salvo) is not
+# built; makes a fresh work=/tmp/salvo-NAME.XXXXXX (tmp: the same directory). At exit the
+# processes in $serve_pid and $sink_pid (when set) are stopped and the directory is removed.
+bench_setup() {
+  local name=$1 t missing=()
+  build=$(cd "$2" && pwd)
+  shift 2
   salvo=$build/tools/salvo
   sink=$build/perf/sink/salvo-sink
-  tmp=$(mktemp -d "/tmp/salvo-$2.XXXX")
-  trap serve_bench_cleanup EXIT
+  gen=$build/perf/gen_recipients
+  bench=$build/perf/feedback_bench
+  for t in "$@"; do [ -x "$build/$t" ] || missing+=("$t"); done
+  if ((${#missing[@]})); then echo "build first: ninja -C $build ${missing[*]}" >&2; exit 2; fi
+  work=$(mktemp -d "/tmp/salvo-$name.XXXXXX")
+  tmp=$work
+  serve_pid="" sink_pid=""
+  trap _bench_cleanup EXIT
 }
-serve_bench_cleanup() {
-  [ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null || true
-  [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
+_bench_cleanup() {
+  local p
+  for p in ${serve_pid:-} ${sink_pid:-}; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
 }

@@ -16,7 +16,7 @@ build=${1:-build}
 [ $# -gt 0 ] && shift
 messages=20000 size=2048 connections=20 workers=2 batch=1000
 parse_opts messages=messages size=size connections=connections workers=workers batch=batch -- "$@"
-serve_bench_setup "$build" qbench
+bench_setup qbench "$build" tools/salvo perf/sink/salvo-sink
 
 sink_port=$(free_port)
 http_port=$(free_port)

@@ -5,7 +5,8 @@
 # ${TMPDIR:-/tmp}/salvo-send-rss), opens that store once more (`salvo lists`) so that the send
 # does not pay for replaying the import's WAL, then sends a copy of it: 20 KB HTML with 10
 # tracked links, 20 connections, 2 workers (as perf/capacity/run.sh). Prints one line:
-#   N=... tag=... rss_mb=... wall=...s msgs/s=... cpu_us/msg=...
+#   N=... tag=... rss_mb=... wall=...s msgs/s=... cpu_us/msg=... import_s=...
+# (import_s: the import's wall time when this N was imported, ? for a store made by an older run).
 # Environment: SALVO_BIN (salvo binary to send with, e.g. an older build to compare),
 # SINK_EXTRA (more salvo-sink options, e.g. "--fault-rcpt bench.test=451-4.3.0*1"),
 # TOML_EXTRA (appended to salvo.toml, e.g. '\n[sending]\nretry_base = "3s"').
@@ -26,7 +27,9 @@ if [ ! -d $W/base ]; then
   make_html campaign.html 20480
   write_bench_toml "$PWD/salvo.toml" 25 20 2
   $GEN --count $N --domains bench.test > r.csv
+  is=$(date +%s.%N)
   $SALVO import -c salvo.toml --list bench r.csv --json > import.out
+  python3 -c "print(f'{$(date +%s.%N) - $is:.1f}')" > import_s
   rm r.csv; $SALVO lists -c salvo.toml >/dev/null
 fi
 R=$W/run-$TAG; rm -rf $R; cp -a $W/base $R; cd $R
@@ -50,5 +53,5 @@ sy=$(grep 'System time' send.err | awk '{print $NF}')
 python3 -c "
 n=$N; el=$e-$s; cpu=$u+$sy
 print(f'N={n} tag=$TAG rss_mb={$rss/1024:.1f} wall={el:.1f}s msgs/s={n/el:.0f}',
-      f'cpu_us/msg={cpu*1e6/n:.1f}')"
+      f'cpu_us/msg={cpu*1e6/n:.1f} import_s=$(cat import_s 2>/dev/null || echo ?)')"
 rm -rf $R/data

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "engine/base/latency_histogram.h"
 #include "engine/base/shard.h"
 #include "engine/base/status_macros.h"
 #include "engine/policy/routing.h"
@@ -27,6 +28,18 @@
 #include "store/suppression_store.h"
 
 namespace salvo {
+namespace {
+
+// The run's transaction latency percentiles into *p (left at -1 without transactions).
+void SetLatency(const LatencyHistogram& h, CampaignProgress* p) {
+  p->transactions = h.count();
+  if (h.count() == 0) return;
+  p->latency_p50_ms = h.QuantileUs(0.50) / 1000;
+  p->latency_p99_ms = h.QuantileUs(0.99) / 1000;
+  p->latency_max_ms = static_cast<double>(h.max_us()) / 1000;
+}
+
+}  // namespace
 
 [[nodiscard]] absl::StatusOr<CampaignProgress> RunCampaign(const Config& config, Store* store,
                                              const CampaignConfig& campaign,
@@ -174,6 +187,7 @@ namespace salvo {
     }
     monitor.Tick(std::chrono::steady_clock::now());
   }
+  const auto finished = std::chrono::steady_clock::now();  // the last verdict of this run
   s.render.Stop();
   for (auto& t : threads) t.join();
   // Every message of this run has been reported (feeders end with nothing in flight); the last
@@ -181,6 +195,9 @@ namespace salvo {
   group.reset();
 
   monitor.Fill(std::chrono::steady_clock::now());
+  LatencyHistogram latency;
+  for (const auto& f : feeders) latency.Merge(f->latency());
+  SetLatency(latency, &snap);
   if (!s.fatal.empty()) {
     rec.state = CampaignState::kPaused;
     rec.pause_reason = s.stop_reason;
@@ -234,6 +251,8 @@ namespace salvo {
   }
   RETURN_IF_ERROR(cstore.Put(rec));
   snap.state = std::string(CampaignStateName(rec.state));
+  if (rec.state == CampaignState::kDone)
+    snap.time_to_finish_s = std::chrono::duration<double>(finished - t0).count();
   snap.pause_reason = rec.pause_reason;
   snap.next_action_at = rec.next_action_at;
   if (options.write_status_file) {

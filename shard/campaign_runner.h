@@ -63,6 +63,14 @@ struct CampaignProgress {
   double rate = 0;              // verdicts per second (recent)
   double elapsed_s = 0;
   double eta_s = -1;            // -1: unknown
+  // This run's SMTP transactions (hand-off to a connection, i.e. MAIL FROM, to the server's
+  // verdict: shard/sender.h SendReport::transaction), from the workers' fixed-bucket histograms
+  // (engine/base/latency_histogram.h, ~6 % resolution). -1: none (null in JSON).
+  uint64_t transactions = 0;
+  double latency_p50_ms = -1, latency_p99_ms = -1, latency_max_ms = -1;
+  // This run from its start to its last verdict, retries included; -1 (null) unless it ended
+  // done.
+  double time_to_finish_s = -1;
   std::vector<AccountHealth> accounts;
   std::vector<ThrottleInfo> throttles;
 

@@ -241,6 +241,8 @@ void Pool::Report(PendingSend& p, const RcptOutcome& outcome, bool account_unusa
   r.account = account_;
   r.source_ip = source_ip_;
   r.latency = absl::Nanoseconds(MonoNowNs() - p.submitted_ns);
+  r.transaction = absl::Nanoseconds(p.transaction_ns);
+  p.transaction_ns = 0;  // carried by one report of the message only
   r.account_unusable = account_unusable;
   r.account_reason = account_reason;
   switch (outcome.result) {
@@ -257,7 +259,8 @@ void Pool::OnMessageDone(SmtpConnection* c, uint64_t tag, const RcptOutcome& out
   if (it == in_flight_.end()) return;
   metrics_.Reply(outcome.reply.code, outcome.reply.enhanced);
   if (it->second.sent_ns != 0) {  // the first verdict of the message ends its transaction
-    metrics_.Transaction(static_cast<double>(MonoNowNs() - it->second.sent_ns) / 1e9);
+    it->second.transaction_ns = MonoNowNs() - it->second.sent_ns;
+    metrics_.Transaction(static_cast<double>(it->second.transaction_ns) / 1e9);
     it->second.sent_ns = 0;
   }
   std::string problem = outcome.result == RcptResult::kDelivered ? "" : AccountProblem(outcome.reply);

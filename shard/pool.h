@@ -42,6 +42,7 @@ struct PendingSend {
   SendCallback done;
   int64_t submitted_ns = 0;
   int64_t sent_ns = 0;  // handed to a connection (its transaction starts: MAIL FROM is written)
+  int64_t transaction_ns = 0;  // sent_ns to the first verdict, for the report that carries it
   // send-one: explicit recipients instead of req.message->recipient (views into the message's
   // owner; empty = the message's recipient).
   std::vector<std::string_view> rcpts;

@@ -54,6 +54,10 @@ struct SendReport {
   const AccountConfig* account = nullptr;
   std::string source_ip;
   absl::Duration latency;         // Submit() to outcome (includes queueing)
+  // The SMTP transaction: hand-off to a connection (MAIL FROM written) to the server's first
+  // verdict on it (the end-of-data reply, or an earlier refusal or failure). Zero when the
+  // message never reached a connection, and on the later reports of a multi-recipient message.
+  absl::Duration transaction;
   // The ACCOUNT is unusable (auth failure such as 535, out of credit such as
   // "451 Authentication failed: Maximum credits exceeded", no password): the runner should pause
   // it. The outcome is then kDeferred (the recipient is not at fault).

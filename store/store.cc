@@ -24,6 +24,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
 #include "store/record_codec.h"
 #include "store/rocks_status.h"
 
@@ -124,7 +125,8 @@ class VarintAddOperator : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "salvo.VarintAdd"; }
 };
 
-rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::Cache>& cache) {
+rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::Cache>& cache,
+                                       const StoreOptions& so) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = cache;
@@ -146,8 +148,8 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
       // `progress` is written twice per message by a send (in-flight marker, then outcome) and
       // read back only on resume: small memtables keep a send's memory low (32 MB ones were a
       // third of a 1 M send's peak RSS); flushing every few seconds costs little.
-      o.write_buffer_size = which == Cf::kProgress ? 8 << 20 : 32 << 20;
-      o.max_write_buffer_number = 3;
+      o.write_buffer_size = which == Cf::kProgress ? so.write_buffer_size / 4 : so.write_buffer_size;
+      o.max_write_buffer_number = static_cast<int>(so.max_write_buffers);
       // Imports look up mostly new keys: a memtable bloom filter answers those misses without
       // walking the skip list.
       o.memtable_whole_key_filtering = true;
@@ -157,7 +159,7 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
       // Mostly misses at send time: the whole-key bloom filter answers those without I/O.
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.02;
-      o.write_buffer_size = 16 << 20;
+      o.write_buffer_size = so.write_buffer_size / 2;
       break;
     case Cf::kQueueBody:
       // Message bodies (KBs to MBs, written once, deleted by the sweep): kept in blob files so
@@ -165,14 +167,14 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
       o.enable_blob_files = true;
       o.min_blob_size = 4096;
       o.enable_blob_garbage_collection = true;
-      o.write_buffer_size = 16 << 20;
+      o.write_buffer_size = so.write_buffer_size / 2;
       break;
     case Cf::kMeta:
       o.merge_operator = std::make_shared<VarintAddOperator>();
-      o.write_buffer_size = 16 << 20;
+      o.write_buffer_size = so.write_buffer_size / 2;
       break;
     default:
-      o.write_buffer_size = 16 << 20;
+      o.write_buffer_size = so.write_buffer_size / 2;
       break;
   }
   return o;
@@ -251,10 +253,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.avoid_unnecessary_blocking_io = true;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
-  auto cache = rocksdb::NewLRUCache(64 << 20);
+  // One cache for blocks and (charged to it) memtables: RocksDB's memory stays near block_cache.
+  auto cache = rocksdb::NewLRUCache(options.block_cache);
+  db_options.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(options.memtables, cache);
   std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
-    cfds.emplace_back(kCfNames[i], CfOptions(static_cast<Cf>(i), cache));
+    cfds.emplace_back(kCfNames[i], CfOptions(static_cast<Cf>(i), cache, options));
   }
   // Keep column families written by a newer release openable (they are left untouched).
   std::vector<std::string> existing;
@@ -262,7 +267,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   for (const auto& name : existing) {
     bool known = false;
     for (const auto& d : cfds) known = known || d.name == name;
-    if (!known) cfds.emplace_back(name, CfOptions(Cf::kDefault, cache));
+    if (!known) cfds.emplace_back(name, CfOptions(Cf::kDefault, cache, options));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;

@@ -36,6 +36,15 @@ class QueueShared;  // store/queue_store.cc: the queue's write group and id cloc
 struct StoreOptions {
   std::string data_dir;
   bool create_if_missing = true;
+  // RocksDB memory, from salvo.toml's [store] (engine/config/config.h StoreConfig: same
+  // defaults). One LRU cache of block_cache bytes holds the blocks of every column family and,
+  // charged by a WriteBufferManager, their memtables, which flush once together they pass
+  // memtables. write_buffer_size is one memtable of recipients and members (progress: a quarter,
+  // the others: half), max_write_buffers the memtables a column family may hold.
+  uint64_t block_cache = 96ull << 20;
+  uint64_t memtables = 64ull << 20;
+  uint64_t write_buffer_size = 32ull << 20;
+  uint32_t max_write_buffers = 3;
 };
 
 enum class Cf : int { kDefault = 0, kRecipients, kMembers, kLists, kSuppression, kCampaigns,

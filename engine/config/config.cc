@@ -52,6 +52,29 @@ void ReadDnsAndPreflight(TableReader& r, Config* c) {
   });
 }
 
+// [store]: RocksDB memory, with bounds that name the key.
+void ReadStore(TableReader& r, StoreConfig* c) {
+  r.WithTable("store", [&](TableReader& sr) {
+    sr.Bytes("block_cache", &c->block_cache);
+    sr.Bytes("memtables", &c->memtables);
+    sr.Bytes("write_buffer_size", &c->write_buffer_size);
+    sr.UInt("max_write_buffers", &c->max_write_buffers);
+    if (!sr.ok()) return;
+    constexpr uint64_t kMB = 1 << 20;
+    if (c->block_cache < 8 * kMB || c->block_cache > (64ull << 30))
+      sr.Error(sr.table(), "block_cache", "must be between 8MB and 64GB");
+    else if (c->write_buffer_size < kMB || c->write_buffer_size > (4ull << 30))
+      sr.Error(sr.table(), "write_buffer_size", "must be between 1MB and 4GB");
+    else if (c->max_write_buffers < 2 || c->max_write_buffers > 16)
+      sr.Error(sr.table(), "max_write_buffers", "must be between 2 and 16");
+    else if (c->memtables < c->write_buffer_size)
+      sr.Error(sr.table(), "memtables", "must be at least write_buffer_size");
+    else if (c->memtables > c->block_cache)
+      sr.Error(sr.table(), "memtables",
+               "must not be above block_cache (memtables are charged to the block cache)");
+  });
+}
+
 void ReadTimeouts(TableReader& r, SmtpTimeouts* o) {
   r.Dur("connect", &o->connect);
   r.Dur("greeting", &o->greeting);
@@ -401,6 +424,7 @@ std::string Config::Resolve(const std::string& p) const {
   ParseResponderSections(&r, &c);
   r.WithTable("submission", [&](TableReader& sr) { ReadSubmission(sr, c, &c.submission); });
   ReadDnsAndPreflight(r, &c);
+  ReadStore(r, &c.store);
   r.Finish();
   RETURN_IF_ERROR(st);
   c.data_dir = c.Resolve(c.data_dir);

@@ -200,6 +200,18 @@ struct PreflightConfig {
   uint32_t mx_sample = 200;       // recipient domains whose MX is checked (most frequent first)
 };
 
+// [store] — RocksDB memory (store/store.h StoreOptions, same defaults). One LRU cache holds the
+// data, index and filter blocks, and a WriteBufferManager charges every memtable to it: RocksDB's
+// memory stays near block_cache (memtables flush early when they pass `memtables`). The defaults
+// keep a 10 M-recipient send under 256 MB of RSS (perf/scale.sh).
+struct StoreConfig {
+  uint64_t block_cache = 96ull << 20;        // blocks + the memtables charged to it
+  uint64_t memtables = 64ull << 20;          // all memtables together (WriteBufferManager)
+  uint64_t write_buffer_size = 32ull << 20;  // one memtable of recipients/members; progress a
+                                             // quarter of it, the other column families half
+  uint32_t max_write_buffers = 3;            // memtables per column family (1 active + flushing)
+};
+
 struct Config {
   std::string path;       // the config file, as given
   std::string base_dir;   // directory of the config file; relative paths resolve against it
@@ -222,6 +234,7 @@ struct Config {
   std::optional<SubmissionConfig> submission;  // [submission]: the SMTP submission listener
   DnsConfig dns;
   PreflightConfig preflight;
+  StoreConfig store;
 
   const AccountConfig* FindAccount(std::string_view name) const;
   const RouteConfig* FindRoute(std::string_view name) const;

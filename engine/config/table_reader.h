@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "engine/config/byte_size.h"
 #include "engine/config/duration.h"
 
 namespace salvo {
@@ -72,6 +73,22 @@ class TableReader {
         else Error(*n, key, std::string(d.status().message()));
       } else {
         Fail(*n, key, "a duration such as \"30s\" or \"24h\"");
+      }
+    }
+  }
+  // A size: "64MB", "512KB", "1GB" or an integer of bytes (engine/config/byte_size.h).
+  void Bytes(const char* key, uint64_t* out) {
+    if (auto* n = Get(key)) {
+      if (n->is_integer()) {
+        int64_t b = n->value<int64_t>().value_or(-1);
+        if (b >= 0) *out = static_cast<uint64_t>(b);
+        else Fail(*n, key, "a size");
+      } else if (auto v = n->value<std::string>()) {
+        auto b = ParseByteSize(*v);
+        if (b.ok()) *out = *b;
+        else Error(*n, key, std::string(b.status().message()));
+      } else {
+        Fail(*n, key, "a size such as \"64MB\"");
       }
     }
   }

@@ -2,13 +2,18 @@
 # perf/capacity/run.sh — salvo's capacity report (what `tools/dev bench` runs).
 #   perf/capacity/run.sh BUILD_DIR [--recipients 100000] [--size 20k] [--connections 20] [--workers 2]
 #       [--dkim none|rsa|ed25519] [--sink salvo|postfix] [--sweep size|connections|recipients|workers]
-#       [--out DIR]
+#       [--faults SPEC] [--out DIR]
 # Runs, one after the other on this machine and against the same kind of sink (a fresh instance
 # each time): (1) salvo sending a personalized campaign (HTML with 10 tracked links) from a real
 # store, (2) Postfix smtp-source with pre-made messages of the same size over the same number of
 # sessions, (3) nodemailer's pooled transport sending the same personalized content. Prints a
 # table (msgs/s, sender CPU µs/msg, peak RSS, transaction latency p50/p99) with the ratios, and
 # writes perf/out/report.json and a throughput-over-time plot (perf/out/throughput.svg).
+# --faults SPEC (e.g. 421-4.7.28:2%,450-4.2.1:1%,550-5.1.1:1%,drop-in-data:0.5%,tarpit:0.1%) is
+# salvo-sink's fault mix, for every sender: salvo retries its deferrals (retry_base 1s, retry_max
+# 4s, so that the time to finish measures the sender, not a 60 s backoff), smtp-source cannot and
+# is reported with the count the sink accepted. With --dkim, `openssl speed -multi $(nproc)` runs
+# in the same run and the report carries salvo_vs_openssl_sign_rate.
 # A sender that cannot run (e.g. `salvo send` not built yet, npm packages missing) is reported as
 # skipped with the reason; the others still run.
 set -euo pipefail
@@ -16,13 +21,15 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 [ $# -ge 1 ] || { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 BUILD=$(cd "$1" && pwd); shift
 RECIPIENTS=100000 SIZE=20k CONNECTIONS=20 WORKERS=2 DKIM=none SINK_KIND=salvo SWEEP="" OUT=$ROOT/perf/out
+FAULTS=
 # shellcheck source=perf/lib.sh
 . "$ROOT/perf/lib.sh"
 parse_opts recipients=RECIPIENTS size=SIZE connections=CONNECTIONS workers=WORKERS dkim=DKIM \
-  sink=SINK_KIND sweep=SWEEP out=OUT -- "$@"
+  sink=SINK_KIND sweep=SWEEP faults=FAULTS out=OUT -- "$@"
 case "$DKIM" in none|rsa|ed25519) ;; *) echo "--dkim must be none, rsa or ed25519" >&2; exit 2 ;; esac
 case "$SINK_KIND" in salvo|postfix) ;; *) echo "--sink must be salvo or postfix" >&2; exit 2 ;; esac
 case "$SWEEP" in ""|size|connections|recipients|workers) ;; *) echo "--sweep: size|connections|recipients|workers" >&2; exit 2 ;; esac
+if [ -n "$FAULTS" ] && [ "$SINK_KIND" != salvo ]; then echo "--faults needs --sink salvo (salvo-sink injects them)" >&2; exit 2; fi
 
 SALVO=$BUILD/tools/salvo
 SINK_BIN=$BUILD/perf/sink/salvo-sink
@@ -53,8 +60,9 @@ bytes_of() {  # 20k -> 20480, 2K -> 2048, 1m -> 1048576, 500 -> 500
 start_sink() {
   SINK_PORT=$(free_port)
   if [ "$SINK_KIND" = salvo ]; then
+    local faults=(); [ -n "$FAULTS" ] && faults=(--faults "$FAULTS")
     "$SINK_BIN" --listen "127.0.0.1:$SINK_PORT" --quiet --stats-json "$WORK/$1.stats.json" \
-      --timeline "$WORK/$1.timeline.tsv" --max-size 209715200 >/dev/null &
+      --timeline "$WORK/$1.timeline.tsv" --max-size 209715200 "${faults[@]}" >/dev/null &
   else
     local user=(); [ "$(id -u)" = 0 ] && user=(-u nobody)
     /usr/sbin/smtp-sink "${user[@]}" "127.0.0.1:$SINK_PORT" 1000 >/dev/null 2>&1 &
@@ -97,12 +105,13 @@ time_run() {
 # --- senders ---------------------------------------------------------------------------------
 # Each writes $WORK/case/NAME.json: {"status":"ok"|"skipped","reason":..,"messages":..,"wall_s":..,
 #   "cpu_s":..,"peak_rss_kb":..,"latency_p50_ms":..,"latency_p99_ms":..,"sink_*":..}
-result_json() {  # NAME STATUS REASON MESSAGES [p50 p99]
-  local name=$1 status=$2 reason=$3 msgs=$4 p50=${5:-null} p99=${6:-null} dir=$CASE
-  $PY - "$dir" "$name" "$status" "$reason" "$msgs" "$p50" "$p99" "$SINK_KIND" "${SINK_CPU:-0}" <<'PY'
+result_json() {  # NAME STATUS REASON MESSAGES [p50 p99 time_to_finish_s transactions]
+  local name=$1 status=$2 reason=$3 msgs=$4 p50=${5:-null} p99=${6:-null} ttf=${7:-null} tx=${8:-null} dir=$CASE
+  FAULTS=$FAULTS $PY - "$dir" "$name" "$status" "$reason" "$msgs" "$p50" "$p99" "$SINK_KIND" "${SINK_CPU:-0}" "$ttf" "$tx" <<'PY'
 import json, os, sys
-d, name, status, reason, msgs, p50, p99, sink_kind, sink_cpu = sys.argv[1:]
-r = {"status": status, "reason": reason or None}
+d, name, status, reason, msgs, p50, p99, sink_kind, sink_cpu, ttf, tx = sys.argv[1:]
+r = {"status": status, "reason": reason or None,
+     "load_avg": " ".join(open("/proc/loadavg").read().split()[:3])}  # when this sender ended
 t = os.path.join(d, name + ".time")
 if status == "ok" and os.path.exists(t):
     f = open(t).read().split()
@@ -112,15 +121,23 @@ if status == "ok" and os.path.exists(t):
              cpu_us_per_msg=(user + sys_) * 1e6 / msgs if msgs else None,
              latency_p50_ms=None if p50 == "null" else float(p50),
              latency_p99_ms=None if p99 == "null" else float(p99),
+             transactions=None if tx == "null" else int(tx),
+             time_to_finish_s=wall if ttf == "null" else float(ttf),
              sink_cpu_s=float(sink_cpu))
     s = os.path.join(d, name + ".stats.json")
     if sink_kind == "salvo" and os.path.exists(s):
         st = json.load(open(s))
         r["sink_messages"] = st["messages"]
+        r["accepted"] = st["messages"]  # what the sink took (smtp-source cannot retry the rest)
         r["msgs_per_s"] = st["active_msgs_per_s"] if st["messages"] > 1 else msgs / wall
         lat = st["latency_us"].get("END_OF_DATA") or st["latency_us"].get("BDAT") or {}
         r["sink_end_of_data_p99_us"] = lat.get("p99")
         r["timeline"] = os.path.join(d, name + ".timeline.tsv")
+        if os.environ.get("FAULTS") and name == "smtp_source":
+            # It cannot retry: its messages are those the sink accepted (of `attempted`), so
+            # that CPU per message is per delivered message for every sender.
+            r.update(attempted=msgs, messages=st["messages"],
+                     cpu_us_per_msg=(user + sys_) * 1e6 / st["messages"] if st["messages"] else None)
     else:
         r["msgs_per_s"] = msgs / wall if wall > 0 else None
 json.dump(r, open(os.path.join(d, name + ".json"), "w"))
@@ -181,6 +198,9 @@ run_salvo() {
     cp "$key" "$d/dkim.pem"
     printf '\n[[dkim]]\ndomain = "bench.test"\nselector = "bench"\nkey_file = "dkim.pem"\n' >> "$d/salvo.toml"
   fi
+  if [ -n "$FAULTS" ]; then  # retries within seconds: the time to finish measures the sender
+    printf '\n[sending]\nretry_base = "1s"\nretry_max = "4s"\n' >> "$d/salvo.toml"
+  fi
   cp "$html" "$d/campaign.html"
   write_bench_campaign "$d/campaign.toml" "bench-$(date +%s)"
   if ! "$SALVO" import -c "$d/salvo.toml" --list bench "$csv" --json > "$d/import.out" 2> "$d/import.err"; then
@@ -193,8 +213,8 @@ run_salvo() {
       --workers "$WORKERS" --json; then
     SINK_CPU=$(sink_cpu_s); stop_sink
     [ -f "$WORK/salvo.stats.json" ] && mv "$WORK/salvo.stats.json" "$WORK/salvo.timeline.tsv" "$CASE/"
-    local delivered p50 p99
-    read -r delivered p50 p99 < <($PY - "$CASE/salvo.stdout" "$n" <<'PY'
+    local delivered p50 p99 ttf tx
+    read -r delivered p50 p99 ttf tx < <($PY - "$CASE/salvo.stdout" "$n" <<'PY'
 import json, sys
 try:
     j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
@@ -206,10 +226,14 @@ def find(d, *keys):
         for v in d.values():
             if isinstance(v, dict) and k in v: return v[k]
     return None
-print(find(j, "delivered") or sys.argv[2], find(j, "latency_p50_ms") or "null", find(j, "latency_p99_ms") or "null")
+def num(k):
+    v = find(j, k)
+    return "null" if v is None else v
+print(find(j, "delivered") or sys.argv[2], num("latency_p50_ms"), num("latency_p99_ms"),
+      num("time_to_finish_s"), num("transactions"))
 PY
 )
-    result_json salvo ok "" "$delivered" "$p50" "$p99"
+    result_json salvo ok "" "$delivered" "$p50" "$p99" "$ttf" "$tx"
   else
     stop_sink
     result_json salvo skipped "salvo send failed: $(tail -c 300 "$CASE/salvo.stderr" | tr '\n' ' ')" 0
@@ -223,7 +247,7 @@ run_case() {
   CASE=$WORK/case-$label
   mkdir -p "$CASE"
   local bytes; bytes=$(bytes_of "$size")
-  log "case $label: $n recipients, $size, $CONNECTIONS connections, $WORKERS workers, dkim $DKIM, sink $SINK_KIND"
+  log "case $label: $n recipients, $size, $CONNECTIONS connections, $WORKERS workers, dkim $DKIM, sink $SINK_KIND${FAULTS:+, faults $FAULTS}"
   make_html "$CASE/campaign.html" "$bytes"
   gen_recipients "$n" "$CASE/recipients.csv"
   make_dkim_key "$CASE/dkim.pem"
@@ -233,11 +257,11 @@ run_case() {
   # figures are per message, so they stay comparable).
   local nm=$n; [ "$nm" -gt 20000 ] && nm=20000
   log "nodemailer ($nm messages)"; run_nodemailer "$nm" "$CASE/campaign.html" "$CASE/recipients.csv" "$CASE/dkim.pem"
-  $PY - "$CASE" "$label" "$n" "$size" "$CONNECTIONS" "$WORKERS" "$DKIM" "$SINK_KIND" > "$CASE/case.json" <<'PY'
+  $PY - "$CASE" "$label" "$n" "$size" "$CONNECTIONS" "$WORKERS" "$DKIM" "$SINK_KIND" "$FAULTS" > "$CASE/case.json" <<'PY'
 import json, os, sys
-d, label, n, size, conn, workers, dkim, sink = sys.argv[1:]
+d, label, n, size, conn, workers, dkim, sink, faults = sys.argv[1:]
 c = {"label": label, "recipients": int(n), "size": size, "connections": int(conn), "workers": int(workers),
-     "dkim": dkim, "sink": sink}
+     "dkim": dkim, "sink": sink, "faults": faults or None}
 for name in ("salvo", "smtp_source", "nodemailer"):
     p = os.path.join(d, name + ".json")
     c[name] = json.load(open(p)) if os.path.exists(p) else {"status": "skipped", "reason": "not run"}
@@ -245,7 +269,8 @@ print(json.dumps(c))
 PY
 }
 
-log "capacity report: $(nproc) cores, $(uname -r), sink $SINK_KIND"
+log "capacity report: $(nproc) cores, $(uname -r), sink $SINK_KIND, load $(cut -d' ' -f1-3 /proc/loadavg)"
+BENCH_LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 CASES=()
 case "$SWEEP" in
   "") run_case base "$RECIPIENTS" "$SIZE" "$CONNECTIONS" "$WORKERS"; CASES+=(base) ;;
@@ -256,14 +281,17 @@ case "$SWEEP" in
 esac
 
 # --- report ----------------------------------------------------------------------------------
-if [ "$DKIM" != none ]; then  # the sign rate of one core, measured in the same run
+if [ "$DKIM" != none ]; then  # the sign rate of all the machine's cores, measured in the same run
   alg=rsa2048; [ "$DKIM" = ed25519 ] && alg=ed25519
-  export SIGN_RATE_PER_CORE=$(openssl speed -seconds 3 "$alg" 2>/dev/null | $PY -c '
+  export SIGN_CORES=$(nproc)
+  export SIGN_RATE_ALL_CORES=$(openssl speed -multi "$SIGN_CORES" -seconds 3 "$alg" 2>/dev/null | $PY -c '
 import re, sys
 for line in sys.stdin:
     m = re.match(r"\s*(rsa\s*2048 bits|253 bits EdDSA \(Ed25519\))\s+\S+s\s+\S+s\s+([\d.]+)", line)
     if m: print(m.group(2)); break')
+  export SIGN_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 fi
+export BENCH_LOAD_START BENCH_LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 CASE_FILES=()
 for c in "${CASES[@]}"; do CASE_FILES+=("$WORK/case-$c/case.json"); done
 $PY "$ROOT/perf/capacity/report.py" --out "$OUT" "${CASE_FILES[@]}"

@@ -10,6 +10,14 @@
 #include "store/recipient_store.h"
 
 namespace salvo {
+namespace {
+
+// `v` formatted with `fmt`, or null when negative (not measured).
+std::string OrNull(double v, const absl::FormatSpec<double>& fmt) {
+  return v < 0 ? std::string("null") : absl::StrFormat(fmt, v);
+}
+
+}  // namespace
 
 std::string CampaignProgress::ToJson() const {
   std::string j = absl::StrCat(
@@ -26,7 +34,11 @@ std::string CampaignProgress::ToJson() const {
       ",\"in_flight_at_resume\":", in_flight_at_resume,
       ",\"throttle_events\":", throttle_events, ",\"held_back\":", held_back, ",\"rate\":", absl::StrFormat("%.1f", rate),
       ",\"elapsed_s\":", absl::StrFormat("%.1f", elapsed_s),
-      ",\"eta_s\":", absl::StrFormat("%.0f", eta_s), ",\"accounts\":[");
+      ",\"eta_s\":", absl::StrFormat("%.0f", eta_s), ",\"transactions\":", transactions,
+      ",\"latency_p50_ms\":", OrNull(latency_p50_ms, "%.2f"),
+      ",\"latency_p99_ms\":", OrNull(latency_p99_ms, "%.2f"),
+      ",\"latency_max_ms\":", OrNull(latency_max_ms, "%.2f"),
+      ",\"time_to_finish_s\":", OrNull(time_to_finish_s, "%.3f"), ",\"accounts\":[");
   for (size_t i = 0; i < accounts.size(); ++i) {
     const auto& a = accounts[i];
     absl::StrAppend(&j, i ? "," : "", "{\"name\":", JsonString(a.name), ",\"paused\":",

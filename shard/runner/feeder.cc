@@ -392,6 +392,8 @@ void Feeder::DrainReports() {
     ItemPtr item = std::move(it->second);
     inflight_.erase(it);
     s_->in_flight--;
+    if (rep.transaction > absl::ZeroDuration())
+      latency_.RecordNs(absl::ToInt64Nanoseconds(rep.transaction));
     egress_.Done(*item);
     if (std::optional<int64_t> due = applier_.Apply(item.get(), rep, now, unit(rng_))) {
       item->due = *due;

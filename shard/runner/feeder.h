@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "engine/base/latency_histogram.h"
 #include "shard/runner/decision_applier.h"
 #include "shard/runner/egress_chooser.h"
 #include "shard/runner/item.h"
@@ -36,6 +37,8 @@ class Feeder {
 
   bool scan_done() const { return scan_done_; }
   size_t delayed() const { return heap_.size(); }
+  // The SMTP transactions of the reports applied so far (read after Run() returned).
+  const LatencyHistogram& latency() const { return latency_; }
 
  private:
   using ItemPtr = std::unique_ptr<RunItem>;
@@ -83,6 +86,7 @@ class Feeder {
   std::condition_variable cv_;
   std::vector<SendReport> reports_;  // guarded by mu_
   absl::flat_hash_map<std::string, absl::TimeZone> zones_;  // per_recipient_tz, bounded
+  LatencyHistogram latency_;  // transactions of the applied reports (one per feeder: no lock)
 };
 
 }  // namespace salvo

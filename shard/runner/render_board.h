@@ -39,9 +39,12 @@ class RenderBoard {
     const size_t n = job->in.size();
     job->status.assign(n, absl::OkStatus());
     // Waking a helper costs more than it saves when the whole batch renders in a millisecond or
-    // two (no DKIM): share only batches expected to take longer.
+    // two (no DKIM): share only batches expected to take longer, or messages that each take many
+    // wake-ups' time (RSA signing), so that the small refills of a run's tail, while a feeder
+    // whose shards are done waits here, are signed on every core too.
+    const uint64_t avg = avg_ns_.load(std::memory_order_relaxed);
     const bool shared = n > 1 && idle_.load(std::memory_order_relaxed) > 0 &&
-                        n * avg_ns_.load(std::memory_order_relaxed) >= kShareNs;
+                        (n * avg >= kShareNs || avg >= kShareEachNs);
     if (shared) {
       std::lock_guard<std::mutex> l(mu_);
       jobs_.push_back(job);
@@ -105,6 +108,7 @@ class RenderBoard {
   static void RenderOne(Job* job, size_t i);
 
   static constexpr uint64_t kShareNs = 4'000'000;
+  static constexpr uint64_t kShareEachNs = 100'000;
 
   std::atomic<uint64_t> avg_ns_{0};  // render time per message (feeders' own, recent batches)
   std::mutex mu_;

@@ -9,6 +9,13 @@
 namespace salvo::test {
 namespace {
 
+// A number of --json's output; -1 when absent or null.
+double JsonNumber(const std::string& json, const std::string& key) {
+  size_t p = json.find("\"" + key + "\":");
+  if (p == std::string::npos || json.compare(p + key.size() + 3, 4, "null") == 0) return -1;
+  return std::atof(json.c_str() + p + key.size() + 3);
+}
+
 const char* kFastRetry =
     "[sending]\nretry_base = \"200ms\"\nretry_max = \"1s\"\nretry_for = \"20s\"\n";
 
@@ -84,6 +91,30 @@ TEST(CampaignFaults, FaultMixEveryRecipientOneOutcome) {
     }
   }
   EXPECT_EQ(bounced_checked, by[Outcome::kBounced]);
+  // Transaction latency and time to finish (retries included) are reported.
+  EXPECT_GE(JsonInt(r.out, "transactions"), n * 8 / 10) << r.out;
+  EXPECT_GT(JsonNumber(r.out, "latency_p99_ms"), 0) << r.out;
+  EXPECT_GT(JsonNumber(r.out, "time_to_finish_s"), 0) << r.out;
+}
+
+// 5 % of the transactions wait 400 ms for their RCPT reply: p99 shows it, p50 does not.
+TEST(CampaignFaults, TarpitShowsInTransactionLatencyP99) {
+  TempDir dir;
+  Sink sink(dir, "sink", {"--faults", "tarpit:5%", "--tarpit-ms", "400", "--seed", "3"});
+  std::string cfg = dir.Write("salvo.toml", ConfigText(dir, {{"acct", sink.port(), {"127.0.0.2"}}},
+                                                       kOneAccountRoute, kFastRetry));
+  const int n = 400;
+  Population pop = Populate(dir.File("data"), "l", n, "t");
+  std::string c = CampaignFile(dir, "tarpit", "l");
+  RunResult r = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", cfg, "--campaign", c,
+                            "--json"}, "", std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  sink.StopAndRead();
+  EXPECT_EQ(JsonInt(r.out, "transactions"), static_cast<int64_t>(pop.eligible.size())) << r.out;
+  EXPECT_GE(JsonNumber(r.out, "latency_p99_ms"), 380) << r.out;
+  EXPECT_LT(JsonNumber(r.out, "latency_p50_ms"), 200) << r.out;
+  EXPECT_GE(JsonNumber(r.out, "latency_max_ms"), 380) << r.out;
+  EXPECT_GE(JsonNumber(r.out, "time_to_finish_s"), 0.4) << r.out;
 }
 
 void FailoverCase(const std::string& flag) {

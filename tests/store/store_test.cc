@@ -45,6 +45,36 @@ TEST(Store, OpensWithEveryColumnFamilyAndReopens) {
   EXPECT_EQ(v, "v");
 }
 
+// [store]'s memory settings reach RocksDB: the memtables are charged to the one block cache and
+// flushed when together they pass `memtables`.
+TEST(Store, MemoryOptionsCapMemtablesInTheBlockCache) {
+  test::TempDir dir;
+  StoreOptions o = InDir(dir);
+  o.block_cache = 16 << 20;
+  o.memtables = 4 << 20;
+  o.write_buffer_size = 2 << 20;
+  o.max_write_buffers = 2;
+  auto store = Store::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  rocksdb::DB* db = DbOf(store->get());
+  rocksdb::ColumnFamilyHandle* cf = CfOf(store->get(), Cf::kRecipients);
+  EXPECT_EQ(db->GetOptions(cf).write_buffer_size, 2u << 20);
+  EXPECT_EQ(db->GetOptions(cf).max_write_buffer_number, 2);
+  EXPECT_EQ(db->GetOptions(CfOf(store->get(), Cf::kProgress)).write_buffer_size, 512u << 10);
+  const std::string value(1000, 'x');
+  for (int i = 0; i < 20000; ++i)  // ~20 MB: several times the memtable budget
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf, "k" + std::to_string(i), value).ok());
+  uint64_t mem = 0;
+  ASSERT_TRUE(db->GetIntProperty(cf, rocksdb::DB::Properties::kSizeAllMemTables, &mem));
+  EXPECT_LE(mem, 3u * o.write_buffer_size);  // flushed along the way, not all held
+  uint64_t cached = 0;
+  ASSERT_TRUE(db->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &cached));
+  EXPECT_LE(cached, 2 * o.block_cache);
+  std::string v;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), cf, "k12345", &v).ok());
+  EXPECT_EQ(v, value);
+}
+
 TEST(Store, MissingDirWithoutCreateIsAnError) {
   test::TempDir dir;
   StoreOptions o = InDir(dir, "nope");

@@ -79,6 +79,11 @@ void PrintSummary(FILE* out, const CampaignProgress& p) {
       absl::FPrintF(out, "  deferred: %d gave up after retry_for, %d still retrying\n",
                     p.deferred_final, p.deferred - p.deferred_final);
   }
+  if (p.transactions)
+    absl::FPrintF(out, "  SMTP transactions this run: %d, latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+                  p.transactions, p.latency_p50_ms, p.latency_p99_ms, p.latency_max_ms);
+  if (p.time_to_finish_s >= 0)
+    absl::FPrintF(out, "  finished in %.1f s (retries included)\n", p.time_to_finish_s);
   if (p.held_back)
     absl::FPrintF(out, "  held back for a later run (send window, the day's caps): %d\n",
                   p.held_back);

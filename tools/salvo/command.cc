@@ -23,12 +23,20 @@ absl::StatusOr<const Config*> CommandContext::LoadConfigOnce(const std::string& 
   return &*config;
 }
 
+StoreOptions StoreOptionsFor(const Config& config) {
+  StoreOptions o;
+  o.data_dir = config.data_dir;
+  o.block_cache = config.store.block_cache;
+  o.memtables = config.store.memtables;
+  o.write_buffer_size = config.store.write_buffer_size;
+  o.max_write_buffers = config.store.max_write_buffers;
+  return o;
+}
+
 absl::StatusOr<Store*> CommandContext::OpenStoreOnce(const Config& cfg) {
   if (shared_store) return shared_store;
   if (!owned_store) {
-    StoreOptions o;
-    o.data_dir = cfg.data_dir;
-    ASSIGN_OR_RETURN(owned_store, Store::Open(o));
+    ASSIGN_OR_RETURN(owned_store, Store::Open(StoreOptionsFor(cfg)));
   }
   return owned_store.get();
 }

@@ -23,6 +23,9 @@ namespace salvo {
 
 class Daemon;  // tools/salvo/daemon.h (salvo serve)
 
+// The store options of `config`: its data_dir and [store] memory settings.
+StoreOptions StoreOptionsFor(const Config& config);
+
 struct CommandContext {
   FILE* out = stdout;
   FILE* err = stderr;

@@ -56,9 +56,7 @@ FILE* FrameFile(FrameCookie* ck) {
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, Options options) {
   std::unique_ptr<Daemon> d(new Daemon(config, std::move(options)));
-  StoreOptions so;
-  so.data_dir = config.data_dir;
-  ASSIGN_OR_RETURN(d->store_, Store::Open(so));
+  ASSIGN_OR_RETURN(d->store_, Store::Open(StoreOptionsFor(config)));
   metrics::Metrics().Configure(config.metrics);
   if (config.tracking)
     d->keys_.Set(KeyRingSlot::MakeRing(config.tracking->secret, config.tracking->previous_secrets));

@@ -1,6 +1,9 @@
 #include "engine/config/config.h"
+#include "engine/config/byte_size.h"
 
 #include <gtest/gtest.h>
+
+#include <vector>
 
 #include "absl/strings/match.h"
 
@@ -111,6 +114,56 @@ TEST(ConfigTest, QueueKeepTakesDaysAndRejectsUnknownKeys) {
   EXPECT_TRUE(absl::StrContains(c.status().message(), "invalid duration")) << c.status();
   for (const char* bad : {"d", "-1d", "1d-1h", "1dd", "1.5d"})
     EXPECT_FALSE(ParseConfig(std::string("[queue]\nkeep = \"") + bad + "\"\n", "s").ok()) << bad;
+}
+
+TEST(ConfigTest, StoreMemorySizesAndBounds) {
+  auto c = ParseConfig("data_dir = \"x\"\n", "s.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->store.block_cache, 96u << 20);  // defaults: a 10 M send stays under 256 MB
+  EXPECT_EQ(c->store.memtables, 64u << 20);
+  EXPECT_EQ(c->store.write_buffer_size, 32u << 20);
+  EXPECT_EQ(c->store.max_write_buffers, 3u);
+  c = ParseConfig("[store]\nblock_cache = \"1GB\"\nmemtables = \"512MiB\"\n"
+                  "write_buffer_size = 16777216\nmax_write_buffers = 4\n", "s.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->store.block_cache, 1u << 30);
+  EXPECT_EQ(c->store.memtables, 512u << 20);
+  EXPECT_EQ(c->store.write_buffer_size, 16u << 20);
+  EXPECT_EQ(c->store.max_write_buffers, 4u);
+  // Each error names the key (and the line).
+  struct Bad {
+    const char* toml;
+    const char* says;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {"[store]\nblock_cache = \"64 parsecs\"\n", "s.toml:2: \"store.block_cache\": invalid size"},
+           {"[store]\nblock_cache = \"-1MB\"\n", "store.block_cache"},
+           {"[store]\nblock_cache = \"2TB\"\n", "store.block_cache"},
+           {"[store]\nblock_cache = true\n", "\"store.block_cache\" must be a size"},
+           {"[store]\nblock_cache = \"4MB\"\n", "store.block_cache\": must be between 8MB"},
+           {"[store]\nwrite_buffer_size = \"100KB\"\n", "store.write_buffer_size"},
+           {"[store]\nmax_write_buffers = 1\n", "store.max_write_buffers"},
+           {"[store]\nmax_write_buffers = -2\n", "store.max_write_buffers"},
+           {"[store]\nmemtables = \"8MB\"\n", "store.memtables\": must be at least"},
+           {"[store]\nmemtables = \"128MB\"\n", "store.memtables\": must not be above block_cache"},
+           {"[store]\nblock_cahce = \"64MB\"\n", "unknown key \"store.block_cahce\""},
+       }) {
+    auto r = ParseConfig(b.toml, "s.toml");
+    ASSERT_FALSE(r.ok()) << b.toml;
+    EXPECT_TRUE(absl::StrContains(r.status().message(), b.says)) << r.status();
+  }
+}
+
+TEST(ConfigTest, ByteSizes) {
+  EXPECT_EQ(*ParseByteSize("4096"), 4096u);
+  EXPECT_EQ(*ParseByteSize("4096B"), 4096u);
+  EXPECT_EQ(*ParseByteSize(" 512kb "), 512u << 10);
+  EXPECT_EQ(*ParseByteSize("64MB"), 64u << 20);
+  EXPECT_EQ(*ParseByteSize("64 MiB"), 64u << 20);
+  EXPECT_EQ(*ParseByteSize("1G"), 1u << 30);
+  EXPECT_EQ(*ParseByteSize("1024GB"), uint64_t{1} << 40);
+  for (const char* bad : {"", "MB", "1.5GB", "1025GB", "12XB", "-3", "99999999999999999999"})
+    EXPECT_FALSE(ParseByteSize(bad).ok()) << bad;
 }
 
 TEST(ConfigTest, RelativePathsResolveAgainstConfigDir) {
