@@ -44,6 +44,7 @@ feedback_setup() {
 _feedback_cleanup() {
   if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
   rm -rf "$work"
+}
 # serve_bench_setup BUILD_DIR NAME: for the benchmarks of `salvo serve` with a salvo-sink: sets
 # build (absolute), salvo, sink and tmp (a fresh /tmp/salvo-NAME.XXXX), and an EXIT trap that
 # kills $serve_pid and $sink_pid (when set) and removes tmp.
