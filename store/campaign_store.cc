@@ -19,7 +19,7 @@ namespace salvo {
 namespace {
 
 constexpr uint8_t kCampaignVersion = 1;
-constexpr uint8_t kProgressVersion = 1;
+constexpr uint8_t kProgressVersion = 2;  // 2: ends with the attempt batch; 1 (older): without
 constexpr uint8_t kFlagFinal = 1, kFlagInFlight = 2;
 
 
@@ -69,11 +69,12 @@ void EncodeProgress(const ProgressRecord& r, std::string* out) {
   PutVarint64(out, ZigZag(r.next_retry_us));
   PutLengthPrefixed(out, std::string_view(r.account).substr(0, 128));
   PutLengthPrefixed(out, std::string_view(r.reply).substr(0, 512));
-  PutVarint64(out, r.batch);  // absent in records written before batch markers
+  PutVarint64(out, r.batch);  // version 2
 }
 
 [[nodiscard]] absl::Status DecodeProgress(std::string_view v, ProgressRecord* r) {
-  if (v.size() < 3 || static_cast<uint8_t>(v[0]) != kProgressVersion ||
+  const uint8_t version = v.empty() ? 0 : static_cast<uint8_t>(v[0]);
+  if (v.size() < 3 || version < 1 || version > kProgressVersion ||
       static_cast<uint8_t>(v[1]) > static_cast<uint8_t>(Outcome::kOutsideSegment))
     return Bad("progress", "");
   r->outcome = static_cast<Outcome>(v[1]);
@@ -92,7 +93,7 @@ void EncodeProgress(const ProgressRecord& r, std::string* out) {
   r->account = std::string(acct);
   r->reply = std::string(reply);
   r->batch = 0;
-  if (!v.empty() && !GetVarint64(&v, &r->batch)) return Bad("progress", "");
+  if (version >= 2 && (!GetVarint64(&v, &r->batch) || !v.empty())) return Bad("progress", "");
   return absl::OkStatus();
 }
 
