@@ -28,16 +28,20 @@ mkdir -p "$OUT" "$RSS_WORK"
 JSONL=$OUT/scale.jsonl
 : > "$JSONL"
 for n in "${NS[@]}"; do
-  line=$("$ROOT/perf/send_rss.sh" "$BUILD" "$n" scale | tail -1)
+  out=$("$ROOT/perf/send_rss.sh" "$BUILD" "$n" scale)
+  line=$(grep '^N=' <<<"$out" | tail -1)
+  stages=$(grep '^stages_us/msg' <<<"$out" | tail -1 || true)
   load=$(cut -d' ' -f1-3 /proc/loadavg)
-  /usr/bin/python3 - "$line" "$load" <<'PY' | tee -a "$JSONL"
+  /usr/bin/python3 - "$line" "$load" "$stages" <<'PY' | tee -a "$JSONL"
 import json, sys
 kv = dict(f.split("=", 1) for f in sys.argv[1].split() if "=" in f)
+stages = {k: float(v) for k, v in (f.split("=", 1) for f in sys.argv[3].split()[1:] if "=" in f)}
 num = lambda v: None if v in (None, "?") else float(v.rstrip("s"))
 print(json.dumps({"recipients": int(kv["N"]), "msgs_per_s": num(kv.get("msgs/s")),
                   "cpu_us_per_msg": num(kv.get("cpu_us/msg")), "peak_rss_mb": num(kv.get("rss_mb")),
                   "wall_s": num(kv.get("wall")), "import_s": num(kv.get("import_s")),
-                  "load_avg": sys.argv[2]}, separators=(",", ":")))
+                  "load_avg": sys.argv[2], "stage_cpu_us_per_msg": stages or None},
+                 separators=(",", ":")))
 PY
   # The next N needs the disk more than a later run needs this import.
   [ "${SCALE_KEEP:-0}" = 1 ] || rm -rf "$RSS_WORK/w$n"

@@ -5,11 +5,14 @@
 # ${TMPDIR:-/tmp}/salvo-send-rss), opens that store once more (`salvo lists`) so that the send
 # does not pay for replaying the import's WAL, then sends a copy of it: 20 KB HTML with 10
 # tracked links, 20 connections, 2 workers (as perf/capacity/run.sh). Prints one line:
-#   N=... tag=... rss_mb=... wall=...s msgs/s=... cpu_us/msg=... import_s=...
-# (import_s: the import's wall time when this N was imported, ? for a store made by an older run).
+#   N=... tag=... rss_mb=... wall=...s msgs/s=... cpu_us/msg=... import_s=... load=...
+# (import_s: the import's wall time when this N was imported, ? for a store made by an older run)
+# and, from `salvo send --json` (stage_cpu_us_per_msg), where the CPU per message went:
+#   stages_us/msg scan=... decide=... render=... sign=... smtp=... progress=... other=...
 # Environment: SALVO_BIN (salvo binary to send with, e.g. an older build to compare),
 # SINK_EXTRA (more salvo-sink options, e.g. "--fault-rcpt bench.test=451-4.3.0*1"),
-# TOML_EXTRA (appended to salvo.toml, e.g. '\n[sending]\nretry_base = "3s"').
+# TOML_EXTRA (appended to salvo.toml, e.g. '\n[sending]\nretry_base = "3s"'),
+# PERF_RECORD=FILE (the send runs under `perf record -g -o FILE`; see `perf report -i FILE`).
 # Where the memory goes (1M recipients, this setup): ~45 MB base, the 64 MB RocksDB block cache
 # (filled by the list scan) and the `progress` memtables (32 MB, a second one while flushing).
 set -euo pipefail
@@ -43,15 +46,26 @@ wait_listen $PORT || true
 s=$(date +%s.%N)
 # An older SALVO_BIN may predate preflight (and its --skip-preflight flag).
 SKIP_PF=$($SALVO send --help 2>&1 | grep -q -- --skip-preflight && echo --skip-preflight || true)
-/usr/bin/time -v $SALVO send $SKIP_PF -c salvo.toml --campaign campaign.toml --workers 2 --json \
-  > send.out 2> send.err || { tail send.err; kill $SP; exit 1; }
+PERF=()
+[ -n "${PERF_RECORD:-}" ] && PERF=(perf record -q -g -o "$PERF_RECORD" --)
+"${PERF[@]}" /usr/bin/time -v $SALVO send $SKIP_PF -c salvo.toml --campaign campaign.toml \
+  --workers 2 --json > send.out 2> send.err || { tail send.err; kill $SP; exit 1; }
 e=$(date +%s.%N)
 kill $SP; wait $SP 2>/dev/null || true
 rss=$(grep 'Maximum resident' send.err | awk '{print $NF}')
 u=$(grep 'User time' send.err | awk '{print $NF}')
 sy=$(grep 'System time' send.err | awk '{print $NF}')
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 -c "
+import json
 n=$N; el=$e-$s; cpu=$u+$sy
 print(f'N={n} tag=$TAG rss_mb={$rss/1024:.1f} wall={el:.1f}s msgs/s={n/el:.0f}',
-      f'cpu_us/msg={cpu*1e6/n:.1f} import_s=$(cat import_s 2>/dev/null || echo ?)')"
+      f'cpu_us/msg={cpu*1e6/n:.1f} import_s=$(cat import_s 2>/dev/null || echo ?) load=$LOAD')
+try:
+    st = json.loads(open('send.out').read().strip().splitlines()[-1]).get('stage_cpu_us_per_msg')
+except Exception:
+    st = None
+if st:
+    print('stages_us/msg', ' '.join(f'{k}={st[k]:.2f}' for k in
+          ('scan', 'decide', 'render', 'sign', 'smtp', 'progress', 'other', 'total')))"
 rm -rf $R/data

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/base/latency_histogram.h"
@@ -37,6 +39,38 @@ void SetLatency(const LatencyHistogram& h, CampaignProgress* p) {
   p->latency_p50_ms = h.QuantileUs(0.50) / 1000;
   p->latency_p99_ms = h.QuantileUs(0.99) / 1000;
   p->latency_max_ms = static_cast<double>(h.max_us()) / 1000;
+uint64_t ProcessCpuNs() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto ns = [](const timeval& t) {
+    return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(t.tv_usec) * 1000u;
+  };
+  return ns(ru.ru_utime) + ns(ru.ru_stime);
+}
+
+uint64_t WorkersCpuNs(WorkerGroup* group, uint32_t workers) {
+  uint64_t ns = 0;
+  if (group != nullptr)
+    for (uint32_t i = 0; i < workers; ++i) ns += group->worker(i).CpuNs();
+  return ns;
+}
+
+// The run's CPU per message by stage (StageCpuUs), from the counters and clocks of the run.
+StageCpuUs StageFigures(const RunState& s, uint64_t smtp_ns, uint64_t process_ns) {
+  StageCpuUs c;
+  for (const auto& a : s.accounts) c.messages += a->attempts.load();
+  if (c.messages == 0) return c;
+  c.set = true;
+  const double per = 1e3 * static_cast<double>(c.messages);
+  c.scan = s.cpu.Get(Stage::kScan) / per;
+  c.decide = s.cpu.Get(Stage::kDecide) / per;
+  c.render = s.cpu.Get(Stage::kRender) / per;
+  c.sign = s.cpu.Get(Stage::kSign) / per;
+  c.progress = s.cpu.Get(Stage::kProgress) / per;
+  c.smtp = smtp_ns / per;
+  c.total = process_ns / per;
+  c.other = std::max(0.0, c.total - c.scan - c.decide - c.render - c.sign - c.progress - c.smtp);
+  return c;
 }
 
 }  // namespace
@@ -132,8 +166,10 @@ void SetLatency(const LatencyHistogram& h, CampaignProgress* p) {
     rec.in_flight_at_resume += markers;
     if (!options.campaign_file.empty()) rec.campaign_file = options.campaign_file;
     if (!options.config_file.empty()) rec.config_file = options.config_file;
-    RETURN_IF_ERROR(cstore.Put(rec));
+    // The markers just counted into in_flight_at_resume go in the same write.
+    RETURN_IF_ERROR(cstore.PutClearingAttempts(rec));
   }
+  s.run_number = rec.runs;
 
   CampaignProgress snap;
   snap.id = campaign.id;
@@ -158,6 +194,9 @@ void SetLatency(const LatencyHistogram& h, CampaignProgress* p) {
     s.plan = plan.get();
   }
 
+  s.render.set_stage_cpu(&s.cpu);
+  const uint64_t process_cpu0 = ProcessCpuNs();
+  const uint64_t smtp_cpu0 = WorkersCpuNs(group.get(), workers);
   std::vector<std::unique_ptr<Feeder>> feeders;
   for (uint32_t i = 0; i < workers; ++i)
     feeders.push_back(std::make_unique<Feeder>(&s, i, options.dry_run ? nullptr : &group->worker(i)));
@@ -190,6 +229,8 @@ void SetLatency(const LatencyHistogram& h, CampaignProgress* p) {
   const auto finished = std::chrono::steady_clock::now();  // the last verdict of this run
   s.render.Stop();
   for (auto& t : threads) t.join();
+  snap.stage_cpu = StageFigures(s, WorkersCpuNs(group.get(), workers) - smtp_cpu0,
+                                ProcessCpuNs() - process_cpu0);
   // Every message of this run has been reported (feeders end with nothing in flight); the last
   // run of the process to let go of the workers drains and stops them.
   group.reset();

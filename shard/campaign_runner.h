@@ -41,6 +41,17 @@ struct ThrottleInfo {
   double rate = 0;        // msgs/s per worker after the last cut (0: unlimited again)
 };
 
+// CPU time of one run per message handed to an account (µs), by stage: where a send's CPU goes.
+// smtp: the SMTP workers' threads (shared with other campaigns of the process, if any); other:
+// the rest of the process's CPU during the run (feeding between threads, RocksDB's background
+// flushes and compactions, the monitor). Set at the end of a run that sent something.
+struct StageCpuUs {
+  bool set = false;
+  uint64_t messages = 0;
+  double scan = 0, decide = 0, render = 0, sign = 0, smtp = 0, progress = 0, other = 0;
+  double total = 0;  // the process's CPU during the run
+};
+
 // A snapshot of a campaign, as `salvo campaign status` and the progress line show it.
 struct CampaignProgress {
   std::string id, list, route;
@@ -73,6 +84,7 @@ struct CampaignProgress {
   double time_to_finish_s = -1;
   std::vector<AccountHealth> accounts;
   std::vector<ThrottleInfo> throttles;
+  StageCpuUs stage_cpu;  // `salvo send --json` prints it as "stage_cpu_us_per_msg" when set
 
   // eligible = delivered + bounced + failed + deferred + in_flight (+ would_send in a dry run)
   uint64_t Eligible() const {

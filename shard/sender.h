@@ -107,6 +107,8 @@ class Worker {
   virtual int index() const = 0;
   // True when called on this worker's thread.
   virtual bool InWorkerThread() const = 0;
+  // Thread-safe: CPU time (user + system) of the worker's thread so far, in ns (0: unknown).
+  virtual uint64_t CpuNs() const { return 0; }
 
   // Thread-safe: runs `fn` on the worker's thread soon (FIFO per caller thread). Functions posted
   // after Stop() began are still run during a drain, dropped after an abort.

@@ -1,6 +1,7 @@
 // shard/: WorkerImpl and WorkerGroup — see worker.h and sender.h.
 #include "shard/worker.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -38,9 +39,20 @@ absl::Status WorkerImpl::Start() {
   queue_depth_ = m.queue_depth->WithLabels({std::string(metrics::WorkerLabel(index_))});
   in_flight_ = m.in_flight->WithLabels({std::string(metrics::WorkerLabel(index_))});
   // Metric updates of this worker's thread go to its own slot (no shared cache lines).
-  absl::Status st = loop_.Start(options_.ring_entries, [this] { metrics::SetThreadWorker(index_); });
+  absl::Status st = loop_.Start(options_.ring_entries, [this] {
+    metrics::SetThreadWorker(index_);
+    if (pthread_getcpuclockid(pthread_self(), &cpu_clock_) == 0)
+      has_cpu_clock_.store(true, std::memory_order_release);
+  });
   if (st.ok()) Post([this] { UpdateLoadGauges(); });
   return st;
+}
+
+uint64_t WorkerImpl::CpuNs() const {
+  if (!has_cpu_clock_.load(std::memory_order_acquire)) return 0;
+  timespec ts{};
+  if (clock_gettime(cpu_clock_, &ts) != 0) return 0;  // the thread has ended
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 void WorkerImpl::SetLoadGauges() {

@@ -3,6 +3,9 @@
 // (smtp-check probes a pool) and tests; the runner uses sender.h only.
 #pragma once
 
+#include <time.h>
+
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -28,6 +31,7 @@ class WorkerImpl : public Worker, public PoolHost {
   // Worker
   int index() const override { return index_; }
   bool InWorkerThread() const override { return loop_.InLoopThread(); }
+  uint64_t CpuNs() const override;
   void Post(std::function<void()> fn) override { loop_.Post(std::move(fn)); }
   void Submit(SendRequest req, SendCallback done) override;
   bool HasCapacity(const AccountConfig* account, std::string_view source_ip) const override;
@@ -76,6 +80,8 @@ class WorkerImpl : public Worker, public PoolHost {
   StopMode stop_mode_ = StopMode::kDrain;
   bool quit_sent_ = false;
   metrics::Gauge queue_depth_, in_flight_;
+  std::atomic<bool> has_cpu_clock_{false};
+  clockid_t cpu_clock_ = 0;  // the loop thread's CPU clock, set on it before has_cpu_clock_
 };
 
 }  // namespace salvo

@@ -19,7 +19,7 @@ namespace salvo {
 namespace {
 
 constexpr uint8_t kCampaignVersion = 1;
-constexpr uint8_t kProgressVersion = 1;
+constexpr uint8_t kProgressVersion = 2;  // 2: ends with the attempt batch; 1 (older): without
 constexpr uint8_t kFlagFinal = 1, kFlagInFlight = 2;
 
 
@@ -33,6 +33,21 @@ std::string Prefix(std::string_view campaign) {
   p.push_back('\0');
   return p;
 }
+
+// meta: "attempt" '\0' campaign '\0' [batch (8 bytes BE)]
+std::string AttemptPrefix(std::string_view campaign) {
+  std::string k("attempt", 7);
+  k.push_back('\0');
+  k.append(campaign);
+  k.push_back('\0');
+  return k;
+}
+std::string AttemptKey(std::string_view campaign, uint64_t batch) {
+  std::string k = AttemptPrefix(campaign);
+  PutBe64(&k, batch);
+  return k;
+}
+constexpr size_t kMaxAttemptsPerMarker = 1u << 20;
 
 using S = CampaignState;
 constexpr EnumName<S> kStates[] = {
@@ -54,10 +69,12 @@ void EncodeProgress(const ProgressRecord& r, std::string* out) {
   PutVarint64(out, ZigZag(r.next_retry_us));
   PutLengthPrefixed(out, std::string_view(r.account).substr(0, 128));
   PutLengthPrefixed(out, std::string_view(r.reply).substr(0, 512));
+  PutVarint64(out, r.batch);  // version 2
 }
 
 [[nodiscard]] absl::Status DecodeProgress(std::string_view v, ProgressRecord* r) {
-  if (v.size() < 3 || static_cast<uint8_t>(v[0]) != kProgressVersion ||
+  const uint8_t version = v.empty() ? 0 : static_cast<uint8_t>(v[0]);
+  if (v.size() < 3 || version < 1 || version > kProgressVersion ||
       static_cast<uint8_t>(v[1]) > static_cast<uint8_t>(Outcome::kOutsideSegment))
     return Bad("progress", "");
   r->outcome = static_cast<Outcome>(v[1]);
@@ -75,11 +92,15 @@ void EncodeProgress(const ProgressRecord& r, std::string* out) {
   r->next_retry_us = UnZigZag(n);
   r->account = std::string(acct);
   r->reply = std::string(reply);
+  r->batch = 0;
+  if (version >= 2 && (!GetVarint64(&v, &r->batch) || !v.empty())) return Bad("progress", "");
   return absl::OkStatus();
 }
 
-absl::Status CampaignStore::Put(const CampaignRecord& c) {
-  std::string v;
+namespace {
+void EncodeCampaign(const CampaignRecord& c, std::string* out) {
+  std::string& v = *out;
+  v.clear();
   v.push_back(static_cast<char>(kCampaignVersion));
   v.push_back(static_cast<char>(c.state));
   PutLengthPrefixed(&v, c.list);
@@ -95,9 +116,79 @@ absl::Status CampaignStore::Put(const CampaignRecord& c) {
   PutVarint64(&v, ZigZag(c.scheduled_at));
   PutVarint64(&v, ZigZag(c.next_action_at));
   v.push_back(static_cast<char>((c.auto_resume ? 1 : 0) | (c.skip_preflight ? 2 : 0)));
+}
+}  // namespace
+
+absl::Status CampaignStore::Put(const CampaignRecord& c) {
+  std::string v;
+  EncodeCampaign(c, &v);
   rocksdb::Status s = DbOf(store_)->Put(rocksdb::WriteOptions(), CfOf(store_, Cf::kCampaigns), c.id, v);
   if (!s.ok()) return FromRocks(s, "writing campaign record");
   return absl::OkStatus();
+}
+
+absl::Status CampaignStore::PutClearingAttempts(const CampaignRecord& c) {
+  std::string v;
+  EncodeCampaign(c, &v);
+  std::string lower = AttemptPrefix(c.id), upper = lower;
+  upper.back() = '\1';
+  rocksdb::WriteBatch batch;
+  batch.Put(CfOf(store_, Cf::kCampaigns), c.id, v);
+  batch.DeleteRange(CfOf(store_, Cf::kMeta), lower, upper);
+  rocksdb::Status s = DbOf(store_)->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) return FromRocks(s, "writing campaign record");
+  return absl::OkStatus();
+}
+
+absl::Status CampaignStore::MarkAttempts(std::string_view campaign, uint64_t batch,
+                                         const std::vector<Attempt>& attempts,
+                                         const std::vector<DailyIncrement>& daily) {
+  if (attempts.size() > kMaxAttemptsPerMarker)
+    return absl::InvalidArgumentError("too many messages in one attempt batch");
+  rocksdb::WriteBatch wb;
+  std::string value;
+  for (const Attempt& a : attempts) {
+    value.push_back(static_cast<char>(a.shard & 0xFF));
+    PutLengthPrefixed(&value, a.key);
+  }
+  if (!attempts.empty()) wb.Put(CfOf(store_, Cf::kMeta), AttemptKey(campaign, batch), value);
+  for (const auto& d : daily) {
+    if (d.n == 0) continue;
+    value.clear();
+    PutVarint64(&value, d.n);
+    wb.Merge(CfOf(store_, Cf::kMeta), DailyKey(d.account, d.day), value);
+  }
+  if (wb.Count() == 0) return absl::OkStatus();
+  rocksdb::Status s = DbOf(store_)->Write(rocksdb::WriteOptions(), &wb);
+  if (!s.ok()) return FromRocks(s, "writing attempt markers");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> CampaignStore::OpenAttempts(std::string_view campaign) {
+  uint64_t open = 0;
+  PrefixScan scan(store_, Cf::kMeta, AttemptPrefix(campaign));
+  for (; scan.Valid(); scan.Next()) {
+    std::string_view id = scan.rest();
+    if (id.size() != 8) continue;
+    const uint64_t batch = GetBe64(id);
+    std::vector<uint32_t> shards;
+    std::vector<std::string_view> keys;
+    std::string_view v = scan.value();
+    while (!v.empty()) {
+      const uint32_t shard = static_cast<uint8_t>(v[0]);
+      v.remove_prefix(1);
+      std::string_view key;
+      if (!GetLengthPrefixed(&v, &key)) return Bad("attempt marker", campaign);
+      shards.push_back(shard);
+      keys.push_back(key);
+    }
+    std::vector<std::optional<ProgressRecord>> recs;
+    RETURN_IF_ERROR(GetProgress(campaign, shards, keys, &recs));
+    for (const auto& r : recs)
+      if (!r || r->batch != batch) ++open;
+  }
+  RETURN_IF_ERROR(scan.status("scanning attempt markers"));
+  return open;
 }
 
 namespace {
@@ -269,8 +360,9 @@ absl::Status CampaignStore::GetProgress(std::string_view campaign,
 }
 
 absl::Status CampaignStore::PutProgress(std::string_view campaign, const std::vector<Write>& writes,
-                                        const std::vector<DailyIncrement>& daily) {
-  if (writes.empty() && daily.empty()) return absl::OkStatus();
+                                        const std::vector<DailyIncrement>& daily,
+                                        const std::vector<uint64_t>& done_batches) {
+  if (writes.empty() && daily.empty() && done_batches.empty()) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   std::string key, value;
   for (const auto& w : writes) {
@@ -284,6 +376,7 @@ absl::Status CampaignStore::PutProgress(std::string_view campaign, const std::ve
     PutVarint64(&value, d.n);
     batch.Merge(CfOf(store_, Cf::kMeta), DailyKey(d.account, d.day), value);
   }
+  for (uint64_t b : done_batches) batch.Delete(CfOf(store_, Cf::kMeta), AttemptKey(campaign, b));
   rocksdb::Status s = DbOf(store_)->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "writing progress");
   return absl::OkStatus();
@@ -346,9 +439,11 @@ absl::StatusOr<ProgressCounts> CampaignStore::Count(std::string_view campaign) {
     ++c.total;
     ++c.by_outcome[static_cast<int>(r.outcome)];
     if (r.outcome == Outcome::kDeferred && r.final) ++c.deferred_final;
-    if (r.in_flight) ++c.in_flight;
+    if (r.in_flight) ++c.in_flight;  // a per-recipient marker (stores before batch markers)
     return true;
   }));
+  ASSIGN_OR_RETURN(uint64_t open, OpenAttempts(campaign));
+  c.in_flight += open;
   return c;
 }
 
@@ -356,8 +451,11 @@ absl::Status CampaignStore::Delete(std::string_view id) {
   const std::string prefix = Prefix(id);
   std::string upper = prefix;
   upper.back() = '\1';
+  std::string attempts = AttemptPrefix(id), attempts_end = attempts;
+  attempts_end.back() = '\1';
   rocksdb::WriteBatch batch;
   batch.DeleteRange(CfOf(store_, Cf::kProgress), prefix, upper);
+  batch.DeleteRange(CfOf(store_, Cf::kMeta), attempts, attempts_end);
   batch.Delete(CfOf(store_, Cf::kCampaigns), rocksdb::Slice(id.data(), id.size()));
   batch.Delete(CfOf(store_, Cf::kCampaigns), SnapshotKey(id));
   rocksdb::Status s = DbOf(store_)->Write(rocksdb::WriteOptions(), &batch);

@@ -6,10 +6,18 @@
 //   meta       "daily" '\0' account '\0' YYYY-MM-DD -> varint count: messages handed to the
 //              account on that UTC day, over all runs and campaigns (AccountConfig::daily_limit)
 //
+//   meta       "attempt" '\0' campaign_id '\0' batch(8 bytes BE) -> (u8 shard, lp address_key)*:
+//              the "attempt started" marker of one batch of messages
+//
 // A progress record is written only after the server's reply (or the runner's decision to skip
-// a recipient). Before a message is handed to the SMTP runtime the runner writes an "attempt
-// started" marker (ProgressRecord::in_flight) in the same kind of batch; after kill -9 the markers
-// still set are the messages that may have been delivered twice, and they are re-sent.
+// a recipient). Before a batch of messages is handed to the SMTP runtime the runner writes one
+// "attempt started" marker for the whole batch (MarkAttempts, with the accounts' daily counts);
+// each outcome record names the batch of its attempt (ProgressRecord::batch), and the marker is
+// deleted in the write of the batch's last outcome. After kill -9, the entries of the markers
+// left whose progress record does not name the marker's batch are the messages that may have
+// been delivered without their outcome being recorded (Count().in_flight); they are re-sent.
+// Stores written before batch markers may hold per-recipient markers (ProgressRecord::in_flight);
+// they are counted the same way.
 // All writes are WriteBatches with the WAL on. Trust: records are read back from disk and decoded
 // with bounds checks (a damaged record is an error naming the key).
 #pragma once
@@ -73,13 +81,14 @@ struct ProgressRecord {
   int64_t next_retry_us = 0;     // deferred: when to retry
   std::string account;           // the account that produced the last reply
   std::string reply;             // last reply or reason, sanitized, <= 512 bytes
+  uint64_t batch = 0;            // the attempt batch (marker) this outcome concludes (0: none)
 };
 
 struct ProgressCounts {
   uint64_t total = 0;
   uint64_t by_outcome[8] = {};   // indexed by Outcome (final and interim)
   uint64_t deferred_final = 0;   // kDeferred that gave up (retry_for exceeded)
-  uint64_t in_flight = 0;        // records with the in-flight marker
+  uint64_t in_flight = 0;        // attempts marked and not concluded (markers of a dead run)
 };
 
 // `n` more messages handed to `account` on UTC day `day` ("YYYY-MM-DD").
@@ -116,10 +125,27 @@ class CampaignStore {
     ProgressRecord rec;
   };
   // The `daily` increments are added (a RocksDB merge: never an overwrite, so runs that share an
-  // account in one process, or one after another, add up) in the same batch.
+  // account in one process, or one after another, add up) in the same batch, and the attempt
+  // markers of `done_batches` (every outcome of theirs is in `writes` or written before) deleted.
   [[nodiscard]]
   absl::Status PutProgress(std::string_view campaign, const std::vector<Write>& writes,
-                           const std::vector<DailyIncrement>& daily = {});
+                           const std::vector<DailyIncrement>& daily = {},
+                           const std::vector<uint64_t>& done_batches = {});
+
+  // The "attempt started" marker of batch `batch` (non-zero, unique in the campaign: the runner
+  // uses run number << 32 | sequence) for the messages `attempts`, with the daily increments,
+  // in one write.
+  struct Attempt {
+    uint32_t shard;
+    std::string_view key;
+  };
+  [[nodiscard]]
+  absl::Status MarkAttempts(std::string_view campaign, uint64_t batch,
+                            const std::vector<Attempt>& attempts,
+                            const std::vector<DailyIncrement>& daily);
+  // Put(rec) and the deletion of every attempt marker of the campaign, in one write: a run
+  // starts with the markers of the runs before it counted (CampaignRecord::in_flight_at_resume).
+  [[nodiscard]] absl::Status PutClearingAttempts(const CampaignRecord& rec);
 
   // Daily per-account send counts (0 when none recorded), kept as the sum of the increments.
   [[nodiscard]]
@@ -138,6 +164,9 @@ class CampaignStore {
   [[nodiscard]] absl::Status Delete(std::string_view id);
 
  private:
+  // Messages of the campaign's attempt markers whose outcome does not name the marker's batch.
+  [[nodiscard]] absl::StatusOr<uint64_t> OpenAttempts(std::string_view campaign);
+
   Store* store_;
 };
 

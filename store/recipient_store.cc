@@ -84,17 +84,22 @@ absl::Status RecipientStore::Prepare(std::string_view list, const std::vector<Re
   out->order.clear();
   out->member_order.clear();
   out->arena.clear();
+  out->record_key_at.clear();
   out->member_key_at.clear();
   out->encoded_at.clear();
   const size_t n = batch.size();
+  std::vector<uint8_t> shard(n);
   for (size_t i = 0; i < n; ++i) {
     if (batch[i].key.empty() || batch[i].address.empty()) {
       return absl::InvalidArgumentError("recipient without address key in upsert batch");
     }
     out->order.push_back(static_cast<uint32_t>(i));
+    shard[i] = static_cast<uint8_t>(ShardOf(batch[i].key));
   }
-  // Sorted by key, then by position: a key's first occurrence comes first and is kept.
+  // Sorted by recipients key (shard, key), then by position: a key's first occurrence comes
+  // first and is kept.
   std::sort(out->order.begin(), out->order.end(), [&](uint32_t a, uint32_t b) {
+    if (shard[a] != shard[b]) return shard[a] < shard[b];
     int c = batch[a].key.compare(batch[b].key);
     return c < 0 || (c == 0 && a < b);
   });
@@ -110,7 +115,10 @@ absl::Status RecipientStore::Prepare(std::string_view list, const std::vector<Re
   std::string scratch;
   for (uint32_t i : out->order) {
     const Recipient& r = batch[i];
-    MembersKey(list, ShardOf(r.key), r.key, &scratch);
+    RecipientKey(shard[i], r.key, &scratch);
+    out->record_key_at.emplace_back(out->arena.size(), scratch.size());
+    out->arena.append(scratch);
+    MembersKey(list, shard[i], r.key, &scratch);
     out->member_key_at.emplace_back(out->arena.size(), scratch.size());
     out->arena.append(scratch);
     EncodeRecipient(r, &scratch);
@@ -209,7 +217,7 @@ absl::Status RecipientStore::BuildUpsert(const PreparedBatch& pb, const UpsertOp
 
   // 1. Which recipients exist (keys sorted: one sorted MultiGet).
   std::vector<rocksdb::Slice> keys(n);
-  for (size_t j = 0; j < n; ++j) keys[j] = rocksdb::Slice(rows[pb.order[j]].key);
+  for (size_t j = 0; j < n; ++j) keys[j] = slice_at(pb.record_key_at[j]);
   std::vector<rocksdb::PinnableSlice> rvals(n);
   std::vector<rocksdb::Status> rstat(n);
   db->MultiGet(ro, CfOf(store_, Cf::kRecipients), n, keys.data(), rvals.data(), rstat.data(),
@@ -270,9 +278,9 @@ absl::Status RecipientStore::BuildUpsert(const PreparedBatch& pb, const UpsertOp
       decoded = true;
       EncodeRecipient(merged, &encoded);
       record_changed = encoded != rvals[j].ToStringView();
-      if (record_changed) wb.Put(CfOf(store_, Cf::kRecipients), in.key, encoded);
+      if (record_changed) wb.Put(CfOf(store_, Cf::kRecipients), keys[j], encoded);
     } else {
-      wb.Put(CfOf(store_, Cf::kRecipients), in.key, slice_at(pb.encoded_at[j]));
+      wb.Put(CfOf(store_, Cf::kRecipients), keys[j], slice_at(pb.encoded_at[j]));
       hash_keys.emplace_back();
       AddressHashKey(in.key, &hash_keys.back());
     }
@@ -337,9 +345,10 @@ absl::StatusOr<std::vector<std::string>> RecipientStore::KeysWithHash(uint64_t h
 
 absl::StatusOr<std::optional<Recipient>> RecipientStore::Get(std::string_view address_key) {
   rocksdb::PinnableSlice value;
-  rocksdb::Status s = DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kRecipients),
-                                        rocksdb::Slice(address_key.data(), address_key.size()),
-                                        &value);
+  std::string key;
+  RecipientKey(address_key, &key);
+  rocksdb::Status s =
+      DbOf(store_)->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kRecipients), key, &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocks(s, "reading recipient");
   Recipient r;
@@ -364,13 +373,16 @@ absl::Status RecipientStore::ScanListShard(std::string_view list, uint32_t shard
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(DbOf(store_)->NewIterator(ro, CfOf(store_, Cf::kMembers)));
+  // Recipients keys (shard, address key): the members' order, so one sorted MultiGet reads
+  // neighbouring blocks of this shard.
   std::vector<std::string> keys;
   for (it->Seek(lower); it->Valid() && keys.size() < limit; it->Next()) {
     std::string_view k = it->key().ToStringView();
     if (k.size() <= prefix) continue;
     std::string_view addr = k.substr(prefix);
     if (!after_key.empty() && addr == after_key) continue;
-    keys.emplace_back(addr);
+    keys.emplace_back();
+    RecipientKey(shard, addr, &keys.back());
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scanning members");
   if (keys.empty()) return absl::OkStatus();
@@ -381,13 +393,14 @@ absl::Status RecipientStore::ScanListShard(std::string_view list, uint32_t shard
                          slices.data(), vals.data(), stats.data(), /*sorted_input=*/true);
   out->reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string_view addr = AddressKeyOfRecipientKey(keys[i]);
     if (stats[i].IsNotFound()) {
       return absl::DataLossError(absl::StrCat("list \"", SanitizeForLog(list, 60), "\" member \"",
-                                              SanitizeForLog(keys[i], 200), "\" has no record"));
+                                              SanitizeForLog(addr, 200), "\" has no record"));
     }
     if (!stats[i].ok()) return FromRocks(stats[i], "reading recipients");
     Recipient r;
-    RETURN_IF_ERROR(DecodeRecipient(keys[i], vals[i].ToStringView(), &r));
+    RETURN_IF_ERROR(DecodeRecipient(addr, vals[i].ToStringView(), &r));
     out->push_back(std::move(r));
   }
   return absl::OkStatus();

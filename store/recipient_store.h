@@ -43,14 +43,16 @@ struct UpsertOptions {
 };
 
 // A batch made ready for the store without touching it: deduplicated (first occurrence wins),
-// sorted by key, member keys built and new-record values encoded. An import pipeline prepares
+// sorted by recipients key (shard, then address key: store/record_codec.h RecipientKey), keys
+// built and new-record values encoded. An import pipeline prepares
 // batch k+1 on one thread while another writes batch k. Reusable: Prepare() keeps capacity.
 struct PreparedBatch {
   std::string list;
   const std::vector<Recipient>* rows = nullptr;
-  std::vector<uint32_t> order;             // indices of unique rows, sorted by key
+  std::vector<uint32_t> order;             // indices of unique rows, sorted by recipients key
   std::vector<uint32_t> member_order;      // positions in `order`, sorted by member key
-  std::string arena;                       // member keys and encoded records, back to back
+  std::string arena;                       // keys and encoded records, back to back
+  std::vector<std::pair<uint32_t, uint32_t>> record_key_at;  // per position: (offset, length)
   std::vector<std::pair<uint32_t, uint32_t>> member_key_at;  // per position: (offset, length)
   std::vector<std::pair<uint32_t, uint32_t>> encoded_at;     // per position: (offset, length)
   uint64_t duplicate = 0;

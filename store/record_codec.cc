@@ -30,6 +30,13 @@ uint64_t GetFixed64(std::string_view in) {
   return v;
 }
 
+uint64_t GetBe64(std::string_view in) {
+  if (in.size() < 8) return 0;
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
 void PutBe64(std::string* out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -150,6 +157,13 @@ absl::Status DecodeSuppression(std::string_view key, std::string_view in, Suppre
   e->source.assign(source);
   e->detail.assign(detail);
   return absl::OkStatus();
+}
+
+void RecipientKey(uint32_t shard, std::string_view address_key, std::string* out) {
+  out->clear();
+  out->reserve(1 + address_key.size());
+  out->push_back(static_cast<char>(shard));
+  out->append(address_key);
 }
 
 void MembersKey(std::string_view list, uint32_t shard, std::string_view address_key,

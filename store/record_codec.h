@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "engine/base/recipient.h"
+#include "engine/base/shard.h"
 #include "store/suppression_store.h"
 
 namespace salvo {
@@ -35,6 +36,7 @@ bool GetLengthPrefixed(std::string_view* in, std::string_view* s);
 void PutFixed64(std::string* out, uint64_t v);
 uint64_t GetFixed64(std::string_view in);  // 0 unless `in` is exactly 8 bytes
 void PutBe64(std::string* out, uint64_t v);
+uint64_t GetBe64(std::string_view in);  // the first 8 bytes, big-endian (0 if shorter)
 
 // Recipient value: version, flags, address, opted_in_at, consent_source, consent_ip, field count,
 // then (name, value) pairs in name order. r.fields must be sorted with unique names.
@@ -49,6 +51,18 @@ bool RecipientHasConsent(std::string_view value);
 void EncodeSuppression(const SuppressionEntry& e, std::string* out);
 [[nodiscard]]
 absl::Status DecodeSuppression(std::string_view key, std::string_view value, SuppressionEntry* e);
+
+// Recipients key (store schema 2): shard(1 byte) address_key, so that one shard's recipients
+// are contiguous in key order and a send's scan of a shard reads neighbouring blocks. The one
+// encoder of Cf::kRecipients keys: upserts, reads, the importer and the migration all use it.
+void RecipientKey(uint32_t shard, std::string_view address_key, std::string* out);
+inline void RecipientKey(std::string_view address_key, std::string* out) {
+  RecipientKey(ShardOf(address_key), address_key, out);
+}
+// The address key inside a recipients key (empty when the key is too short).
+inline std::string_view AddressKeyOfRecipientKey(std::string_view key) {
+  return key.size() < 2 ? std::string_view() : key.substr(1);
+}
 
 // Members key: list '\0' shard(1 byte) address_key. List names never contain '\0'.
 void MembersKey(std::string_view list, uint32_t shard, std::string_view address_key,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -31,7 +32,9 @@
 namespace salvo {
 namespace {
 
-constexpr const char* kCfNames[] = {"default",     "recipients", "members", "lists",
+// Cf::kRecipients is "recipients_by_shard" since store schema 2 (keys shard, address key);
+// schema 1's "recipients" (keys: address key) is migrated into it on open.
+constexpr const char* kCfNames[] = {"default", "recipients_by_shard", "members", "lists",
                                     "suppression", "campaigns",  "progress", "events", "meta",
                                     "addr_hash",   "queue",      "queue_body", "queue_due",
                                     "queue_state", "queue_addr"};
@@ -145,9 +148,9 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
     case Cf::kRecipients:
     case Cf::kMembers:
     case Cf::kProgress:
-      // `progress` is written twice per message by a send (in-flight marker, then outcome) and
-      // read back only on resume: small memtables keep a send's memory low (32 MB ones were a
-      // third of a 1 M send's peak RSS); flushing every few seconds costs little.
+      // `progress` is written once per message by a send (its outcome; the attempt markers are
+      // one per batch, in `meta`) and read back only on resume: small memtables keep a send's
+      // memory low (32 MB ones were a third of a 1 M send's peak RSS).
       o.write_buffer_size = which == Cf::kProgress ? so.write_buffer_size / 4 : so.write_buffer_size;
       o.max_write_buffer_number = static_cast<int>(so.max_write_buffers);
       // Imports look up mostly new keys: a memtable bloom filter answers those misses without
@@ -180,6 +183,72 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
   return o;
 }
 
+constexpr const char* kLegacyRecipientsCf = "recipients";  // schema 1
+// meta "schema\0version": the store's key layout, a decimal number (absent: 1).
+//   1  recipients keyed by address key (column family "recipients")
+//   2  recipients keyed by shard, address key (RecipientKey; "recipients_by_shard")
+constexpr int kSchemaVersion = 2;
+const std::string& SchemaVersionKey() {
+  static const std::string k = std::string("schema", 6) + '\0' + "version";
+  return k;
+}
+
+// Copies schema 1's recipients into Cf::kRecipients under their new keys, then records schema 2
+// (fsynced) and drops the old column family. The copy is written without the WAL and flushed
+// before the version is: a crash before that leaves schema 1, and the next open copies again
+// (the same puts); a crash after it leaves only the drop to do. `legacy` may be null (no
+// schema 1 data). Runs inside Store::Open, before anything else can read or write.
+[[nodiscard]]
+absl::Status MigrateSchema(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* recipients,
+                           rocksdb::ColumnFamilyHandle* meta, rocksdb::ColumnFamilyHandle* legacy) {
+  std::string v;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, SchemaVersionKey(), &v);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the store's schema version");
+  const int version = s.ok() ? std::atoi(v.c_str()) : 1;
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the store's schema version is ", SanitizeForLog(v, 20), "; this salvo knows ",
+                     kSchemaVersion, " (written by a newer release?)"));
+  }
+  if (version < kSchemaVersion && legacy != nullptr) {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, legacy));
+    rocksdb::WriteOptions no_wal;
+    no_wal.disableWAL = true;
+    rocksdb::WriteBatch wb;
+    std::string key;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      RecipientKey(std::string_view(it->key().data(), it->key().size()), &key);
+      wb.Put(recipients, key, it->value());
+      if (wb.GetDataSize() >= (8u << 20)) {
+        s = db->Write(no_wal, &wb);
+        if (!s.ok()) return FromRocks(s, "migrating recipients to schema 2");
+        wb.Clear();
+      }
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading schema 1 recipients");
+    s = db->Write(no_wal, &wb);
+    if (s.ok()) {
+      rocksdb::FlushOptions fo;
+      fo.wait = true;
+      s = db->Flush(fo, recipients);
+    }
+    if (!s.ok()) return FromRocks(s, "migrating recipients to schema 2");
+  }
+  if (version < kSchemaVersion) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db->Put(wo, meta, SchemaVersionKey(), std::to_string(kSchemaVersion));
+    if (!s.ok()) return FromRocks(s, "writing the store's schema version");
+  }
+  if (legacy != nullptr) {
+    s = db->DropColumnFamily(legacy);
+    if (!s.ok()) return FromRocks(s, "dropping schema 1's recipients");
+  }
+  return absl::OkStatus();
+}
+
 // Stores written before the addr_hash index existed get it once, built from the recipients' keys
 // (an idempotent scan: a kill during it just repeats it at the next open).
 [[nodiscard]]
@@ -199,7 +268,8 @@ absl::Status EnsureAddressHashIndex(rocksdb::DB* db, rocksdb::ColumnFamilyHandle
   std::string key;
   uint64_t n = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    AddressHashKey(std::string_view(it->key().data(), it->key().size()), &key);
+    AddressHashKey(AddressKeyOfRecipientKey(std::string_view(it->key().data(), it->key().size())),
+                   &key);
     wb.Put(index, key, rocksdb::Slice());
     if (++n % 65536 == 0) {
       s = db->Write(rocksdb::WriteOptions(), &wb);
@@ -277,6 +347,23 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   }
   store->db_ = db;
   store->cfs_ = std::move(handles);
+  // Schema 1's recipients, if any (opened above as a column family this release does not use).
+  rocksdb::ColumnFamilyHandle* legacy = nullptr;
+  size_t legacy_at = 0;
+  for (size_t i = static_cast<size_t>(Cf::kCount); i < store->cfs_.size(); ++i) {
+    if (store->cfs_[i]->GetName() == kLegacyRecipientsCf) {
+      legacy = store->cfs_[i];
+      legacy_at = i;
+    }
+  }
+  if (absl::Status st =
+          MigrateSchema(db, store->cf(Cf::kRecipients), store->cf(Cf::kMeta), legacy);
+      !st.ok())
+    return st;
+  if (legacy != nullptr) {
+    db->DestroyColumnFamilyHandle(legacy);
+    store->cfs_.erase(store->cfs_.begin() + static_cast<ptrdiff_t>(legacy_at));
+  }
   if (absl::Status st = EnsureAddressHashIndex(db, store->cf(Cf::kRecipients), store->cf(Cf::kMeta),
                                                store->cf(Cf::kAddrHash));
       !st.ok())

@@ -2,7 +2,9 @@
 // process gets an error naming the holder (pid and command), never RocksDB's raw lock message.
 //
 // Column families (key layout documented in store/README.md):
-//   recipients   address_key -> Recipient record (address, consent, fields)
+//   recipients   shard(1 byte) address_key -> Recipient record (address, consent, fields);
+//                RocksDB name "recipients_by_shard" (schema 2: a shard's recipients contiguous;
+//                key built only by RecipientKey, store/record_codec.h)
 //   members      list '\0' shard(1 byte) address_key -> import run marker (range scan per
 //                list and shard)
 //   lists        list -> member count (fixed64)
@@ -10,7 +12,7 @@
 //   campaigns    campaign_id -> campaign record (state, counters)      (store/campaign_store.h)
 //   progress     campaign_id '\0' shard(1 byte) address_key -> outcome record
 //   events       event id / time-ordered keys -> click, open, webhook events (store/event_store.h)
-//   meta         misc (schema version, dedup markers)
+//   meta         misc (schema version "schema\0version", dedup markers, attempt markers)
 //   addr_hash    AddressHash(address_key) (8 bytes BE) address_key -> "" : resolves the recipient
 //                named by a VERP bounce tag (engine/links/token.h); written with new recipients
 //   queue        message id -> queue entry (one recipient each; store/queue_store.h)

@@ -53,7 +53,17 @@ std::string CampaignProgress::ToJson() const {
                     JsonString(t.domain), ",\"events\":", t.events, ",\"rate\":",
                     absl::StrFormat("%.2f", t.rate), "}");
   }
-  absl::StrAppend(&j, "]}");
+  absl::StrAppend(&j, "]");
+  if (stage_cpu.set) {
+    const StageCpuUs& c = stage_cpu;
+    absl::StrAppend(&j, ",\"stage_cpu_us_per_msg\":",
+                    absl::StrFormat("{\"messages\":%d,\"scan\":%.2f,\"decide\":%.2f,"
+                                    "\"render\":%.2f,\"sign\":%.2f,\"smtp\":%.2f,"
+                                    "\"progress\":%.2f,\"other\":%.2f,\"total\":%.2f}",
+                                    c.messages, c.scan, c.decide, c.render, c.sign, c.smtp,
+                                    c.progress, c.other, c.total));
+  }
+  absl::StrAppend(&j, "}");
   return j;
 }
 

@@ -18,6 +18,7 @@ void DecisionApplier::Record(RunItem* item, Outcome o, bool final, std::string r
   p.in_flight = false;
   p.reply = SanitizeForLog(reply, 512);
   if (item->acct >= 0) p.account = s_->accounts[item->acct]->cfg->name;
+  if (item->batch != 0) p.batch = item->batch;
   item->prog = p;
   if (!s_->dry_run) {
     Counters(item->acct, item->ip).For(o).Inc();
@@ -38,9 +39,11 @@ void DecisionApplier::Guard(const RunItem* item, bool bounced, int64_t now) {
 }
 
 bool DecisionApplier::Flush() {
-  if (writes_.empty()) return true;
-  absl::Status st = s_->cstore->PutProgress(s_->campaign->id, writes_);
+  if (writes_.empty() && done_batches_.empty()) return true;
+  StageTimer progress_cpu(&s_->cpu, Stage::kProgress);
+  absl::Status st = s_->cstore->PutProgress(s_->campaign->id, writes_, {}, done_batches_);
   writes_.clear();
+  done_batches_.clear();
   if (!st.ok()) {
     s_->Fatal(st);
     return false;
@@ -57,6 +60,7 @@ void DecisionApplier::Defer(RunItem* item, ProgressRecord p, bool give_up, int64
   p.next_retry_us = give_up ? 0 : next_retry_us;
   p.reply = SanitizeForLog(reply, 512);
   if (item->acct >= 0) p.account = s_->accounts[item->acct]->cfg->name;
+  if (item->batch != 0) p.batch = item->batch;
   item->prog = p;
   Counters(item->acct, item->ip).For(Outcome::kDeferred).Inc();
   writes_.push_back({item->r.shard, item->r.key, std::move(p)});
@@ -101,8 +105,9 @@ std::optional<int64_t> DecisionApplier::Apply(RunItem* item, const SendReport& r
           st.Pause(s_->store, d.pause_reason, why, now / 1'000'000, d.pause_until);
       if (!changed.ok()) s_->Fatal(changed.status());
       item->acct = -1;
-      if (item->prog) {  // the message was not accepted: clear the in-flight marker
+      if (item->prog) {  // the message was not accepted: its attempt is concluded
         item->prog->in_flight = false;
+        if (item->batch != 0) item->prog->batch = item->batch;
         writes_.push_back({item->r.shard, item->r.key, *item->prog});
       }
       return now;

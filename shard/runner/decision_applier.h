@@ -35,6 +35,10 @@ class DecisionApplier {
   std::optional<int64_t> Apply(RunItem* item, const SendReport& rep, int64_t now,
                                double unit_random);
 
+  // Every message of attempt batch `batch` has its outcome buffered (or written): its marker
+  // is deleted with the next Flush().
+  void BatchDone(uint64_t batch) { done_batches_.push_back(batch); }
+
   // Writes the buffered progress records. False (and RunState::Fatal) on a store error.
   [[nodiscard]] bool Flush();
 
@@ -54,6 +58,7 @@ class DecisionApplier {
   EgressChooser* egress_;
   uint32_t index_;
   std::vector<CampaignStore::Write> writes_;
+  std::vector<uint64_t> done_batches_;
   absl::flat_hash_map<int, metrics::MessageCounters> counters_;
 };
 

@@ -75,6 +75,7 @@ void Feeder::Run() {
 
 bool Feeder::Scan(size_t want, std::vector<ItemPtr>* batch) {
   const size_t limit = std::clamp<size_t>(want, 64, s_->config->sending.batch_size);
+  StageTimer scan_cpu(&s_->cpu, Stage::kScan);
   std::vector<Recipient> rs;
   while (rs.empty()) {
     if (shard_pos_ >= shards_.size()) {
@@ -100,6 +101,8 @@ bool Feeder::Scan(size_t want, std::vector<ItemPtr>* batch) {
     s_->Fatal(st);
     return false;
   }
+  scan_cpu.Stop();
+  StageTimer decide_cpu(&s_->cpu, Stage::kDecide);
   const int64_t now = RunnerNowUs();
   for (size_t i = 0; i < rs.size(); ++i) {
     auto& p = progress[i];
@@ -148,6 +151,9 @@ void Feeder::PushHeap(ItemPtr item) {
 
 // A recipient whose record was removed meanwhile is recorded as failed and leaves the batch.
 bool Feeder::Reload(std::vector<ItemPtr>* batch) {
+  if (std::none_of(batch->begin(), batch->end(), [](const ItemPtr& i) { return i->slim; }))
+    return true;
+  StageTimer scan_cpu(&s_->cpu, Stage::kScan);
   size_t kept = 0;
   for (size_t i = 0; i < batch->size(); ++i) {
     ItemPtr& item = (*batch)[i];
@@ -175,6 +181,7 @@ bool Feeder::Reload(std::vector<ItemPtr>* batch) {
 }
 
 bool Feeder::Dispatch(std::vector<ItemPtr> batch) {
+  StageTimer decide_cpu(&s_->cpu, Stage::kDecide);
   std::vector<std::string_view> keys;
   for (const auto& it : batch) keys.push_back(it->r.key);
   std::vector<bool> suppressed;
@@ -211,8 +218,9 @@ bool Feeder::Dispatch(std::vector<ItemPtr> batch) {
     }
     ready.push_back({std::move(item), std::make_shared<RenderedMessage>()});
   }
-  // Render (and sign) them, idle threads helping; then the markers of the rendered ones.
-  std::vector<CampaignStore::Write> markers;
+  decide_cpu.Stop();
+  // Render (and sign) them, idle threads helping; then one marker for the rendered ones.
+  std::vector<CampaignStore::Attempt> attempts;
   if (!ready.empty()) {
     RenderBoard::Job job;
     job.compiled = s_->compiled.get();
@@ -232,10 +240,7 @@ bool Feeder::Dispatch(std::vector<ItemPtr> batch) {
                         absl::StrCat("render: ", job.status[i].message()));
         continue;
       }
-      ProgressRecord marker = item->prog.value_or(ProgressRecord{});
-      if (!item->prog) marker.final = false;
-      marker.in_flight = true;
-      markers.push_back({item->r.shard, item->r.key, marker});
+      attempts.push_back({item->r.shard, item->r.key});
       if (kept != i) ready[kept] = std::move(ready[i]);
       ++kept;
     }
@@ -263,7 +268,11 @@ bool Feeder::Dispatch(std::vector<ItemPtr> batch) {
       w->n++;
     }
   }
-  st = s_->cstore->PutProgress(s_->campaign->id, markers, daily);
+  const uint64_t batch_id = s_->NextAttemptBatch();
+  {
+    StageTimer progress_cpu(&s_->cpu, Stage::kProgress);
+    st = s_->cstore->MarkAttempts(s_->campaign->id, batch_id, attempts, daily);
+  }
   if (!st.ok()) {
     s_->Fatal(st);
     return false;
@@ -284,17 +293,21 @@ bool Feeder::Dispatch(std::vector<ItemPtr> batch) {
       item->prog->final = false;
     }
     item->prog->in_flight = true;
+    item->batch = batch_id;
     inflight_.emplace(id, std::move(r.item));
   }
+  batch_left_[batch_id] = static_cast<uint32_t>(ready.size());
   s_->in_flight += static_cast<int64_t>(reqs->size());
   worker_->Post([this, reqs] {
     for (auto& req : *reqs)
       worker_->Submit(std::move(req), [this](const SendReport& rep) {
+        bool wake;
         {
           std::lock_guard<std::mutex> l(mu_);
           reports_.push_back(rep);
+          wake = reports_.size() == wake_at_;
         }
-        cv_.notify_one();
+        if (wake) cv_.notify_one();
       });
   });
   return true;
@@ -375,7 +388,11 @@ bool Feeder::RecipientWindowOpen(const Recipient& r, int64_t now) {
 
 void Feeder::WaitReports(int64_t us) {
   std::unique_lock<std::mutex> l(mu_);
-  cv_.wait_for(l, std::chrono::microseconds(us), [&] { return !reports_.empty(); });
+  // Woken once a batch of reports is in (or all of the in-flight ones when fewer), not per
+  // report: one wake-up, one progress write and one refill per batch.
+  wake_at_ = std::clamp<size_t>(std::min(window_ / 4, inflight_.size()), 1, kMaxReportBatch);
+  cv_.wait_for(l, std::chrono::microseconds(us), [&] { return reports_.size() >= wake_at_; });
+  wake_at_ = 1;
 }
 
 void Feeder::DrainReports() {
@@ -384,6 +401,8 @@ void Feeder::DrainReports() {
     std::lock_guard<std::mutex> l(mu_);
     reps.swap(reports_);
   }
+  if (reps.empty()) return;
+  StageTimer decide_cpu(&s_->cpu, Stage::kDecide);
   const int64_t now = RunnerNowUs();
   std::uniform_real_distribution<double> unit(0, 1);
   for (const auto& rep : reps) {
@@ -395,9 +414,15 @@ void Feeder::DrainReports() {
     if (rep.transaction > absl::ZeroDuration())
       latency_.RecordNs(absl::ToInt64Nanoseconds(rep.transaction));
     egress_.Done(*item);
+    const uint64_t batch = item->batch;
     if (std::optional<int64_t> due = applier_.Apply(item.get(), rep, now, unit(rng_))) {
       item->due = *due;
       PushHeap(std::move(item));
+    }
+    // The batch's last outcome is buffered: its marker goes with the next Flush.
+    if (auto b = batch_left_.find(batch); b != batch_left_.end() && --b->second == 0) {
+      batch_left_.erase(b);
+      applier_.BatchDone(batch);
     }
   }
 }

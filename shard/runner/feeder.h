@@ -23,8 +23,8 @@ namespace salvo {
 // WorkerOfShard(shard, workers) == its index, scans their members in key order in batches
 // (never the whole list in memory), skips recipients with a final outcome from an earlier run,
 // evaluates segment and consent, checks global suppression at send time, picks the egress,
-// renders (on the run's render board), writes "attempt started" markers with the accounts'
-// daily counts, and submits to its worker. Reports come back on the worker thread and are applied
+// renders (on the run's render board), writes one "attempt started" marker per batch with the
+// accounts' daily counts, and submits to its worker. Reports come back on the worker thread and are applied
 // here (DecisionApplier). In memory: a window of in-flight messages and a bounded delay heap.
 class Feeder {
  public:
@@ -80,11 +80,15 @@ class Feeder {
   size_t window_ = 256;
   std::vector<ItemPtr> heap_;
   absl::flat_hash_map<uint64_t, ItemPtr> inflight_;
+  absl::flat_hash_map<uint64_t, uint32_t> batch_left_;  // attempt batch -> messages unreported
   uint64_t next_id_ = 1;
   std::mt19937 rng_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<SendReport> reports_;  // guarded by mu_
+  // WaitReports wakes when this many reports are in (guarded by mu_); 1 when not waiting.
+  size_t wake_at_ = 1;
+  static constexpr size_t kMaxReportBatch = 256;
   absl::flat_hash_map<std::string, absl::TimeZone> zones_;  // per_recipient_tz, bounded
   LatencyHistogram latency_;  // transactions of the applied reports (one per feeder: no lock)
 };

@@ -13,6 +13,7 @@
 #include "engine/base/thread_cpu.h"
 #include "engine/mime/compiled_campaign.h"
 #include "engine/mime/rendered_message.h"
+#include "shard/runner/stage_cpu.h"
 
 namespace salvo {
 
@@ -52,12 +53,15 @@ class RenderBoard {
     }
     const uint64_t t0 = ThreadCpuNs();
     size_t mine = 0;
+    uint64_t sign_ns = 0;
     for (size_t i; (i = job->next.fetch_add(1)) < n; ++mine) {
-      RenderOne(job, i);
+      sign_ns += RenderOne(job, i);
       job->done.fetch_add(1);
     }
     if (mine > 0) {  // running average of one message's render CPU time
-      const uint64_t ns = (ThreadCpuNs() - t0) / mine;
+      const uint64_t all = ThreadCpuNs() - t0;
+      AddCpu(all, sign_ns);
+      const uint64_t ns = all / mine;
       avg_ns_.store((avg_ns_.load(std::memory_order_relaxed) * 3 + ns) / 4,
                     std::memory_order_relaxed);
     }
@@ -88,13 +92,18 @@ class RenderBoard {
         continue;
       }
       l.unlock();
-      RenderOne(job, i);
+      const uint64_t t0 = ThreadCpuNs();
+      const uint64_t sign_ns = RenderOne(job, i);
+      AddCpu(ThreadCpuNs() - t0, sign_ns);
       // The owner may return (and free *job) as soon as done reaches n: job is not used after.
       const bool last = job->done.fetch_add(1) + 1 == n;
       l.lock();
       if (last) done_cv_.notify_all();
     }
   }
+
+  // Where the CPU time of rendering (kRender) and signing (kSign) is added; null: nowhere.
+  void set_stage_cpu(StageCpu* cpu) { cpu_ = cpu; }
 
   void Stop() {
     std::lock_guard<std::mutex> l(mu_);
@@ -104,8 +113,15 @@ class RenderBoard {
 
  private:
   // Renders message i and observes salvo_render_seconds (the whole render, signing included)
-  // and salvo_dkim_sign_seconds{algorithm} (the signing alone, timed by the renderer).
-  static void RenderOne(Job* job, size_t i);
+  // and salvo_dkim_sign_seconds{algorithm} (the signing alone, timed by the renderer). Returns
+  // the nanoseconds spent signing.
+  static uint64_t RenderOne(Job* job, size_t i);
+  void AddCpu(uint64_t all_ns, uint64_t sign_ns) {
+    if (cpu_ == nullptr) return;
+    sign_ns = std::min(sign_ns, all_ns);
+    cpu_->Add(Stage::kRender, all_ns - sign_ns);
+    cpu_->Add(Stage::kSign, sign_ns);
+  }
 
   static constexpr uint64_t kShareNs = 4'000'000;
   static constexpr uint64_t kShareEachNs = 100'000;
@@ -116,6 +132,7 @@ class RenderBoard {
   std::vector<Job*> jobs_;  // published, guarded by mu_
   bool stop_ = false;       // guarded by mu_
   std::atomic<int> idle_{0};
+  StageCpu* cpu_ = nullptr;
 };
 
 }  // namespace salvo

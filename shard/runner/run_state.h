@@ -19,6 +19,7 @@
 #include "shard/account_state.h"
 #include "shard/campaign_runner.h"
 #include "shard/runner/render_board.h"
+#include "shard/runner/stage_cpu.h"
 #include "store/campaign_store.h"
 #include "store/recipient_store.h"
 #include "store/suppression_store.h"
@@ -67,6 +68,7 @@ struct RunState {
   bool dry_run = false;
   uint32_t workers = 1;
   RenderBoard render;
+  StageCpu cpu;  // CPU time per stage, all threads of the run (render and sign: the board's)
   std::vector<std::unique_ptr<RunAccount>> accounts;
   const SendWindow* window = nullptr;  // the campaign's send window (null: always open)
   const DayPlan* plan = nullptr;       // engaged first: who is sent today (null: everyone)
@@ -79,6 +81,12 @@ struct RunState {
   std::atomic<int64_t> verdicts{0};
   std::atomic<int64_t> throttle_events{0};
   std::atomic<int64_t> held_window{0};  // left for later: their send window is closed
+
+  // Attempt batches: ids run_number << 32 | sequence, unique in the campaign (CampaignRecord::runs
+  // counts every start and resume).
+  uint64_t run_number = 0;
+  std::atomic<uint32_t> batch_seq{0};
+  uint64_t NextAttemptBatch() { return (run_number << 32) | (batch_seq.fetch_add(1) + 1); }
 
   std::atomic<int> stop{0};  // a StopKind
   std::mutex mu;

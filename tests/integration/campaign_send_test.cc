@@ -8,6 +8,7 @@
 
 #include "store/run_control.h"
 #include "tests/integration/campaign_fixture.h"
+#include "tests/store/schema1_layout.h"
 
 namespace salvo::test {
 namespace {
@@ -125,6 +126,29 @@ TEST(CampaignSend, SegmentAndDryRun) {
   RunResult b = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", t.config, "--campaign", bad});
   EXPECT_NE(b.exit_code, 0);
   EXPECT_NE(b.err.find("segment:1:8: expected value"), std::string::npos) << b.err;
+}
+
+// A store written before the key-order change (schema 1: recipients keyed by address key) is
+// migrated when `salvo send` opens it, and the send reaches every eligible recipient once.
+TEST(CampaignSend, Schema1StoreMigratesAndSendsExactlyOnce) {
+  OneSink t;
+  Population pop = Populate(t.dir.File("data"), "l", 3000, "o");
+  {
+    auto store = Store::Open({t.dir.File("data")});
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_NO_FATAL_FAILURE(RewriteAsSchema1(store->get()));
+  }
+  std::string c = CampaignFile(t.dir, "old", "l");
+  RunResult r = RunProcess({SalvoBin(), "send", "--skip-preflight", "-c", t.config, "--campaign", c,
+                            "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(JsonInt(r.out, "delivered"), static_cast<int64_t>(pop.eligible.size())) << r.out;
+  auto got = t.sink.StopAndRead();
+  EXPECT_EQ(got.size(), pop.eligible.size());
+  for (const auto& [addr, cp] : got) {
+    EXPECT_TRUE(pop.eligible.count(addr)) << addr;
+    EXPECT_EQ(cp.first, 1) << addr;
+  }
 }
 
 TEST(CampaignSend, UnsubscribeDuringSendIsHonoured) {

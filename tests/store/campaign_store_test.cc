@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/base/shard.h"
 #include "store/link_store.h"
 #include "tests/testlib/testlib.h"
 
@@ -101,6 +102,59 @@ TEST(CampaignStore, DailyCountsPersistPerAccountAndDay) {
   EXPECT_EQ(CampaignStore::UtcDay(0), "1970-01-01");
   EXPECT_EQ(CampaignStore::UtcDay(1764201599), "2025-11-26");
   EXPECT_EQ(CampaignStore::UtcDay(1764201600), "2025-11-27");
+}
+
+// One "attempt started" marker per batch: its messages count as in flight until their outcome
+// names the batch; the marker goes with the batch's last outcome, or when a run starts.
+TEST(CampaignStore, AttemptMarkersPerBatch) {
+  test::TempDir dir;
+  auto store = Store::Open({dir.path()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  CampaignStore cs(store->get());
+  const std::vector<std::string> keys = {"a@x.test", "b@x.test", "c@x.test"};
+  std::vector<CampaignStore::Attempt> attempts;
+  for (const auto& k : keys) attempts.push_back({ShardOf(k), k});
+  const uint64_t b1 = (uint64_t{1} << 32) | 1, b2 = (uint64_t{1} << 32) | 2;
+  ASSERT_TRUE(cs.MarkAttempts("c", b1, attempts, {{"acct", "2026-12-04", 3}}).ok());
+  ASSERT_TRUE(cs.MarkAttempts("cd", b1, {attempts[0]}, {}).ok());  // another campaign
+  EXPECT_EQ(cs.GetDailyCount("acct", "2026-12-04").value_or(0), 3u);
+  EXPECT_EQ(cs.Count("c")->in_flight, 3u);
+  // a: delivered in b1. b: deferred in b1, then sent again in b2 (no outcome yet). c: an outcome
+  // of an older attempt (batch 0) does not conclude b1.
+  ProgressRecord done;
+  done.outcome = Outcome::kDelivered;
+  done.final = true;
+  done.batch = b1;
+  ProgressRecord deferred = done;
+  deferred.outcome = Outcome::kDeferred;
+  deferred.final = false;
+  ProgressRecord older = done;
+  older.batch = 0;
+  ASSERT_TRUE(cs.PutProgress("c", {{attempts[0].shard, keys[0], done},
+                                   {attempts[1].shard, keys[1], deferred},
+                                   {attempts[2].shard, keys[2], older}})
+                  .ok());
+  ASSERT_TRUE(cs.MarkAttempts("c", b2, {attempts[1]}, {}).ok());
+  EXPECT_EQ(cs.Count("c")->in_flight, 2u);  // c in b1, b in b2
+  std::vector<std::optional<ProgressRecord>> got;
+  ASSERT_TRUE(cs.GetProgress("c", {attempts[0].shard}, {keys[0]}, &got).ok());
+  ASSERT_TRUE(got[0].has_value());
+  EXPECT_EQ(got[0]->batch, b1);
+  // b1 concluded: its marker is deleted with the last outcome.
+  done.batch = b1;
+  ASSERT_TRUE(cs.PutProgress("c", {{attempts[2].shard, keys[2], done}}, {}, {b1}).ok());
+  EXPECT_EQ(cs.Count("c")->in_flight, 1u);
+  // A run starts: the markers left are counted by the caller and cleared with its record.
+  CampaignRecord rec;
+  rec.id = "c";
+  rec.list = "l";
+  rec.in_flight_at_resume = 1;
+  ASSERT_TRUE(cs.PutClearingAttempts(rec).ok());
+  EXPECT_EQ(cs.Count("c")->in_flight, 0u);
+  EXPECT_EQ(cs.Count("cd")->in_flight, 1u);
+  EXPECT_EQ(cs.Get("c")->value().in_flight_at_resume, 1u);
+  ASSERT_TRUE(cs.Delete("cd").ok());
+  EXPECT_EQ(cs.Count("cd")->in_flight, 0u);
 }
 
 TEST(CampaignStore, ProgressBatchesCountsAndIsolation) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -13,6 +14,7 @@
 #include "engine/base/address.h"
 #include "engine/base/shard.h"
 #include "rocksdb/db.h"
+#include "tests/store/schema1_layout.h"
 #include "tests/store/store_fixture.h"
 #include "tests/testlib/testlib.h"
 
@@ -174,6 +176,67 @@ TEST_F(RecipientStoreTest, OlderStoresGetTheIndexBuiltOnOpen) {
     auto keys = again.KeysWithHash(AddressHash(key));
     ASSERT_TRUE(keys.ok());
     EXPECT_EQ(*keys, std::vector<std::string>{key});
+  }
+}
+
+// Schema 2 keeps a shard's recipients together (recipients key: shard, address key); a store of
+// schema 1 (keyed by address key) is migrated on open, and reads as before.
+TEST_F(RecipientStoreTest, Schema1StoreIsMigratedOnOpen) {
+  RecipientStore rs(store_.get());
+  std::vector<Recipient> batch;
+  std::map<std::string, uint32_t> shard_of;
+  for (int i = 0; i < 3000; ++i) {
+    batch.push_back(Make(absl::StrCat("m", i, "@example.com"), {{"n", absl::StrCat(i)}}));
+    shard_of[batch.back().key] = batch.back().shard;
+  }
+  ASSERT_TRUE(rs.Upsert("a", batch).ok());
+  batch.resize(1000);  // the first thousand are also on list b
+  ASSERT_TRUE(rs.Upsert("b", batch).ok());
+  // Written in key order by shard: the first byte of every key is its shard, ascending.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(DbOf(store_.get())->NewIterator(
+        rocksdb::ReadOptions(), CfOf(store_.get(), Cf::kRecipients)));
+    int prev = -1, n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next(), ++n) {
+      const int shard = static_cast<uint8_t>(it->key()[0]);
+      EXPECT_GE(shard, prev);
+      prev = shard;
+    }
+    EXPECT_EQ(n, 3000);
+  }
+  ASSERT_NO_FATAL_FAILURE(test::RewriteAsSchema1(store_.get()));
+  for (int round = 0; round < 2; ++round) {  // the second open finds nothing left to migrate
+    ASSERT_NO_FATAL_FAILURE(Reopen());
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.File("data"), &names).ok());
+    EXPECT_EQ(std::count(names.begin(), names.end(), "recipients"), 0);
+    RecipientStore again(store_.get());
+    for (const char* list : {"a", "b"}) {
+      std::set<std::string> seen;
+      for (uint32_t shard = 0; shard < kVirtualShards; ++shard) {
+        std::string after;
+        while (true) {
+          std::vector<Recipient> page;
+          ASSERT_TRUE(again.ScanListShard(list, shard, after, 100, &page).ok());
+          for (const auto& r : page) {
+            EXPECT_EQ(r.shard, shard);
+            EXPECT_EQ(shard_of.at(r.key), shard);
+            EXPECT_TRUE(seen.insert(r.key).second) << r.key;
+            ASSERT_FALSE(r.fields.empty());
+          }
+          if (page.size() < 100) break;
+          after = page.back().key;
+        }
+      }
+      EXPECT_EQ(seen.size(), std::string(list) == "a" ? 3000u : 1000u);
+    }
+    auto r = again.Get("m1234@example.com");
+    ASSERT_TRUE(r.ok() && r->has_value());
+    EXPECT_EQ((*r)->Field("n") ? *(*r)->Field("n") : "", "1234");
+    // Re-upserting the same rows after the migration changes nothing.
+    auto counts = again.Upsert("b", batch);
+    ASSERT_TRUE(counts.ok());
+    EXPECT_EQ(counts->unchanged, 1000u);
   }
 }
 
