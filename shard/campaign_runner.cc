@@ -39,6 +39,8 @@ void SetLatency(const LatencyHistogram& h, CampaignProgress* p) {
   p->latency_p50_ms = h.QuantileUs(0.50) / 1000;
   p->latency_p99_ms = h.QuantileUs(0.99) / 1000;
   p->latency_max_ms = static_cast<double>(h.max_us()) / 1000;
+}
+
 uint64_t ProcessCpuNs() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
