@@ -2,12 +2,6 @@
 // time), plus helpers to run `salvo serve` on a free loopback port.
 #pragma once
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <map>
 #include <string>
 #include <vector>
@@ -39,33 +33,11 @@ inline HttpReply HttpDo(int port, const std::string& method, const std::string& 
                         const std::string& body = "",
                         const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   HttpReply r;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return r;
-  }
   std::string req = absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
   for (const auto& [k, v] : headers) absl::StrAppend(&req, k, ": ", v, "\r\n");
   if (method == "POST" || !body.empty()) absl::StrAppend(&req, "Content-Length: ", body.size(), "\r\n");
   absl::StrAppend(&req, "\r\n", body);
-  size_t off = 0;
-  while (off < req.size()) {
-    ssize_t n = send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  std::string resp;
-  char buf[65536];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<size_t>(n));
-  close(fd);
+  const std::string resp = HttpExchange(port, req);
   size_t hdr_end = resp.find("\r\n\r\n");
   if (resp.size() < 12 || hdr_end == std::string::npos) return r;
   r.status = std::atoi(resp.substr(9, 3).c_str());

@@ -6,9 +6,13 @@
 // max_connections_per_ip and clicks from 127.0.0.1 are still served (latency figures: perf/
 // http_idle_bench.sh); oversized headers are refused; a client that stops mid-request, or keeps
 // trickling its headers, is disconnected after [http] timeout.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <regex>

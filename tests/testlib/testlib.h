@@ -31,6 +31,13 @@ class TempDir {
 // A TCP port that was free on `host` a moment ago.
 int FreePort(const std::string& host = "127.0.0.1");
 
+// One raw HTTP exchange with 127.0.0.1:port over a fresh connection: writes `request` as given,
+// reads until the server closes or `timeout_s` passes without data; the whole response ("" when
+// the connection failed).
+std::string HttpExchange(int port, const std::string& request, int timeout_s = 10);
+// What follows the head of an HTTP response ("" without a complete head).
+std::string HttpBody(const std::string& response);
+
 // Waits until something accepts TCP connections on host:port. False on timeout.
 bool WaitForPort(const std::string& host, int port, std::chrono::milliseconds timeout);
 

@@ -5,11 +5,7 @@
 // request in progress lets it finish and leaves no connection suspended.
 #include "tools/salvo/http_server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,34 +15,13 @@
 #include <string>
 #include <thread>
 
+#include "tests/testlib/testlib.h"
+
 namespace salvo {
 namespace {
 
-// One HTTP/1.0 request over a fresh connection; the whole response ("" on a timeout).
-std::string Http(int port, const std::string& request, int timeout_s = 10) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  EXPECT_GE(fd, 0);
-  timeval tv{timeout_s, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
-      write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
-
-std::string Body(const std::string& resp) {
-  const size_t p = resp.find("\r\n\r\n");
-  return p == std::string::npos ? "" : resp.substr(p + 4);
-}
+using test::HttpBody;
+using test::HttpExchange;
 
 // A gate the blocking handler waits at until the test opens it.
 struct Gate {
@@ -99,21 +74,21 @@ TEST(HttpServerTest, BlockingRequestsRunOffTheListenerThread) {
   ASSERT_TRUE(f.server);
   const int port = f.server->port();
   auto slow = std::async(std::launch::async, [&] {
-    return Http(port, "POST /slow/1 HTTP/1.0\r\nX-Test: a\r\nContent-Length: 5\r\n\r\nhello");
+    return HttpExchange(port, "POST /slow/1 HTTP/1.0\r\nX-Test: a\r\nContent-Length: 5\r\n\r\nhello");
   });
   auto slow2 = std::async(std::launch::async, [&] {
-    return Http(port, "POST /slow/2 HTTP/1.0\r\nX-Test: b\r\nContent-Length: 3\r\n\r\nbye");
+    return HttpExchange(port, "POST /slow/2 HTTP/1.0\r\nX-Test: b\r\nContent-Length: 3\r\n\r\nbye");
   });
   ASSERT_TRUE(gate.WaitFor(2)) << "both blocking requests run at once";
   // The one listener thread still answers.
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(Body(Http(port, "GET /fast HTTP/1.0\r\nX-Test: c\r\n\r\n")), "/fast  c 127.0.0.1\n");
+  EXPECT_EQ(HttpBody(HttpExchange(port, "GET /fast HTTP/1.0\r\nX-Test: c\r\n\r\n")), "/fast  c 127.0.0.1\n");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   gate.Open();
-  EXPECT_EQ(Body(slow.get()), "/slow/1 hello a 127.0.0.1\n");
-  EXPECT_EQ(Body(slow2.get()), "/slow/2 bye b 127.0.0.1\n");
+  EXPECT_EQ(HttpBody(slow.get()), "/slow/1 hello a 127.0.0.1\n");
+  EXPECT_EQ(HttpBody(slow2.get()), "/slow/2 bye b 127.0.0.1\n");
   // The pool goes on taking blocking requests.
-  EXPECT_EQ(Body(Http(port, "GET /slow/3 HTTP/1.0\r\n\r\n")), "/slow/3   127.0.0.1\n");
+  EXPECT_EQ(HttpBody(HttpExchange(port, "GET /slow/3 HTTP/1.0\r\n\r\n")), "/slow/3   127.0.0.1\n");
 }
 
 TEST(HttpServerTest, StopLetsABlockingRequestFinish) {
@@ -121,7 +96,7 @@ TEST(HttpServerTest, StopLetsABlockingRequestFinish) {
   Fixture f(&gate);
   ASSERT_TRUE(f.server);
   const int port = f.server->port();
-  auto slow = std::async(std::launch::async, [&] { return Http(port, "GET /slow HTTP/1.0\r\n\r\n"); });
+  auto slow = std::async(std::launch::async, [&] { return HttpExchange(port, "GET /slow HTTP/1.0\r\n\r\n"); });
   ASSERT_TRUE(gate.WaitFor(1));
   std::thread opener([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -3,11 +3,7 @@
 // addresses are refused with a message naming them.
 #include "tools/salvo/metrics_http.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "engine/metrics/exposition.h"
 #include "engine/metrics/salvo_metrics.h"
@@ -18,33 +14,12 @@ namespace {
 
 // One HTTP/1.0 request over a fresh connection; returns the whole response.
 std::string Http(int port, const std::string& request) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  EXPECT_GE(fd, 0);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
-      write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
+  return test::HttpExchange(port, request, 5);
 }
 
 // "200" from "HTTP/1.1 200 OK..." (libmicrohttpd answers HTTP/1.1).
 std::string Code(const std::string& resp) {
   return resp.rfind("HTTP/1.", 0) == 0 && resp.size() >= 12 ? resp.substr(9, 3) : "none";
-}
-
-std::string Body(const std::string& resp) {
-  const size_t p = resp.find("\r\n\r\n");
-  return p == std::string::npos ? "" : resp.substr(p + 4);
 }
 
 TEST(MetricsHttpTest, ServesMetrics) {
@@ -57,7 +32,7 @@ TEST(MetricsHttpTest, ServesMetrics) {
   EXPECT_EQ(Code(resp), "200") << resp.substr(0, 200);
   EXPECT_NE(resp.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
             std::string::npos);
-  const std::string body = Body(resp);
+  const std::string body = test::HttpBody(resp);
   EXPECT_NE(body.find("salvo_clicks_total{campaign=\"http-test\"} 7\n"), std::string::npos);
   EXPECT_NE(body.find("# TYPE salvo_messages_total counter\n"), std::string::npos);
   const test::RunResult check =
@@ -65,7 +40,7 @@ TEST(MetricsHttpTest, ServesMetrics) {
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   // The counter moves between scrapes.
   metrics::Metrics().clicks->WithLabels({"http-test"}).Inc();
-  EXPECT_NE(Body(Http(port, "GET /metrics HTTP/1.0\r\n\r\n"))
+  EXPECT_NE(test::HttpBody(Http(port, "GET /metrics HTTP/1.0\r\n\r\n"))
                 .find("salvo_clicks_total{campaign=\"http-test\"} 8\n"),
             std::string::npos);
 }
@@ -78,8 +53,8 @@ TEST(MetricsHttpTest, OtherPathsAndMethods) {
   EXPECT_EQ(Code(Http(port, "POST /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc")), "405");
   const std::string head = Http(port, "HEAD /metrics HTTP/1.0\r\n\r\n");
   EXPECT_EQ(Code(head), "200");
-  EXPECT_EQ(Body(head), "");
-  EXPECT_EQ(Body(Http(port, "GET /metrics HTTP/1.0\r\n\r\n")), "x_total 1\n");
+  EXPECT_EQ(test::HttpBody(head), "");
+  EXPECT_EQ(test::HttpBody(Http(port, "GET /metrics HTTP/1.0\r\n\r\n")), "x_total 1\n");
 }
 
 TEST(MetricsHttpTest, BadListenAddresses) {
