@@ -245,12 +245,7 @@ TEST_F(ApiLeadsTest, DoubleOptInRecordsConsentAndQueuesAfterConfirmed) {
   EXPECT_EQ(body.find("DKIM-Signature"), std::string::npos);
   body = absl::StrReplaceAll(body, {{"=\r\n", ""}});
   // The token carries the list and the lead's opaque id, signed now (engine/links/token.h).
-  const std::string confirm_prefix = "https://click.example.test/confirm/";
-  const size_t at = body.find(confirm_prefix);
-  ASSERT_NE(at, std::string::npos) << body;
-  const size_t from = at + confirm_prefix.size();
-  const std::string token = body.substr(
-      from, body.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", from) - from);
+  const std::string token = test::TokenAfter(body, "https://click.example.test/confirm/");
   ASSERT_GT(token.size(), 20u) << body;
   TokenKeyRing ring("0123456789abcdef0123456789abcdef");
   auto claims = ring.Verify(token, TokenPurpose::kConfirm);

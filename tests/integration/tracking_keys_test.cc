@@ -228,13 +228,9 @@ TEST(TrackingKeysTest, AfterSighupConfirmTokensAndQueueTagsCarryTheNewKey) {
     ASSERT_EQ(list->size(), 1u);
     body = q.GetBody(list->front().body_id).value_or("");
   }
-  body = absl::StrReplaceAll(body, {{"=\r\n", ""}});
-  const std::string prefix = absl::StrCat("http://127.0.0.1:", serve.port(), "/confirm/");
-  const size_t at = body.find(prefix);
-  ASSERT_NE(at, std::string::npos) << body;
-  const size_t from = at + prefix.size();
-  const std::string token = body.substr(
-      from, body.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", from) - from);
+  const std::string token =
+      test::TokenAfter(body, absl::StrCat("http://127.0.0.1:", serve.port(), "/confirm/"));
+  ASSERT_FALSE(token.empty()) << body;
   auto claims = only_new.Verify(token, TokenPurpose::kConfirm);
   ASSERT_TRUE(claims.ok()) << claims.status() << " " << token;
   EXPECT_EQ(claims->key_id, TokenKeyId(new_key));
@@ -242,12 +238,9 @@ TEST(TrackingKeysTest, AfterSighupConfirmTokensAndQueueTagsCarryTheNewKey) {
   EXPECT_EQ(claims->campaign_id, "doi-leads");
   EXPECT_FALSE(only_old.Verify(token, TokenPurpose::kConfirm).ok());
   // The template was compiled at start; its one-click unsubscribe token is signed now, too.
-  const std::string unsub_prefix = absl::StrCat("http://127.0.0.1:", serve.port(), "/u/");
-  const size_t u = body.find(unsub_prefix);
-  ASSERT_NE(u, std::string::npos) << body;
-  const size_t u_from = u + unsub_prefix.size();
-  const std::string unsub = body.substr(
-      u_from, body.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", u_from) - u_from);
+  const std::string unsub =
+      test::TokenAfter(body, absl::StrCat("http://127.0.0.1:", serve.port(), "/u/"));
+  ASSERT_FALSE(unsub.empty()) << body;
   auto u_claims = only_new.Verify(unsub, TokenPurpose::kUnsubscribe);
   ASSERT_TRUE(u_claims.ok()) << u_claims.status() << " " << unsub;
   EXPECT_EQ(u_claims->key_id, TokenKeyId(new_key));

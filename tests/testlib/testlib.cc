@@ -292,4 +292,17 @@ std::string HttpBody(const std::string& response) {
   return p == std::string::npos ? "" : response.substr(p + 4);
 }
 
+std::string TokenAfter(const std::string& message, const std::string& prefix) {
+  std::string flat;
+  for (size_t i = 0; i < message.size(); ++i) {
+    if (message.compare(i, 3, "=\r\n") == 0) { i += 2; continue; }
+    flat.push_back(message[i]);
+  }
+  const size_t at = flat.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t from = at + prefix.size();
+  return flat.substr(from, flat.find_first_not_of(
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", from) - from);
+}
+
 }  // namespace salvo::test

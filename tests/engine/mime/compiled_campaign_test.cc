@@ -183,19 +183,7 @@ TEST(CompiledCampaign, StartupErrorsNameTheCulprit) {
   EXPECT_FALSE(CompileCampaign(bad, s.config).ok());
 }
 
-// The first "PREFIX" token of msg (QP soft breaks removed).
-std::string TokenAfter(const std::string& msg, const std::string& prefix) {
-  std::string flat;
-  for (size_t i = 0; i < msg.size(); ++i) {
-    if (msg.compare(i, 3, "=\r\n") == 0) { i += 2; continue; }
-    flat.push_back(msg[i]);
-  }
-  const size_t at = flat.find(prefix);
-  if (at == std::string::npos) return "";
-  const size_t from = at + prefix.size();
-  return flat.substr(from, flat.find_first_not_of(
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", from) - from);
-}
+using test::TokenAfter;
 
 // RenderEnv::keys: every Render signs with the slot's current ring, so a reload (Set) applies to
 // a campaign compiled before it; without it the compile-time secret signs.
