@@ -18,14 +18,7 @@ constexpr int64_t kHourUs = int64_t{3600} * 1000 * 1000;
 
 class IdempotencyStoreTest : public StoreFixture {
  protected:
-  int IdemKeys() {
-    int n = 0;
-    std::unique_ptr<rocksdb::Iterator> it(
-        DbOf(store_.get())->NewIterator(rocksdb::ReadOptions(), CfOf(store_.get(), Cf::kMeta)));
-    for (it->Seek("idem"); it->Valid() && it->key().starts_with(std::string("idem\0", 5)); it->Next())
-      ++n;
-    return n;
-  }
+  int IdemKeys() { return CountKeys(Cf::kMeta, std::string_view("idem\0", 5)); }
 };
 
 TEST_F(IdempotencyStoreTest, WindowAndSweep) {

@@ -17,13 +17,7 @@ namespace {
 class WebhookNonceStoreTest : public StoreFixture {
  protected:
   // Keys of the nonce store in the meta family (claims and expiry index).
-  int NonceKeys() {
-    int n = 0;
-    std::unique_ptr<rocksdb::Iterator> it(
-        DbOf(store_.get())->NewIterator(rocksdb::ReadOptions(), CfOf(store_.get(), Cf::kMeta)));
-    for (it->Seek("whnonce"); it->Valid() && it->key().starts_with("whnonce"); it->Next()) ++n;
-    return n;
-  }
+  int NonceKeys() { return CountKeys(Cf::kMeta, "whnonce"); }
 };
 
 TEST_F(WebhookNonceStoreTest, OncePerScopeUntilExpiry) {
