@@ -10,13 +10,12 @@
 #include <mutex>
 #include <thread>
 
-#include <sys/resource.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/base/latency_histogram.h"
 #include "engine/base/shard.h"
 #include "engine/base/status_macros.h"
+#include "engine/base/thread_cpu.h"
 #include "engine/policy/routing.h"
 #include "shard/account_state.h"
 #include "shard/runner/day_plan.h"
@@ -39,15 +38,6 @@ void SetLatency(const LatencyHistogram& h, CampaignProgress* p) {
   p->latency_p50_ms = h.QuantileUs(0.50) / 1000;
   p->latency_p99_ms = h.QuantileUs(0.99) / 1000;
   p->latency_max_ms = static_cast<double>(h.max_us()) / 1000;
-}
-
-uint64_t ProcessCpuNs() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto ns = [](const timeval& t) {
-    return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(t.tv_usec) * 1000u;
-  };
-  return ns(ru.ru_utime) + ns(ru.ru_stime);
 }
 
 uint64_t WorkersCpuNs(WorkerGroup* group, uint32_t workers) {
