@@ -134,8 +134,18 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf which, const std::shared_ptr<rocksdb::
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = cache;
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));  // point lookups: MultiGet
+  // Index and filter blocks live in the block cache (memory stays bounded), partitioned into
+  // small blocks: whole ones grow with the store (a 1 M-recipient file's filter is ~1.2 MB, more
+  // than one 1.5 MB shard of a 96 MB cache can keep), so every MultiGet of a large send re-read
+  // and re-checksummed them and evicted the data blocks of the scan. Only the top-level index
+  // of each file stays pinned.
   t.cache_index_and_filter_blocks = true;
+  t.cache_index_and_filter_blocks_with_high_priority = true;
   t.pin_l0_filter_and_index_blocks_in_cache = true;
+  t.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  t.partition_filters = true;
+  t.metadata_block_size = 4096;
+  t.pin_top_level_index_and_filter = true;
   t.format_version = 5;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   bool lz4 = false;
