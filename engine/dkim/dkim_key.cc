@@ -8,6 +8,9 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <atomic>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -34,7 +37,54 @@ struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 
+using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+
+// RSA signing contexts set up once (sign_init, padding, digest) and reused by their thread:
+// creating one per signature costs OpenSSL 3 a provider fetch each time, work that `openssl
+// speed` (our yardstick) does not repeat. A few keys per thread, the least recent evicted; a
+// context holds its own reference to the key, so an evicted or stale one is always safe to free.
+class RsaSignContexts {
+ public:
+  EVP_PKEY_CTX* Get(uint64_t key_id, EVP_PKEY* pkey) {
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].first == key_id) {
+        if (i != 0) std::swap(slots_[i], slots_[0]);
+        return slots_[0].second.get();
+      }
+    }
+    PkeyCtxPtr ctx(EVP_PKEY_CTX_new(pkey, nullptr));
+    if (!ctx || EVP_PKEY_sign_init(ctx.get()) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) <= 0 ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) <= 0)
+      return nullptr;
+    if (slots_.size() == kMaxKeys) slots_.pop_back();
+    slots_.emplace(slots_.begin(), key_id, std::move(ctx));
+    return slots_[0].second.get();
+  }
+  // After a failed signature the context is not trusted again.
+  void Drop(uint64_t key_id) {
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].first == key_id) {
+        slots_.erase(slots_.begin() + static_cast<ptrdiff_t>(i));
+        return;
+      }
+  }
+
+ private:
+  static constexpr size_t kMaxKeys = 8;
+  std::vector<std::pair<uint64_t, PkeyCtxPtr>> slots_;
+};
+
+thread_local RsaSignContexts rsa_contexts;
+
+uint64_t NextKeyId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 }  // namespace
+
+DkimKey::DkimKey() : id_(NextKeyId()) {}
 
 DkimKey::~DkimKey() { EVP_PKEY_free(pkey_); }
 
@@ -134,17 +184,18 @@ absl::StatusOr<std::string> DkimKey::DnsTxtRecord() const {
 
 absl::Status DkimKey::SignDigest(const unsigned char digest[32], std::string* sig) const {
   if (alg_ == DkimAlgorithm::kRsaSha256) {
-    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(pkey_, nullptr));
+    EVP_PKEY_CTX* ctx = rsa_contexts.Get(id_, pkey_);
     size_t len = 0;
-    if (!ctx || EVP_PKEY_sign_init(ctx.get()) <= 0 ||
-        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) <= 0 ||
-        EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) <= 0 ||
-        EVP_PKEY_sign(ctx.get(), nullptr, &len, digest, 32) <= 0)
+    if (!ctx || EVP_PKEY_sign(ctx, nullptr, &len, digest, 32) <= 0) {
+      rsa_contexts.Drop(id_);
       return absl::InternalError(absl::StrCat("RSA sign setup failed: ", OpenSslError()));
+    }
     sig->resize(len);
-    if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig->data()), &len, digest,
-                      32) <= 0)
+    if (EVP_PKEY_sign(ctx, reinterpret_cast<unsigned char*>(sig->data()), &len, digest, 32) <=
+        0) {
+      rsa_contexts.Drop(id_);
       return absl::InternalError(absl::StrCat("RSA sign failed: ", OpenSslError()));
+    }
     sig->resize(len);
     return absl::OkStatus();
   }

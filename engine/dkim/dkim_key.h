@@ -4,6 +4,7 @@
 // unsupported key is a clear error naming the file.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,7 +47,10 @@ class DkimKey {
   [[nodiscard]] absl::Status SignDigest(const unsigned char digest[32], std::string* sig) const;
 
  private:
-  DkimKey() = default;
+  DkimKey();
+  // Tells this key's prepared signing contexts (cached per thread) from those of a key that
+  // once lived at the same address.
+  uint64_t id_;
   EVP_PKEY* pkey_ = nullptr;
   DkimAlgorithm alg_ = DkimAlgorithm::kRsaSha256;
   int bits_ = 0;
