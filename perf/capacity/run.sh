@@ -255,8 +255,13 @@ run_case() {
   log "smtp-source";     run_smtp_source "$n" "$bytes"
   # nodemailer manages 0.2-2k msgs/s here: at most 20k messages keep a case within minutes (its
   # figures are per message, so they stay comparable).
-  local nm=$n; [ "$nm" -gt 20000 ] && nm=20000
-  log "nodemailer ($nm messages)"; run_nodemailer "$nm" "$CASE/campaign.html" "$CASE/recipients.csv" "$CASE/dkim.pem"
+  # NODEMAILER_MAX=0 skips it (e.g. a DKIM run, where it needs minutes for 20 k messages).
+  local nm=$n max=${NODEMAILER_MAX:-20000}; [ "$nm" -gt "$max" ] && nm=$max
+  if [ "$nm" -gt 0 ]; then
+    log "nodemailer ($nm messages)"; run_nodemailer "$nm" "$CASE/campaign.html" "$CASE/recipients.csv" "$CASE/dkim.pem"
+  else
+    result_json nodemailer skipped "NODEMAILER_MAX=0" 0
+  fi
   $PY - "$CASE" "$label" "$n" "$size" "$CONNECTIONS" "$WORKERS" "$DKIM" "$SINK_KIND" "$FAULTS" > "$CASE/case.json" <<'PY'
 import json, os, sys
 d, label, n, size, conn, workers, dkim, sink, faults = sys.argv[1:]
