@@ -75,3 +75,19 @@ for term, ext in (("svg size 900,450 dynamic", "svg"), ("png size 900,450", "png
 print(f"cost relative to N={base['recipients']}: " + (", ".join(flat) or "-"), file=sys.stderr)
 print(f"wrote {sys.argv[1]}, {os.path.join(out, 'scale.svg')} and .png", file=sys.stderr)
 PY
+
+# report.json's "scale" section: every row, and flat keys for the issue's figures.
+/usr/bin/python3 - "$JSONL" <<'PY' | /usr/bin/python3 "$ROOT/perf/report_section.py" "$OUT/report.json" scale
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by_n = {r["recipients"]: r for r in rows}
+def cpu(n):
+    return (by_n.get(n) or {}).get("cpu_us_per_msg")
+flat = {"scale_cpu_us_per_msg_100k": cpu(100000), "scale_cpu_us_per_msg_10m": cpu(10000000),
+        "scale_peak_rss_mb_10m": (by_n.get(10000000) or {}).get("peak_rss_mb"),
+        "scale_peak_rss_mb_max": max((r["peak_rss_mb"] or 0 for r in rows), default=None),
+        "scale_cpu_10m_vs_100k": (cpu(10000000) / cpu(100000)
+                                  if cpu(10000000) and cpu(100000) else None)}
+print(json.dumps({"rows": rows, "flat": flat}))
+PY
+echo "report.json: scale section and scale_* keys updated" >&2

@@ -101,6 +101,25 @@ def plot(cases, out):
     return svg if os.path.exists(svg) else None
 
 
+def keep_other_sections(path, report):
+    """The scale and import benchmarks' figures (perf/report_section.py) survive a new capacity
+    report: report.json carries the latest figure of every benchmark."""
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return
+    for section in old.get("sections", []):
+        if section in old:
+            report[section] = old[section]
+        for k in old.get("flat_keys", {}).get(section, []):
+            if k in old:
+                report[k] = old[k]
+    if "sections" in old:
+        report["sections"] = old["sections"]
+        report["flat_keys"] = old.get("flat_keys", {})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -163,6 +182,7 @@ def main():
                   f"sign rate of the {cores:.2f} cores it used")
     report["cases"] = cases
     report["plot"] = plot(cases, a.out)
+    keep_other_sections(os.path.join(a.out, "report.json"), report)
     with open(os.path.join(a.out, "report.json"), "w") as f:
         json.dump(report, f, indent=2)
     print(f"\nwrote {os.path.join(a.out, 'report.json')}" + (f" and {report['plot']}" if report["plot"] else ""))
