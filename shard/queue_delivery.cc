@@ -390,7 +390,7 @@ void QueueDelivery::Impl::Apply(Flight& f, const SendReport& rep, int64_t now) {
     case QueueVerdict::Kind::kThrottle: {
       AdaptiveRate& rate = f.route->chooser->Throttled(f.item, now);
       metrics::Metrics().throttle_events->WithLabels({acct.cfg->name, domain}).Inc();
-      Record(f, QueueState::kDeferred, v.reply, now, std::max(rate.NextAvailable(now), now + 1));
+      Record(f, QueueState::kDeferred, v.reply, now, rate.RetryAt(now));
       return;
     }
     case QueueVerdict::Kind::kRecord:

@@ -97,15 +97,21 @@ TEST(AdaptiveRate, CutsOnThrottleAndRecovers) {
   AdaptiveRate a(100, p);
   int64_t t = 100 * kSec;
   EXPECT_FALSE(a.throttled());
-  a.OnThrottle(t);
+  a.OnSend(t - 10);
+  a.OnSend(t - 5);
+  a.OnThrottle(t, t - 10);  // one reply is no evidence yet
+  EXPECT_FALSE(a.throttled());
+  EXPECT_EQ(a.RetryAt(t), t + kSec);  // but its recipient waits the hold
+  a.OnThrottle(t, t - 5);   // two of two sends
   EXPECT_TRUE(a.throttled());
-  EXPECT_EQ(a.throttle_events(), 1u);
+  EXPECT_EQ(a.throttle_events(), 2u);
+  EXPECT_EQ(a.cuts(), 1u);
   EXPECT_FALSE(a.TryAcquire(t + 1));  // held
   EXPECT_EQ(a.NextAvailable(t + 1), t + kSec);
   EXPECT_LE(a.current_rate(), 50);
   double cut = a.current_rate();
-  a.OnThrottle(t + 100);  // within the hold: counted, no second cut
-  EXPECT_EQ(a.throttle_events(), 2u);
+  a.OnThrottle(t + 100, t - 1);  // sent before the cut: counted, no second cut
+  EXPECT_EQ(a.throttle_events(), 3u);
   EXPECT_EQ(a.current_rate(), cut);
   // Recovery: +25 % per interval until back at base.
   a.TryAcquire(t + 2 * kSec);
@@ -119,10 +125,68 @@ TEST(AdaptiveRate, UnlimitedBaseCutsToMeasuredHalf) {
   AdaptiveRate a(0);
   int64_t t = 100 * kSec;
   for (int64_t now = t; now < t + 2 * kSec; now += 1000) a.OnSend(now);  // 1000/s
-  a.OnThrottle(t + 2 * kSec);
+  // A cut needs 10 % of the sends of the last window (1000) to be throttled: 100 replies.
+  for (int i = 0; i < 99; ++i) a.OnThrottle(t + 2 * kSec, t + 2 * kSec - 1000);
+  EXPECT_FALSE(a.throttled());
+  a.OnThrottle(t + 2 * kSec, t + 2 * kSec - 1000);
+  EXPECT_TRUE(a.throttled());
   EXPECT_NEAR(a.current_rate(), 500, 10);
   a.TryAcquire(t + 600 * kSec);
   EXPECT_FALSE(a.throttled());
+}
+
+TEST(AdaptiveRate, UncountedRepliesNeverCut) {
+  AdaptiveRate a(0);
+  const int64_t t = 100 * kSec;
+  for (int i = 0; i < 100; ++i) a.OnThrottle(t + i, -1);  // sent before the pair was measured
+  EXPECT_EQ(a.throttle_events(), 100u);
+  EXPECT_FALSE(a.throttled());
+  EXPECT_EQ(a.NextAvailable(t + 100), t + 100);
+}
+
+// Sends at `offered` msgs/s (or what the limiter allows) for `seconds`; the receiver answers a
+// share `p` of the messages with a throttling reply 20 ms later, plus every message beyond
+// `limit` msgs/s in each second (limit 0: none). Returns the messages sent in the last 10 s / 10.
+double Simulate(AdaptiveRate* a, double offered, int seconds, double p, double limit) {
+  const int64_t t0 = 100 * kSec, step = static_cast<int64_t>(1e6 / offered);
+  std::vector<std::pair<int64_t, int64_t>> replies;  // (due, sent)
+  uint64_t n = 0, tail = 0, in_second = 0;
+  int64_t second = 0;
+  size_t next_reply = 0;
+  for (int64_t now = t0; now < t0 + seconds * kSec; now += step) {
+    for (; next_reply < replies.size() && replies[next_reply].first <= now; ++next_reply)
+      a->OnThrottle(replies[next_reply].first, replies[next_reply].second);
+    if (!a->TryAcquire(now)) continue;
+    a->OnSend(now);
+    if ((now - t0) / kSec != second) second = (now - t0) / kSec, in_second = 0;
+    ++in_second;
+    ++n;
+    if (now >= t0 + (seconds - 10) * kSec) ++tail;
+    const bool over = limit > 0 && in_second > limit;
+    if (over || (p > 0 && n % static_cast<uint64_t>(1 / p) == 0))
+      replies.emplace_back(now + 20'000, now);
+  }
+  return tail / 10.0;
+}
+
+TEST(AdaptiveRate, ASteadySmallShareOfThrottlesDoesNotCollapseTheRate) {
+  // 3 % of all replies throttle (a fault mix: 2 % 421 4.7.28, 1 % 450 4.2.1) at 5 000 msgs/s:
+  // each recipient is retried, but the domain keeps its rate. Before, every reply after a hold
+  // halved the rate until about 2 msgs/s.
+  AdaptiveRate a(0);
+  EXPECT_NEAR(Simulate(&a, 5000, 60, 0.03, 0), 5000, 50);
+  EXPECT_EQ(a.cuts(), 0u);
+  EXPECT_GT(a.throttle_events(), 8000u);
+}
+
+TEST(AdaptiveRate, AReceiverLimitIsFoundAndKept) {
+  // The receiver takes 300 msgs/s and throttles the rest: the rate settles near its limit
+  // instead of sending 5 000/s into refusals or collapsing.
+  AdaptiveRate a(0);
+  const double rate = Simulate(&a, 5000, 120, 0, 300);
+  EXPECT_GT(a.cuts(), 0u);
+  EXPECT_GT(rate, 100);
+  EXPECT_LT(rate, 600);
 }
 
 TEST(Backoff, ExponentialWithJitterAndCap) {
