@@ -297,7 +297,7 @@ void QueueDelivery::Impl::Send(Flight f, int64_t now) {
   RunAccount& acct = *f.route->state.accounts[f.item.acct];
   auto give_back = [&] {
     acct.state->daily().Release(f.item.daily_day);
-    f.route->chooser->Done(f.item);
+    f.route->chooser->Done(f.item, -1);
   };
   std::shared_ptr<const std::string> body = Body(f.entry);
   if (!body) {
@@ -367,7 +367,7 @@ void QueueDelivery::Impl::DrainReports() {
     if (it == inflight.end()) continue;
     Flight f = std::move(it->second);
     inflight.erase(it);
-    f.route->chooser->Done(f.item);
+    f.route->chooser->Done(f.item, now);
     Apply(f, rep, now);
   }
 }

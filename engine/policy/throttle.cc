@@ -116,18 +116,22 @@ void AdaptiveRate::Roll(int64_t now_us) {
   const double secs = std::max(1.0, (now_us - window_start_) / 1e6);
   const bool adjacent = window_start_ != 0 && now_us - window_start_ < 2'000'000;
   last_window_rate_ = window_start_ == 0 ? 0 : window_count_ / secs;
-  sends_prev_ = adjacent ? sends_ : 0;
+  replies_prev_ = adjacent ? replies_ : 0;
   throttles_prev_ = adjacent ? throttles_ : 0;
   window_start_ = now_us;
   window_count_ = 0;
-  sends_ = 0;
+  replies_ = 0;
   throttles_ = 0;
 }
 
 void AdaptiveRate::OnSend(int64_t now_us) {
   Roll(now_us);
   ++window_count_;
-  ++sends_;
+}
+
+void AdaptiveRate::OnReply(int64_t now_us, int64_t sent_us) {
+  Roll(now_us);
+  if (sent_us >= 0 && sent_us >= counting_since_) ++replies_;
 }
 
 void AdaptiveRate::OnThrottle(int64_t now_us, int64_t sent_us) {
@@ -138,8 +142,8 @@ void AdaptiveRate::OnThrottle(int64_t now_us, int64_t sent_us) {
   if (sent_us < 0 || sent_us < counting_since_ || now_us < hold_until_) return;
   ++throttles_;
   const uint64_t throttles = throttles_ + throttles_prev_;
-  const uint64_t sends = sends_ + sends_prev_;
-  if (throttles < p_.min_throttles || static_cast<double>(throttles) < p_.min_share * sends)
+  const uint64_t replies = replies_ + replies_prev_;
+  if (throttles < p_.min_throttles || static_cast<double>(throttles) < p_.min_share * replies)
     return;
   ++cuts_;
   hold_until_ = now_us + p_.hold_us;
@@ -156,7 +160,7 @@ void AdaptiveRate::OnThrottle(int64_t now_us, int64_t sent_us) {
   cut_ = true;
   bucket_.SetRate(next);
   // The share is measured anew at the new rate.
-  sends_ = sends_prev_ = throttles_ = throttles_prev_ = 0;
+  replies_ = replies_prev_ = throttles_ = throttles_prev_ = 0;
 }
 
 void AdaptiveRate::Recover(int64_t now_us) {

@@ -89,6 +89,8 @@ def plot(cases, out):
             shutil.copyfile(tl, kept)
             case[key]["timeline"] = kept
             label = f"{name} ({case['label']})" if len(cases) > 1 else name
+            if case[key].get("faults_applied") is False:
+                label += " (sink without faults)"
             dat = os.path.join(out, f"timeline-{case['label']}-{key}.dat")
             with open(dat, "w") as f:
                 f.writelines(f"{t:.3f} {r:.1f}\n" for t, r in pts)
@@ -98,10 +100,11 @@ def plot(cases, out):
     svg = os.path.join(out, "throughput.svg")
     plots = ", ".join(f"'{d}' using 1:2 with lines lw 2 title '{l}'" for d, l in series)
     faults = cases[0].get("faults")
-    title = "Throughput over time (messages accepted by salvo-sink" + (f", faults {faults})" if faults else ")")
+    # Under faults the samples of the retry tail may be 0 (not drawn on the log scale).
+    title = "Throughput over time (messages accepted by salvo-sink)" + (f"\\nfaults {faults}" if faults else "")
     script = (f"set terminal svg size 900,450 dynamic; set output '{svg}';"
-              f"set title '{title}' noenhanced;"
-              "set xlabel 'seconds since first message'; set ylabel 'msgs/s (log scale)'; set logscale y; set grid; set key outside;"
+              f"set title \"{title}\" noenhanced;"
+              "set xlabel 'seconds since first message'; set ylabel 'msgs/s (log scale)'; set logscale y; set grid; set key top right;"
               f"plot {plots}")
     subprocess.run(["gnuplot", "-e", script], check=False)
     png = os.path.join(out, "throughput.png")

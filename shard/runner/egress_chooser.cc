@@ -145,8 +145,11 @@ void EgressChooser::Release(int account, int ip, RunItem* item) {
   item->ip_daily_day = -1;
 }
 
-void EgressChooser::Done(const RunItem& item) {
+void EgressChooser::Done(const RunItem& item, int64_t replied_at) {
   if (item.dom_key.empty()) return;
+  if (replied_at >= 0 && item.counted_at >= 0)
+    if (auto r = dom_rate_.find(item.dom_key); r != dom_rate_.end())
+      r->second.OnReply(replied_at, item.counted_at);
   auto c = dom_inflight_.find(item.dom_key);
   if (c != dom_inflight_.end() && --c->second == 0) dom_inflight_.erase(c);
 }

@@ -33,8 +33,10 @@ class EgressChooser {
   // The daily reservations Pick made for *item on (account, ip) are given back (never sent).
   void Release(int account, int ip, RunItem* item);
 
-  // The attempt of *item is over: its domain connection slot is free again.
-  void Done(const RunItem& item);
+  // The attempt of *item is over: its domain connection slot is free again, and, when it got a
+  // reply at `replied_at` (µs; -1: it was never sent), the reply counts in its pair's throttle
+  // share.
+  void Done(const RunItem& item, int64_t replied_at);
 
   // A throttling reply for *item's (account, source IP, domain), handed to that pair's limiter,
   // which cuts the rate when such replies are a real share of the pair's sends (AdaptiveRate).

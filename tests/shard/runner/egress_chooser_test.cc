@@ -142,21 +142,24 @@ TEST(EgressChooser, DomainConnectionCapAndThrottledRate) {
   EXPECT_FALSE(e.Pick(&b, kNow, &retry));  // one connection to slow.test at a time
   EXPECT_EQ(retry, kNow + 5000);
   EXPECT_TRUE(e.Pick(&c, kNow, &retry));   // other domains are not held back
-  e.Done(a);
+  e.Done(a, kNow);
   EXPECT_EQ(e.InFlight(a.dom_key), 0u);
   ASSERT_TRUE(e.Pick(&b, kNow, &retry));
   EXPECT_EQ(b.counted_at, kNow);
-  e.Done(b);
+  e.Done(b, kNow);
   // One throttling reply is no evidence about the rate: b waits the hold, the domain does not.
   AdaptiveRate& rate = e.Throttled(b, kNow);
   EXPECT_FALSE(rate.throttled());
   EXPECT_EQ(rate.NextAvailable(kNow), kNow);
   EXPECT_EQ(rate.RetryAt(kNow), kNow + 2'000'000);
-  RunItem d = Item("d@slow.test");
-  ASSERT_TRUE(e.Pick(&d, kNow, &retry));
-  e.Done(d);
-  // A second one, of three sends in the window: the pair's rate is cut, the next message waits.
-  e.Throttled(d, kNow);
+  // Nine more, of ten replies in the window: the pair's rate is cut, the next message waits.
+  for (int i = 0; i < 9; ++i) {
+    RunItem d = Item("d" + std::to_string(i) + "@slow.test");
+    ASSERT_TRUE(e.Pick(&d, kNow, &retry));
+    e.Done(d, kNow);
+    EXPECT_FALSE(rate.throttled());
+    e.Throttled(d, kNow);
+  }
   EXPECT_TRUE(rate.throttled());
   EXPECT_GT(rate.NextAvailable(kNow), kNow);
   RunItem g = Item("g@slow.test");
@@ -173,8 +176,8 @@ TEST(EgressChooser, ThrottleOfAnUnmeasuredDomainStartsMeasuringWithoutACut) {
   ASSERT_TRUE(e.Pick(&a, kNow, &retry));
   ASSERT_TRUE(e.Pick(&b, kNow, &retry));
   EXPECT_EQ(a.counted_at, -1);
-  e.Done(a);
-  e.Done(b);
+  e.Done(a, kNow);
+  e.Done(b, kNow);
   // Replies to messages it never counted cannot cut the rate (their share is unknown): before,
   // the first 421 cut an unlimited domain to a made-up 5 msgs/s.
   AdaptiveRate& rate = e.Throttled(a, kNow);
