@@ -297,7 +297,7 @@ void QueueDelivery::Impl::Send(Flight f, int64_t now) {
   RunAccount& acct = *f.route->state.accounts[f.item.acct];
   auto give_back = [&] {
     acct.state->daily().Release(f.item.daily_day);
-    f.route->chooser->Done(f.item);
+    f.route->chooser->Done(f.item, -1);
   };
   std::shared_ptr<const std::string> body = Body(f.entry);
   if (!body) {
@@ -367,7 +367,7 @@ void QueueDelivery::Impl::DrainReports() {
     if (it == inflight.end()) continue;
     Flight f = std::move(it->second);
     inflight.erase(it);
-    f.route->chooser->Done(f.item);
+    f.route->chooser->Done(f.item, now);
     Apply(f, rep, now);
   }
 }
@@ -390,7 +390,7 @@ void QueueDelivery::Impl::Apply(Flight& f, const SendReport& rep, int64_t now) {
     case QueueVerdict::Kind::kThrottle: {
       AdaptiveRate& rate = f.route->chooser->Throttled(f.item, now);
       metrics::Metrics().throttle_events->WithLabels({acct.cfg->name, domain}).Inc();
-      Record(f, QueueState::kDeferred, v.reply, now, std::max(rate.NextAvailable(now), now + 1));
+      Record(f, QueueState::kDeferred, v.reply, now, rate.RetryAt(now));
       return;
     }
     case QueueVerdict::Kind::kRecord:

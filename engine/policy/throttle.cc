@@ -111,23 +111,44 @@ uint64_t DailyCap::used(int64_t now_us) const {
 AdaptiveRate::AdaptiveRate(double base, Params p)
     : base_(base), p_(p), bucket_(base, base > 0 ? std::max(1.0, std::ceil(base / 10)) : 1) {}
 
+void AdaptiveRate::Roll(int64_t now_us) {
+  if (now_us - window_start_ < 1'000'000) return;
+  const double secs = std::max(1.0, (now_us - window_start_) / 1e6);
+  const bool adjacent = window_start_ != 0 && now_us - window_start_ < 2'000'000;
+  last_window_rate_ = window_start_ == 0 ? 0 : window_count_ / secs;
+  replies_prev_ = adjacent ? replies_ : 0;
+  throttles_prev_ = adjacent ? throttles_ : 0;
+  window_start_ = now_us;
+  window_count_ = 0;
+  replies_ = 0;
+  throttles_ = 0;
+}
+
 void AdaptiveRate::OnSend(int64_t now_us) {
-  if (now_us - window_start_ >= 1'000'000) {
-    double secs = std::max(1.0, (now_us - window_start_) / 1e6);
-    last_window_rate_ = window_start_ == 0 ? 0 : window_count_ / secs;
-    window_start_ = now_us;
-    window_count_ = 0;
-  }
+  Roll(now_us);
   ++window_count_;
 }
 
-void AdaptiveRate::OnThrottle(int64_t now_us) {
+void AdaptiveRate::OnReply(int64_t now_us, int64_t sent_us) {
+  Roll(now_us);
+  if (sent_us >= 0 && sent_us >= counting_since_) ++replies_;
+}
+
+void AdaptiveRate::OnThrottle(int64_t now_us, int64_t sent_us) {
   ++events_;
-  // Replies to messages sent before the last cut say nothing new: cut at most once per hold.
-  if (cut_ && now_us < last_cut_ + p_.hold_us) return;
-  last_cut_ = now_us;
+  Roll(now_us);
+  // Replies to messages sent before the last cut (or before the pair was measured) say nothing
+  // about the current rate; within the hold nothing new was sent.
+  if (sent_us < 0 || sent_us < counting_since_ || now_us < hold_until_) return;
+  ++throttles_;
+  const uint64_t throttles = throttles_ + throttles_prev_;
+  const uint64_t replies = replies_ + replies_prev_;
+  if (throttles < p_.min_throttles || static_cast<double>(throttles) < p_.min_share * replies)
+    return;
+  ++cuts_;
   hold_until_ = now_us + p_.hold_us;
   last_change_ = now_us;
+  counting_since_ = now_us;
   const double partial =
       window_start_ == 0 ? 0 : window_count_ / std::max(0.1, (now_us - window_start_) / 1e6);
   const double measured = std::max(last_window_rate_, partial);
@@ -138,6 +159,8 @@ void AdaptiveRate::OnThrottle(int64_t now_us) {
   if (!cut_) cut_point_ = next;
   cut_ = true;
   bucket_.SetRate(next);
+  // The share is measured anew at the new rate.
+  replies_ = replies_prev_ = throttles_ = throttles_prev_ = 0;
 }
 
 void AdaptiveRate::Recover(int64_t now_us) {
@@ -167,6 +190,10 @@ int64_t AdaptiveRate::NextAvailable(int64_t now_us) {
   if (now_us < hold_until_) return hold_until_;
   Recover(now_us);
   return bucket_.NextAvailable(now_us);
+}
+
+int64_t AdaptiveRate::RetryAt(int64_t now_us) {
+  return std::max(NextAvailable(now_us), now_us + p_.hold_us);
 }
 
 int64_t RetryDelayUs(const SendingConfig& cfg, uint32_t attempt, double unit_random) {

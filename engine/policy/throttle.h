@@ -96,34 +96,53 @@ class DailyCap {
   std::atomic<uint64_t> word_{0};  // day << 44 | count
 };
 
-// The sending rate of one account x destination domain. Starts at `base` (0 = unlimited). A
-// throttling reply cuts the rate to half of what was being sent (measured) and holds the pair
-// for `hold`; every `recovery_interval` without a throttle the rate grows by 25 % until it is back
-// at base (or, for an unlimited base, until it has doubled past the cut point, then unlimited).
+// The sending rate of one account x destination domain. Starts at `base` (0 = unlimited).
+// Throttling replies cut the rate to half of what was being sent (measured; or half of the cut
+// rate when already cut) and hold the pair for `hold`, once they are evidence about the rate:
+// at least `min_throttles` of them, and at least `min_share` of the pair's replies, received in
+// the last one to two seconds, counting only replies to messages sent (OnSend) since the pair was
+// created or last cut. (Replies, not sends: a burst of sends is answered over the next seconds.) A stray throttling reply (one connection, one mailbox, or replies to messages sent at
+// the old rate) only defers its own recipient. Every `recovery_interval` without a cut the rate
+// grows by 25 % until it is back at base (or, for an unlimited base, until it has doubled past
+// the cut point, then unlimited).
 class AdaptiveRate {
  public:
   struct Params {
     double min_rate = 1;                   // never below this (msgs/s)
-    int64_t hold_us = 2'000'000;           // pause after a throttle reply
+    int64_t hold_us = 2'000'000;           // pause after a cut; a throttled recipient waits this
     int64_t recovery_interval_us = 5'000'000;
+    // A cut needs this many counted throttling replies: with fewer replies in the window (a
+    // domain's first or last seconds, a retry tail) a random 3 % of throttles would reach 10 %.
+    uint32_t min_throttles = 10;
+    double min_share = 0.10;               // ... making up this share of the counted replies
   };
   explicit AdaptiveRate(double base) : AdaptiveRate(base, Params()) {}
   AdaptiveRate(double base, Params p);
 
   // Records one send (for the measured rate).
   void OnSend(int64_t now_us);
-  // A throttling reply arrived.
-  void OnThrottle(int64_t now_us);
+  // Any reply (delivered, refused, throttling, connection lost) arrived at `now_us` to a message
+  // sent at `sent_us` (< 0: not counted by OnSend): the denominator of the throttle share.
+  void OnReply(int64_t now_us, int64_t sent_us);
+  // A throttling reply arrived at `now_us` to a message sent (counted by OnSend) at `sent_us`;
+  // sent_us < 0: the message was not counted (the pair had no limiter then). Its OnReply comes
+  // first. Cuts the rate when the replies are evidence (see above).
+  void OnThrottle(int64_t now_us, int64_t sent_us);
   // Whether a message may go now (takes a token when it may).
   bool TryAcquire(int64_t now_us);
   // Earliest time TryAcquire may succeed.
   int64_t NextAvailable(int64_t now_us);
+  // When a recipient that got a throttling reply at `now_us` is tried again: when the pair may
+  // send, and not before `hold` (a throttle does not count as an attempt, so it must not loop).
+  int64_t RetryAt(int64_t now_us);
 
   bool throttled() const { return cut_; }      // currently below base
   double current_rate() const { return bucket_.rate(); }
-  uint64_t throttle_events() const { return events_; }
+  uint64_t throttle_events() const { return events_; }  // every throttling reply
+  uint64_t cuts() const { return cuts_; }
 
  private:
+  void Roll(int64_t now_us);  // starts a new one-second window when the current one is over
   void Recover(int64_t now_us);
   double base_;
   Params p_;
@@ -131,13 +150,17 @@ class AdaptiveRate {
   bool cut_ = false;
   double cut_point_ = 0;
   int64_t hold_until_ = 0;
-  int64_t last_cut_ = 0;
   int64_t last_change_ = 0;
+  int64_t counting_since_ = 0;  // replies to messages sent before this say nothing new
   uint64_t events_ = 0;
-  // Measured send rate: count in the current and previous one-second windows.
+  uint64_t cuts_ = 0;
+  // Measured send rate and throttle share: counts in the current and previous one-second
+  // windows (the previous ones 0 when it did not end right before the current one).
   int64_t window_start_ = 0;
   uint64_t window_count_ = 0;
   double last_window_rate_ = 0;
+  uint64_t replies_ = 0, replies_prev_ = 0;        // to messages sent since counting_since_
+  uint64_t throttles_ = 0, throttles_prev_ = 0;    // ... of which throttling
 };
 
 // Backoff before retry number `attempt` (1 = first retry): retry_base * 2^(attempt-1), capped at

@@ -40,10 +40,19 @@ def table(case):
             notes += f", sink accepted {s['sink_messages']}"
         if s.get("load_avg"):
             notes += f", load {s['load_avg']}"
+        if s.get("faults_applied") is False:
+            notes += (f"; sink WITHOUT faults: under the mix it stopped after "
+                      f"{s.get('faults_accepted_before_exit')} msgs ({s.get('faults_exit')})")
         print(f"{name:<12} {fmt(s.get('msgs_per_s')):>9} {fmt(s.get('cpu_us_per_msg'), '{:.1f}'):>11} "
               f"{fmt(s.get('peak_rss_mb'), '{:.1f}'):>12} {fmt(s.get('latency_p50_ms'), '{:.2f}'):>8} "
               f"{fmt(s.get('latency_p99_ms'), '{:.2f}'):>8} {fmt(s.get('time_to_finish_s'), '{:.1f}'):>9}  {notes}")
     sv, ss, sn = (case[k] for k, _ in SENDERS)
+    if sv.get("exactly_once") is not None:
+        print(f"salvo deliveries: {sv['sink_unique_recipients']} recipients accepted by the sink of "
+              f"{sv['expected_accepted']} expected (recipients - bounced {sv.get('bounced')} - failed "
+              f"{sv.get('failed')}), {sv['sink_duplicate_deliveries']} duplicates, deferred_final "
+              f"{sv.get('deferred_final')}, throttle_events {sv.get('throttle_events')}: "
+              + ("exactly once" if sv["exactly_once"] else "NOT exactly once"))
     r = {
         "salvo_vs_smtp_source_rate": ratio(sv.get("msgs_per_s"), ss.get("msgs_per_s")),
         "salvo_vs_smtp_source_cpu_per_msg": ratio(sv.get("cpu_us_per_msg"), ss.get("cpu_us_per_msg")),
@@ -80,6 +89,8 @@ def plot(cases, out):
             shutil.copyfile(tl, kept)
             case[key]["timeline"] = kept
             label = f"{name} ({case['label']})" if len(cases) > 1 else name
+            if case[key].get("faults_applied") is False:
+                label += " (sink without faults)"
             dat = os.path.join(out, f"timeline-{case['label']}-{key}.dat")
             with open(dat, "w") as f:
                 f.writelines(f"{t:.3f} {r:.1f}\n" for t, r in pts)
@@ -89,10 +100,11 @@ def plot(cases, out):
     svg = os.path.join(out, "throughput.svg")
     plots = ", ".join(f"'{d}' using 1:2 with lines lw 2 title '{l}'" for d, l in series)
     faults = cases[0].get("faults")
-    title = "Throughput over time (messages accepted by salvo-sink" + (f", faults {faults})" if faults else ")")
+    # Under faults the samples of the retry tail may be 0 (not drawn on the log scale).
+    title = "Throughput over time (messages accepted by salvo-sink)" + (f"\\nfaults {faults}" if faults else "")
     script = (f"set terminal svg size 900,450 dynamic; set output '{svg}';"
-              f"set title '{title}' noenhanced;"
-              "set xlabel 'seconds since first message'; set ylabel 'msgs/s (log scale)'; set logscale y; set grid; set key outside;"
+              f"set title \"{title}\" noenhanced;"
+              "set xlabel 'seconds since first message'; set ylabel 'msgs/s (log scale)'; set logscale y; set grid; set key top right;"
               f"plot {plots}")
     subprocess.run(["gnuplot", "-e", script], check=False)
     png = os.path.join(out, "throughput.png")
@@ -150,10 +162,18 @@ def main():
         report[f"{key}_accepted"] = s.get("accepted")
         report[f"{key}_load_avg"] = s.get("load_avg")
         report[f"{key}_status"] = s.get("status")
+        if "faults_applied" in s:  # smtp-source under --faults (see run.sh run_smtp_source)
+            report[f"{key}_faults_applied"] = s["faults_applied"]
+            report[f"{key}_faults_accepted_before_exit"] = s.get("faults_accepted_before_exit")
         if s.get("status") != "ok":
             report[f"{key}_skipped_reason"] = s.get("reason")
     report.update(base.get("ratios", {}))
     report["salvo_transactions"] = base["salvo"].get("transactions")
+    # Under faults: salvo's outcomes against salvo-sink's per-address record (run.sh
+    # delivery_check); null without faults.
+    for k in ("bounced", "failed", "deferred_final", "throttle_events", "expected_accepted",
+              "sink_unique_recipients", "sink_duplicate_deliveries", "exactly_once"):
+        report[f"salvo_{k}"] = base["salvo"].get(k)
     for k in ("recipients", "size", "connections", "workers", "dkim", "sink"):
         report[k] = base[k]
     report["faults"] = base.get("faults")

@@ -10,9 +10,12 @@
 # table (msgs/s, sender CPU µs/msg, peak RSS, transaction latency p50/p99) with the ratios, and
 # writes perf/out/report.json and a throughput-over-time plot (perf/out/throughput.svg).
 # --faults SPEC (e.g. 421-4.7.28:2%,450-4.2.1:1%,550-5.1.1:1%,drop-in-data:0.5%,tarpit:0.1%) is
-# salvo-sink's fault mix, for every sender: salvo retries its deferrals (retry_base 1s, retry_max
-# 4s, so that the time to finish measures the sender, not a 60 s backoff), smtp-source cannot and
-# is reported with the count the sink accepted. With --dkim, `openssl speed -multi $(nproc)` runs
+# salvo-sink's fault mix: salvo retries its deferrals (retry_base 1s, retry_max 4s, so that the
+# time to finish measures the sender, not a 60 s backoff) and every recipient not refused with a
+# 5xx must reach the sink exactly once (checked per address with salvo-sink --record); nodemailer
+# does not retry and is reported with the count the sink accepted; smtp-source exits at its first
+# refused reply, so what it sent under faults is recorded and its figures come from a fault-free
+# sink. With --dkim, `openssl speed -multi $(nproc)` runs
 # in the same run and the report carries salvo_vs_openssl_sign_rate.
 # A sender that cannot run (e.g. `salvo send` not built yet, npm packages missing) is reported as
 # skipped with the reason; the others still run.
@@ -61,6 +64,8 @@ start_sink() {
   SINK_PORT=$(free_port)
   if [ "$SINK_KIND" = salvo ]; then
     local faults=(); [ -n "$FAULTS" ] && faults=(--faults "$FAULTS")
+    # Under faults, salvo's deliveries are checked one by one (exactly once, none lost).
+    [ -n "$FAULTS" ] && [ "$1" = salvo ] && faults+=(--record "$WORK/$1.record.tsv")
     "$SINK_BIN" --listen "127.0.0.1:$SINK_PORT" --quiet --stats-json "$WORK/$1.stats.json" \
       --timeline "$WORK/$1.timeline.tsv" --max-size 209715200 "${faults[@]}" >/dev/null &
   else
@@ -124,6 +129,9 @@ if status == "ok" and os.path.exists(t):
              transactions=None if tx == "null" else int(tx),
              time_to_finish_s=wall if ttf == "null" else float(ttf),
              sink_cpu_s=float(sink_cpu))
+    x = os.path.join(d, name + ".extra.json")  # sender-specific figures (salvo's delivery check)
+    if os.path.exists(x):
+        r.update(json.load(open(x)))
     s = os.path.join(d, name + ".stats.json")
     if sink_kind == "salvo" and os.path.exists(s):
         st = json.load(open(s))
@@ -133,7 +141,7 @@ if status == "ok" and os.path.exists(t):
         lat = st["latency_us"].get("END_OF_DATA") or st["latency_us"].get("BDAT") or {}
         r["sink_end_of_data_p99_us"] = lat.get("p99")
         r["timeline"] = os.path.join(d, name + ".timeline.tsv")
-        if os.environ.get("FAULTS") and name == "smtp_source":
+        if os.environ.get("FAULTS") and name == "smtp_source" and r.get("faults_applied", True):
             # It cannot retry: its messages are those the sink accepted (of `attempted`), so
             # that CPU per message is per delivered message for every sender.
             r.update(attempted=msgs, messages=st["messages"],
@@ -146,7 +154,31 @@ PY
 
 run_smtp_source() {
   local n=$1 bytes=$2
-  start_sink smtp_source
+  if [ -n "$FAULTS" ]; then
+    # Postfix smtp-source exits at its first refused reply (450, 421, 550, a dropped DATA are
+    # fatal to it), so under the fault mix it sends a few dozen messages: that is recorded, and
+    # its figures come from the same run against a sink without faults (faults_applied false).
+    start_sink smtp_source
+    /usr/sbin/smtp-source -d -s "$CONNECTIONS" -m "$n" -l "$bytes" -f news@bench.test \
+      -t rcpt@bench.test "127.0.0.1:$SINK_PORT" > "$CASE/smtp_source_faults.out" 2>&1 || true
+    stop_sink
+    $PY - "$WORK/smtp_source.stats.json" "$CASE/smtp_source_faults.out" > "$CASE/smtp_source.extra.json" <<'PY'
+import json, sys
+try:
+    accepted = json.load(open(sys.argv[1]))["messages"]
+except Exception:
+    accepted = None
+why = open(sys.argv[2]).read().strip().splitlines()
+print(json.dumps({"faults_applied": False, "faults_accepted_before_exit": accepted,
+                  "faults_exit": why[-1][:300] if why else None}))
+PY
+    rm -f "$WORK/smtp_source.stats.json" "$WORK/smtp_source.timeline.tsv"
+    local saved=$FAULTS; FAULTS=
+    start_sink smtp_source
+    FAULTS=$saved
+  else
+    start_sink smtp_source
+  fi
   cp /dev/null "$CASE/smtp_source.stats.json" 2>/dev/null || true
   time_run "$CASE/smtp_source" /usr/sbin/smtp-source -d -s "$CONNECTIONS" -m "$n" -l "$bytes" \
     -f news@bench.test -t rcpt@bench.test "127.0.0.1:$SINK_PORT" || true
@@ -216,6 +248,8 @@ run_salvo() {
       --workers "$WORKERS" --json; then
     SINK_CPU=$(sink_cpu_s); stop_sink
     [ -f "$WORK/salvo.stats.json" ] && mv "$WORK/salvo.stats.json" "$WORK/salvo.timeline.tsv" "$CASE/"
+    [ -f "$WORK/salvo.record.tsv" ] && mv "$WORK/salvo.record.tsv" "$CASE/"
+    delivery_check "$CASE/salvo.stdout" "$CASE/salvo.record.tsv" "$n" > "$CASE/salvo.extra.json"
     local delivered p50 p99 ttf tx
     read -r delivered p50 p99 ttf tx < <($PY - "$CASE/salvo.stdout" "$n" <<'PY'
 import json, sys
@@ -241,6 +275,36 @@ PY
     stop_sink
     result_json salvo skipped "salvo send failed: $(tail -c 300 "$CASE/salvo.stderr" | tr '\n' ' ')" 0
   fi
+}
+
+# delivery_check SALVO_STDOUT RECORD_TSV N: JSON of salvo's outcomes against what the sink took.
+# Every recipient not refused with a 5xx must reach the sink exactly once: sink_unique_recipients
+# == N - bounced - failed, sink_duplicate_deliveries == 0 (salvo-sink --record counts deliveries
+# per address). Without a record (no faults) only salvo's own counts are given.
+delivery_check() {
+  $PY - "$@" <<'PY'
+import json, os, sys
+out, rec, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+try:
+    j = json.loads(open(out).read().strip().splitlines()[-1])
+except Exception:
+    j = {}
+r = {k: j.get(k) for k in ("delivered", "bounced", "failed", "deferred_final", "throttle_events")}
+if os.path.exists(rec):
+    uniq = dup = 0
+    for line in open(rec):
+        f = line.rstrip("\n").split("\t")
+        if len(f) < 2 or not f[1].isdigit():
+            continue
+        uniq += 1
+        dup += int(f[1]) - 1
+    expected = n - (r["bounced"] or 0) - (r["failed"] or 0)
+    r.update(sink_unique_recipients=uniq, sink_duplicate_deliveries=dup,
+             expected_accepted=expected,
+             exactly_once=(uniq == expected and dup == 0 and r["delivered"] == expected
+                           and not r["deferred_final"]))
+print(json.dumps(r))
+PY
 }
 
 # run_case LABEL RECIPIENTS SIZE CONNECTIONS WORKERS

@@ -133,7 +133,7 @@ std::optional<int64_t> DecisionApplier::Apply(RunItem* item, const SendReport& r
       }
       ProgressRecord p = item->prog.value_or(ProgressRecord{});
       p.first_attempt_us = d.first_attempt_us;
-      Defer(item, std::move(p), d.give_up, d.give_up ? 0 : rate.NextAvailable(now), reply);
+      Defer(item, std::move(p), d.give_up, d.give_up ? 0 : rate.RetryAt(now), reply);
       if (d.give_up) return std::nullopt;
       item->acct = -1;
       return item->prog->next_retry_us;

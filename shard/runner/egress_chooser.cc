@@ -119,12 +119,14 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
   item->acct = e.account;
   item->ip = e.ip;
   item->dom_key.clear();
+  item->counted_at = -1;
   if (throttle >= 0 || !dom_rate_.empty()) {
     std::string key = DomKey(e.account, e.ip, domain);
     auto it = dom_rate_.find(key);
     if (it != dom_rate_.end()) {
       it->second.TryAcquire(now);
       it->second.OnSend(now);
+      item->counted_at = now;
     }
     if (throttle >= 0 || it != dom_rate_.end()) {
       dom_inflight_[key]++;
@@ -143,8 +145,11 @@ void EgressChooser::Release(int account, int ip, RunItem* item) {
   item->ip_daily_day = -1;
 }
 
-void EgressChooser::Done(const RunItem& item) {
+void EgressChooser::Done(const RunItem& item, int64_t replied_at) {
   if (item.dom_key.empty()) return;
+  if (replied_at >= 0 && item.counted_at >= 0)
+    if (auto r = dom_rate_.find(item.dom_key); r != dom_rate_.end())
+      r->second.OnReply(replied_at, item.counted_at);
   auto c = dom_inflight_.find(item.dom_key);
   if (c != dom_inflight_.end() && --c->second == 0) dom_inflight_.erase(c);
 }
@@ -153,12 +158,10 @@ AdaptiveRate& EgressChooser::Throttled(const RunItem& item, int64_t now) {
   const std::string_view domain = DomainOf(item.r.key);
   const std::string key = DomKey(item.acct, item.ip, domain);
   auto it = dom_rate_.find(key);
-  if (it == dom_rate_.end()) {
-    it = CreateDomRate(key, s_->domains.Find(domain));
-    // Seed the measured rate with this feeder's recent per-pair share.
-    for (int i = 0; i < 2; ++i) it->second.OnSend(now - 1'000'000 * (1 - i));
-  }
-  it->second.OnThrottle(now);
+  // A pair without a limiter starts one: its sends are measured from now on, and only replies
+  // to those can cut its rate (item.counted_at is -1 for this one).
+  if (it == dom_rate_.end()) it = CreateDomRate(key, s_->domains.Find(domain));
+  it->second.OnThrottle(now, item.counted_at);
   return it->second;
 }
 

@@ -33,11 +33,14 @@ class EgressChooser {
   // The daily reservations Pick made for *item on (account, ip) are given back (never sent).
   void Release(int account, int ip, RunItem* item);
 
-  // The attempt of *item is over: its domain connection slot is free again.
-  void Done(const RunItem& item);
+  // The attempt of *item is over: its domain connection slot is free again, and, when it got a
+  // reply at `replied_at` (µs; -1: it was never sent), the reply counts in its pair's throttle
+  // share.
+  void Done(const RunItem& item, int64_t replied_at);
 
-  // A throttling reply for *item's (account, source IP, domain): that pair's rate is cut.
-  // Returns the limiter (its NextAvailable is the retry time, its current_rate the new rate).
+  // A throttling reply for *item's (account, source IP, domain), handed to that pair's limiter,
+  // which cuts the rate when such replies are a real share of the pair's sends (AdaptiveRate).
+  // Returns the limiter (its RetryAt is the recipient's retry time, current_rate the rate).
   AdaptiveRate& Throttled(const RunItem& item, int64_t now);
 
   // The key of an (account, source IP, domain) limiter.

@@ -235,7 +235,7 @@ bool Feeder::Dispatch(std::vector<ItemPtr> batch) {
       if (!job.status[i].ok()) {
         // Never handed to the account: its daily reservation is given back.
         egress_.Release(item->acct, item->ip, item);
-        egress_.Done(*item);
+        egress_.Done(*item, -1);
         applier_.Record(item, Outcome::kFailed, true,
                         absl::StrCat("render: ", job.status[i].message()));
         continue;
@@ -413,7 +413,7 @@ void Feeder::DrainReports() {
     s_->in_flight--;
     if (rep.transaction > absl::ZeroDuration())
       latency_.RecordNs(absl::ToInt64Nanoseconds(rep.transaction));
-    egress_.Done(*item);
+    egress_.Done(*item, now);
     const uint64_t batch = item->batch;
     if (std::optional<int64_t> due = applier_.Apply(item.get(), rep, now, unit(rng_))) {
       item->due = *due;

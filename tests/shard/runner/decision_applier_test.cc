@@ -111,7 +111,7 @@ TEST(DecisionApplier, QuotaReplyPausesTheAccountNotTheRecipient) {
   EXPECT_FALSE(t.Suppressed("ann@example.test"));
 }
 
-TEST(DecisionApplier, ThrottleReplyCutsTheDomainRate) {
+TEST(DecisionApplier, ThrottleReplyDefersWithoutAnAttempt) {
   Applier t;
   auto it = t.Sent("ann@gmail.com");
   const std::optional<int64_t> due = t.Reply(

@@ -142,16 +142,54 @@ TEST(EgressChooser, DomainConnectionCapAndThrottledRate) {
   EXPECT_FALSE(e.Pick(&b, kNow, &retry));  // one connection to slow.test at a time
   EXPECT_EQ(retry, kNow + 5000);
   EXPECT_TRUE(e.Pick(&c, kNow, &retry));   // other domains are not held back
-  e.Done(a);
+  e.Done(a, kNow);
   EXPECT_EQ(e.InFlight(a.dom_key), 0u);
   ASSERT_TRUE(e.Pick(&b, kNow, &retry));
-  // A throttling reply cuts the pair's rate: the next message to that domain waits.
+  EXPECT_EQ(b.counted_at, kNow);
+  e.Done(b, kNow);
+  // One throttling reply is no evidence about the rate: b waits the hold, the domain does not.
   AdaptiveRate& rate = e.Throttled(b, kNow);
-  e.Done(b);
+  EXPECT_FALSE(rate.throttled());
+  EXPECT_EQ(rate.NextAvailable(kNow), kNow);
+  EXPECT_EQ(rate.RetryAt(kNow), kNow + 2'000'000);
+  // Nine more, of ten replies in the window: the pair's rate is cut, the next message waits.
+  for (int i = 0; i < 9; ++i) {
+    RunItem d = Item("d" + std::to_string(i) + "@slow.test");
+    ASSERT_TRUE(e.Pick(&d, kNow, &retry));
+    e.Done(d, kNow);
+    EXPECT_FALSE(rate.throttled());
+    e.Throttled(d, kNow);
+  }
+  EXPECT_TRUE(rate.throttled());
   EXPECT_GT(rate.NextAvailable(kNow), kNow);
-  RunItem d = Item("d@slow.test");
-  EXPECT_FALSE(e.Pick(&d, kNow, &retry));
+  RunItem g = Item("g@slow.test");
+  EXPECT_FALSE(e.Pick(&g, kNow, &retry));
   EXPECT_GT(retry, kNow);
+}
+
+TEST(EgressChooser, ThrottleOfAnUnmeasuredDomainStartsMeasuringWithoutACut) {
+  test::RunFixture f;
+  EgressChooser e(f.s.get());
+  int64_t retry = 0;
+  // No [[throttle]] for the domain: its sends are not counted until a throttling reply comes.
+  RunItem a = Item("a@busy.test"), b = Item("b@busy.test");
+  ASSERT_TRUE(e.Pick(&a, kNow, &retry));
+  ASSERT_TRUE(e.Pick(&b, kNow, &retry));
+  EXPECT_EQ(a.counted_at, -1);
+  e.Done(a, kNow);
+  e.Done(b, kNow);
+  // Replies to messages it never counted cannot cut the rate (their share is unknown): before,
+  // the first 421 cut an unlimited domain to a made-up 5 msgs/s.
+  AdaptiveRate& rate = e.Throttled(a, kNow);
+  e.Throttled(b, kNow);
+  EXPECT_EQ(rate.throttle_events(), 2u);
+  EXPECT_FALSE(rate.throttled());
+  EXPECT_EQ(rate.NextAvailable(kNow), kNow);
+  // From now on its sends are counted.
+  RunItem c = Item("c@busy.test");
+  ASSERT_TRUE(e.Pick(&c, kNow + 1, &retry));
+  EXPECT_EQ(c.counted_at, kNow + 1);
+  EXPECT_FALSE(c.dom_key.empty());
 }
 
 }  // namespace
