@@ -1,7 +1,11 @@
 // import_bench: generates N synthetic recipients as CSV (perf/recipient_gen), imports them into a
 // fresh temporary store through store/importer (the code `salvo import` runs), then re-imports
-// the same file (all unchanged) and prints rows/s and peak RSS. A benchmark, not a test.
-//   import_bench [--rows N] [--batch ROWS] [--no-reimport] [--keep]
+// the same file (all unchanged), then imports a file that gives every row a new field (all
+// merged: `updated`), and prints rows/s, CPU per row, peak RSS and the load average, then one
+// JSON line with the figures (keys as in perf/out/report.json). A benchmark, not a test.
+//   import_bench [--rows N] [--batch ROWS] [--threads N] [--ingest-min KEYS] [--no-reimport]
+//                [--no-update] [--keep]
+//   --ingest-min 1000000000 writes every batch through a WriteBatch (the path before ingestion).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -9,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "perf/recipient_gen.h"
@@ -39,6 +44,24 @@ long CurrentRssKb() {
   return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+std::string LoadAverage() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+// The first column (email) of every data row of `csv`, with a new field: every row merges.
+bool WriteUpdateFile(const std::string& csv, const std::string& out_path) {
+  std::ifstream in(csv);
+  std::ofstream out(out_path);
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  out << "email,tier\n";
+  while (std::getline(in, line)) out << line.substr(0, line.find(',')) << ",gold\n";
+  return static_cast<bool>(out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,19 +69,30 @@ int main(int argc, char** argv) {
   size_t batch = 16384;
   bool keep = false;
   bool reimport = true;
+  bool update = true;
+  unsigned threads = 0;
+  size_t ingest_min = salvo::ImportOptions().ingest_min_rows;
+  batch = salvo::ImportOptions().batch_rows;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--rows" && i + 1 < argc) {
       rows = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--batch" && i + 1 < argc) {
       batch = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--threads" && i + 1 < argc) {
+      threads = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
+    } else if (a == "--ingest-min" && i + 1 < argc) {
+      ingest_min = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--no-update") {
+      update = false;
     } else if (a == "--keep") {
       keep = true;
     } else if (a == "--no-reimport") {
       reimport = false;
     } else {
       std::fprintf(stderr,
-                   "usage: import_bench [--rows N] [--batch ROWS] [--no-reimport] [--keep]\n");
+                   "usage: import_bench [--rows N] [--batch ROWS] [--threads N] [--ingest-min KEYS] "
+                   "[--no-reimport] [--no-update] [--keep]\n");
       return 2;
     }
   }
@@ -90,11 +124,19 @@ int main(int argc, char** argv) {
   }
   std::error_code ec;
   uint64_t bytes = std::filesystem::file_size(csv, ec);
-  std::printf("import_bench: %llu rows, %.1f MB CSV, batch %zu rows, store in %s\n",
-              static_cast<unsigned long long>(rows), bytes / 1e6, batch, base.c_str());
+  std::string updates = base + "/updates.csv";
+  if (update && !WriteUpdateFile(csv, updates)) {
+    std::fprintf(stderr, "import_bench: cannot write %s\n", updates.c_str());
+    return 1;
+  }
+  std::printf("import_bench: %llu rows, %.1f MB CSV, batch %zu rows, ingest from %zu keys, "
+              "threads %u (0: one per core), store in %s\n",
+              static_cast<unsigned long long>(rows), bytes / 1e6, batch, ingest_min, threads,
+              base.c_str());
   std::printf("  rss before import: %ld MB\n", CurrentRssKb() / 1024);
 
   int rc = 0;
+  double rate[3] = {0, 0, 0}, us_per_row[3] = {0, 0, 0};
   {
     salvo::StoreOptions so;
     so.data_dir = base + "/data";
@@ -107,10 +149,16 @@ int main(int argc, char** argv) {
     salvo::ImportOptions io;
     io.list = "bench";
     io.batch_rows = batch;
-    for (const char* pass : {"first import", "re-import"}) {
-      if (!reimport && std::string(pass) == "re-import") break;
+    io.threads = threads;
+    io.ingest_min_rows = ingest_min;
+    const char* passes[] = {"first import", "re-import", "merge-update"};
+    for (int p = 0; p < 3; ++p) {
+      const char* pass = passes[p];
+      if (p == 1 && !reimport) continue;
+      if (p == 2 && !update) continue;
+      std::string load = LoadAverage();
       double cpu0 = CpuSeconds();
-      auto s = importer.ImportFile(csv, io);
+      auto s = importer.ImportFile(p == 2 ? updates : csv, io);
       double cpu = CpuSeconds() - cpu0;
       if (!s.ok()) {
         std::fprintf(stderr, "import_bench: %s\n", std::string(s.status().message()).c_str());
@@ -119,18 +167,27 @@ int main(int argc, char** argv) {
       }
       std::printf(
           "  %-13s %8.0f rows/s  %6.2f s  imported %llu updated %llu unchanged %llu duplicate "
-          "%llu rejected %llu  cpu %.2f us/row  rss %ld MB\n",
+          "%llu rejected %llu  cpu %.2f us/row  rss %ld MB  load %s\n",
           pass, s->rows / s->seconds, s->seconds, static_cast<unsigned long long>(s->imported),
           static_cast<unsigned long long>(s->updated),
           static_cast<unsigned long long>(s->unchanged),
           static_cast<unsigned long long>(s->duplicate),
           static_cast<unsigned long long>(s->rejected), cpu * 1e6 / (s->rows ? s->rows : 1),
-          CurrentRssKb() / 1024);
+          CurrentRssKb() / 1024, load.c_str());
+      rate[p] = s->rows / s->seconds;
+      us_per_row[p] = cpu * 1e6 / (s->rows ? s->rows : 1);
     }
     auto size = salvo::RecipientStore(store->get()).ListSize("bench");
     if (size.ok()) std::printf("  list size: %llu\n", static_cast<unsigned long long>(*size));
   }
-  std::printf("  peak RSS: %ld MB\n", PeakRssKb() / 1024);
+  std::printf("  peak RSS: %ld MB  load %s\n", PeakRssKb() / 1024, LoadAverage().c_str());
+  std::printf(
+      "{\"rows\":%llu,\"import_rows_per_s\":%.0f,\"reimport_rows_per_s\":%.0f,"
+      "\"update_rows_per_s\":%.0f,\"import_cpu_us_per_row\":%.2f,"
+      "\"reimport_cpu_us_per_row\":%.2f,\"update_cpu_us_per_row\":%.2f,"
+      "\"import_peak_rss_mb\":%ld,\"loadavg\":\"%s\"}\n",
+      static_cast<unsigned long long>(rows), rate[0], rate[1], rate[2], us_per_row[0],
+      us_per_row[1], us_per_row[2], PeakRssKb() / 1024, LoadAverage().c_str());
   if (!keep) std::filesystem::remove_all(base, ec);
   return rc;
 }

@@ -1,6 +1,7 @@
 // Streaming CSV / JSONL importer. Trust: the input file is hostile; see importer.h for the limits.
-// One thread parses and converts rows into a batch while a writer thread upserts the previous
-// batch, so memory is two batches plus one read buffer whatever the file size.
+// A reader cuts the input into jobs at record boundaries, one worker per core converts and
+// encodes them, a writer thread stores them in file order (ImportRun below), so memory is a few
+// batches plus one read buffer whatever the file size.
 #include "store/importer.h"
 
 #include <arpa/inet.h>
@@ -14,6 +15,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -28,6 +31,8 @@
 #include "engine/base/strings.h"
 #include "simdjson.h"
 #include "store/csv.h"
+#include "store/import_batch.h"
+#include "store/import_writer.h"
 #include "store/recipient_row.h"
 #include "store/recipient_store.h"
 
@@ -35,6 +40,8 @@ namespace salvo {
 namespace {
 
 constexpr size_t kReadChunk = 4 << 20;
+constexpr size_t kJobMaxBytes = 32 << 20;  // a job (batch) is cut early when its rows are large
+constexpr size_t kImportMaxBatchRows = 1 << 20;
 constexpr size_t kPadding = 64;  // >= SIMDJSON_PADDING
 static_assert(kPadding >= simdjson::SIMDJSON_PADDING);
 
@@ -111,60 +118,99 @@ void ResetRecipient(Recipient* r) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// One import run: the parser side (caller's thread) and the writer thread.
+// One import run: a pipeline of three stages.
+//  - the reader (the caller's thread) reads the input, finds record boundaries, checks what is
+//    fatal (binary data, a truncated quoted field, an over-long row, the header) and cuts jobs of
+//    up to batch_rows data records (their raw bytes and line numbers);
+//  - workers (one per core) turn a job's records into recipients (rejecting bad rows), encode
+//    and sort them (ImportBatch) and may write its SST files ahead (ImportWriter::Prebuild);
+//  - the writer thread takes jobs in file order, reports their rejects, and writes them
+//    (ImportWriter::Write: one atomic unit per batch).
+// At most `workers + 2` jobs exist: memory is bounded by the batch size, not the file.
+
+// Raw records cut by the reader, then the batch a worker made of them.
+struct Job {
+  uint64_t seq = 0;
+  std::string text;                                 // records back to back, then kPadding bytes
+  std::vector<std::pair<uint32_t, uint32_t>> recs;  // (offset, length) in text
+  std::vector<uint64_t> lines;                      // first line of each record
+  uint64_t last_line = 0;
+  enum class State { kFree, kQueued, kReady } state = State::kFree;
+  // Worker results.
+  std::vector<std::pair<uint64_t, std::string>> rejects;  // (line, reason), in line order
+  ImportBatch batch;
+  absl::Status status;
+
+  void Clear() {
+    text.clear();
+    recs.clear();
+    lines.clear();
+    rejects.clear();
+    status = absl::OkStatus();
+  }
+};
+
+// Per-worker scratch for turning records into recipients.
+struct WorkerScratch {
+  CsvRow row;
+  Recipient r;
+  simdjson::dom::parser parser;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
 
 class ImportRun {
  public:
   ImportRun(Store* store, const std::string& name, const ImportOptions& options)
-      : rs_(store), name_(name), options_(options) {
+      : name_(name), options_(options) {
     std::random_device rd;
     run_.run_id = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
                   static_cast<uint64_t>(Clock::now().time_since_epoch().count());
     if (run_.run_id == 0) run_.run_id = 1;
     run_.sync = options.sync;
-    batch_rows_ = std::max<size_t>(1, options.batch_rows);
-    for (auto& b : batches_) b.rows.resize(batch_rows_);
+    batch_rows_ = std::clamp<size_t>(options.batch_rows, 1, kImportMaxBatchRows);
+    writer_ = std::make_unique<ImportWriter>(store, run_, options.ingest_min_rows);
+    unsigned threads = options.threads ? options.threads : std::thread::hardware_concurrency();
+    workers_ = std::clamp<unsigned>(threads, 1, 16);
+    jobs_.resize(workers_ + 2);
     start_ = Clock::now();
   }
 
-  ~ImportRun() { StopWriter(); }
+  ~ImportRun() { Stop(); }
 
   absl::StatusOr<ImportSummary> Run(Input* in, uint64_t total_bytes) {
     RETURN_IF_ERROR(RecipientStore::ValidateListName(options_.list));
+    RETURN_IF_ERROR(writer_->Init());
     total_bytes_ = total_bytes;
-    writer_ = std::thread([this] { WriterLoop(); });
-    RETURN_IF_ERROR(in->Fill(name_));
-    // Skip a UTF-8 byte order mark.
-    if (in->size() >= 3 && std::memcmp(in->begin(), "\xEF\xBB\xBF", 3) == 0) in->Consume(3);
-    ImportFormat format = options_.format;
-    if (format == ImportFormat::kAuto) format = Detect(in);
-    absl::Status s = format == ImportFormat::kJsonl ? ParseJsonl(in) : ParseCsv(in);
+    for (unsigned i = 0; i < workers_; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+    threads_.emplace_back([this] { WriterLoop(); });
+    absl::Status s = in->Fill(name_);
+    if (s.ok()) {
+      // Skip a UTF-8 byte order mark.
+      if (in->size() >= 3 && std::memcmp(in->begin(), "\xEF\xBB\xBF", 3) == 0) in->Consume(3);
+      ImportFormat format = options_.format;
+      if (format == ImportFormat::kAuto) format = Detect(in);
+      format_ = format;
+      s = format == ImportFormat::kJsonl ? ReadJsonl(in) : ReadCsv(in);
+    }
     // Rows before a fatal error are stored too; the error says so.
-    absl::Status fs = Flush(/*final=*/true);
-    StopWriter();
+    absl::Status ws = Submit(/*final=*/true);
+    Stop();
     if (!s.ok()) {
       uint64_t stored = summary_.imported + summary_.updated + summary_.unchanged;
       if (stored == 0) return s;
       return absl::Status(s.code(), absl::StrCat(s.message(), " (", stored,
                                                  " rows before it were stored)"));
     }
-    if (!fs.ok()) return fs;
-    if (!writer_status_.ok()) return writer_status_;
+    if (!ws.ok()) return ws;
     summary_.rows = rows_.load();
-    summary_.rejected = rejected_.load();
+    summary_.rejected = rejected_;
     summary_.seconds = Seconds();
+    summary_.ingested_batches = writer_->ingested_batches();
     Progress(in, /*force=*/true);
     return summary_;
   }
 
  private:
-  struct Batch {
-    std::vector<Recipient> rows;
-    PreparedBatch prepared;
-    size_t used = 0;
-    uint64_t last_line = 0;
-  };
-
   double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
   ImportFormat Detect(Input* in) {
@@ -186,103 +232,64 @@ class ImportRun {
     return absl::InvalidArgumentError(absl::StrCat(name_, ": line ", line, ": ", Av(what)));
   }
 
-  void Reject(uint64_t line, std::string_view reason) {
-    ++rejected_;
-    if (options_.on_reject) options_.on_reject(line, reason);
+  // ----- reader side -----
+
+  // The job the reader is filling (taking a free one, waiting for it if need be).
+  Job* Current() {
+    if (current_ != nullptr) return current_;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      for (Job& j : jobs_) {
+        if (j.state == Job::State::kFree) {
+          current_ = &j;
+          current_->Clear();
+          return current_;
+        }
+      }
+      free_cv_.wait(lock);
+    }
   }
 
-  Recipient* NextSlot() {
-    Batch& b = batches_[current_];
-    if (b.used >= b.rows.size()) b.rows.resize(batch_rows_);
-    Recipient* r = &b.rows[b.used];
-    ResetRecipient(r);
-    return r;
-  }
-
-  // Keeps the row just filled in NextSlot().
-  absl::Status Commit(uint64_t line, Input* in) {
-    Batch& b = batches_[current_];
-    Recipient& r = b.rows[b.used];
-    r.shard = ShardOf(r.key);
-    ++b.used;
-    b.last_line = line;
-    if (b.used >= batch_rows_) {
-      RETURN_IF_ERROR(Flush(/*final=*/false));
+  // Adds one data record (raw bytes) starting on `line`; hands the job over when full.
+  absl::Status AddRecord(const char* p, size_t len, uint64_t line, uint64_t last_line, Input* in) {
+    ++rows_;
+    Job* j = Current();
+    j->recs.emplace_back(static_cast<uint32_t>(j->text.size()), static_cast<uint32_t>(len));
+    j->text.append(p, len);
+    j->lines.push_back(line);
+    j->last_line = last_line;
+    if (j->recs.size() >= batch_rows_ || j->text.size() >= kJobMaxBytes) {
+      RETURN_IF_ERROR(Submit(/*final=*/false));
       Progress(in, false);
     }
     return absl::OkStatus();
   }
 
-  // Hands the current batch to the writer (waiting for it to finish the previous one).
-  absl::Status Flush(bool final) {
-    Batch& b = batches_[current_];
-    b.rows.resize(b.used);
-    // Sorting, deduplication and encoding happen here, while the writer stores the previous batch.
-    RETURN_IF_ERROR(RecipientStore::Prepare(options_.list, b.rows, &b.prepared));
+  // Queues the current job for the workers. `final`: then waits until every job is written.
+  // Returns the first error of the workers or the writer.
+  absl::Status Submit(bool final) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return pending_ < 0; });
-    if (!writer_status_.ok()) return writer_status_;
-    if (b.used == 0 && !final) return absl::OkStatus();
-    pending_ = current_;
-    current_ = 1 - current_;
-    cv_.notify_all();
-    if (final) {
-      cv_.wait(lock, [&] { return pending_ < 0; });
-      return writer_status_;
+    if (current_ != nullptr && !current_->recs.empty()) {
+      current_->text.append(kPadding, '\0');
+      current_->seq = submitted_++;
+      current_->state = Job::State::kQueued;
+      queue_.push_back(current_);
+      current_ = nullptr;
+      work_cv_.notify_one();
     }
-    return absl::OkStatus();
+    if (final) free_cv_.wait(lock, [&] { return written_ == submitted_; });
+    return failure_;
   }
 
-  void StopWriter() {
-    if (!writer_.joinable()) return;
+  void Stop() {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return pending_ < 0; });
-      stop_ = true;
-      cv_.notify_all();
-    }
-    writer_.join();
-  }
-
-  void WriterLoop() {
-    for (;;) {
-      int which;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return pending_ >= 0 || stop_; });
-        if (pending_ < 0) return;
-        which = pending_;
-      }
-      Batch& b = batches_[which];
-      absl::Status status;
-      ImportSummary snapshot;
-      if (!b.rows.empty()) {
-        auto c = rs_.UpsertPrepared(b.prepared, run_);
-        if (c.ok()) {
-          std::lock_guard<std::mutex> lock(mu_);
-          summary_.imported += c->imported;
-          summary_.updated += c->updated;
-          summary_.unchanged += c->unchanged;
-          summary_.duplicate += c->duplicate;
-          snapshot = summary_;
-          snapshot.rows = rows_.load();
-          snapshot.rejected = rejected_.load();
-          snapshot.seconds = Seconds();
-        } else {
-          status = absl::Status(c.status().code(),
-                                absl::StrCat(name_, ": storing rows up to line ", b.last_line, ": ",
-                                             c.status().message()));
-        }
-      }
-      if (status.ok() && !b.rows.empty() && options_.on_batch) {
-        options_.on_batch(b.last_line, snapshot);
-      }
       std::lock_guard<std::mutex> lock(mu_);
-      if (!status.ok()) writer_status_ = status;
-      b.used = 0;
-      pending_ = -1;
-      cv_.notify_all();
+      stop_ = true;
+      work_cv_.notify_all();
+      ready_cv_.notify_all();
     }
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
   }
 
   void Progress(Input* in, bool force) {
@@ -297,14 +304,12 @@ class ImportRun {
     options_.on_progress(p);
   }
 
-  // ----- CSV -----
+  // ----- CSV reader -----
 
-  absl::Status ParseCsv(Input* in) {
+  absl::Status ReadCsv(Input* in) {
     uint64_t line = 1;
     CsvRow row;
     bool have_header = false;
-    std::vector<Column> columns;
-    std::vector<size_t> order;  // column indices: specials first, then fields by name
     for (;;) {
       size_t consumed = 0;
       uint32_t newlines = 0;
@@ -330,25 +335,24 @@ class ImportRun {
       if (consumed > kImportMaxRowBytes) {
         return Fatal(line, absl::StrCat("row longer than ", kImportMaxRowBytes, " bytes"));
       }
+      const char* record = in->begin();
       in->Consume(consumed);
       uint64_t row_line = line;
       line += newlines;
       bool blank = row.fields.size() == 1 && row.fields[0].second == 0;
       if (blank) continue;
       if (!have_header) {
-        RETURN_IF_ERROR(ReadHeader(row, row_line, &columns, &order));
+        RETURN_IF_ERROR(ReadHeader(row, row_line));
         have_header = true;
         continue;
       }
-      ++rows_;
-      RETURN_IF_ERROR(CsvRowToRecipient(row, row_line, columns, order, in));
+      RETURN_IF_ERROR(AddRecord(record, consumed, row_line, row_line, in));
     }
     if (!have_header) return Fatal(0, "empty file: no header row");
     return absl::OkStatus();
   }
 
-  absl::Status ReadHeader(const CsvRow& row, uint64_t line, std::vector<Column>* columns,
-                          std::vector<size_t>* order) {
+  absl::Status ReadHeader(const CsvRow& row, uint64_t line) {
     if (!simdjson::validate_utf8(row.arena.data(), row.arena.size())) {
       return Fatal(line, "header row is not UTF-8 text: not a CSV file");
     }
@@ -368,7 +372,7 @@ class ImportRun {
       std::string lower = AsciiLower(name);
       c.kind = ColumnKindOf(lower);
       c.name = c.kind == ColumnKind::kField ? std::string(name) : lower;
-      for (const auto& other : *columns) {
+      for (const auto& other : columns_) {
         if (other.name == c.name) {
           return Fatal(line, absl::StrCat("column \"", SanitizeForLog(c.name, 60),
                                           "\" appears twice in the header"));
@@ -376,16 +380,16 @@ class ImportRun {
       }
       has_email = has_email || c.kind == ColumnKind::kEmail;
       names.push_back(SanitizeForLog(name, 40));
-      columns->push_back(std::move(c));
+      columns_.push_back(std::move(c));
     }
     if (!has_email) {
       return Fatal(line, absl::StrCat("no \"email\" column in the header (columns: ",
                                       absl::StrJoin(names, ", "), ")"));
     }
-    for (size_t i = 0; i < columns->size(); ++i) order->push_back(i);
-    std::stable_sort(order->begin(), order->end(), [&](size_t a, size_t b) {
-      const Column& x = (*columns)[a];
-      const Column& y = (*columns)[b];
+    for (size_t i = 0; i < columns_.size(); ++i) order_.push_back(i);
+    std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) {
+      const Column& x = columns_[a];
+      const Column& y = columns_[b];
       bool xf = x.kind == ColumnKind::kField, yf = y.kind == ColumnKind::kField;
       if (xf != yf) return !xf;
       return xf && x.name < y.name;
@@ -393,44 +397,10 @@ class ImportRun {
     return absl::OkStatus();
   }
 
-  absl::Status CsvRowToRecipient(const CsvRow& row, uint64_t line,
-                                 const std::vector<Column>& columns,
-                                 const std::vector<size_t>& order, Input* in) {
-    if (row.fields.size() != columns.size()) {
-      Reject(line, absl::StrCat(row.fields.size(), " fields, the header has ", columns.size()));
-      return absl::OkStatus();
-    }
-    if (!row.problem.empty()) {
-      Reject(line, row.problem);
-      return absl::OkStatus();
-    }
-    if (!simdjson::validate_utf8(row.arena.data(), row.arena.size())) {
-      for (size_t i = 0; i < columns.size(); ++i) {
-        if (!simdjson::validate_utf8(row.Field(i).data(), row.Field(i).size())) {
-          Reject(line, absl::StrCat("invalid UTF-8 in column \"", columns[i].name, "\""));
-          return absl::OkStatus();
-        }
-      }
-    }
-    Recipient* r = NextSlot();
-    size_t slot = 0;
-    for (size_t i : order) {
-      std::string why = SetRecipientValue(columns[i].kind, columns[i].name, row.Field(i), r, &slot);
-      if (!why.empty()) {
-        Reject(line, why);
-        return absl::OkStatus();
-      }
-    }
-    r->fields.resize(slot);
-    return Commit(line, in);
-  }
+  // ----- JSONL reader -----
 
-  // ----- JSONL -----
-
-  absl::Status ParseJsonl(Input* in) {
+  absl::Status ReadJsonl(Input* in) {
     uint64_t line = 0;
-    simdjson::dom::parser parser;
-    std::vector<std::pair<std::string, std::string>> fields;
     for (;;) {
       const char* nl = static_cast<const char*>(std::memchr(in->begin(), '\n', in->size()));
       if (nl == nullptr && !in->eof()) {
@@ -452,60 +422,189 @@ class ImportRun {
       }
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
       bool blank = Trim(text, kBlanks).empty();
-      if (!blank) {
-        ++rows_;
-        RETURN_IF_ERROR(JsonLineToRecipient(&parser, text, line, &fields, in));
-      }
+      if (!blank) RETURN_IF_ERROR(AddRecord(text.data(), text.size(), line, line, in));
       in->Consume(nl ? len + 1 : len);
     }
     return absl::OkStatus();
   }
 
-  absl::Status JsonLineToRecipient(simdjson::dom::parser* parser, std::string_view text,
-                                   uint64_t line,
-                                   std::vector<std::pair<std::string, std::string>>* fields,
-                                   Input* in) {
-    // The Input buffer keeps kPadding readable bytes after every line.
-    simdjson::dom::element doc;
-    auto err = parser->parse(text.data(), text.size(), false).get(doc);
-    if (err) {
-      Reject(line, absl::StrCat("invalid JSON: ", simdjson::error_message(err)));
-      return absl::OkStatus();
+  // ----- workers -----
+
+  void WorkerLoop() {
+    WorkerScratch scratch;
+    for (;;) {
+      Job* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_cv_.wait(lock, [&] { return !queue_.empty() || stop_; });
+        if (queue_.empty()) return;
+        job = queue_.front();
+        queue_.pop_front();
+      }
+      job->status = Convert(job, &scratch);
+      if (job->status.ok()) {
+        job->status = writer_->Prebuild(&job->batch, /*records=*/true);
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      job->state = Job::State::kReady;
+      ready_cv_.notify_all();
     }
-    simdjson::dom::object obj;
-    if (doc.get_object().get(obj)) {
-      Reject(line, "not a JSON object");
-      return absl::OkStatus();
-    }
-    Recipient* r = NextSlot();
-    std::string why = RecipientFromJsonObject(obj, r, fields);
-    if (!why.empty()) {
-      Reject(line, why);
-      return absl::OkStatus();
-    }
-    return Commit(line, in);
   }
 
-  RecipientStore rs_;
+  // The job's records into job->batch (bad rows into job->rejects).
+  absl::Status Convert(Job* job, WorkerScratch* w) {
+    job->batch.Reset(options_.list);
+    for (size_t i = 0; i < job->recs.size(); ++i) {
+      const char* p = job->text.data() + job->recs[i].first;
+      size_t len = job->recs[i].second;
+      uint64_t line = job->lines[i];
+      std::string why = format_ == ImportFormat::kJsonl ? JsonToRecipient(p, len, w)
+                                                        : CsvToRecipient(p, len, w);
+      if (!why.empty()) {
+        job->rejects.emplace_back(line, std::move(why));
+        continue;
+      }
+      absl::Status s = job->batch.Add(w->r);
+      if (!s.ok()) {
+        return absl::Status(s.code(), absl::StrCat(name_, ": line ", line, ": ", s.message()));
+      }
+    }
+    job->batch.Finish();
+    return absl::OkStatus();
+  }
+
+  // One CSV record (as the reader cut it) into w->r; returns the reject reason or "".
+  std::string CsvToRecipient(const char* p, size_t len, WorkerScratch* w) {
+    size_t consumed = 0;
+    uint32_t newlines = 0;
+    CsvRow& row = w->row;
+    if (ParseCsvRecord(p, p + len, /*eof=*/true, &row, &consumed, &newlines) !=
+        CsvParse::kRecord) {
+      return "unreadable record";  // not reached: the reader parsed the same bytes
+    }
+    if (row.fields.size() != columns_.size()) {
+      return absl::StrCat(row.fields.size(), " fields, the header has ", columns_.size());
+    }
+    if (!row.problem.empty()) return row.problem;
+    if (!simdjson::validate_utf8(row.arena.data(), row.arena.size())) {
+      for (size_t i = 0; i < columns_.size(); ++i) {
+        if (!simdjson::validate_utf8(row.Field(i).data(), row.Field(i).size())) {
+          return absl::StrCat("invalid UTF-8 in column \"", columns_[i].name, "\"");
+        }
+      }
+    }
+    Recipient* r = &w->r;
+    ResetRecipient(r);
+    size_t slot = 0;
+    for (size_t i : order_) {
+      std::string why = SetRecipientValue(columns_[i].kind, columns_[i].name, row.Field(i), r,
+                                          &slot);
+      if (!why.empty()) return why;
+    }
+    r->fields.resize(slot);
+    return "";
+  }
+
+  // One JSONL line into w->r; returns the reject reason or "".
+  std::string JsonToRecipient(const char* p, size_t len, WorkerScratch* w) {
+    // The job's text keeps at least kPadding readable bytes after every record.
+    simdjson::dom::element doc;
+    auto err = w->parser.parse(p, len, false).get(doc);
+    if (err) return absl::StrCat("invalid JSON: ", simdjson::error_message(err));
+    simdjson::dom::object obj;
+    if (doc.get_object().get(obj)) return "not a JSON object";
+    ResetRecipient(&w->r);
+    return RecipientFromJsonObject(obj, &w->r, &w->fields);
+  }
+
+  // ----- writer -----
+
+  void WriterLoop() {
+    uint64_t next = 0;
+    for (;;) {
+      Job* job = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        ready_cv_.wait(lock, [&] {
+          for (Job& j : jobs_) {
+            if (j.state == Job::State::kReady && j.seq == next) {
+              job = &j;
+              return true;
+            }
+          }
+          return stop_;
+        });
+        if (job == nullptr) return;
+      }
+      ++next;
+      for (const auto& [line, why] : job->rejects) {
+        ++rejected_;
+        if (options_.on_reject) options_.on_reject(line, why);
+      }
+      absl::Status status = job->status;
+      bool failed;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        failed = !failure_.ok();
+      }
+      ImportSummary snapshot;
+      bool wrote = false;
+      if (status.ok() && !failed) {
+        auto c = writer_->Write(&job->batch);
+        if (c.ok()) {
+          std::lock_guard<std::mutex> lock(mu_);
+          summary_.imported += c->imported;
+          summary_.updated += c->updated;
+          summary_.unchanged += c->unchanged;
+          summary_.duplicate += c->duplicate;
+          snapshot = summary_;
+          snapshot.rows = rows_.load();
+          snapshot.rejected = rejected_;
+          snapshot.seconds = Seconds();
+          wrote = job->batch.size() + job->batch.duplicate() > 0;
+        } else {
+          status = absl::Status(c.status().code(),
+                                absl::StrCat(name_, ": storing rows up to line ", job->last_line,
+                                             ": ", c.status().message()));
+        }
+      }
+      writer_->Discard(&job->batch);
+      if (wrote && options_.on_batch) options_.on_batch(job->last_line, snapshot);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!status.ok() && failure_.ok()) failure_ = status;
+      job->state = Job::State::kFree;
+      ++written_;
+      free_cv_.notify_all();
+    }
+  }
+
   std::string name_;
   const ImportOptions& options_;
   UpsertOptions run_;
   size_t batch_rows_;
+  unsigned workers_;
   Clock::time_point start_;
   uint64_t total_bytes_ = 0;
-  std::atomic<uint64_t> rows_{0};      // data rows read (parser thread writes)
-  std::atomic<uint64_t> rejected_{0};
+  ImportFormat format_ = ImportFormat::kCsv;
+  std::vector<Column> columns_;  // CSV header (set by the reader before the first job)
+  std::vector<size_t> order_;    // column indices: specials first, then fields by name
+  std::atomic<uint64_t> rows_{0};  // data rows read (the reader writes)
+  uint64_t rejected_ = 0;          // the writer thread writes (read after it stopped)
   double last_progress_ = -1;
-
-  Batch batches_[2];
-  int current_ = 0;
+  std::unique_ptr<ImportWriter> writer_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  int pending_ = -1;  // batch index handed to the writer, -1: writer idle
+  std::condition_variable free_cv_;   // a job became free / everything was written
+  std::condition_variable work_cv_;   // a job was queued for the workers
+  std::condition_variable ready_cv_;  // a worker finished a job
+  std::vector<Job> jobs_;
+  std::deque<Job*> queue_;
+  Job* current_ = nullptr;  // the reader's job being filled
+  uint64_t submitted_ = 0;
+  uint64_t written_ = 0;
   bool stop_ = false;
-  absl::Status writer_status_;
-  std::thread writer_;
+  absl::Status failure_;  // the first worker or writer error
+  std::vector<std::thread> threads_;
 
   // imported/updated/unchanged/duplicate: written by the writer thread under mu_.
   ImportSummary summary_;

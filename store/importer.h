@@ -2,8 +2,9 @@
 // line). Trust: the file is hostile. Every row, field and header is bounded; a bad row is
 // rejected with its line number and reason and the import goes on; a file that is not what it
 // claims (binary data, truncated inside a quoted field, no email column, over-long row) is a
-// clear error. Memory use does not grow with the file: rows are read, converted and upserted in
-// fixed-size batches (one atomic WriteBatch each), parsing overlapping the store writes.
+// clear error. Memory use does not grow with the file: rows are read, converted and stored in
+// fixed-size batches (each one atomic unit: a WriteBatch, or for large batches sorted SST files
+// ingested together), converting on every core while one thread writes (store/import_writer.h).
 #pragma once
 
 #include <cstdint>
@@ -39,14 +40,20 @@ struct ImportSummary {
   uint64_t duplicate = 0;  // repeated within the file (first occurrence wins)
   uint64_t rejected = 0;
   double seconds = 0;
+  uint64_t ingested_batches = 0;  // batches written as ingested SST files (not in --json)
 };
 
 struct ImportOptions {
   std::string list;
   ImportFormat format = ImportFormat::kAuto;  // kAuto: by extension (.jsonl/.ndjson), else content
-  size_t batch_rows = 16384;
-  bool sync = false;  // fsync each batch's WAL write
+  size_t batch_rows = 65536;  // data rows per batch (fewer when the rows are large)
+  bool sync = false;  // fsync each batch's WAL write (ingested batches are always fsynced)
+  // A batch that writes at least this many keys (records, memberships, index keys) is written as
+  // SST files and ingested; smaller ones go through a WriteBatch.
+  size_t ingest_min_rows = 16384;
+  unsigned threads = 0;  // workers converting rows; 0: one per core
   // Called once per rejected row, in line order: reason is e.g. `invalid address "bob@@x": ...`.
+  // Runs on the importer's writer thread, before the rows of the same batch are stored.
   std::function<void(uint64_t line, std::string_view reason)> on_reject;
   // Called after each batch is durably acknowledged by the store (WAL written), with the last
   // input line that batch covers and the running summary. Runs on the importer's writer thread.

@@ -24,7 +24,8 @@ namespace {
 
 constexpr size_t kMaxListName = 200;
 
-// Merges `in` onto `stored` (see Upsert's merge rule) into *out.
+}  // namespace
+
 void MergeRecipient(const Recipient& stored, const Recipient& in, Recipient* out) {
   out->key = in.key;
   out->address = in.address;
@@ -44,8 +45,6 @@ void MergeRecipient(const Recipient& stored, const Recipient& in, Recipient* out
     }
   }
 }
-
-}  // namespace
 
 absl::Status RecipientStore::ValidateListName(std::string_view list) {
   if (list.empty()) return absl::InvalidArgumentError("list name is empty");

@@ -70,6 +70,9 @@ struct UpsertRowChange {
 using EnqueuePlan = std::function<absl::StatusOr<std::vector<NewMessage>>(
     const std::vector<UpsertRowChange>& changes)>;
 
+// Merges `in` onto `stored` by Upsert's merge rule (below) into *out.
+void MergeRecipient(const Recipient& stored, const Recipient& in, Recipient* out);
+
 class RecipientStore {
  public:
   explicit RecipientStore(Store* store) : store_(store) {}

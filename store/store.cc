@@ -325,6 +325,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   auto fd = TakeLock(options.data_dir);
   if (!fd.ok()) return fd.status();
   store->lock_fd_ = *fd;
+  // SST files an import killed before ingesting them left behind (no import runs: we hold the
+  // lock).
+  std::filesystem::remove_all(std::filesystem::path(options.data_dir) / kImportTmpDir, ec);
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;

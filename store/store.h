@@ -53,6 +53,10 @@ enum class Cf : int { kDefault = 0, kRecipients, kMembers, kLists, kSuppression,
                       kProgress, kEvents, kMeta, kAddrHash, kQueue, kQueueBody, kQueueDue,
                       kQueueState, kQueueAddr, kCount };
 
+// The directory under data_dir that holds an import's SST files until they are ingested
+// (store/import_writer.h); Store::Open removes what a killed import left there.
+inline constexpr const char* kImportTmpDir = "import-tmp";
+
 // Key in Cf::kAddrHash: AddressHash(address_key) as 8 big-endian bytes, then address_key.
 void AddressHashKey(std::string_view address_key, std::string* out);
 

@@ -1,14 +1,15 @@
 // Helper for importer_crash_test: imports a CSV into a store, printing "acked LINE" after each
 // batch the store acknowledged, slowly enough that the test can SIGKILL it mid-import.
-//   store_import_crash_child DATA_DIR FILE.csv
+//   store_import_crash_child DATA_DIR FILE.csv [INGEST_MIN_ROWS]
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "store/importer.h"
 
 int main(int argc, char** argv) {
-  if (argc != 3) return 2;
+  if (argc != 3 && argc != 4) return 2;
   salvo::StoreOptions so;
   so.data_dir = argv[1];
   auto store = salvo::Store::Open(so);
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   salvo::ImportOptions o;
   o.list = "crash";
   o.batch_rows = 500;
+  if (argc == 4) o.ingest_min_rows = std::strtoull(argv[3], nullptr, 10);
   o.on_batch = [](uint64_t last_line, const salvo::ImportSummary&) {
     std::printf("acked %llu\n", static_cast<unsigned long long>(last_line));
     std::fflush(stdout);

@@ -1,0 +1,477 @@
+// Writing import batches: an exact existence check, the merge rule, then one WriteBatch or one
+// atomic ingestion of sorted SST files. See import_writer.h.
+#include "store/import_writer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/base/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/sst_file_writer.h"
+#include "rocksdb/write_batch.h"
+#include "store/record_codec.h"
+#include "store/rocks_status.h"
+#include "store/store_internals.h"
+
+namespace salvo {
+
+// The options SST files of each column family are written with: the column family's own (table
+// format, bloom filter, compression), so an ingested file is like one a flush would write.
+struct ImportWriter::CfFiles {
+  rocksdb::Options records, members, hashes, lists;
+};
+
+namespace {
+
+// Keys per MultiGet: RocksDB copies its key contexts into vectors per call; one call for a whole
+// batch reallocated megabytes per batch.
+constexpr size_t kReadChunk = 2048;
+
+// Ingestions wait while a recipient column family has this many level-0 files.
+constexpr uint64_t kIngestMaxL0Files = 12;
+
+// What a batch's row is to the list before the write.
+enum : uint8_t {
+  kNotMember = 0,
+  kMember = 1,            // marked with this writer's marker (run id 0 only)
+  kMemberThisRun = 2,     // written by an earlier batch of this run: a duplicate
+  kMemberOtherMarker = 3,
+  kUnreadable = 4,        // the read failed
+};
+
+// One SST file being written, entries in key order. Errors are kept until Finish.
+class SstOut {
+ public:
+  SstOut(const rocksdb::Options& o, rocksdb::ColumnFamilyHandle* cf)
+      : w_(rocksdb::EnvOptions(), o, cf, /*invalidate_page_cache=*/false) {}
+  [[nodiscard]] absl::Status Open(const std::string& path) {
+    path_ = path;
+    return FromRocks(w_.Open(path), absl::StrCat("creating ", path));
+  }
+  void Put(std::string_view key, std::string_view value) {
+    if (s_.ok()) s_ = w_.Put(rocksdb::Slice(key.data(), key.size()),
+                             rocksdb::Slice(value.data(), value.size()));
+  }
+  // Writes the index and filter, fsyncs and closes the file.
+  [[nodiscard]] absl::Status Finish() {
+    if (s_.ok()) s_ = w_.Finish();
+    return FromRocks(s_, absl::StrCat("writing ", path_));
+  }
+
+ private:
+  rocksdb::SstFileWriter w_;
+  rocksdb::Status s_;
+  std::string path_;
+};
+
+void RemoveFile(std::string* path) {
+  if (path->empty()) return;
+  ::unlink(path->c_str());
+  path->clear();
+}
+
+}  // namespace
+
+ImportWriter::ImportWriter(Store* store, const UpsertOptions& options, size_t ingest_min_rows)
+    : store_(store), options_(options), ingest_min_rows_(ingest_min_rows) {}
+
+ImportWriter::~ImportWriter() {
+  if (dir_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+absl::Status ImportWriter::Init() {
+  rocksdb::DB* db = DbOf(store_);
+  cf_ = std::make_unique<CfFiles>();
+  cf_->records = db->GetOptions(CfOf(store_, Cf::kRecipients));
+  cf_->members = db->GetOptions(CfOf(store_, Cf::kMembers));
+  cf_->hashes = db->GetOptions(CfOf(store_, Cf::kAddrHash));
+  cf_->lists = db->GetOptions(CfOf(store_, Cf::kLists));
+  dir_ = absl::StrFormat("%s/%s/%016x-%d", store_->data_dir(), kImportTmpDir, options_.run_id,
+                         static_cast<int>(::getpid()));
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) {
+    std::string dir = dir_;
+    dir_.clear();
+    return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ImportWriter::Prebuild(ImportBatch* b, bool records) const {
+  const uint32_t n = static_cast<uint32_t>(b->size());
+  if (n == 0 || n < ingest_min_rows_ || dir_.empty()) return absl::OkStatus();
+  std::string marker;
+  PutFixed64(&marker, options_.run_id);
+  const uint64_t seq = file_seq_.fetch_add(1);
+  {
+    SstOut out(cf_->members, CfOf(store_, Cf::kMembers));
+    std::string path = absl::StrCat(dir_, "/", seq, "-members.sst");
+    RETURN_IF_ERROR(out.Open(path));
+    b->members_file = path;
+    for (uint32_t j : b->member_order()) out.Put(b->MemberKey(j), marker);
+    RETURN_IF_ERROR(out.Finish());
+  }
+  if (!records || !MostlyNew(*b)) return absl::OkStatus();
+  {
+    SstOut out(cf_->records, CfOf(store_, Cf::kRecipients));
+    std::string path = absl::StrCat(dir_, "/", seq, "-records.sst");
+    RETURN_IF_ERROR(out.Open(path));
+    b->records_file = path;
+    for (uint32_t j = 0; j < n; ++j) out.Put(b->Key(j), b->Record(j));
+    RETURN_IF_ERROR(out.Finish());
+  }
+  {
+    SstOut out(cf_->hashes, CfOf(store_, Cf::kAddrHash));
+    std::string path = absl::StrCat(dir_, "/", seq, "-hashes.sst");
+    RETURN_IF_ERROR(out.Open(path));
+    b->hashes_file = path;
+    for (uint32_t j : b->hash_order()) out.Put(b->HashKey(j), "");
+    RETURN_IF_ERROR(out.Finish());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ImportWriter::ReadMembers(const ImportBatch& b, const std::vector<uint32_t>& rows,
+                                       const std::string& marker,
+                                       std::vector<uint8_t>* member) const {
+  absl::Status first;
+  std::vector<rocksdb::Slice> mkeys(kReadChunk);
+  std::vector<rocksdb::PinnableSlice> mvals(kReadChunk);
+  std::vector<rocksdb::Status> mstat(kReadChunk);
+  for (size_t from = 0; from < rows.size(); from += kReadChunk) {
+    const size_t m = std::min(kReadChunk, rows.size() - from);
+    for (size_t k = 0; k < m; ++k) {
+      std::string_view mk = b.MemberKey(rows[from + k]);
+      mkeys[k] = rocksdb::Slice(mk.data(), mk.size());
+      mvals[k].Reset();
+    }
+    DbOf(store_)->MultiGet(rocksdb::ReadOptions(), CfOf(store_, Cf::kMembers), m, mkeys.data(),
+                           mvals.data(), mstat.data(), /*sorted_input=*/true);
+    for (size_t k = 0; k < m; ++k) {
+      uint8_t& state = (*member)[rows[from + k]];
+      if (mstat[k].IsNotFound()) {
+        state = kNotMember;
+      } else if (!mstat[k].ok()) {
+        state = kUnreadable;
+        if (first.ok()) first = FromRocks(mstat[k], "reading members");
+      } else if (options_.run_id != 0 &&
+                 GetFixed64(mvals[k].ToStringView()) == options_.run_id) {
+        state = kMemberThisRun;
+      } else {
+        state = mvals[k].ToStringView() == marker ? kMember : kMemberOtherMarker;
+      }
+    }
+  }
+  return first;
+}
+
+absl::Status ImportWriter::ReadRecords(const ImportBatch& b, std::vector<uint8_t>* exists,
+                                       std::vector<uint8_t>* record,
+                                       std::vector<std::pair<uint32_t, uint32_t>>* merged_at,
+                                       std::string* merged_arena) const {
+  const size_t n = b.size();
+  std::vector<rocksdb::Slice> keys(kReadChunk);
+  std::vector<rocksdb::PinnableSlice> vals(kReadChunk);
+  std::vector<rocksdb::Status> stat(kReadChunk);
+  Recipient stored, in, merged;
+  std::string encoded;
+  for (size_t from = 0; from < n; from += kReadChunk) {
+    const size_t m = std::min(kReadChunk, n - from);
+    for (size_t k = 0; k < m; ++k) {
+      std::string_view key = b.Key(static_cast<uint32_t>(from + k));
+      keys[k] = rocksdb::Slice(key.data(), key.size());
+      vals[k].Reset();
+    }
+    DbOf(store_)->MultiGet(rocksdb::ReadOptions(), CfOf(store_, Cf::kRecipients), m, keys.data(),
+                           vals.data(), stat.data(), /*sorted_input=*/true);
+    for (size_t k = 0; k < m; ++k) {
+      const uint32_t j = static_cast<uint32_t>(from + k);
+      if (stat[k].IsNotFound()) {
+        (*record)[j] = 1;  // kPutEncoded: new
+        continue;
+      }
+      if (!stat[k].ok()) return FromRocks(stat[k], "reading recipients");
+      (*exists)[j] = 1;
+      std::string_view value = vals[k].ToStringView();
+      if (b.Record(j) == value) continue;  // the row as stored, byte for byte (a re-import)
+      RETURN_IF_ERROR(DecodeRecipient(b.AddressKey(j), value, &stored));
+      RETURN_IF_ERROR(DecodeRecipient(b.AddressKey(j), b.Record(j), &in));
+      MergeRecipient(stored, in, &merged);
+      EncodeRecipient(merged, &encoded);
+      if (encoded == value) continue;
+      (*record)[j] = 2;  // kPutMerged
+      (*merged_at)[j] = {static_cast<uint32_t>(merged_arena->size()),
+                         static_cast<uint32_t>(encoded.size())};
+      merged_arena->append(encoded);
+    }
+  }
+  return absl::OkStatus();
+}
+
+void ImportWriter::WaitForCompactions() {
+  // RocksDB does not hold back ingestions for its level-0 limits (only writes): without this,
+  // ingested files could pile up in L0 faster than compactions merge them, slowing every read
+  // and stalling other writers (a send's progress) at level0_slowdown_writes_trigger (20).
+  rocksdb::DB* db = DbOf(store_);
+  auto l0_files = [&] {
+    uint64_t most = 0;
+    for (Cf cf : {Cf::kRecipients, Cf::kMembers, Cf::kAddrHash}) {
+      uint64_t v = 0;
+      if (db->GetIntProperty(CfOf(store_, cf), "rocksdb.num-files-at-level0", &v)) {
+        most = std::max(most, v);
+      }
+    }
+    return most;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (l0_files() >= kIngestMaxL0Files && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ++l0_waits_;
+  }
+}
+
+bool ImportWriter::MostlyNew(const ImportBatch& b) const {
+  // A sample of the batch's keys, evenly spread (sorted, as MultiGet wants them).
+  constexpr uint32_t kSample = 16;
+  const uint32_t n = static_cast<uint32_t>(b.size());
+  const uint32_t m = std::min(n, kSample);
+  if (m == 0) return true;
+  std::vector<rocksdb::Slice> keys(m);
+  std::vector<rocksdb::PinnableSlice> vals(m);
+  std::vector<rocksdb::Status> stat(m);
+  for (uint32_t k = 0; k < m; ++k) {
+    std::string_view key = b.Key(static_cast<uint32_t>(uint64_t{k} * n / m));
+    keys[k] = rocksdb::Slice(key.data(), key.size());
+  }
+  DbOf(store_)->MultiGet(rocksdb::ReadOptions(), CfOf(store_, Cf::kRecipients), m, keys.data(),
+                         vals.data(), stat.data(), /*sorted_input=*/true);
+  uint32_t found = 0;
+  for (uint32_t k = 0; k < m; ++k) found += stat[k].ok();
+  return 2 * found <= m;
+}
+
+void ImportWriter::Discard(ImportBatch* b) const {
+  RemoveFile(&b->records_file);
+  RemoveFile(&b->members_file);
+  RemoveFile(&b->hashes_file);
+}
+
+absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
+  UpsertCounts counts;
+  counts.duplicate = b->duplicate();
+  const uint32_t n = static_cast<uint32_t>(b->size());
+  if (n == 0) {
+    Discard(b);
+    return counts;
+  }
+  std::string marker;
+  PutFixed64(&marker, options_.run_id);
+  rocksdb::DB* db = DbOf(store_);
+  WaitForCompactions();
+  std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
+
+  // 1. Which recipients exist, and what their records become (sorted MultiGets of kReadChunk
+  // keys: the bloom filters answer for new keys); 2. the memberships of those that exist (a
+  // member always has a record). When the last batch found most of its keys (a re-import), every
+  // membership is read on a second thread while this one reads the records.
+  enum : uint8_t { kKeep = 0, kPutEncoded = 1, kPutMerged = 2 };
+  std::vector<uint8_t> exists(n, 0), record(n, kKeep), member(n, kNotMember);
+  std::vector<std::pair<uint32_t, uint32_t>> merged_at(n);
+  std::string merged_arena;
+  absl::Status members_status;
+  std::thread members_thread;
+  if (mostly_existing_) {
+    members_thread = std::thread(
+        [&] { members_status = ReadMembers(*b, b->member_order(), marker, &member); });
+  }
+  absl::Status records_status = ReadRecords(*b, &exists, &record, &merged_at, &merged_arena);
+  if (members_thread.joinable()) {
+    members_thread.join();
+    // A membership that could not be read matters only for a key that exists.
+    for (uint32_t j = 0; j < n && records_status.ok(); ++j) {
+      if (!exists[j]) member[j] = kNotMember;
+      else if (member[j] == kUnreadable) records_status = members_status;
+    }
+  } else if (records_status.ok()) {
+    std::vector<uint32_t> probe;  // rows, in member key order
+    for (uint32_t j : b->member_order()) {
+      if (exists[j]) probe.push_back(j);
+    }
+    records_status = ReadMembers(*b, probe, marker, &member);
+  }
+  RETURN_IF_ERROR(records_status);
+
+  // 3. Decide per row (RecipientStore::Upsert's rule and counts).
+  std::vector<uint8_t> write_member(n, 0);
+  size_t record_writes = 0, member_writes = 0, new_rows = 0;
+  size_t existing = 0;
+  uint64_t new_members = 0;
+  for (uint32_t j = 0; j < n; ++j) {
+    if (member[j] == kMemberThisRun) {
+      ++counts.duplicate;  // written by an earlier batch of this run: first occurrence wins
+      record[j] = kKeep;
+      continue;
+    }
+    existing += exists[j];
+    bool record_changed = record[j] != kKeep;
+    record_writes += record_changed;
+    new_rows += record[j] == kPutEncoded;
+    bool is_member = member[j] != kNotMember;
+    write_member[j] = member[j] != kMember;
+    member_writes += write_member[j];
+    if (!is_member) ++new_members;
+    if (!exists[j]) {
+      ++counts.imported;
+    } else if (record_changed || !is_member) {
+      ++counts.updated;
+    } else {
+      ++counts.unchanged;
+    }
+  }
+  mostly_existing_ = 2 * existing > n;
+  auto record_value = [&](uint32_t j) {
+    return record[j] == kPutEncoded
+               ? b->Record(j)
+               : std::string_view(merged_arena).substr(merged_at[j].first, merged_at[j].second);
+  };
+  std::string count;
+  if (new_members > 0) {
+    rocksdb::Slice list(b->list());
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), CfOf(store_, Cf::kLists), list, &count);
+    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading lists");
+    uint64_t members = s.ok() ? GetFixed64(count) : 0;
+    count.clear();
+    PutFixed64(&count, members + new_members);
+  }
+  const size_t writes = record_writes + member_writes + new_rows + (new_members > 0);
+  if (writes == 0) {
+    Discard(b);
+    return counts;
+  }
+
+  // 4a. Few keys: one WriteBatch (memtables, WAL).
+  if (writes < ingest_min_rows_) {
+    Discard(b);
+    rocksdb::WriteBatch wb;
+    for (uint32_t j = 0; j < n; ++j) {
+      if (record[j] != kKeep) {
+        std::string_view v = record_value(j);
+        std::string_view k = b->Key(j);
+        wb.Put(CfOf(store_, Cf::kRecipients), rocksdb::Slice(k.data(), k.size()),
+               rocksdb::Slice(v.data(), v.size()));
+      }
+    }
+    for (uint32_t j : b->member_order()) {
+      if (!write_member[j]) continue;
+      std::string_view mk = b->MemberKey(j);
+      wb.Put(CfOf(store_, Cf::kMembers), rocksdb::Slice(mk.data(), mk.size()), marker);
+    }
+    for (uint32_t j : b->hash_order()) {
+      if (record[j] != kPutEncoded) continue;
+      std::string_view hk = b->HashKey(j);
+      wb.Put(CfOf(store_, Cf::kAddrHash), rocksdb::Slice(hk.data(), hk.size()), rocksdb::Slice());
+    }
+    if (new_members > 0) wb.Put(CfOf(store_, Cf::kLists), b->list(), count);
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    rocksdb::Status s = db->Write(wo, &wb);
+    if (!s.ok()) return FromRocks(s, "writing recipients");
+    ++write_batches_;
+    return counts;
+  }
+
+  // 4b. Many keys: sorted SST files, one per column family, ingested atomically. Files prebuilt
+  // for "every row new" are used when that is what happened.
+  const uint64_t seq = file_seq_.fetch_add(1);
+  std::vector<std::string> built;  // files written here (removed after the ingestion)
+  auto build = [&](const rocksdb::Options& o, Cf cf, const char* name,
+                   const auto& fill) -> absl::StatusOr<std::string> {
+    SstOut out(o, CfOf(store_, cf));
+    std::string path = absl::StrCat(dir_, "/", seq, "-w-", name, ".sst");
+    RETURN_IF_ERROR(out.Open(path));
+    built.push_back(path);
+    fill(&out);
+    RETURN_IF_ERROR(out.Finish());
+    return path;
+  };
+  auto cleanup = [&] {
+    Discard(b);
+    for (std::string& p : built) RemoveFile(&p);
+  };
+  std::vector<rocksdb::IngestExternalFileArg> args;
+  auto add = [&](Cf cf, std::string path) {
+    rocksdb::IngestExternalFileArg arg;
+    arg.column_family = CfOf(store_, cf);
+    arg.external_files.push_back(std::move(path));
+    arg.options.move_files = true;             // hard links: the files are ours, not copied
+    arg.options.write_global_seqno = false;    // no write into the file after it is built
+    arg.options.snapshot_consistency = true;
+    arg.options.allow_global_seqno = true;     // overlapping existing keys: newest wins
+    arg.options.allow_blocking_flush = true;   // overlapping a memtable: flush it first
+    args.push_back(std::move(arg));
+  };
+  absl::Status st;
+  if (record_writes > 0) {
+    if (new_rows == n && !b->records_file.empty()) {
+      add(Cf::kRecipients, b->records_file);
+    } else {
+      auto p = build(cf_->records, Cf::kRecipients, "records", [&](SstOut* out) {
+        for (uint32_t j = 0; j < n; ++j) {
+          if (record[j] != kKeep) out->Put(b->Key(j), record_value(j));
+        }
+      });
+      if (!p.ok()) st = p.status(); else add(Cf::kRecipients, *p);
+    }
+  }
+  if (st.ok() && member_writes > 0) {
+    if (member_writes == n && !b->members_file.empty()) {
+      add(Cf::kMembers, b->members_file);
+    } else {
+      auto p = build(cf_->members, Cf::kMembers, "members", [&](SstOut* out) {
+        for (uint32_t j : b->member_order()) {
+          if (write_member[j]) out->Put(b->MemberKey(j), marker);
+        }
+      });
+      if (!p.ok()) st = p.status(); else add(Cf::kMembers, *p);
+    }
+  }
+  if (st.ok() && new_rows > 0) {
+    if (new_rows == n && !b->hashes_file.empty()) {
+      add(Cf::kAddrHash, b->hashes_file);
+    } else {
+      auto p = build(cf_->hashes, Cf::kAddrHash, "hashes", [&](SstOut* out) {
+        for (uint32_t j : b->hash_order()) {
+          if (record[j] == kPutEncoded) out->Put(b->HashKey(j), "");
+        }
+      });
+      if (!p.ok()) st = p.status(); else add(Cf::kAddrHash, *p);
+    }
+  }
+  if (st.ok() && new_members > 0) {
+    auto p = build(cf_->lists, Cf::kLists, "lists",
+                   [&](SstOut* out) { out->Put(b->list(), count); });
+    if (!p.ok()) st = p.status(); else add(Cf::kLists, *p);
+  }
+  if (st.ok()) {
+    rocksdb::Status s = db->IngestExternalFiles(args);
+    if (!s.ok()) st = FromRocks(s, "ingesting recipients");
+  }
+  cleanup();
+  if (!st.ok()) return st;
+  ++ingested_;
+  return counts;
+}
+
+}  // namespace salvo

@@ -1,0 +1,88 @@
+// Writes the prepared batches of one import run (store/import_batch.h) into the store, one atomic
+// unit per batch, with the counts and merge rule of RecipientStore::Upsert:
+//  1. reads, under the Store's write mutex, the `recipients` CF for every key of the batch (one
+//     sorted MultiGet; the bloom filters answer for keys new to the store) and the memberships
+//     of the keys that exist — an exact check, so re-imports and duplicates count as before;
+//  2. decides per row: new, merged (changed or not), or a duplicate of an earlier batch of this
+//     run (its membership carries this run's marker);
+//  3. writes the new and changed records, the memberships (with this run's marker), the addr_hash
+//     keys of new recipients and the list count either as one WriteBatch (fewer than
+//     `ingest_min_rows` keys) or as sorted SST files, one per column family, ingested together
+//     (IngestExternalFiles: atomic across column families, durable when it returns). Nothing goes
+//     through the memtables, so a large import skips the skip-list inserts and the WAL.
+// Workers may Prebuild a batch's files assuming every row is new; Write uses them as they are
+// when that holds (first imports), and builds the files it needs otherwise.
+// Trust: batches come from ImportBatch (checked rows); store values are decoded defensively.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "store/import_batch.h"
+#include "store/recipient_store.h"
+#include "store/store.h"
+
+namespace salvo {
+
+class ImportWriter {
+ public:
+  // `ingest_min_rows`: batches writing fewer keys (all column families) use a WriteBatch.
+  ImportWriter(Store* store, const UpsertOptions& options, size_t ingest_min_rows);
+  ~ImportWriter();  // removes this run's directory of SST files
+
+  // Creates the directory for this run's SST files (data_dir/import-tmp/RUN).
+  [[nodiscard]] absl::Status Init();
+
+  // Any thread, concurrently: writes batch->members_file (and with `records`, records_file and
+  // hashes_file, unless a sample of its keys is mostly in the store) for the case where every
+  // row of the batch is new. No-op for small batches.
+  [[nodiscard]] absl::Status Prebuild(ImportBatch* batch, bool records) const;
+
+  // One thread, batches in file order: writes the batch (see above) and removes its files.
+  [[nodiscard]] absl::StatusOr<UpsertCounts> Write(ImportBatch* batch);
+
+  // Removes a batch's prebuilt files (a batch that will not be written).
+  void Discard(ImportBatch* batch) const;
+
+  // How the batches were written (benchmarks, tests).
+  uint64_t ingested_batches() const { return ingested_; }
+  uint64_t write_batches() const { return write_batches_; }
+  uint64_t l0_waits() const { return l0_waits_; }  // 5 ms waits for compactions
+
+ private:
+  struct CfFiles;
+  // Whether at most half of a sample of the batch's keys is in the store: the record files are
+  // worth writing ahead (a guess; Write checks every key).
+  bool MostlyNew(const ImportBatch& b) const;
+  // Waits (up to a minute) while the recipient column families have many level-0 files.
+  void WaitForCompactions();
+  // Reads the memberships of `rows` (indices in member-key order) into (*member)[row]; a row
+  // whose read failed is marked unreadable and the first such error returned.
+  [[nodiscard]] absl::Status ReadMembers(const ImportBatch& b, const std::vector<uint32_t>& rows,
+                                         const std::string& marker,
+                                         std::vector<uint8_t>* member) const;
+  // Reads the records of every row: (*exists)[j], and (*record)[j] = 1 for a new row (its encoded
+  // record is written), 2 when merging changes the stored record (the merged encoding appended
+  // to *merged_arena at (*merged_at)[j]), else 0.
+  [[nodiscard]] absl::Status ReadRecords(const ImportBatch& b, std::vector<uint8_t>* exists,
+                                         std::vector<uint8_t>* record,
+                                         std::vector<std::pair<uint32_t, uint32_t>>* merged_at,
+                                         std::string* merged_arena) const;
+  Store* store_;
+  UpsertOptions options_;
+  size_t ingest_min_rows_;
+  std::string dir_;
+  std::unique_ptr<CfFiles> cf_;  // per column family: SstFileWriter options
+  mutable std::atomic<uint64_t> file_seq_{0};
+  uint64_t ingested_ = 0;
+  uint64_t write_batches_ = 0;
+  uint64_t l0_waits_ = 0;
+  bool mostly_existing_ = false;  // the last batch found most of its keys in the store
+};
+
+}  // namespace salvo
