@@ -109,9 +109,9 @@ absl::Status ImportWriter::Init() {
   return absl::OkStatus();
 }
 
-absl::Status ImportWriter::Prebuild(ImportBatch* b, bool records) const {
+absl::Status ImportWriter::Prebuild(ImportBatch* b) const {
   const uint32_t n = static_cast<uint32_t>(b->size());
-  if (n == 0 || n < ingest_min_rows_ || dir_.empty()) return absl::OkStatus();
+  if (n == 0 || n < ingest_min_rows_ || dir_.empty() || !MostlyNew(*b)) return absl::OkStatus();
   std::string marker;
   PutFixed64(&marker, options_.run_id);
   const uint64_t seq = file_seq_.fetch_add(1);
@@ -123,7 +123,6 @@ absl::Status ImportWriter::Prebuild(ImportBatch* b, bool records) const {
     for (uint32_t j : b->member_order()) out.Put(b->MemberKey(j), marker);
     RETURN_IF_ERROR(out.Finish());
   }
-  if (!records || !MostlyNew(*b)) return absl::OkStatus();
   {
     SstOut out(cf_->records, CfOf(store_, Cf::kRecipients));
     std::string path = absl::StrCat(dir_, "/", seq, "-records.sst");
@@ -361,8 +360,10 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
     return counts;
   }
 
-  // 4a. Few keys: one WriteBatch (memtables, WAL).
-  if (writes < ingest_min_rows_) {
+  // 4a. Few new recipients: one WriteBatch (memtables, WAL). A batch of existing recipients (a
+  // re-import rewriting run markers, merges) goes here too: ingesting it would add a level-0 file
+  // over the whole key range per batch, and compacting those cost more than the memtable.
+  if (new_rows == 0 || new_rows < ingest_min_rows_) {
     Discard(b);
     rocksdb::WriteBatch wb;
     for (uint32_t j = 0; j < n; ++j) {

@@ -7,9 +7,10 @@
 //     run (its membership carries this run's marker);
 //  3. writes the new and changed records, the memberships (with this run's marker), the addr_hash
 //     keys of new recipients and the list count either as one WriteBatch (fewer than
-//     `ingest_min_rows` keys) or as sorted SST files, one per column family, ingested together
-//     (IngestExternalFiles: atomic across column families, durable when it returns). Nothing goes
-//     through the memtables, so a large import skips the skip-list inserts and the WAL.
+//     `ingest_min_rows` new recipients: re-imports and merges) or as sorted SST files, one per
+//     column family, ingested together (IngestExternalFiles: atomic across column families,
+//     durable when it returns). Nothing goes through the memtables, so a large import of new
+//     recipients skips the skip-list inserts and the WAL.
 // Workers may Prebuild a batch's files assuming every row is new; Write uses them as they are
 // when that holds (first imports), and builds the files it needs otherwise.
 // Trust: batches come from ImportBatch (checked rows); store values are decoded defensively.
@@ -31,17 +32,17 @@ namespace salvo {
 
 class ImportWriter {
  public:
-  // `ingest_min_rows`: batches writing fewer keys (all column families) use a WriteBatch.
+  // `ingest_min_rows`: batches with fewer new recipients use a WriteBatch.
   ImportWriter(Store* store, const UpsertOptions& options, size_t ingest_min_rows);
   ~ImportWriter();  // removes this run's directory of SST files
 
   // Creates the directory for this run's SST files (data_dir/import-tmp/RUN).
   [[nodiscard]] absl::Status Init();
 
-  // Any thread, concurrently: writes batch->members_file (and with `records`, records_file and
-  // hashes_file, unless a sample of its keys is mostly in the store) for the case where every
-  // row of the batch is new. No-op for small batches.
-  [[nodiscard]] absl::Status Prebuild(ImportBatch* batch, bool records) const;
+  // Any thread, concurrently: writes batch->records_file, members_file and hashes_file for the
+  // case where every row of the batch is new, unless the batch is small or a sample of its keys
+  // is mostly in the store.
+  [[nodiscard]] absl::Status Prebuild(ImportBatch* batch) const;
 
   // One thread, batches in file order: writes the batch (see above) and removes its files.
   [[nodiscard]] absl::StatusOr<UpsertCounts> Write(ImportBatch* batch);

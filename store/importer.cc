@@ -443,7 +443,7 @@ class ImportRun {
       }
       job->status = Convert(job, &scratch);
       if (job->status.ok()) {
-        job->status = writer_->Prebuild(&job->batch, /*records=*/true);
+        job->status = writer_->Prebuild(&job->batch);
       }
       std::lock_guard<std::mutex> lock(mu_);
       job->state = Job::State::kReady;

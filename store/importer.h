@@ -48,9 +48,9 @@ struct ImportOptions {
   ImportFormat format = ImportFormat::kAuto;  // kAuto: by extension (.jsonl/.ndjson), else content
   size_t batch_rows = 65536;  // data rows per batch (fewer when the rows are large)
   bool sync = false;  // fsync each batch's WAL write (ingested batches are always fsynced)
-  // A batch that writes at least this many keys (records, memberships, index keys) is written as
-  // SST files and ingested; smaller ones go through a WriteBatch.
-  size_t ingest_min_rows = 16384;
+  // A batch with at least this many recipients new to the store is written as SST files and
+  // ingested; others (small batches, re-imports, merges) go through a WriteBatch.
+  size_t ingest_min_rows = 4096;
   unsigned threads = 0;  // workers converting rows; 0: one per core
   // Called once per rejected row, in line order: reason is e.g. `invalid address "bob@@x": ...`.
   // Runs on the importer's writer thread, before the rows of the same batch are stored.

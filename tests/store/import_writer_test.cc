@@ -119,8 +119,8 @@ TEST_F(ImportWriterTest, IngestedImportsLeaveTheStoreAsWriteBatchesDo) {
   EXPECT_EQ(*RecipientStore(side_[0].store.get()).ListSize("news"), 3000u);
   EXPECT_EQ(*(*RecipientStore(side_[0].store.get()).Get("u5@example.com"))->Field("n"), "5");
 
-  // 2. Re-import: all unchanged.
-  ASSERT_NO_FATAL_FAILURE(ImportBoth(csv, "a.csv", "news", 500, &s));
+  // 2. Re-import: all unchanged (no new recipients: written through WriteBatches).
+  ASSERT_NO_FATAL_FAILURE(ImportBoth(csv, "a.csv", "news", 500, &s, /*ingests=*/false));
   EXPECT_EQ(s.unchanged, 3000u);
   EXPECT_EQ(s.imported + s.updated, 0u);
 
@@ -141,7 +141,7 @@ TEST_F(ImportWriterTest, IngestedImportsLeaveTheStoreAsWriteBatchesDo) {
   // 4. A second list over existing recipients, then JSONL into the first.
   std::string other = "email\n";
   for (int i = 0; i < 1200; ++i) absl::StrAppend(&other, "u", i * 3, "@example.com\n");
-  ASSERT_NO_FATAL_FAILURE(ImportBoth(other, "c.csv", "other", 400, &s));
+  ASSERT_NO_FATAL_FAILURE(ImportBoth(other, "c.csv", "other", 400, &s, /*ingests=*/false));
   EXPECT_EQ(s.updated, 1200u);  // existing recipients, new to this list
   std::string jsonl;
   for (int i = 4500; i < 6000; ++i) {
