@@ -432,42 +432,42 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
     arg.options.allow_blocking_flush = true;   // overlapping a memtable: flush it first
     args.push_back(std::move(arg));
   };
+  // One column family's file: the prebuilt one when every row of the batch needs it, else one
+  // built now from what this batch writes.
   absl::Status st;
+  auto add_or_build = [&](bool all_rows, const std::string& prebuilt, const rocksdb::Options& o,
+                          Cf cf, const char* name, const auto& fill) {
+    if (!st.ok()) return;
+    if (all_rows && !prebuilt.empty()) {
+      add(cf, prebuilt);
+      return;
+    }
+    auto p = build(o, cf, name, fill);
+    if (!p.ok()) st = p.status(); else add(cf, *p);
+  };
   if (record_writes > 0) {
-    if (new_rows == n && !b->records_file.empty()) {
-      add(Cf::kRecipients, b->records_file);
-    } else {
-      auto p = build(cf_->records, Cf::kRecipients, "records", [&](SstOut* out) {
-        for (uint32_t j = 0; j < n; ++j) {
-          if (record[j] != kKeep) out->Put(b->Key(j), record_value(j));
-        }
-      });
-      if (!p.ok()) st = p.status(); else add(Cf::kRecipients, *p);
-    }
+    add_or_build(new_rows == n, b->records_file, cf_->records, Cf::kRecipients, "records",
+                 [&](SstOut* out) {
+                   for (uint32_t j = 0; j < n; ++j) {
+                     if (record[j] != kKeep) out->Put(b->Key(j), record_value(j));
+                   }
+                 });
   }
-  if (st.ok() && member_writes > 0) {
-    if (member_writes == n && !b->members_file.empty()) {
-      add(Cf::kMembers, b->members_file);
-    } else {
-      auto p = build(cf_->members, Cf::kMembers, "members", [&](SstOut* out) {
-        for (uint32_t j : b->member_order()) {
-          if (write_member[j]) out->Put(b->MemberKey(j), marker);
-        }
-      });
-      if (!p.ok()) st = p.status(); else add(Cf::kMembers, *p);
-    }
+  if (member_writes > 0) {
+    add_or_build(member_writes == n, b->members_file, cf_->members, Cf::kMembers, "members",
+                 [&](SstOut* out) {
+                   for (uint32_t j : b->member_order()) {
+                     if (write_member[j]) out->Put(b->MemberKey(j), marker);
+                   }
+                 });
   }
-  if (st.ok() && new_rows > 0) {
-    if (new_rows == n && !b->hashes_file.empty()) {
-      add(Cf::kAddrHash, b->hashes_file);
-    } else {
-      auto p = build(cf_->hashes, Cf::kAddrHash, "hashes", [&](SstOut* out) {
-        for (uint32_t j : b->hash_order()) {
-          if (record[j] == kPutEncoded) out->Put(b->HashKey(j), "");
-        }
-      });
-      if (!p.ok()) st = p.status(); else add(Cf::kAddrHash, *p);
-    }
+  if (new_rows > 0) {
+    add_or_build(new_rows == n, b->hashes_file, cf_->hashes, Cf::kAddrHash, "hashes",
+                 [&](SstOut* out) {
+                   for (uint32_t j : b->hash_order()) {
+                     if (record[j] == kPutEncoded) out->Put(b->HashKey(j), "");
+                   }
+                 });
   }
   if (st.ok() && new_members > 0) {
     auto p = build(cf_->lists, Cf::kLists, "lists",
