@@ -73,6 +73,16 @@ class SstOut {
   std::string path_;
 };
 
+// Writes the SST file `path` of column family `cf` with what `fill` puts into it (in key order).
+template <typename Fill>
+absl::Status WriteSst(const rocksdb::Options& o, rocksdb::ColumnFamilyHandle* cf,
+                      const std::string& path, const Fill& fill) {
+  SstOut out(o, cf);
+  RETURN_IF_ERROR(out.Open(path));
+  fill(&out);
+  return out.Finish();
+}
+
 // The exact existence checks read a batch's keys in sorted chunks spread over the whole store: a
 // data block read for one chunk is rarely read again before a store larger than the block cache
 // has evicted it, so caching it only evicts the index and filter partitions the next chunk needs.
@@ -124,30 +134,22 @@ absl::Status ImportWriter::Prebuild(ImportBatch* b) const {
   std::string marker;
   PutFixed64(&marker, options_.run_id);
   const uint64_t seq = file_seq_.fetch_add(1);
-  {
-    SstOut out(cf_->members, CfOf(store_, Cf::kMembers));
-    std::string path = absl::StrCat(dir_, "/", seq, "-members.sst");
-    RETURN_IF_ERROR(out.Open(path));
-    b->members_file = path;
-    for (uint32_t j : b->member_order()) out.Put(b->MemberKey(j), marker);
-    RETURN_IF_ERROR(out.Finish());
-  }
-  {
-    SstOut out(cf_->records, CfOf(store_, Cf::kRecipients));
-    std::string path = absl::StrCat(dir_, "/", seq, "-records.sst");
-    RETURN_IF_ERROR(out.Open(path));
-    b->records_file = path;
-    for (uint32_t j = 0; j < n; ++j) out.Put(b->Key(j), b->Record(j));
-    RETURN_IF_ERROR(out.Finish());
-  }
-  {
-    SstOut out(cf_->hashes, CfOf(store_, Cf::kAddrHash));
-    std::string path = absl::StrCat(dir_, "/", seq, "-hashes.sst");
-    RETURN_IF_ERROR(out.Open(path));
-    b->hashes_file = path;
-    for (uint32_t j : b->hash_order()) out.Put(b->HashKey(j), "");
-    RETURN_IF_ERROR(out.Finish());
-  }
+  // Each path is recorded before its file is written, so that Discard removes a partial one.
+  b->members_file = absl::StrCat(dir_, "/", seq, "-members.sst");
+  RETURN_IF_ERROR(WriteSst(cf_->members, CfOf(store_, Cf::kMembers), b->members_file,
+                           [&](SstOut* out) {
+                             for (uint32_t j : b->member_order()) out->Put(b->MemberKey(j), marker);
+                           }));
+  b->records_file = absl::StrCat(dir_, "/", seq, "-records.sst");
+  RETURN_IF_ERROR(WriteSst(cf_->records, CfOf(store_, Cf::kRecipients), b->records_file,
+                           [&](SstOut* out) {
+                             for (uint32_t j = 0; j < n; ++j) out->Put(b->Key(j), b->Record(j));
+                           }));
+  b->hashes_file = absl::StrCat(dir_, "/", seq, "-hashes.sst");
+  RETURN_IF_ERROR(WriteSst(cf_->hashes, CfOf(store_, Cf::kAddrHash), b->hashes_file,
+                           [&](SstOut* out) {
+                             for (uint32_t j : b->hash_order()) out->Put(b->HashKey(j), "");
+                           }));
   return absl::OkStatus();
 }
 
@@ -408,12 +410,9 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
   std::vector<std::string> built;  // files written here (removed after the ingestion)
   auto build = [&](const rocksdb::Options& o, Cf cf, const char* name,
                    const auto& fill) -> absl::StatusOr<std::string> {
-    SstOut out(o, CfOf(store_, cf));
     std::string path = absl::StrCat(dir_, "/", seq, "-w-", name, ".sst");
-    RETURN_IF_ERROR(out.Open(path));
     built.push_back(path);
-    fill(&out);
-    RETURN_IF_ERROR(out.Finish());
+    RETURN_IF_ERROR(WriteSst(o, CfOf(store_, cf), path, fill));
     return path;
   };
   auto cleanup = [&] {
