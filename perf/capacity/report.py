@@ -121,15 +121,15 @@ def keep_other_sections(path, report):
             old = json.load(f)
     except (OSError, ValueError):
         return
-    for section in old.get("sections", []):
+    flat_keys = old.get("flat_keys", {})
+    for section, keys in flat_keys.items():
         if section in old:
             report[section] = old[section]
-        for k in old.get("flat_keys", {}).get(section, []):
+        for k in keys:
             if k in old:
                 report[k] = old[k]
-    if "sections" in old:
-        report["sections"] = old["sections"]
-        report["flat_keys"] = old.get("flat_keys", {})
+    if flat_keys:
+        report["flat_keys"] = flat_keys
 
 
 def main():
