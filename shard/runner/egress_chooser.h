@@ -27,7 +27,10 @@ class EgressChooser {
 
   // Chooses account and source IP for *item at `now` (µs), reserving one of the account's daily
   // messages and a slot of its rate. False: nothing is available now (*retry_at = when to try
-  // again) or no account of the route is usable at all (*retry_at = -1).
+  // again) or no account of the route is usable at all (*retry_at = -1). Messages held back by
+  // the same rate limiter (an account's rate, or a pair's [[throttle]] or cut rate) get
+  // successive slots, one rate interval apart, rather than all the first free one: when a domain
+  // is cut, its waiting messages are not all dispatched again at every slot.
   bool Pick(RunItem* item, int64_t now, int64_t* retry_at);
 
   // The daily reservations Pick made for *item on (account, ip) are given back (never sent).
@@ -53,8 +56,15 @@ class EgressChooser {
   absl::flat_hash_map<std::string, AdaptiveRate>::iterator CreateDomRate(const std::string& key,
                                                                          int throttle);
 
+  static std::string AccountKey(size_t account);
+  // The retry time of a message held back by the limiter `key` (slots `interval` µs apart) that
+  // frees its next slot at `t`: `t`, or the slot after the one last promised to another message.
+  int64_t Spaced(int64_t t, const std::string& key, int64_t interval);
+
   RunState* s_;
   std::unique_ptr<EgressPicker> picker_;
+  // Per limiter key (AccountKey or DomKey): the latest retry time promised to a held-back message.
+  absl::flat_hash_map<std::string, int64_t> promised_;
   absl::flat_hash_map<std::string, AdaptiveRate> dom_rate_;
   absl::flat_hash_map<std::string, uint32_t> dom_inflight_;
 };

@@ -192,5 +192,64 @@ TEST(EgressChooser, ThrottleOfAnUnmeasuredDomainStartsMeasuringWithoutACut) {
   EXPECT_FALSE(c.dom_key.empty());
 }
 
+TEST(EgressChooser, MessagesHeldBackByOneRateGetSuccessiveSlots) {
+  test::RunFixture f;
+  f.config.accounts[0].rate_per_second = 10;
+  f.Rebuild();
+  EgressChooser e(f.s.get());
+  RunItem first = Item("first@example.test");
+  int64_t retry = 0;
+  ASSERT_TRUE(e.Pick(&first, kNow, &retry));
+  // Five messages held back at the same moment: one slot each, 100 ms apart, instead of all of
+  // them trying the first free slot again (and four of them failing) at every slot.
+  std::vector<RunItem> held;
+  std::vector<int64_t> at;
+  for (int i = 0; i < 5; ++i) {
+    held.push_back(Item("h" + std::to_string(i) + "@example.test"));
+    ASSERT_FALSE(e.Pick(&held.back(), kNow, &retry));
+    at.push_back(retry);
+  }
+  EXPECT_GT(at[0], kNow);
+  EXPECT_LE(at[0], kNow + 100'001);
+  for (int i = 1; i < 5; ++i) EXPECT_EQ(at[i] - at[i - 1], 100'000) << i;
+  // Each gets its slot at its time, the first time it tries again.
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(e.Pick(&held[i], at[i], &retry)) << i;
+}
+
+TEST(EgressChooser, MessagesHeldBackByADomainRateGetSuccessiveSlots) {
+  test::RunFixture f;
+  ThrottleConfig t;
+  t.domains = {"slow.test"};
+  t.rate_per_second = 4.0 * f.s->workers;  // 4/s in this feeder's share
+  f.config.throttles.push_back(t);
+  f.Rebuild();
+  EgressChooser e(f.s.get());
+  int64_t now = kNow;
+  int64_t retry = 0;
+  // Use up the pair's burst.
+  int sent = 0;
+  for (; sent < 100; ++sent) {
+    RunItem it = Item("b" + std::to_string(sent) + "@slow.test");
+    if (!e.Pick(&it, now, &retry)) break;
+    e.Done(it, now);
+  }
+  ASSERT_LT(sent, 100);
+  std::vector<RunItem> held;
+  std::vector<int64_t> at;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(Item("h" + std::to_string(i) + "@slow.test"));
+    ASSERT_FALSE(e.Pick(&held.back(), now, &retry));
+    at.push_back(retry);
+  }
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(at[i] - at[i - 1], 250'000) << i;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(e.Pick(&held[i], at[i], &retry)) << i;
+    e.Done(held[i], at[i]);
+  }
+  // Another domain is not held back meanwhile.
+  RunItem other = Item("x@fast.test");
+  EXPECT_TRUE(e.Pick(&other, now, &retry));
+}
+
 }  // namespace
 }  // namespace salvo
