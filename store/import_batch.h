@@ -52,6 +52,12 @@ class ImportBatch {
   std::string_view Record(uint32_t j) const { return At(rows_[j].rec_at, rows_[j].rec_len); }
   std::string_view MemberKey(uint32_t j) const { return At(rows_[j].mkey_at, rows_[j].mkey_len); }
   std::string_view HashKey(uint32_t j) const { return At(rows_[j].hkey_at, 8 + rows_[j].key_len); }
+  // AddressHash of the row's address key (the first 8 bytes of HashKey, big-endian).
+  uint64_t AddressHashOf(uint32_t j) const {
+    uint64_t h = 0;
+    for (char c : HashKey(j).substr(0, 8)) h = (h << 8) | static_cast<unsigned char>(c);
+    return h;
+  }
 
   // SST files written ahead for the case where every row is new to the store (see
   // ImportWriter::Prebuild); empty when not built.

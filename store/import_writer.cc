@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/base/status_macros.h"
@@ -35,6 +36,9 @@ namespace {
 // Keys per MultiGet: RocksDB copies its key contexts into vectors per call; one call for a whole
 // batch reallocated megabytes per batch.
 constexpr size_t kReadChunk = 2048;
+
+// At most this many keys in ImportWriter::kept_ (a flat_hash_set of 2^21 slots of 16 bytes).
+constexpr size_t kMaxKept = 1'800'000;
 
 // Ingestions wait while a recipient column family has this many level-0 files.
 constexpr uint64_t kIngestMaxL0Files = 12;
@@ -328,9 +332,16 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
   size_t record_writes = 0, member_writes = 0, new_rows = 0;
   size_t existing = 0;
   uint64_t new_members = 0;
+  const bool track = options_.run_id != 0;
+  auto kept_key = [&](uint32_t j) {
+    return std::make_pair(b->AddressHashOf(j), absl::Hash<std::string_view>()(b->AddressKey(j)));
+  };
   for (uint32_t j = 0; j < n; ++j) {
-    if (member[j] == kMemberThisRun) {
-      ++counts.duplicate;  // written by an earlier batch of this run: first occurrence wins
+    // A member of an earlier batch of this run: re-marked with the run id, or left as it was.
+    if (member[j] == kMemberThisRun ||
+        (track && member[j] == kMemberOtherMarker && !kept_.empty() &&
+         kept_.contains(kept_key(j)))) {
+      ++counts.duplicate;  // first occurrence wins
       record[j] = kKeep;
       continue;
     }
@@ -340,6 +351,10 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
     new_rows += record[j] == kPutEncoded;
     bool is_member = member[j] != kNotMember;
     write_member[j] = member[j] != kMember;
+    if (track && member[j] == kMemberOtherMarker && kept_.size() < kMaxKept) {
+      kept_.insert(kept_key(j));  // a member already: its membership stays as it is
+      write_member[j] = 0;
+    }
     member_writes += write_member[j];
     if (!is_member) ++new_members;
     if (!exists[j]) {

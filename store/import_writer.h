@@ -4,9 +4,10 @@
 //     sorted MultiGet; the bloom filters answer for keys new to the store) and the memberships
 //     of the keys that exist — an exact check, so re-imports and duplicates count as before;
 //  2. decides per row: new, merged (changed or not), or a duplicate of an earlier batch of this
-//     run (its membership carries this run's marker);
-//  3. writes the new and changed records, the memberships (with this run's marker), the addr_hash
-//     keys of new recipients and the list count either as one WriteBatch (fewer than
+//     run: its membership carries this run's marker (written by this run), or it was already a
+//     member and its key is in the run's set of members left as they were (see `kept_`);
+//  3. writes the new and changed records, the memberships of keys not yet members (with this
+//     run's marker; an existing membership is not rewritten), the addr_hash keys of new recipients and the list count either as one WriteBatch (fewer than
 //     `ingest_min_rows` new recipients: re-imports and merges) or as sorted SST files, one per
 //     column family, ingested together (IngestExternalFiles: atomic across column families,
 //     durable when it returns). Nothing goes through the memtables, so a large import of new
@@ -23,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "store/import_batch.h"
 #include "store/recipient_store.h"
@@ -84,6 +86,15 @@ class ImportWriter {
   uint64_t write_batches_ = 0;
   uint64_t l0_waits_ = 0;
   bool mostly_existing_ = false;  // the last batch found most of its keys in the store
+  // Keys of this run that were members already and whose membership was left as it was (not
+  // re-marked with the run id): two independent 64-bit hashes of the address key (XXH64 and
+  // absl::Hash), so a later batch's row found here is a duplicate of this run (a false match
+  // needs a 128-bit collision). Bounded (kMaxKept in the .cc, ~36 MB of slots): past it such
+  // memberships are re-marked with the run id as before, which the store itself answers for.
+  struct KeptHash {
+    size_t operator()(const std::pair<uint64_t, uint64_t>& k) const { return k.first ^ k.second; }
+  };
+  absl::flat_hash_set<std::pair<uint64_t, uint64_t>, KeptHash> kept_;
 };
 
 }  // namespace salvo
