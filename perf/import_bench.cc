@@ -18,7 +18,9 @@
 
 #include "perf/recipient_gen.h"
 #include "store/importer.h"
+#include "rocksdb/db.h"
 #include "store/recipient_store.h"
+#include "store/store_internals.h"
 
 namespace {
 
@@ -42,6 +44,24 @@ long CurrentRssKb() {
     std::fclose(f);
   }
   return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// Files per level of the recipient column families ("recipients 4,0,0,0,0,0,9"): how many
+// files a lookup of the next pass may probe.
+std::string LsmShape(salvo::Store* store) {
+  std::string out;
+  for (auto [cf, name] : {std::pair{salvo::Cf::kRecipients, "recipients"},
+                          std::pair{salvo::Cf::kMembers, "members"}}) {
+    out += out.empty() ? "" : "  ";
+    out += name;
+    for (int level = 0; level < 7; ++level) {
+      std::string v;
+      salvo::DbOf(store)->GetProperty(salvo::CfOf(store, cf),
+                                      "rocksdb.num-files-at-level" + std::to_string(level), &v);
+      out += (level ? "," : " ") + v;
+    }
+  }
+  return out;
 }
 
 std::string LoadAverage() {
@@ -174,6 +194,12 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(s->duplicate),
           static_cast<unsigned long long>(s->rejected), cpu * 1e6 / (s->rows ? s->rows : 1),
           CurrentRssKb() / 1024, load.c_str());
+      const auto& st = s->stages;
+      std::printf("    stages: reader %.2f s cpu (waited %.2f s)  workers: convert %.2f s cpu, "
+                  "prebuild %.2f s cpu  writer: waited %.2f s, check %.2f s, store %.2f s\n",
+                  st.reader_cpu, st.reader_wait, st.convert_cpu, st.prebuild_cpu, st.writer_wait,
+                  st.check, st.store);
+      std::printf("    files per level after it: %s\n", LsmShape(store->get()).c_str());
       rate[p] = s->rows / s->seconds;
       us_per_row[p] = cpu * 1e6 / (s->rows ? s->rows : 1);
     }

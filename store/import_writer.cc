@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -295,6 +296,10 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
   rocksdb::DB* db = DbOf(store_);
   WaitForCompactions();
   std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
 
   // 1. Which recipients exist, and what their records become (sorted MultiGets of kReadChunk
   // keys: the bloom filters answer for new keys); 2. the memberships of those that exist (a
@@ -326,6 +331,13 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
     records_status = ReadMembers(*b, probe, marker, &member);
   }
   RETURN_IF_ERROR(records_status);
+  check_s_ += since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  struct AddTime {
+    double* to;
+    std::function<double()> f;
+    ~AddTime() { *to += f(); }
+  } add_time{&store_s_, [&] { return since(t1); }};
 
   // 3. Decide per row (RecipientStore::Upsert's rule and counts).
   std::vector<uint8_t> write_member(n, 0);

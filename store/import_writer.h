@@ -56,6 +56,8 @@ class ImportWriter {
   uint64_t ingested_batches() const { return ingested_; }
   uint64_t write_batches() const { return write_batches_; }
   uint64_t l0_waits() const { return l0_waits_; }  // 5 ms waits for compactions
+  double check_seconds() const { return check_s_; }  // wall time of the existence checks
+  double store_seconds() const { return store_s_; }  // wall time of building and writing
 
  private:
   struct CfFiles;
@@ -85,6 +87,7 @@ class ImportWriter {
   uint64_t ingested_ = 0;
   uint64_t write_batches_ = 0;
   uint64_t l0_waits_ = 0;
+  double check_s_ = 0, store_s_ = 0;
   bool mostly_existing_ = false;  // the last batch found most of its keys in the store
   // Keys of this run that were members already and whose membership was left as it was (not
   // re-marked with the run id): two independent 64-bit hashes of the address key (XXH64 and

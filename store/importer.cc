@@ -20,6 +20,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <ctime>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -46,6 +47,17 @@ constexpr size_t kPadding = 64;  // >= SIMDJSON_PADDING
 static_assert(kPadding >= simdjson::SIMDJSON_PADDING);
 
 using Clock = std::chrono::steady_clock;
+
+// CPU seconds of the calling thread.
+double ThreadCpu() {
+  timespec ts;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double WallSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Buffered input with simdjson padding after the data.
@@ -183,6 +195,7 @@ class ImportRun {
     total_bytes_ = total_bytes;
     for (unsigned i = 0; i < workers_; ++i) threads_.emplace_back([this] { WorkerLoop(); });
     threads_.emplace_back([this] { WriterLoop(); });
+    const double reader_cpu0 = ThreadCpu();
     absl::Status s = in->Fill(name_);
     if (s.ok()) {
       // Skip a UTF-8 byte order mark.
@@ -192,6 +205,7 @@ class ImportRun {
       format_ = format;
       s = format == ImportFormat::kJsonl ? ReadJsonl(in) : ReadCsv(in);
     }
+    stages_.reader_cpu = ThreadCpu() - reader_cpu0;
     // Rows before a fatal error are stored too; the error says so.
     absl::Status ws = Submit(/*final=*/true);
     Stop();
@@ -206,6 +220,9 @@ class ImportRun {
     summary_.rejected = rejected_;
     summary_.seconds = Seconds();
     summary_.ingested_batches = writer_->ingested_batches();
+    summary_.stages = stages_;
+    summary_.stages.check = writer_->check_seconds();
+    summary_.stages.store = writer_->store_seconds();
     Progress(in, /*force=*/true);
     return summary_;
   }
@@ -246,7 +263,9 @@ class ImportRun {
           return current_;
         }
       }
+      const auto t = Clock::now();
       free_cv_.wait(lock);
+      stages_.reader_wait += WallSince(t);
     }
   }
 
@@ -441,11 +460,16 @@ class ImportRun {
         job = queue_.front();
         queue_.pop_front();
       }
+      const double cpu0 = ThreadCpu();
       job->status = Convert(job, &scratch);
+      const double cpu1 = ThreadCpu();
       if (job->status.ok()) {
         job->status = writer_->Prebuild(&job->batch);
       }
+      const double cpu2 = ThreadCpu();
       std::lock_guard<std::mutex> lock(mu_);
+      stages_.convert_cpu += cpu1 - cpu0;
+      stages_.prebuild_cpu += cpu2 - cpu1;
       job->state = Job::State::kReady;
       ready_cv_.notify_all();
     }
@@ -525,6 +549,7 @@ class ImportRun {
       Job* job = nullptr;
       {
         std::unique_lock<std::mutex> lock(mu_);
+        const auto t = Clock::now();
         ready_cv_.wait(lock, [&] {
           for (Job& j : jobs_) {
             if (j.state == Job::State::kReady && j.seq == next) {
@@ -534,6 +559,7 @@ class ImportRun {
           }
           return stop_;
         });
+        if (next > 0) stages_.writer_wait += WallSince(t);  // not the wait for the first batch
         if (job == nullptr) return;
       }
       ++next;
@@ -608,6 +634,7 @@ class ImportRun {
 
   // imported/updated/unchanged/duplicate: written by the writer thread under mu_.
   ImportSummary summary_;
+  ImportSummary::Stages stages_;  // under mu_ (reader_cpu: the reader alone)
 };
 
 }  // namespace

@@ -41,6 +41,16 @@ struct ImportSummary {
   uint64_t rejected = 0;
   double seconds = 0;
   uint64_t ingested_batches = 0;  // batches written as ingested SST files (not in --json)
+  // Where the time went, per stage (benchmarks; not in --json). CPU seconds of the threads.
+  struct Stages {
+    double reader_cpu = 0;      // reading the input, cutting records (the caller's thread)
+    double reader_wait = 0;     // wall: the reader waiting for a free job (workers/writer behind)
+    double convert_cpu = 0;     // workers: rows to recipients, encoding, sorting (sum)
+    double prebuild_cpu = 0;    // workers: SST files written ahead (sum)
+    double writer_wait = 0;     // wall: the writer waiting for the next batch (workers behind)
+    double check = 0;           // wall: the writer's existence checks (records and memberships)
+    double store = 0;           // wall: the writer building SST files and ingesting, or writing
+  } stages;
 };
 
 struct ImportOptions {
