@@ -19,6 +19,7 @@ void ImportBatch::Reset(std::string_view list) {
   records_file.clear();
   members_file.clear();
   hashes_file.clear();
+  check.Reset(0);
 }
 
 absl::Status ImportBatch::Add(const Recipient& r) {

@@ -223,6 +223,7 @@ class ImportRun {
     summary_.stages = stages_;
     summary_.stages.check = writer_->check_seconds();
     summary_.stages.store = writer_->store_seconds();
+    summary_.stages.rechecked_rows = writer_->rechecked_rows();
     Progress(in, /*force=*/true);
     return summary_;
   }
@@ -463,13 +464,14 @@ class ImportRun {
       const double cpu0 = ThreadCpu();
       job->status = Convert(job, &scratch);
       const double cpu1 = ThreadCpu();
-      if (job->status.ok()) {
-        job->status = writer_->Prebuild(&job->batch);
-      }
+      if (job->status.ok()) writer_->Check(&job->batch);
       const double cpu2 = ThreadCpu();
+      if (job->status.ok()) job->status = writer_->Prebuild(&job->batch);
+      const double cpu3 = ThreadCpu();
       std::lock_guard<std::mutex> lock(mu_);
       stages_.convert_cpu += cpu1 - cpu0;
-      stages_.prebuild_cpu += cpu2 - cpu1;
+      stages_.check_cpu += cpu2 - cpu1;
+      stages_.prebuild_cpu += cpu3 - cpu2;
       job->state = Job::State::kReady;
       ready_cv_.notify_all();
     }

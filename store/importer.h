@@ -46,9 +46,11 @@ struct ImportSummary {
     double reader_cpu = 0;      // reading the input, cutting records (the caller's thread)
     double reader_wait = 0;     // wall: the reader waiting for a free job (workers/writer behind)
     double convert_cpu = 0;     // workers: rows to recipients, encoding, sorting (sum)
+    double check_cpu = 0;       // workers: existence checks made ahead (sum)
     double prebuild_cpu = 0;    // workers: SST files written ahead (sum)
     double writer_wait = 0;     // wall: the writer waiting for the next batch (workers behind)
-    double check = 0;           // wall: the writer's existence checks (records and memberships)
+    double check = 0;           // wall: the writer's existence checks (rows changed since)
+    uint64_t rechecked_rows = 0;  // rows the writer read again
     double store = 0;           // wall: the writer building SST files and ingesting, or writing
   } stages;
 };
