@@ -197,10 +197,10 @@ int main(int argc, char** argv) {
       const auto& st = s->stages;
       std::printf("    stages: reader %.2f s cpu (waited %.2f s)  workers: convert %.2f s, "
                   "check %.2f s, prebuild %.2f s cpu  writer: waited %.2f s, check %.2f s "
-                  "(%llu rows), store %.2f s\n",
+                  "(%llu rows), store %.2f s, waited for compactions %.2f s\n",
                   st.reader_cpu, st.reader_wait, st.convert_cpu, st.check_cpu, st.prebuild_cpu,
                   st.writer_wait, st.check, static_cast<unsigned long long>(st.rechecked_rows),
-                  st.store);
+                  st.store, st.l0_wait);
       std::printf("    files per level after it: %s\n", LsmShape(store->get()).c_str());
       rate[p] = s->rows / s->seconds;
       us_per_row[p] = cpu * 1e6 / (s->rows ? s->rows : 1);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/base/status_macros.h"
@@ -320,8 +321,12 @@ void ImportWriter::WaitForCompactions() {
   auto l0_files = [&] {
     uint64_t most = 0;
     for (Cf cf : {Cf::kRecipients, Cf::kMembers, Cf::kAddrHash}) {
+      // A string property: GetIntProperty does not answer it (it always failed here, so the
+      // wait never happened before).
+      std::string text;
       uint64_t v = 0;
-      if (db->GetIntProperty(CfOf(store_, cf), "rocksdb.num-files-at-level0", &v)) {
+      if (db->GetProperty(CfOf(store_, cf), "rocksdb.num-files-at-level0", &text) &&
+          absl::SimpleAtoi(text, &v)) {
         most = std::max(most, v);
       }
     }

@@ -224,6 +224,7 @@ class ImportRun {
     summary_.stages.check = writer_->check_seconds();
     summary_.stages.store = writer_->store_seconds();
     summary_.stages.rechecked_rows = writer_->rechecked_rows();
+    summary_.stages.l0_wait = writer_->l0_waits() * 0.005;
     Progress(in, /*force=*/true);
     return summary_;
   }

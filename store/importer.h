@@ -51,6 +51,7 @@ struct ImportSummary {
     double writer_wait = 0;     // wall: the writer waiting for the next batch (workers behind)
     double check = 0;           // wall: the writer's existence checks (rows changed since)
     uint64_t rechecked_rows = 0;  // rows the writer read again
+    double l0_wait = 0;           // wall: the writer waiting for compactions (level-0 files)
     double store = 0;           // wall: the writer building SST files and ingesting, or writing
   } stages;
 };
