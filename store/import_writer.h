@@ -1,19 +1,24 @@
 // Writes the prepared batches of one import run (store/import_batch.h) into the store, one atomic
 // unit per batch, with the counts and merge rule of RecipientStore::Upsert:
-//  1. reads, under the Store's write mutex, the `recipients` CF for every key of the batch (one
-//     sorted MultiGet; the bloom filters answer for keys new to the store) and the memberships
-//     of the keys that exist — an exact check, so re-imports and duplicates count as before;
+//  1. knows, for every key of the batch, its record and membership: a worker read them ahead from
+//     one snapshot (Check: sorted MultiGets of the `recipients` CF, the bloom filters answering
+//     for keys new to the store, then the memberships of the keys that exist), and the writer,
+//     under the Store's write mutex, reads again the rows written since: those of this run's
+//     last writes (by AddressHash), or every row when anything else wrote to the store after
+//     the snapshot (RocksDB sequence numbers) — an exact check, so re-imports and duplicates
+//     count as before;
 //  2. decides per row: new, merged (changed or not), or a duplicate of an earlier batch of this
 //     run: its membership carries this run's marker (written by this run), or it was already a
 //     member and its key is in the run's set of members left as they were (see `kept_`);
 //  3. writes the new and changed records, the memberships of keys not yet members (with this
-//     run's marker; an existing membership is not rewritten), the addr_hash keys of new recipients and the list count either as one WriteBatch (fewer than
-//     `ingest_min_rows` new recipients: re-imports and merges) or as sorted SST files, one per
-//     column family, ingested together (IngestExternalFiles: atomic across column families,
-//     durable when it returns). Nothing goes through the memtables, so a large import of new
-//     recipients skips the skip-list inserts and the WAL.
-// Workers may Prebuild a batch's files assuming every row is new; Write uses them as they are
-// when that holds (first imports), and builds the files it needs otherwise.
+//     run's marker; an existing membership is not rewritten), the addr_hash keys of new
+//     recipients and the list count either as one WriteBatch (fewer than `ingest_min_rows` new
+//     recipients: merges) or as sorted SST files, one per column family, ingested together
+//     (IngestExternalFiles: atomic across column families, durable when it returns). Nothing
+//     goes through the memtables, so a large import of new recipients skips the skip-list
+//     inserts and the WAL. A batch with nothing to change (a re-import) writes nothing.
+// Workers Prebuild a batch's files when the check found every row new; Write uses them as they
+// are when that still holds (first imports), and builds the files it needs otherwise.
 // Trust: batches come from ImportBatch (checked rows); store values are decoded defensively.
 #pragma once
 

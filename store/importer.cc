@@ -135,7 +135,8 @@ void ResetRecipient(Recipient* r) {
 //    fatal (binary data, a truncated quoted field, an over-long row, the header) and cuts jobs of
 //    up to batch_rows data records (their raw bytes and line numbers);
 //  - workers (one per core) turn a job's records into recipients (rejecting bad rows), encode
-//    and sort them (ImportBatch) and may write its SST files ahead (ImportWriter::Prebuild);
+//    and sort them (ImportBatch), read what the store holds for them (ImportWriter::Check) and
+//    may write its SST files ahead (ImportWriter::Prebuild);
 //  - the writer thread takes jobs in file order, reports their rejects, and writes them
 //    (ImportWriter::Write: one atomic unit per batch).
 // At most `workers + 2` jobs exist: memory is bounded by the batch size, not the file.
