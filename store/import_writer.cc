@@ -43,9 +43,6 @@ constexpr size_t kReadChunk = 2048;
 // flight: a check is at most that many writes old).
 constexpr size_t kRecentWrites = 24;
 
-// At most this many keys in ImportWriter::kept_ (a flat_hash_set of 2^21 slots of 16 bytes).
-constexpr size_t kMaxKept = 1'800'000;
-
 // Ingestions wait while a recipient column family has this many level-0 files.
 constexpr uint64_t kIngestMaxL0Files = 12;
 
@@ -110,8 +107,9 @@ void RemoveFile(std::string* path) {
 
 }  // namespace
 
-ImportWriter::ImportWriter(Store* store, const UpsertOptions& options, size_t ingest_min_rows)
-    : store_(store), options_(options), ingest_min_rows_(ingest_min_rows) {}
+ImportWriter::ImportWriter(Store* store, const UpsertOptions& options, size_t ingest_min_rows,
+                           size_t max_kept)
+    : store_(store), options_(options), ingest_min_rows_(ingest_min_rows), max_kept_(max_kept) {}
 
 ImportWriter::~ImportWriter() {
   if (dir_.empty()) return;
@@ -432,7 +430,7 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
     new_rows += record[j] == kPutEncoded;
     bool is_member = member[j] != kNotMember;
     write_member[j] = member[j] != kMember;
-    if (track && member[j] == kMemberOtherMarker && kept_.size() < kMaxKept) {
+    if (track && member[j] == kMemberOtherMarker && kept_.size() < max_kept_) {
       kept_.insert(kept_key(j));  // a member already: its membership stays as it is
       write_member[j] = 0;
     }

@@ -41,10 +41,16 @@ struct ReadOptions;
 
 namespace salvo {
 
+// At most this many keys in ImportWriter's set of memberships left as they were (a flat_hash_set
+// of 2^21 slots of 16 bytes).
+inline constexpr size_t kImportMaxKept = 1'800'000;
+
 class ImportWriter {
  public:
   // `ingest_min_rows`: batches with fewer new recipients use a WriteBatch.
-  ImportWriter(Store* store, const UpsertOptions& options, size_t ingest_min_rows);
+  // `max_kept`: most keys in the set of memberships left as they were (kImportMaxKept).
+  ImportWriter(Store* store, const UpsertOptions& options, size_t ingest_min_rows,
+               size_t max_kept = kImportMaxKept);
   ~ImportWriter();  // removes this run's directory of SST files
 
   // Creates the directory for this run's SST files (data_dir/import-tmp/RUN).
@@ -105,6 +111,7 @@ class ImportWriter {
   Store* store_;
   UpsertOptions options_;
   size_t ingest_min_rows_;
+  size_t max_kept_;
   std::string dir_;
   std::unique_ptr<CfFiles> cf_;  // per column family: SstFileWriter options
   mutable std::atomic<uint64_t> file_seq_{0};
@@ -123,7 +130,7 @@ class ImportWriter {
   // Keys of this run that were members already and whose membership was left as it was (not
   // re-marked with the run id): two independent 64-bit hashes of the address key (XXH64 and
   // absl::Hash), so a later batch's row found here is a duplicate of this run (a false match
-  // needs a 128-bit collision). Bounded (kMaxKept in the .cc, ~36 MB of slots): past it such
+  // needs a 128-bit collision). Bounded (max_kept_, ~36 MB of slots): past it such
   // memberships are re-marked with the run id as before, which the store itself answers for.
   struct KeptHash {
     size_t operator()(const std::pair<uint64_t, uint64_t>& k) const { return k.first ^ k.second; }

@@ -241,6 +241,45 @@ TEST(ImportWriterCheck, WritesAfterTheCheckAreSeen) {
   }
 }
 
+// Past its bound, the set of memberships left as they were stops growing and such memberships are
+// re-marked with the run id instead: a re-import with keys repeated across batches counts the
+// same duplicates either way.
+TEST(ImportWriterCheck, PastTheKeptBoundMembershipsAreReMarked) {
+  for (size_t max_kept : {size_t{0}, size_t{2}, kImportMaxKept}) {
+    SCOPED_TRACE(max_kept);
+    test::TempDir dir;
+    StoreOptions o;
+    o.data_dir = dir.File("data");
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::vector<Recipient> rows;
+    for (int i = 0; i < 6; ++i) rows.push_back(Row(absl::StrCat("u", i, "@example.com"), "1"));
+    ASSERT_TRUE(RecipientStore(store->get()).Upsert("l", rows).ok());
+    UpsertOptions uo;
+    uo.run_id = 11;
+    ImportWriter w(store->get(), uo, 1, max_kept);
+    ASSERT_TRUE(w.Init().ok());
+    ImportBatch b1, b2, b3;
+    Fill(&b1, {rows[0], rows[1], rows[2], rows[3]});
+    Fill(&b2, {rows[4], rows[0], rows[3]});  // u0, u3 again
+    Fill(&b3, {rows[5], rows[2], rows[4], rows[1]});  // u2, u4, u1 again
+    uint64_t unchanged = 0, duplicate = 0, other = 0;
+    for (ImportBatch* b : {&b1, &b2, &b3}) {
+      w.Check(b);
+      auto c = w.Write(b);
+      ASSERT_TRUE(c.ok()) << c.status();
+      unchanged += c->unchanged;
+      duplicate += c->duplicate;
+      other += c->imported + c->updated;
+      w.Discard(b);
+    }
+    EXPECT_EQ(unchanged, 6u);
+    EXPECT_EQ(duplicate, 5u);
+    EXPECT_EQ(other, 0u);
+    EXPECT_EQ(*RecipientStore(store->get()).ListSize("l"), 6u);
+  }
+}
+
 TEST(ImportTmpDir, StoreOpenRemovesWhatAKilledImportLeft) {
   test::TempDir dir;
   std::string data_dir = dir.File("data");
