@@ -279,15 +279,20 @@ bool ImportWriter::CheckUsable(const ImportBatch& b, uint64_t now,
     if (w.before >= c.seq) since.push_back(&w.hashes);
   }
   if (since.empty()) return true;
+  // One merge per write: the batch's rows in hash order against the write's sorted hashes.
   const uint32_t n = static_cast<uint32_t>(b.size());
-  for (uint32_t j = 0; j < n; ++j) {
-    const uint64_t h = b.AddressHashOf(j);
-    for (const std::vector<uint64_t>* hs : since) {
-      if (std::binary_search(hs->begin(), hs->end(), h)) {
-        stale->push_back(j);
-        break;
-      }
+  std::vector<uint8_t> written(n, 0);
+  for (const std::vector<uint64_t>* hs : since) {
+    size_t p = 0;
+    for (uint32_t j : b.hash_order()) {
+      const uint64_t h = b.AddressHashOf(j);
+      while (p < hs->size() && (*hs)[p] < h) ++p;
+      if (p == hs->size()) break;
+      if ((*hs)[p] == h) written[j] = 1;
     }
+  }
+  for (uint32_t j = 0; j < n; ++j) {
+    if (written[j]) stale->push_back(j);
   }
   return true;
 }
@@ -305,9 +310,8 @@ void ImportWriter::NoteWrite(const ImportBatch& b, uint64_t before, uint64_t aft
   OwnWrite w;
   w.before = before;
   const uint32_t n = static_cast<uint32_t>(b.size());
-  w.hashes.resize(n);
-  for (uint32_t j = 0; j < n; ++j) w.hashes[j] = b.AddressHashOf(j);
-  std::sort(w.hashes.begin(), w.hashes.end());
+  w.hashes.reserve(n);
+  for (uint32_t j : b.hash_order()) w.hashes.push_back(b.AddressHashOf(j));  // sorted
   recent_.push_back(std::move(w));
 }
 
