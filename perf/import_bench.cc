@@ -4,12 +4,15 @@
 // merged: `updated`), and prints rows/s, CPU per row, peak RSS and the load average, then one
 // JSON line with the figures (keys as in perf/out/report.json). A benchmark, not a test.
 //   import_bench [--rows N] [--batch ROWS] [--threads N] [--ingest-min KEYS] [--no-reimport]
-//                [--no-update] [--keep]
+//                [--no-update] [--compact] [--keep]
+//   --compact compacts the store after each pass, untimed (how much the overlapping level-0 files
+//   an import leaves cost the next pass's lookups).
 //   --ingest-min 1000000000 writes every batch through a WriteBatch (the path before ingestion).
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -18,7 +21,9 @@
 
 #include "perf/recipient_gen.h"
 #include "store/importer.h"
+#include "rocksdb/db.h"
 #include "store/recipient_store.h"
+#include "store/store_internals.h"
 
 namespace {
 
@@ -42,6 +47,24 @@ long CurrentRssKb() {
     std::fclose(f);
   }
   return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// Files per level of the recipient column families ("recipients 4,0,0,0,0,0,9"): how many
+// files a lookup of the next pass may probe.
+std::string LsmShape(salvo::Store* store) {
+  std::string out;
+  for (auto [cf, name] : {std::pair{salvo::Cf::kRecipients, "recipients"},
+                          std::pair{salvo::Cf::kMembers, "members"}}) {
+    out += out.empty() ? "" : "  ";
+    out += name;
+    for (int level = 0; level < 7; ++level) {
+      std::string v;
+      salvo::DbOf(store)->GetProperty(salvo::CfOf(store, cf),
+                                      "rocksdb.num-files-at-level" + std::to_string(level), &v);
+      out += (level ? "," : " ") + v;
+    }
+  }
+  return out;
 }
 
 std::string LoadAverage() {
@@ -68,6 +91,7 @@ int main(int argc, char** argv) {
   uint64_t rows = 1000000;
   size_t batch = 16384;
   bool keep = false;
+  bool compact = false;  // compact the store after each pass (untimed): lookups on one level
   bool reimport = true;
   bool update = true;
   unsigned threads = 0;
@@ -83,6 +107,8 @@ int main(int argc, char** argv) {
       threads = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
     } else if (a == "--ingest-min" && i + 1 < argc) {
       ingest_min = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--compact") {
+      compact = true;
     } else if (a == "--no-update") {
       update = false;
     } else if (a == "--keep") {
@@ -92,7 +118,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: import_bench [--rows N] [--batch ROWS] [--threads N] [--ingest-min KEYS] "
-                   "[--no-reimport] [--no-update] [--keep]\n");
+                   "[--no-reimport] [--no-update] [--compact] [--keep]\n");
       return 2;
     }
   }
@@ -174,6 +200,29 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(s->duplicate),
           static_cast<unsigned long long>(s->rejected), cpu * 1e6 / (s->rows ? s->rows : 1),
           CurrentRssKb() / 1024, load.c_str());
+      const auto& st = s->stages;
+      std::printf("    stages: reader %.2f s cpu (waited %.2f s)  workers: convert %.2f s, "
+                  "check %.2f s, prebuild %.2f s cpu  writer: waited %.2f s, check %.2f s "
+                  "(%llu rows), store %.2f s, waited for compactions %.2f s\n",
+                  st.reader_cpu, st.reader_wait, st.convert_cpu, st.check_cpu, st.prebuild_cpu,
+                  st.writer_wait, st.check, static_cast<unsigned long long>(st.rechecked_rows),
+                  st.store, st.l0_wait);
+      std::printf("    files per level after it: %s\n", LsmShape(store->get()).c_str());
+      if (compact) {
+        const double compact_cpu0 = CpuSeconds();
+        const auto compact_t0 = std::chrono::steady_clock::now();
+        for (salvo::Cf cf : {salvo::Cf::kRecipients, salvo::Cf::kMembers, salvo::Cf::kAddrHash}) {
+          rocksdb::CompactRangeOptions co;
+          auto cs = salvo::DbOf(store->get())
+                        ->CompactRange(co, salvo::CfOf(store->get(), cf), nullptr, nullptr);
+          if (!cs.ok()) std::fprintf(stderr, "import_bench: compact: %s\n", cs.ToString().c_str());
+        }
+        std::printf("    compacted (untimed): %s in %.2f s, %.2f s cpu\n",
+                    LsmShape(store->get()).c_str(),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - compact_t0)
+                        .count(),
+                    CpuSeconds() - compact_cpu0);
+      }
       rate[p] = s->rows / s->seconds;
       us_per_row[p] = cpu * 1e6 / (s->rows ? s->rows : 1);
     }

@@ -3,6 +3,9 @@
 #include "store/import_batch.h"
 
 #include <algorithm>
+#include <cassert>
+#include <utility>
+#include <vector>
 
 #include "engine/base/shard.h"
 #include "store/record_codec.h"
@@ -19,6 +22,7 @@ void ImportBatch::Reset(std::string_view list) {
   records_file.clear();
   members_file.clear();
   hashes_file.clear();
+  check.Reset(0);
 }
 
 absl::Status ImportBatch::Add(const Recipient& r) {
@@ -71,10 +75,18 @@ void ImportBatch::Finish() {
   member_order_.resize(m);
   hash_order_.resize(m);
   for (uint32_t j = 0; j < m; ++j) member_order_[j] = hash_order_[j] = j;
-  std::sort(member_order_.begin(), member_order_.end(),
-            [&](uint32_t a, uint32_t b) { return MemberKey(a) < MemberKey(b); });
-  std::sort(hash_order_.begin(), hash_order_.end(),
-            [&](uint32_t a, uint32_t b) { return HashKey(a) < HashKey(b); });
+  // MembersKey(list, shard, key) is the list, a NUL, then RecipientKey(shard, key): for the one
+  // list of a batch, member-key order is recipients key order.
+  assert(std::is_sorted(member_order_.begin(), member_order_.end(),
+                        [&](uint32_t a, uint32_t b) { return MemberKey(a) < MemberKey(b); }));
+  // HashKey is the big-endian AddressHash, then the key: by the hash as a number, then the key.
+  std::vector<std::pair<uint64_t, uint32_t>> by_hash(m);
+  for (uint32_t j = 0; j < m; ++j) by_hash[j] = {AddressHashOf(j), j};
+  std::sort(by_hash.begin(), by_hash.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return AddressKey(a.second) < AddressKey(b.second);
+  });
+  for (uint32_t j = 0; j < m; ++j) hash_order_[j] = by_hash[j].second;
 }
 
 }  // namespace salvo

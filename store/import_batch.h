@@ -17,6 +17,29 @@
 
 namespace salvo {
 
+// What the store held for a batch's rows when a worker read it (ImportWriter::Check), per row in
+// recipients key order; the writer uses it for the rows nobody wrote since (see import_writer.h).
+struct ImportCheck {
+  bool done = false;  // false: not read (the writer reads every row)
+  uint64_t seq = 0;   // the store's sequence number the reads saw (a snapshot)
+  std::vector<uint8_t> exists;  // 1: the recipient exists
+  std::vector<uint8_t> record;  // 0: keep, 1: put the encoded row (new), 2: put the merged record
+  std::vector<uint8_t> member;  // the membership's state (ImportWriter's kNotMember...)
+  std::vector<std::pair<uint32_t, uint32_t>> merged_at;  // record 2: (offset, length) in arena
+  std::string merged_arena;
+
+  // Sizes the vectors for n rows: nothing read yet (not members, records new).
+  void Reset(size_t n) {
+    done = false;
+    seq = 0;
+    exists.assign(n, 0);
+    record.assign(n, 0);
+    member.assign(n, 0);
+    merged_at.assign(n, {0, 0});
+    merged_arena.clear();
+  }
+};
+
 class ImportBatch {
  public:
   struct Row {
@@ -52,10 +75,18 @@ class ImportBatch {
   std::string_view Record(uint32_t j) const { return At(rows_[j].rec_at, rows_[j].rec_len); }
   std::string_view MemberKey(uint32_t j) const { return At(rows_[j].mkey_at, rows_[j].mkey_len); }
   std::string_view HashKey(uint32_t j) const { return At(rows_[j].hkey_at, 8 + rows_[j].key_len); }
+  // AddressHash of the row's address key (the first 8 bytes of HashKey, big-endian).
+  uint64_t AddressHashOf(uint32_t j) const {
+    uint64_t h = 0;
+    for (char c : HashKey(j).substr(0, 8)) h = (h << 8) | static_cast<unsigned char>(c);
+    return h;
+  }
 
   // SST files written ahead for the case where every row is new to the store (see
   // ImportWriter::Prebuild); empty when not built.
   std::string records_file, members_file, hashes_file;
+  // The existence checks a worker made ahead (ImportWriter::Check).
+  ImportCheck check;
 
  private:
   std::string_view At(uint32_t at, uint32_t len) const {

@@ -7,10 +7,13 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/hash/hash.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/base/status_macros.h"
@@ -35,6 +38,10 @@ namespace {
 // Keys per MultiGet: RocksDB copies its key contexts into vectors per call; one call for a whole
 // batch reallocated megabytes per batch.
 constexpr size_t kReadChunk = 2048;
+
+// This run's writes remembered for the checks made ahead (more than the jobs an import keeps in
+// flight: a check is at most that many writes old).
+constexpr size_t kRecentWrites = 24;
 
 // Ingestions wait while a recipient column family has this many level-0 files.
 constexpr uint64_t kIngestMaxL0Files = 12;
@@ -100,8 +107,9 @@ void RemoveFile(std::string* path) {
 
 }  // namespace
 
-ImportWriter::ImportWriter(Store* store, const UpsertOptions& options, size_t ingest_min_rows)
-    : store_(store), options_(options), ingest_min_rows_(ingest_min_rows) {}
+ImportWriter::ImportWriter(Store* store, const UpsertOptions& options, size_t ingest_min_rows,
+                           size_t max_kept)
+    : store_(store), options_(options), ingest_min_rows_(ingest_min_rows), max_kept_(max_kept) {}
 
 ImportWriter::~ImportWriter() {
   if (dir_.empty()) return;
@@ -130,7 +138,10 @@ absl::Status ImportWriter::Init() {
 
 absl::Status ImportWriter::Prebuild(ImportBatch* b) const {
   const uint32_t n = static_cast<uint32_t>(b->size());
-  if (n == 0 || n < ingest_min_rows_ || dir_.empty() || !MostlyNew(*b)) return absl::OkStatus();
+  if (n == 0 || n < ingest_min_rows_ || dir_.empty() || !b->check.done) return absl::OkStatus();
+  for (uint32_t j = 0; j < n; ++j) {
+    if (b->check.exists[j] || b->check.member[j] != kNotMember) return absl::OkStatus();
+  }
   std::string marker;
   PutFixed64(&marker, options_.run_id);
   const uint64_t seq = file_seq_.fetch_add(1);
@@ -153,7 +164,8 @@ absl::Status ImportWriter::Prebuild(ImportBatch* b) const {
   return absl::OkStatus();
 }
 
-absl::Status ImportWriter::ReadMembers(const ImportBatch& b, const std::vector<uint32_t>& rows,
+absl::Status ImportWriter::ReadMembers(const ImportBatch& b, const rocksdb::ReadOptions& ro,
+                                       const std::vector<uint32_t>& rows,
                                        const std::string& marker,
                                        std::vector<uint8_t>* member) const {
   absl::Status first;
@@ -167,7 +179,7 @@ absl::Status ImportWriter::ReadMembers(const ImportBatch& b, const std::vector<u
       mkeys[k] = rocksdb::Slice(mk.data(), mk.size());
       mvals[k].Reset();
     }
-    DbOf(store_)->MultiGet(BulkRead(), CfOf(store_, Cf::kMembers), m, mkeys.data(),
+    DbOf(store_)->MultiGet(ro, CfOf(store_, Cf::kMembers), m, mkeys.data(),
                            mvals.data(), mstat.data(), /*sorted_input=*/true);
     for (size_t k = 0; k < m; ++k) {
       uint8_t& state = (*member)[rows[from + k]];
@@ -187,33 +199,32 @@ absl::Status ImportWriter::ReadMembers(const ImportBatch& b, const std::vector<u
   return first;
 }
 
-absl::Status ImportWriter::ReadRecords(const ImportBatch& b, std::vector<uint8_t>* exists,
-                                       std::vector<uint8_t>* record,
-                                       std::vector<std::pair<uint32_t, uint32_t>>* merged_at,
-                                       std::string* merged_arena) const {
-  const size_t n = b.size();
+absl::Status ImportWriter::ReadRecords(const ImportBatch& b, const rocksdb::ReadOptions& ro,
+                                       const std::vector<uint32_t>& rows, ImportCheck* c) const {
   std::vector<rocksdb::Slice> keys(kReadChunk);
   std::vector<rocksdb::PinnableSlice> vals(kReadChunk);
   std::vector<rocksdb::Status> stat(kReadChunk);
   Recipient stored, in, merged;
   std::string encoded;
-  for (size_t from = 0; from < n; from += kReadChunk) {
-    const size_t m = std::min(kReadChunk, n - from);
+  for (size_t from = 0; from < rows.size(); from += kReadChunk) {
+    const size_t m = std::min(kReadChunk, rows.size() - from);
     for (size_t k = 0; k < m; ++k) {
-      std::string_view key = b.Key(static_cast<uint32_t>(from + k));
+      std::string_view key = b.Key(rows[from + k]);
       keys[k] = rocksdb::Slice(key.data(), key.size());
       vals[k].Reset();
     }
-    DbOf(store_)->MultiGet(BulkRead(), CfOf(store_, Cf::kRecipients), m, keys.data(),
-                           vals.data(), stat.data(), /*sorted_input=*/true);
+    DbOf(store_)->MultiGet(ro, CfOf(store_, Cf::kRecipients), m, keys.data(), vals.data(),
+                           stat.data(), /*sorted_input=*/true);
     for (size_t k = 0; k < m; ++k) {
-      const uint32_t j = static_cast<uint32_t>(from + k);
+      const uint32_t j = rows[from + k];
+      c->exists[j] = 0;
+      c->record[j] = 0;
       if (stat[k].IsNotFound()) {
-        (*record)[j] = 1;  // kPutEncoded: new
+        c->record[j] = 1;  // kPutEncoded: new
         continue;
       }
       if (!stat[k].ok()) return FromRocks(stat[k], "reading recipients");
-      (*exists)[j] = 1;
+      c->exists[j] = 1;
       std::string_view value = vals[k].ToStringView();
       if (b.Record(j) == value) continue;  // the row as stored, byte for byte (a re-import)
       RETURN_IF_ERROR(DecodeRecipient(b.AddressKey(j), value, &stored));
@@ -221,13 +232,87 @@ absl::Status ImportWriter::ReadRecords(const ImportBatch& b, std::vector<uint8_t
       MergeRecipient(stored, in, &merged);
       EncodeRecipient(merged, &encoded);
       if (encoded == value) continue;
-      (*record)[j] = 2;  // kPutMerged
-      (*merged_at)[j] = {static_cast<uint32_t>(merged_arena->size()),
+      c->record[j] = 2;  // kPutMerged
+      c->merged_at[j] = {static_cast<uint32_t>(c->merged_arena.size()),
                          static_cast<uint32_t>(encoded.size())};
-      merged_arena->append(encoded);
+      c->merged_arena.append(encoded);
     }
   }
   return absl::OkStatus();
+}
+
+void ImportWriter::Check(ImportBatch* b) const {
+  ImportCheck* c = &b->check;
+  const uint32_t n = static_cast<uint32_t>(b->size());
+  c->Reset(n);
+  if (n == 0) return;
+  rocksdb::DB* db = DbOf(store_);
+  const rocksdb::Snapshot* snap = db->GetSnapshot();
+  rocksdb::ReadOptions ro = BulkRead();
+  ro.snapshot = snap;
+  std::vector<uint32_t> rows(n);
+  for (uint32_t j = 0; j < n; ++j) rows[j] = j;
+  absl::Status s = ReadRecords(*b, ro, rows, c);
+  if (s.ok()) {
+    rows.clear();
+    for (uint32_t j : b->member_order()) {
+      if (c->exists[j]) rows.push_back(j);
+    }
+    std::string marker;
+    PutFixed64(&marker, options_.run_id);
+    s = ReadMembers(*b, ro, rows, marker, &c->member);
+  }
+  c->seq = snap->GetSequenceNumber();
+  db->ReleaseSnapshot(snap);
+  c->done = s.ok();
+}
+
+bool ImportWriter::CheckUsable(const ImportBatch& b, uint64_t now,
+                               std::vector<uint32_t>* stale) const {
+  stale->clear();
+  const ImportCheck& c = b.check;
+  if (!c.done || c.seq < valid_from_ || c.seq > now) return false;
+  // A write of this run after the check that is no longer in recent_: its keys are unknown.
+  if (dropped_before_ > 0 && dropped_before_ - 1 >= c.seq) return false;
+  std::vector<const std::vector<uint64_t>*> since;
+  for (const OwnWrite& w : recent_) {
+    if (w.before >= c.seq) since.push_back(&w.hashes);
+  }
+  if (since.empty()) return true;
+  // One merge per write: the batch's rows in hash order against the write's sorted hashes.
+  const uint32_t n = static_cast<uint32_t>(b.size());
+  std::vector<uint8_t> written(n, 0);
+  for (const std::vector<uint64_t>* hs : since) {
+    size_t p = 0;
+    for (uint32_t j : b.hash_order()) {
+      const uint64_t h = b.AddressHashOf(j);
+      while (p < hs->size() && (*hs)[p] < h) ++p;
+      if (p == hs->size()) break;
+      if ((*hs)[p] == h) written[j] = 1;
+    }
+  }
+  for (uint32_t j = 0; j < n; ++j) {
+    if (written[j]) stale->push_back(j);
+  }
+  return true;
+}
+
+void ImportWriter::NoteWrite(const ImportBatch& b, uint64_t before, uint64_t after, uint64_t ops,
+                             uint64_t max_ops) {
+  // Anything else written in the same span (the sequence number moved more than this write
+  // does) invalidates the checks made before it.
+  if (ops > 0 ? after - before != ops : after - before > max_ops) valid_from_ = after;
+  last_after_ = after;
+  if (recent_.size() >= kRecentWrites) {
+    dropped_before_ = recent_.front().before + 1;
+    recent_.erase(recent_.begin());
+  }
+  OwnWrite w;
+  w.before = before;
+  const uint32_t n = static_cast<uint32_t>(b.size());
+  w.hashes.reserve(n);
+  for (uint32_t j : b.hash_order()) w.hashes.push_back(b.AddressHashOf(j));  // sorted
+  recent_.push_back(std::move(w));
 }
 
 void ImportWriter::WaitForCompactions() {
@@ -238,8 +323,12 @@ void ImportWriter::WaitForCompactions() {
   auto l0_files = [&] {
     uint64_t most = 0;
     for (Cf cf : {Cf::kRecipients, Cf::kMembers, Cf::kAddrHash}) {
+      // A string property: GetIntProperty does not answer it (it always failed here, so the
+      // wait never happened before).
+      std::string text;
       uint64_t v = 0;
-      if (db->GetIntProperty(CfOf(store_, cf), "rocksdb.num-files-at-level0", &v)) {
+      if (db->GetProperty(CfOf(store_, cf), "rocksdb.num-files-at-level0", &text) &&
+          absl::SimpleAtoi(text, &v)) {
         most = std::max(most, v);
       }
     }
@@ -250,26 +339,6 @@ void ImportWriter::WaitForCompactions() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     ++l0_waits_;
   }
-}
-
-bool ImportWriter::MostlyNew(const ImportBatch& b) const {
-  // A sample of the batch's keys, evenly spread (sorted, as MultiGet wants them).
-  constexpr uint32_t kSample = 16;
-  const uint32_t n = static_cast<uint32_t>(b.size());
-  const uint32_t m = std::min(n, kSample);
-  if (m == 0) return true;
-  std::vector<rocksdb::Slice> keys(m);
-  std::vector<rocksdb::PinnableSlice> vals(m);
-  std::vector<rocksdb::Status> stat(m);
-  for (uint32_t k = 0; k < m; ++k) {
-    std::string_view key = b.Key(static_cast<uint32_t>(uint64_t{k} * n / m));
-    keys[k] = rocksdb::Slice(key.data(), key.size());
-  }
-  DbOf(store_)->MultiGet(rocksdb::ReadOptions(), CfOf(store_, Cf::kRecipients), m, keys.data(),
-                         vals.data(), stat.data(), /*sorted_input=*/true);
-  uint32_t found = 0;
-  for (uint32_t k = 0; k < m; ++k) found += stat[k].ok();
-  return 2 * found <= m;
 }
 
 void ImportWriter::Discard(ImportBatch* b) const {
@@ -291,46 +360,71 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
   rocksdb::DB* db = DbOf(store_);
   WaitForCompactions();
   std::lock_guard<std::mutex> lock(WriteMutexOf(store_));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
 
-  // 1. Which recipients exist, and what their records become (sorted MultiGets of kReadChunk
-  // keys: the bloom filters answer for new keys); 2. the memberships of those that exist (a
-  // member always has a record). When the last batch found most of its keys (a re-import), every
-  // membership is read on a second thread while this one reads the records.
+  // 1. Which recipients exist and what their records become, 2. the memberships of those that
+  // exist (a member always has a record): as a worker read them ahead (Check) for the rows no
+  // write changed since, read now (sorted MultiGets of kReadChunk keys) for the others, or for
+  // every row when something other than this run wrote to the store since the check.
   enum : uint8_t { kKeep = 0, kPutEncoded = 1, kPutMerged = 2 };
-  std::vector<uint8_t> exists(n, 0), record(n, kKeep), member(n, kNotMember);
-  std::vector<std::pair<uint32_t, uint32_t>> merged_at(n);
-  std::string merged_arena;
-  absl::Status members_status;
-  std::thread members_thread;
-  if (mostly_existing_) {
-    members_thread = std::thread(
-        [&] { members_status = ReadMembers(*b, b->member_order(), marker, &member); });
+  const uint64_t now = db->GetLatestSequenceNumber();
+  if (now != last_after_) valid_from_ = now;  // not only this run wrote since its last write
+  ImportCheck& c = b->check;
+  std::vector<uint32_t> rows;  // to read now, ascending
+  if (!CheckUsable(*b, now, &rows)) {
+    c.Reset(n);
+    rows.resize(n);
+    for (uint32_t j = 0; j < n; ++j) rows[j] = j;
   }
-  absl::Status records_status = ReadRecords(*b, &exists, &record, &merged_at, &merged_arena);
-  if (members_thread.joinable()) {
-    members_thread.join();
-    // A membership that could not be read matters only for a key that exists.
-    for (uint32_t j = 0; j < n && records_status.ok(); ++j) {
-      if (!exists[j]) member[j] = kNotMember;
-      else if (member[j] == kUnreadable) records_status = members_status;
+  absl::Status records_status;
+  if (!rows.empty()) {
+    rechecked_ += rows.size();
+    records_status = ReadRecords(*b, BulkRead(), rows, &c);
+    if (records_status.ok()) {
+      std::vector<uint8_t> read(n, 0);
+      for (uint32_t j : rows) {
+        read[j] = 1;
+        c.member[j] = kNotMember;
+      }
+      std::vector<uint32_t> probe;  // rows that exist, in member key order
+      for (uint32_t j : b->member_order()) {
+        if (read[j] && c.exists[j]) probe.push_back(j);
+      }
+      records_status = ReadMembers(*b, BulkRead(), probe, marker, &c.member);
     }
-  } else if (records_status.ok()) {
-    std::vector<uint32_t> probe;  // rows, in member key order
-    for (uint32_t j : b->member_order()) {
-      if (exists[j]) probe.push_back(j);
-    }
-    records_status = ReadMembers(*b, probe, marker, &member);
   }
+  std::vector<uint8_t>& exists = c.exists;
+  std::vector<uint8_t>& record = c.record;
+  std::vector<uint8_t>& member = c.member;
+  std::vector<std::pair<uint32_t, uint32_t>>& merged_at = c.merged_at;
+  std::string& merged_arena = c.merged_arena;
   RETURN_IF_ERROR(records_status);
+  check_s_ += since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  struct AddTime {
+    double* to;
+    std::function<double()> f;
+    ~AddTime() { *to += f(); }
+  } add_time{&store_s_, [&] { return since(t1); }};
 
   // 3. Decide per row (RecipientStore::Upsert's rule and counts).
   std::vector<uint8_t> write_member(n, 0);
   size_t record_writes = 0, member_writes = 0, new_rows = 0;
   size_t existing = 0;
   uint64_t new_members = 0;
+  const bool track = options_.run_id != 0;
+  auto kept_key = [&](uint32_t j) {
+    return std::make_pair(b->AddressHashOf(j), absl::Hash<std::string_view>()(b->AddressKey(j)));
+  };
   for (uint32_t j = 0; j < n; ++j) {
-    if (member[j] == kMemberThisRun) {
-      ++counts.duplicate;  // written by an earlier batch of this run: first occurrence wins
+    // A member of an earlier batch of this run: re-marked with the run id, or left as it was.
+    if (member[j] == kMemberThisRun ||
+        (track && member[j] == kMemberOtherMarker && !kept_.empty() &&
+         kept_.contains(kept_key(j)))) {
+      ++counts.duplicate;  // first occurrence wins
       record[j] = kKeep;
       continue;
     }
@@ -340,6 +434,10 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
     new_rows += record[j] == kPutEncoded;
     bool is_member = member[j] != kNotMember;
     write_member[j] = member[j] != kMember;
+    if (track && member[j] == kMemberOtherMarker && kept_.size() < max_kept_) {
+      kept_.insert(kept_key(j));  // a member already: its membership stays as it is
+      write_member[j] = 0;
+    }
     member_writes += write_member[j];
     if (!is_member) ++new_members;
     if (!exists[j]) {
@@ -350,7 +448,6 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
       ++counts.unchanged;
     }
   }
-  mostly_existing_ = 2 * existing > n;
   auto record_value = [&](uint32_t j) {
     return record[j] == kPutEncoded
                ? b->Record(j)
@@ -400,6 +497,7 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
     wo.sync = options_.sync;
     rocksdb::Status s = db->Write(wo, &wb);
     if (!s.ok()) return FromRocks(s, "writing recipients");
+    NoteWrite(*b, now, db->GetLatestSequenceNumber(), wb.Count());
     ++write_batches_;
     return counts;
   }
@@ -476,6 +574,7 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
   if (st.ok()) {
     rocksdb::Status s = db->IngestExternalFiles(args);
     if (!s.ok()) st = FromRocks(s, "ingesting recipients");
+    else NoteWrite(*b, now, db->GetLatestSequenceNumber(), 0, args.size());
   }
   cleanup();
   if (!st.ok()) return st;

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <ctime>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -46,6 +47,17 @@ constexpr size_t kPadding = 64;  // >= SIMDJSON_PADDING
 static_assert(kPadding >= simdjson::SIMDJSON_PADDING);
 
 using Clock = std::chrono::steady_clock;
+
+// CPU seconds of the calling thread.
+double ThreadCpu() {
+  timespec ts;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double WallSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Buffered input with simdjson padding after the data.
@@ -123,7 +135,8 @@ void ResetRecipient(Recipient* r) {
 //    fatal (binary data, a truncated quoted field, an over-long row, the header) and cuts jobs of
 //    up to batch_rows data records (their raw bytes and line numbers);
 //  - workers (one per core) turn a job's records into recipients (rejecting bad rows), encode
-//    and sort them (ImportBatch) and may write its SST files ahead (ImportWriter::Prebuild);
+//    and sort them (ImportBatch), read what the store holds for them (ImportWriter::Check) and
+//    may write its SST files ahead (ImportWriter::Prebuild);
 //  - the writer thread takes jobs in file order, reports their rejects, and writes them
 //    (ImportWriter::Write: one atomic unit per batch).
 // At most `workers + 2` jobs exist: memory is bounded by the batch size, not the file.
@@ -183,6 +196,7 @@ class ImportRun {
     total_bytes_ = total_bytes;
     for (unsigned i = 0; i < workers_; ++i) threads_.emplace_back([this] { WorkerLoop(); });
     threads_.emplace_back([this] { WriterLoop(); });
+    const double reader_cpu0 = ThreadCpu();
     absl::Status s = in->Fill(name_);
     if (s.ok()) {
       // Skip a UTF-8 byte order mark.
@@ -192,6 +206,7 @@ class ImportRun {
       format_ = format;
       s = format == ImportFormat::kJsonl ? ReadJsonl(in) : ReadCsv(in);
     }
+    stages_.reader_cpu = ThreadCpu() - reader_cpu0;
     // Rows before a fatal error are stored too; the error says so.
     absl::Status ws = Submit(/*final=*/true);
     Stop();
@@ -206,6 +221,11 @@ class ImportRun {
     summary_.rejected = rejected_;
     summary_.seconds = Seconds();
     summary_.ingested_batches = writer_->ingested_batches();
+    summary_.stages = stages_;
+    summary_.stages.check = writer_->check_seconds();
+    summary_.stages.store = writer_->store_seconds();
+    summary_.stages.rechecked_rows = writer_->rechecked_rows();
+    summary_.stages.l0_wait = writer_->l0_waits() * 0.005;
     Progress(in, /*force=*/true);
     return summary_;
   }
@@ -246,7 +266,9 @@ class ImportRun {
           return current_;
         }
       }
+      const auto t = Clock::now();
       free_cv_.wait(lock);
+      stages_.reader_wait += WallSince(t);
     }
   }
 
@@ -441,11 +463,17 @@ class ImportRun {
         job = queue_.front();
         queue_.pop_front();
       }
+      const double cpu0 = ThreadCpu();
       job->status = Convert(job, &scratch);
-      if (job->status.ok()) {
-        job->status = writer_->Prebuild(&job->batch);
-      }
+      const double cpu1 = ThreadCpu();
+      if (job->status.ok()) writer_->Check(&job->batch);
+      const double cpu2 = ThreadCpu();
+      if (job->status.ok()) job->status = writer_->Prebuild(&job->batch);
+      const double cpu3 = ThreadCpu();
       std::lock_guard<std::mutex> lock(mu_);
+      stages_.convert_cpu += cpu1 - cpu0;
+      stages_.check_cpu += cpu2 - cpu1;
+      stages_.prebuild_cpu += cpu3 - cpu2;
       job->state = Job::State::kReady;
       ready_cv_.notify_all();
     }
@@ -525,6 +553,7 @@ class ImportRun {
       Job* job = nullptr;
       {
         std::unique_lock<std::mutex> lock(mu_);
+        const auto t = Clock::now();
         ready_cv_.wait(lock, [&] {
           for (Job& j : jobs_) {
             if (j.state == Job::State::kReady && j.seq == next) {
@@ -534,6 +563,7 @@ class ImportRun {
           }
           return stop_;
         });
+        if (next > 0) stages_.writer_wait += WallSince(t);  // not the wait for the first batch
         if (job == nullptr) return;
       }
       ++next;
@@ -608,6 +638,7 @@ class ImportRun {
 
   // imported/updated/unchanged/duplicate: written by the writer thread under mu_.
   ImportSummary summary_;
+  ImportSummary::Stages stages_;  // under mu_ (reader_cpu: the reader alone)
 };
 
 }  // namespace

@@ -15,9 +15,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/address.h"
 #include "engine/base/shard.h"
 #include "engine/base/strings.h"
 #include "rocksdb/db.h"
+#include "store/import_batch.h"
 #include "store/importer.h"
 #include "store/recipient_store.h"
 #include "store/store_internals.h"
@@ -162,6 +164,120 @@ TEST_F(ImportWriterTest, OneRowBatchesAndAnEmptyFile) {
   std::string csv = "email\nann@example.com\nbob@example.com\nann@example.com\n";
   ASSERT_NO_FATAL_FAILURE(ImportBoth(csv, "a.csv", "l", 1));
   ASSERT_NO_FATAL_FAILURE(ImportBoth("email\n", "e.csv", "l", 1, nullptr, false));
+}
+
+// A batch checked ahead by a worker (ImportWriter::Check) and written later: rows that this run's
+// earlier batches wrote in between, and rows another writer wrote, are read again, so the counts
+// are those of a check made at the write.
+Recipient Row(const std::string& address, const std::string& n) {
+  Recipient r;
+  auto a = NormalizeAddress(address);
+  EXPECT_TRUE(a.ok()) << a.status();
+  r.address = a->address;
+  r.key = a->key;
+  r.shard = ShardOf(r.key);
+  r.fields = {{"n", n}};
+  return r;
+}
+
+void Fill(ImportBatch* b, const std::vector<Recipient>& rows) {
+  b->Reset("l");
+  for (const Recipient& r : rows) ASSERT_TRUE(b->Add(r).ok());
+  b->Finish();
+}
+
+TEST(ImportWriterCheck, WritesAfterTheCheckAreSeen) {
+  for (size_t ingest_min : {size_t{1}, size_t{1000000000}}) {
+    SCOPED_TRACE(ingest_min);
+    test::TempDir dir;
+    StoreOptions o;
+    o.data_dir = dir.File("data");
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    UpsertOptions uo;
+    uo.run_id = 7;
+    ImportWriter w(store->get(), uo, ingest_min);
+    ASSERT_TRUE(w.Init().ok());
+    ImportBatch b1, b2, b3;
+    Fill(&b1, {Row("a@example.com", "1"), Row("b@example.com", "1"), Row("c@example.com", "1")});
+    Fill(&b2, {Row("c@example.com", "2"), Row("d@example.com", "1"), Row("e@example.com", "1")});
+    Fill(&b3, {Row("a@example.com", "3"), Row("f@example.com", "1")});
+    // Every batch checked before any is written: all rows new.
+    w.Check(&b1);
+    w.Check(&b2);
+    w.Check(&b3);
+    ASSERT_TRUE(b1.check.done && b2.check.done && b3.check.done);
+    ASSERT_TRUE(w.Prebuild(&b1).ok());
+    ASSERT_TRUE(w.Prebuild(&b2).ok());
+    auto c1 = w.Write(&b1);
+    ASSERT_TRUE(c1.ok()) << c1.status();
+    EXPECT_EQ(c1->imported, 3u);
+    // Another writer adds d (same record) and e (another record) to the list.
+    auto up = RecipientStore(store->get())
+                  .Upsert("l", {Row("d@example.com", "1"), Row("e@example.com", "9")});
+    ASSERT_TRUE(up.ok()) << up.status();
+    auto c2 = w.Write(&b2);
+    ASSERT_TRUE(c2.ok()) << c2.status();
+    EXPECT_EQ(c2->duplicate, 1u);  // c: written by b1 after b2's check
+    EXPECT_EQ(c2->imported, 0u);
+    EXPECT_EQ(c2->unchanged, 1u);  // d
+    EXPECT_EQ(c2->updated, 1u);    // e: n 9 -> 1
+    const uint64_t reread = w.rechecked_rows();
+    EXPECT_GE(reread, 3u);
+    auto c3 = w.Write(&b3);
+    ASSERT_TRUE(c3.ok()) << c3.status();
+    EXPECT_EQ(c3->duplicate, 1u);  // a
+    EXPECT_EQ(c3->imported, 1u);   // f
+    w.Discard(&b1);
+    w.Discard(&b2);
+    w.Discard(&b3);
+    EXPECT_EQ(*RecipientStore(store->get()).ListSize("l"), 6u);
+    auto e = RecipientStore(store->get()).Get("e@example.com");
+    ASSERT_TRUE(e.ok() && e->has_value());
+    EXPECT_EQ(*(*e)->Field("n"), "1");
+    auto a = RecipientStore(store->get()).Get("a@example.com");
+    ASSERT_TRUE(a.ok() && a->has_value());
+    EXPECT_EQ(*(*a)->Field("n"), "1");  // first occurrence wins
+  }
+}
+
+// Past its bound, the set of memberships left as they were stops growing and such memberships are
+// re-marked with the run id instead: a re-import with keys repeated across batches counts the
+// same duplicates either way.
+TEST(ImportWriterCheck, PastTheKeptBoundMembershipsAreReMarked) {
+  for (size_t max_kept : {size_t{0}, size_t{2}, kImportMaxKept}) {
+    SCOPED_TRACE(max_kept);
+    test::TempDir dir;
+    StoreOptions o;
+    o.data_dir = dir.File("data");
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::vector<Recipient> rows;
+    for (int i = 0; i < 6; ++i) rows.push_back(Row(absl::StrCat("u", i, "@example.com"), "1"));
+    ASSERT_TRUE(RecipientStore(store->get()).Upsert("l", rows).ok());
+    UpsertOptions uo;
+    uo.run_id = 11;
+    ImportWriter w(store->get(), uo, 1, max_kept);
+    ASSERT_TRUE(w.Init().ok());
+    ImportBatch b1, b2, b3;
+    Fill(&b1, {rows[0], rows[1], rows[2], rows[3]});
+    Fill(&b2, {rows[4], rows[0], rows[3]});  // u0, u3 again
+    Fill(&b3, {rows[5], rows[2], rows[4], rows[1]});  // u2, u4, u1 again
+    uint64_t unchanged = 0, duplicate = 0, other = 0;
+    for (ImportBatch* b : {&b1, &b2, &b3}) {
+      w.Check(b);
+      auto c = w.Write(b);
+      ASSERT_TRUE(c.ok()) << c.status();
+      unchanged += c->unchanged;
+      duplicate += c->duplicate;
+      other += c->imported + c->updated;
+      w.Discard(b);
+    }
+    EXPECT_EQ(unchanged, 6u);
+    EXPECT_EQ(duplicate, 5u);
+    EXPECT_EQ(other, 0u);
+    EXPECT_EQ(*RecipientStore(store->get()).ListSize("l"), 6u);
+  }
 }
 
 TEST(ImportTmpDir, StoreOpenRemovesWhatAKilledImportLeft) {
