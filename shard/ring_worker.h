@@ -45,7 +45,9 @@ class RingLoop {
   // are in, then returns with the first one (one wake-up carries several completions instead of
   // one each). A timer due sooner than min_wait, a Post() and the first completion after
   // min_wait still wake the loop at once; other completions wait at most min_wait (clamped to
-  // kMaxBatchWait). Older kernels, or wait_nr <= 1: one wake-up per completion.
+  // kMaxBatchWait). The min wait is used only while the loop's iterations reap fewer than 4
+  // completions on average (a busy loop gains nothing from it but latency).
+  // Older kernels, or wait_nr <= 1: one wake-up per completion.
   // While batching, Post() wakes the loop with SIGURG sent to its thread (a no-op handler is
   // installed once per process; the signal is blocked on the loop thread outside the wait): a
   // kernel wake-up for an eventfd completion would only count towards wait_nr.
@@ -106,6 +108,7 @@ class RingLoop {
   uint32_t batch_nr_ = 1;
   uint32_t batch_wait_us_ = 0;
   bool batch_active_ = false;  // set on the loop thread before Start() returns
+  int32_t cqe_avg_x16_ = 0;    // completions per loop iteration, x16, moving average (Run)
   uint64_t wait_sigmask_ = 0;  // the loop thread's signal mask without the wake signal
   pthread_t loop_pthread_{};
   int event_fd_ = -1;

@@ -209,8 +209,8 @@ void ReadRoute(TableReader& r, RouteConfig* ro) {
   if (defaults > 1)
     return absl::InvalidArgumentError(absl::StrCat(c.path, ": more than one default route"));
   if (c.sending.completion_wait > absl::Milliseconds(1))
-    return absl::InvalidArgumentError(
-        absl::StrCat(c.path, ": [sending] completion_wait must be at most 1ms (it delays replies)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        c.path, ": [sending] completion_wait must be at most 1ms (it delays replies)"));
   static const std::set<std::string> kProviders = {"sendgrid", "mailgun", "ses", "postmark",
                                                    "sparkpost", "mailjet", "brevo"};
   for (const auto& a : c.accounts) {

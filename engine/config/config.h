@@ -167,7 +167,7 @@ struct SendingConfig {
   // until the next one), so a slow receiver's replies wake it in groups. Linux 6.12+; 1 or "0s":
   // one wake-up per completion.
   uint32_t completion_batch = 16;
-  absl::Duration completion_wait = absl::Microseconds(100);
+  absl::Duration completion_wait = absl::Microseconds(250);
 };
 
 // [[warmup]] — a day-by-day cap for a new account or source IP (engine/policy/warmup.h).

@@ -299,7 +299,8 @@ try:
     j = json.loads(open(out).read().strip().splitlines()[-1])
 except Exception:
     j = {}
-r = {k: j.get(k) for k in ("delivered", "bounced", "failed", "deferred_final", "throttle_events")}
+r = {k: j.get(k) for k in ("delivered", "bounced", "failed", "deferred_final", "throttle_events",
+                            "stage_cpu_us_per_msg")}
 if os.path.exists(rec):
     uniq = dup = 0
     for line in open(rec):
