@@ -89,7 +89,7 @@ absl::Status RingLoop::Start(uint32_t entries, std::function<void()> on_start) {
       std::memcpy(&wait_sigmask_, &old, sizeof wait_sigmask_);  // the kernel's 64-bit mask
       loop_pthread_ = pthread_self();
     }
-      event_fd_ = eventfd(0, EFD_CLOEXEC);
+    event_fd_ = eventfd(0, EFD_CLOEXEC);
     if (event_fd_ < 0) {
       ready.set_value(absl::InternalError(absl::StrCat("eventfd failed: ", strerror(errno))));
       return;

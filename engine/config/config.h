@@ -164,9 +164,9 @@ struct SendingConfig {
   uint32_t engaged_days = 30;
   // The SMTP workers' completion batching (shard/ring_worker.h, RingLoop::SetCompletionBatch): a
   // worker sleeps until completion_batch completions are in or completion_wait has passed (then
-  // until the next one), so a slow receiver's replies wake it in groups. Linux 6.12+; 1 or "0s":
-  // one wake-up per completion.
-  uint32_t completion_batch = 16;
+  // until the next one), so a slow receiver's replies wake it in groups. Linux 6.12+; 1 (the
+  // default, see README "completion batching") or "0s": one wake-up per completion.
+  uint32_t completion_batch = 1;
   absl::Duration completion_wait = absl::Microseconds(250);
 };
 
