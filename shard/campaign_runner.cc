@@ -116,6 +116,8 @@ StageCpuUs StageFigures(const RunState& s, uint64_t smtp_ns, uint64_t process_ns
   if (!options.dry_run) {
     SenderOptions so;
     so.timeouts = config.smtp_timeouts;
+    so.completion_batch = config.sending.completion_batch;
+    so.completion_wait = config.sending.completion_wait;
     so.workers = workers;
     ASSIGN_OR_RETURN(group, AcquireSharedWorkers(so));
     workers = static_cast<uint32_t>(std::min<size_t>(group->size(), kVirtualShards));

@@ -231,6 +231,8 @@ bool QueueDelivery::Impl::EnsureWorkers() {
   if (group) return true;
   SenderOptions so;
   so.timeouts = config->smtp_timeouts;
+  so.completion_batch = config->sending.completion_batch;
+  so.completion_wait = config->sending.completion_wait;
   so.workers = config->workers;
   auto g = AcquireSharedWorkers(so);
   if (!g.ok()) {

@@ -90,6 +90,9 @@ struct SenderOptions {
   // no (Submit() still accepts: queues are the caller's to bound).
   uint32_t queue_per_connection = 4;
   uint32_t ring_entries = 1024;
+  // RingLoop::SetCompletionBatch of each worker ([sending] completion_batch / completion_wait).
+  uint32_t completion_batch = 1;
+  absl::Duration completion_wait = absl::ZeroDuration();
   // Log lines (tls_verify = false warnings, ...) go here; default stderr. Called from any thread.
   std::function<void(std::string_view)> log;
 };

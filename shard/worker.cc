@@ -39,6 +39,7 @@ absl::Status WorkerImpl::Start() {
   queue_depth_ = m.queue_depth->WithLabels({std::string(metrics::WorkerLabel(index_))});
   in_flight_ = m.in_flight->WithLabels({std::string(metrics::WorkerLabel(index_))});
   // Metric updates of this worker's thread go to its own slot (no shared cache lines).
+  loop_.SetCompletionBatch(options_.completion_batch, options_.completion_wait);
   absl::Status st = loop_.Start(options_.ring_entries, [this] {
     metrics::SetThreadWorker(index_);
     if (pthread_getcpuclockid(pthread_self(), &cpu_clock_) == 0)

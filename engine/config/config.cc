@@ -208,6 +208,9 @@ void ReadRoute(TableReader& r, RouteConfig* ro) {
   }
   if (defaults > 1)
     return absl::InvalidArgumentError(absl::StrCat(c.path, ": more than one default route"));
+  if (c.sending.completion_wait > absl::Milliseconds(1))
+    return absl::InvalidArgumentError(absl::StrCat(
+        c.path, ": [sending] completion_wait must be at most 1ms (it delays replies)"));
   static const std::set<std::string> kProviders = {"sendgrid", "mailgun", "ses", "postmark",
                                                    "sparkpost", "mailjet", "brevo"};
   for (const auto& a : c.accounts) {
@@ -418,6 +421,8 @@ std::string Config::Resolve(const std::string& p) const {
     sr.Dur("hold_retries", &c.sending.hold_retries);
     sr.UInt("batch_size", &c.sending.batch_size);
     sr.UInt("engaged_days", &c.sending.engaged_days);
+    sr.UInt("completion_batch", &c.sending.completion_batch);
+    sr.Dur("completion_wait", &c.sending.completion_wait);
   });
   r.WithTable("queue", [&](TableReader& qr) { qr.Dur("keep", &c.queue.keep); });
   r.ForEachTable("warmup", [&](TableReader& wr) { ReadWarmup(wr, &c); });

@@ -162,6 +162,12 @@ struct SendingConfig {
   // When caps keep a campaign from its whole segment today: recipients who opened or clicked
   // in the last engaged_days days go first (0: off, key order).
   uint32_t engaged_days = 30;
+  // The SMTP workers' completion batching (shard/ring_worker.h, RingLoop::SetCompletionBatch): a
+  // worker sleeps until completion_batch completions are in or completion_wait has passed (then
+  // until the next one), so a slow receiver's replies wake it in groups. Linux 6.12+; 1 (the
+  // default, see README "completion batching") or "0s": one wake-up per completion.
+  uint32_t completion_batch = 1;
+  absl::Duration completion_wait = absl::Microseconds(250);
 };
 
 // [[warmup]] — a day-by-day cap for a new account or source IP (engine/policy/warmup.h).

@@ -38,6 +38,10 @@ def table(case):
         notes = f"{s.get('messages')} msgs in {s.get('wall_s'):.1f}s wall"
         if s.get("sink_messages") is not None and s["sink_messages"] != s.get("messages"):
             notes += f", sink accepted {s['sink_messages']}"
+        if (s.get("stage_cpu_us_per_msg") or {}).get("smtp") is not None:
+            notes += f", smtp workers {s['stage_cpu_us_per_msg']['smtp']:.1f} us/msg"
+        if s.get("context_switches_per_msg") is not None:
+            notes += f", {s['context_switches_per_msg']:.2f} ctx sw/msg"
         if s.get("load_avg"):
             notes += f", load {s['load_avg']}"
         if s.get("faults_applied") is False:
@@ -161,6 +165,9 @@ def main():
         report[f"{key}_time_to_finish_s"] = s.get("time_to_finish_s")
         report[f"{key}_accepted"] = s.get("accepted")
         report[f"{key}_load_avg"] = s.get("load_avg")
+        report[f"{key}_context_switches_per_msg"] = s.get("context_switches_per_msg")
+        if s.get("stage_cpu_us_per_msg"):
+            report[f"{key}_stage_cpu_us_per_msg"] = s["stage_cpu_us_per_msg"]
         report[f"{key}_status"] = s.get("status")
         if "faults_applied" in s:  # smtp-source under --faults (see run.sh run_smtp_source)
             report[f"{key}_faults_applied"] = s["faults_applied"]

@@ -129,6 +129,10 @@ if status == "ok" and os.path.exists(t):
              transactions=None if tx == "null" else int(tx),
              time_to_finish_s=wall if ttf == "null" else float(ttf),
              sink_cpu_s=float(sink_cpu))
+    c = os.path.join(d, name + ".csw")  # context switches (measure.py)
+    if os.path.exists(c):
+        vol, invol = (int(x) for x in open(c).read().split())
+        r.update(context_switches=vol + invol, context_switches_per_msg=(vol + invol) / msgs if msgs else None)
     x = os.path.join(d, name + ".extra.json")  # sender-specific figures (salvo's delivery check)
     if os.path.exists(x):
         r.update(json.load(open(x)))
@@ -230,9 +234,13 @@ run_salvo() {
     cp "$key" "$d/dkim.pem"
     printf '\n[[dkim]]\ndomain = "bench.test"\nselector = "bench"\nkey_file = "dkim.pem"\n' >> "$d/salvo.toml"
   fi
+  local sending=""
   if [ -n "$FAULTS" ]; then  # retries within seconds: the time to finish measures the sender
-    printf '\n[sending]\nretry_base = "1s"\nretry_max = "4s"\n' >> "$d/salvo.toml"
+    sending+=$'retry_base = "1s"\nretry_max = "4s"\n'
   fi
+  # SALVO_SENDING: more [sending] lines, e.g. SALVO_SENDING='completion_batch = 1' (A/B runs).
+  [ -n "${SALVO_SENDING:-}" ] && sending+="$SALVO_SENDING"$'\n'
+  [ -n "$sending" ] && printf '\n[sending]\n%s' "$sending" >> "$d/salvo.toml"
   cp "$html" "$d/campaign.html"
   write_bench_campaign "$d/campaign.toml" "bench-$(date +%s)"
   if ! "$SALVO" import -c "$d/salvo.toml" --list bench "$csv" --json > "$d/import.out" 2> "$d/import.err"; then
@@ -244,7 +252,9 @@ run_salvo() {
   "$SALVO" lists -c "$d/salvo.toml" >/dev/null 2>&1 || true
   local skip_pf  # builds from before preflight lack the flag
   skip_pf=$("$SALVO" send --help 2>&1 | grep -q -- --skip-preflight && echo --skip-preflight || true)
-  if time_run "$CASE/salvo" "$SALVO" send $skip_pf -c "$d/salvo.toml" --campaign "$d/campaign.toml" \
+  # PERF_RECORD=FILE: the send runs under `perf record -g` (its CPU figures then include perf's).
+  local wrap=(); [ -n "${PERF_RECORD:-}" ] && wrap=(perf record -g -q -o "$PERF_RECORD" --)
+  if time_run "$CASE/salvo" "${wrap[@]}" "$SALVO" send $skip_pf -c "$d/salvo.toml" --campaign "$d/campaign.toml" \
       --workers "$WORKERS" --json; then
     SINK_CPU=$(sink_cpu_s); stop_sink
     [ -f "$WORK/salvo.stats.json" ] && mv "$WORK/salvo.stats.json" "$WORK/salvo.timeline.tsv" "$CASE/"
@@ -289,7 +299,8 @@ try:
     j = json.loads(open(out).read().strip().splitlines()[-1])
 except Exception:
     j = {}
-r = {k: j.get(k) for k in ("delivered", "bounced", "failed", "deferred_final", "throttle_events")}
+r = {k: j.get(k) for k in ("delivered", "bounced", "failed", "deferred_final", "throttle_events",
+                            "stage_cpu_us_per_msg")}
 if os.path.exists(rec):
     uniq = dup = 0
     for line in open(rec):

@@ -263,6 +263,23 @@ start = "2026-12-03"
   EXPECT_EQ(c->FindWarmup("other", ""), nullptr);
 }
 
+// [sending] completion_batch / completion_wait: off by default, read, and bounded (1 ms).
+TEST(ConfigTest, CompletionBatching) {
+  auto c = ParseConfig(kWarmupBase, "s.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->sending.completion_batch, 1u);
+  EXPECT_EQ(c->sending.completion_wait, absl::Microseconds(250));
+  c = ParseConfig(std::string(kWarmupBase) + "completion_batch = 16\ncompletion_wait = \"100us\"\n",
+                  "s.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->sending.completion_batch, 16u);
+  EXPECT_EQ(c->sending.completion_wait, absl::Microseconds(100));
+  c = ParseConfig(std::string(kWarmupBase) + "completion_wait = \"2ms\"\n", "s.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(std::string(c.status().message()),
+            "s.toml: [sending] completion_wait must be at most 1ms (it delays replies)");
+}
+
 TEST(ConfigTest, WarmupErrorsNameTheLine) {
   auto err = [](const std::string& w) {
     auto c = ParseConfig(std::string(kWarmupBase) + w, "s.toml");
