@@ -180,6 +180,12 @@ Recipient Row(const std::string& address, const std::string& n) {
   return r;
 }
 
+absl::StatusOr<std::unique_ptr<Store>> OpenIn(const test::TempDir& dir) {
+  StoreOptions o;
+  o.data_dir = dir.File("data");
+  return Store::Open(o);
+}
+
 void Fill(ImportBatch* b, const std::vector<Recipient>& rows) {
   b->Reset("l");
   for (const Recipient& r : rows) ASSERT_TRUE(b->Add(r).ok());
@@ -190,9 +196,7 @@ TEST(ImportWriterCheck, WritesAfterTheCheckAreSeen) {
   for (size_t ingest_min : {size_t{1}, size_t{1000000000}}) {
     SCOPED_TRACE(ingest_min);
     test::TempDir dir;
-    StoreOptions o;
-    o.data_dir = dir.File("data");
-    auto store = Store::Open(o);
+    auto store = OpenIn(dir);
     ASSERT_TRUE(store.ok()) << store.status();
     UpsertOptions uo;
     uo.run_id = 7;
@@ -248,9 +252,7 @@ TEST(ImportWriterCheck, PastTheKeptBoundMembershipsAreReMarked) {
   for (size_t max_kept : {size_t{0}, size_t{2}, kImportMaxKept}) {
     SCOPED_TRACE(max_kept);
     test::TempDir dir;
-    StoreOptions o;
-    o.data_dir = dir.File("data");
-    auto store = Store::Open(o);
+    auto store = OpenIn(dir);
     ASSERT_TRUE(store.ok()) << store.status();
     std::vector<Recipient> rows;
     for (int i = 0; i < 6; ++i) rows.push_back(Row(absl::StrCat("u", i, "@example.com"), "1"));
