@@ -39,6 +39,30 @@ namespace {
 // batch reallocated megabytes per batch.
 constexpr size_t kReadChunk = 2048;
 
+// Reads the values of `rows` (in the column family's key order) from `cf`, kReadChunk keys per
+// sorted MultiGet, and calls on_value(row, status, value) for each in turn; stops at the first
+// error on_value returns.
+template <typename KeyOf, typename OnValue>
+absl::Status ChunkedMultiGet(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
+                             rocksdb::ColumnFamilyHandle* cf, const std::vector<uint32_t>& rows,
+                             KeyOf key_of, OnValue on_value) {
+  std::vector<rocksdb::Slice> keys(kReadChunk);
+  std::vector<rocksdb::PinnableSlice> vals(kReadChunk);
+  std::vector<rocksdb::Status> stat(kReadChunk);
+  for (size_t from = 0; from < rows.size(); from += kReadChunk) {
+    const size_t m = std::min(kReadChunk, rows.size() - from);
+    for (size_t k = 0; k < m; ++k) {
+      std::string_view key = key_of(rows[from + k]);
+      keys[k] = rocksdb::Slice(key.data(), key.size());
+      vals[k].Reset();
+    }
+    db->MultiGet(ro, cf, m, keys.data(), vals.data(), stat.data(), /*sorted_input=*/true);
+    for (size_t k = 0; k < m; ++k)
+      RETURN_IF_ERROR(on_value(rows[from + k], stat[k], vals[k].ToStringView()));
+  }
+  return absl::OkStatus();
+}
+
 // This run's writes remembered for the checks made ahead (more than the jobs an import keeps in
 // flight: a check is at most that many writes old).
 constexpr size_t kRecentWrites = 24;
@@ -169,76 +193,55 @@ absl::Status ImportWriter::ReadMembers(const ImportBatch& b, const rocksdb::Read
                                        const std::string& marker,
                                        std::vector<uint8_t>* member) const {
   absl::Status first;
-  std::vector<rocksdb::Slice> mkeys(kReadChunk);
-  std::vector<rocksdb::PinnableSlice> mvals(kReadChunk);
-  std::vector<rocksdb::Status> mstat(kReadChunk);
-  for (size_t from = 0; from < rows.size(); from += kReadChunk) {
-    const size_t m = std::min(kReadChunk, rows.size() - from);
-    for (size_t k = 0; k < m; ++k) {
-      std::string_view mk = b.MemberKey(rows[from + k]);
-      mkeys[k] = rocksdb::Slice(mk.data(), mk.size());
-      mvals[k].Reset();
-    }
-    DbOf(store_)->MultiGet(ro, CfOf(store_, Cf::kMembers), m, mkeys.data(),
-                           mvals.data(), mstat.data(), /*sorted_input=*/true);
-    for (size_t k = 0; k < m; ++k) {
-      uint8_t& state = (*member)[rows[from + k]];
-      if (mstat[k].IsNotFound()) {
-        state = kNotMember;
-      } else if (!mstat[k].ok()) {
-        state = kUnreadable;
-        if (first.ok()) first = FromRocks(mstat[k], "reading members");
-      } else if (options_.run_id != 0 &&
-                 GetFixed64(mvals[k].ToStringView()) == options_.run_id) {
-        state = kMemberThisRun;
-      } else {
-        state = mvals[k].ToStringView() == marker ? kMember : kMemberOtherMarker;
-      }
-    }
-  }
+  RETURN_IF_ERROR(ChunkedMultiGet(
+      DbOf(store_), ro, CfOf(store_, Cf::kMembers), rows,
+      [&](uint32_t j) { return b.MemberKey(j); },
+      [&](uint32_t j, const rocksdb::Status& got, std::string_view value) {
+        uint8_t& state = (*member)[j];
+        if (got.IsNotFound()) {
+          state = kNotMember;
+        } else if (!got.ok()) {
+          state = kUnreadable;
+          if (first.ok()) first = FromRocks(got, "reading members");
+        } else if (options_.run_id != 0 && GetFixed64(value) == options_.run_id) {
+          state = kMemberThisRun;
+        } else {
+          state = value == marker ? kMember : kMemberOtherMarker;
+        }
+        return absl::OkStatus();  // every row gets a state; the first error is returned below
+      }));
   return first;
 }
 
 absl::Status ImportWriter::ReadRecords(const ImportBatch& b, const rocksdb::ReadOptions& ro,
                                        const std::vector<uint32_t>& rows, ImportCheck* c) const {
-  std::vector<rocksdb::Slice> keys(kReadChunk);
-  std::vector<rocksdb::PinnableSlice> vals(kReadChunk);
-  std::vector<rocksdb::Status> stat(kReadChunk);
   Recipient stored, in, merged;
   std::string encoded;
-  for (size_t from = 0; from < rows.size(); from += kReadChunk) {
-    const size_t m = std::min(kReadChunk, rows.size() - from);
-    for (size_t k = 0; k < m; ++k) {
-      std::string_view key = b.Key(rows[from + k]);
-      keys[k] = rocksdb::Slice(key.data(), key.size());
-      vals[k].Reset();
-    }
-    DbOf(store_)->MultiGet(ro, CfOf(store_, Cf::kRecipients), m, keys.data(), vals.data(),
-                           stat.data(), /*sorted_input=*/true);
-    for (size_t k = 0; k < m; ++k) {
-      const uint32_t j = rows[from + k];
-      c->exists[j] = 0;
-      c->record[j] = 0;
-      if (stat[k].IsNotFound()) {
-        c->record[j] = 1;  // kPutEncoded: new
-        continue;
-      }
-      if (!stat[k].ok()) return FromRocks(stat[k], "reading recipients");
-      c->exists[j] = 1;
-      std::string_view value = vals[k].ToStringView();
-      if (b.Record(j) == value) continue;  // the row as stored, byte for byte (a re-import)
-      RETURN_IF_ERROR(DecodeRecipient(b.AddressKey(j), value, &stored));
-      RETURN_IF_ERROR(DecodeRecipient(b.AddressKey(j), b.Record(j), &in));
-      MergeRecipient(stored, in, &merged);
-      EncodeRecipient(merged, &encoded);
-      if (encoded == value) continue;
-      c->record[j] = 2;  // kPutMerged
-      c->merged_at[j] = {static_cast<uint32_t>(c->merged_arena.size()),
-                         static_cast<uint32_t>(encoded.size())};
-      c->merged_arena.append(encoded);
-    }
-  }
-  return absl::OkStatus();
+  return ChunkedMultiGet(
+      DbOf(store_), ro, CfOf(store_, Cf::kRecipients), rows,
+      [&](uint32_t j) { return b.Key(j); },
+      [&](uint32_t j, const rocksdb::Status& got, std::string_view value) -> absl::Status {
+        c->exists[j] = 0;
+        c->record[j] = 0;
+        if (got.IsNotFound()) {
+          c->record[j] = 1;  // kPutEncoded: new
+          return absl::OkStatus();
+        }
+        if (!got.ok()) return FromRocks(got, "reading recipients");
+        c->exists[j] = 1;
+        // The row as stored, byte for byte (a re-import).
+        if (b.Record(j) == value) return absl::OkStatus();
+        RETURN_IF_ERROR(DecodeRecipient(b.AddressKey(j), value, &stored));
+        RETURN_IF_ERROR(DecodeRecipient(b.AddressKey(j), b.Record(j), &in));
+        MergeRecipient(stored, in, &merged);
+        EncodeRecipient(merged, &encoded);
+        if (encoded == value) return absl::OkStatus();
+        c->record[j] = 2;  // kPutMerged
+        c->merged_at[j] = {static_cast<uint32_t>(c->merged_arena.size()),
+                           static_cast<uint32_t>(encoded.size())};
+        c->merged_arena.append(encoded);
+        return absl::OkStatus();
+      });
 }
 
 void ImportWriter::Check(ImportBatch* b) const {
