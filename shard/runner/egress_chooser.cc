@@ -40,14 +40,14 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
   const std::string_view domain = DomainOf(item->r.key);
   const int throttle = s_->domains.Find(domain);
   int64_t next = now + 1'000'000;
-  // The rate limiter that gave `next` (empty: none, nothing to space) and its slot interval.
+  // The rate limiter that gave `next` (empty: none, nothing to space) and its rate.
   std::string next_key;
-  int64_t next_interval = 0;
+  double next_rate = 0;
   auto wait_for_rate = [&](int64_t t, std::string_view key, double rate) {
     if (t >= next) return;
     next = t;
     next_key.assign(key);
-    next_interval = rate > 0 ? static_cast<int64_t>(1e6 / rate) : 0;
+    next_rate = rate;
   };
   bool any_usable = false;
   const int64_t now_s = now / 1'000'000;
@@ -97,7 +97,7 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
   };
   const Egress e = picker_->Next(account_ok, ip_ok);
   if (e.account < 0) {
-    *retry_at = any_usable ? Spaced(next, next_key, next_interval) : -1;
+    *retry_at = any_usable ? Spaced(next, next_key, next_rate) : -1;
     return false;
   }
   {
@@ -120,8 +120,7 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
     }
     if (const int64_t t = st.rate().TryTake(now); t != 0) {
       Release(e.account, e.ip, item);
-      const double rate = st.rate().rate();
-      *retry_at = Spaced(t, AccountKey(e.account), rate > 0 ? static_cast<int64_t>(1e6 / rate) : 0);
+      *retry_at = Spaced(t, AccountKey(e.account), st.rate().rate());
       return false;
     }
     if (!st.daily().Allowed(now)) chosen.DailyLimitGauge(1);
@@ -149,7 +148,8 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
 
 std::string EgressChooser::AccountKey(size_t account) { return absl::StrCat("account|", account); }
 
-int64_t EgressChooser::Spaced(int64_t t, const std::string& key, int64_t interval) {
+int64_t EgressChooser::Spaced(int64_t t, const std::string& key, double rate) {
+  const int64_t interval = rate > 0 ? static_cast<int64_t>(1e6 / rate) : 0;
   if (key.empty() || interval <= 0) return t;
   auto [it, fresh] = promised_.try_emplace(key, t);
   if (!fresh) it->second = std::max(t, it->second + interval);

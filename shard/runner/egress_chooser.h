@@ -57,9 +57,10 @@ class EgressChooser {
                                                                          int throttle);
 
   static std::string AccountKey(size_t account);
-  // The retry time of a message held back by the limiter `key` (slots `interval` µs apart) that
-  // frees its next slot at `t`: `t`, or the slot after the one last promised to another message.
-  int64_t Spaced(int64_t t, const std::string& key, int64_t interval);
+  // The retry time of a message held back by the limiter `key` (`rate` slots per second; <= 0:
+  // unlimited, nothing to space) that frees its next slot at `t`: `t`, or the slot after the one
+  // last promised to another message.
+  int64_t Spaced(int64_t t, const std::string& key, double rate);
 
   RunState* s_;
   std::unique_ptr<EgressPicker> picker_;
