@@ -294,8 +294,18 @@ std::string HttpBody(const std::string& response) {
 
 std::string TokenAfter(const std::string& message, const std::string& prefix) {
   std::string flat;
+  auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
+  auto value = [](char c) { return c <= '9' ? c - '0' : c - 'A' + 10; };
   for (size_t i = 0; i < message.size(); ++i) {
     if (message.compare(i, 3, "=\r\n") == 0) { i += 2; continue; }
+    // The encoder escapes a "." or "F" that starts a line ("=2E", "=46"), which a soft break
+    // can put inside a URL or a token.
+    if (message[i] == '=' && i + 2 < message.size() && hex(message[i + 1]) &&
+        hex(message[i + 2])) {
+      flat.push_back(static_cast<char>(value(message[i + 1]) * 16 + value(message[i + 2])));
+      i += 2;
+      continue;
+    }
     flat.push_back(message[i]);
   }
   const size_t at = flat.find(prefix);

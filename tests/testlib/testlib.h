@@ -39,7 +39,7 @@ std::string HttpExchange(int port, const std::string& request, int timeout_s = 1
 std::string HttpBody(const std::string& response);
 
 // The base64url token right after the first `prefix` in a message, quoted-printable soft line
-// breaks removed first ("" when the prefix is absent), e.g. the TOKEN of ".../c/TOKEN".
+// breaks removed and =XX escapes decoded first ("" when the prefix is absent), e.g. the TOKEN of ".../c/TOKEN".
 std::string TokenAfter(const std::string& message, const std::string& prefix);
 
 // Waits until something accepts TCP connections on host:port. False on timeout.

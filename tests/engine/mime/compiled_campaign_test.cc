@@ -185,6 +185,17 @@ TEST(CompiledCampaign, StartupErrorsNameTheCulprit) {
 
 using test::TokenAfter;
 
+// The QP encoder escapes a "." or "F" starting a line, and a soft break can put one right inside
+// a tracking URL or at the start of its token (a CI run failed on ".../o/=\r\n=46...").
+TEST(CompiledCampaign, TokenAfterReadsThroughSoftBreaksAndEscapedLineStarts) {
+  EXPECT_EQ(TokenAfter("<img src=3D\"https://click.example.com/o/=\r\n=46ab_-9\">",
+                       "https://click.example.com/o/"),
+            "Fab_-9");
+  EXPECT_EQ(TokenAfter("href=3D\"https://click=\r\n=2Eexample.com/c/Xy=\r\nz\"",
+                       "https://click.example.com/c/"),
+            "Xyz");
+}
+
 // RenderEnv::keys: every Render signs with the slot's current ring, so a reload (Set) applies to
 // a campaign compiled before it; without it the compile-time secret signs.
 TEST(CompiledCampaign, RenderEnvKeysSignWithTheSlotsCurrentRing) {
