@@ -76,6 +76,7 @@ class ImportWriter {
   uint64_t ingested_batches() const { return ingested_; }
   uint64_t write_batches() const { return write_batches_; }
   uint64_t l0_waits() const { return l0_waits_; }  // 5 ms waits for compactions
+  uint64_t trigger_failures() const { return trigger_failures_; }  // SetOptions that failed
   uint64_t rechecked_rows() const { return rechecked_; }  // rows the writer read itself
   double check_seconds() const { return check_s_; }  // wall time of the existence checks
   double store_seconds() const { return store_s_; }  // wall time of building and writing
@@ -97,6 +98,9 @@ class ImportWriter {
                  uint64_t max_ops = 0);
   // Waits (up to a minute) while the recipient column families have many level-0 files.
   void WaitForCompactions();
+  // Sets the level-0 compaction trigger of the recipient column families (kRecipients, kMembers,
+  // kAddrHash) while the import runs (see kImportL0CompactionTrigger).
+  void SetL0Trigger(int files);
   // Reads the memberships of `rows` (indices in member-key order) into (*member)[row]; a row
   // whose read failed is marked unreadable and the first such error returned.
   [[nodiscard]] absl::Status ReadMembers(const ImportBatch& b, const rocksdb::ReadOptions& ro,
@@ -118,6 +122,8 @@ class ImportWriter {
   uint64_t ingested_ = 0;
   uint64_t write_batches_ = 0;
   uint64_t l0_waits_ = 0;
+  int saved_l0_trigger_ = 0;  // the column families' own trigger, restored by the destructor
+  uint64_t trigger_failures_ = 0;
   double check_s_ = 0, store_s_ = 0;
   // Checks made ahead are valid from this sequence number on: any write to the store that is not
   // one of this run's (found when the sequence number moved between two of them) invalidates

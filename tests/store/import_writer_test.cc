@@ -19,6 +19,8 @@
 #include "engine/base/shard.h"
 #include "engine/base/strings.h"
 #include "rocksdb/db.h"
+#include "rocksdb/sst_file_reader.h"
+#include "rocksdb/table_properties.h"
 #include "store/import_batch.h"
 #include "store/importer.h"
 #include "store/recipient_store.h"
@@ -280,6 +282,62 @@ TEST(ImportWriterCheck, PastTheKeptBoundMembershipsAreReMarked) {
     EXPECT_EQ(other, 0u);
     EXPECT_EQ(*RecipientStore(store->get()).ListSize("l"), 6u);
   }
+}
+
+// An import's SST files are written for their short life in level 0 (uncompressed, one whole
+// filter and index) and compactions then rewrite them with the column family's own options; while
+// the import runs, level-0 compactions of the recipient column families wait for more files, and
+// the column families' own trigger comes back when it ends.
+TEST(ImportWriterFiles, UncompressedWholeFilterFilesAndTheTriggerComesBack) {
+  test::TempDir dir;
+  auto store = OpenIn(dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  rocksdb::DB* db = DbOf(store->get());
+  auto trigger = [&](Cf cf) {
+    return db->GetOptions(CfOf(store->get(), cf)).level0_file_num_compaction_trigger;
+  };
+  const int own = trigger(Cf::kRecipients);
+  ASSERT_LT(own, 16);
+  {
+    UpsertOptions uo;
+    uo.run_id = 5;
+    ImportWriter w(store->get(), uo, /*ingest_min_rows=*/1);
+    ASSERT_TRUE(w.Init().ok());
+    for (Cf cf : {Cf::kRecipients, Cf::kMembers, Cf::kAddrHash}) EXPECT_EQ(trigger(cf), 16);
+    EXPECT_EQ(w.trigger_failures(), 0u);
+    ImportBatch b;
+    std::vector<Recipient> rows;
+    for (int i = 0; i < 50; ++i) rows.push_back(Row(absl::StrCat("u", i, "@example.com"), "1"));
+    Fill(&b, rows);
+    w.Check(&b);
+    ASSERT_TRUE(w.Prebuild(&b).ok());
+    for (const std::string& path : {b.records_file, b.members_file, b.hashes_file}) {
+      SCOPED_TRACE(path);
+      rocksdb::SstFileReader reader{rocksdb::Options()};
+      ASSERT_TRUE(reader.Open(path).ok());
+      auto props = reader.GetTableProperties();
+      ASSERT_NE(props, nullptr);
+      EXPECT_EQ(props->compression_name, "NoCompression");
+      EXPECT_EQ(props->index_partitions, 0u);
+      EXPECT_GT(props->filter_size, 0u);
+    }
+    auto c = w.Write(&b);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->imported, 50u);
+    EXPECT_EQ(w.ingested_batches(), 1u);
+  }
+  for (Cf cf : {Cf::kRecipients, Cf::kMembers, Cf::kAddrHash}) EXPECT_EQ(trigger(cf), own);
+  // A compaction writes the rows again with the column family's compression.
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  ASSERT_TRUE(db->CompactRange(co, CfOf(store->get(), Cf::kRecipients), nullptr, nullptr).ok());
+  rocksdb::TablePropertiesCollection all;
+  ASSERT_TRUE(db->GetPropertiesOfAllTables(CfOf(store->get(), Cf::kRecipients), &all).ok());
+  ASSERT_FALSE(all.empty());
+  for (const auto& [name, props] : all) {
+    EXPECT_NE(props->compression_name, "NoCompression") << name;
+  }
+  EXPECT_EQ(*RecipientStore(store->get()).ListSize("l"), 50u);
 }
 
 TEST(ImportTmpDir, StoreOpenRemovesWhatAKilledImportLeft) {
