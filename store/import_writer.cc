@@ -36,9 +36,11 @@ struct ImportWriter::CfFiles {
 
 namespace {
 
-// An import's files land in level 0 (each spans the whole key range) and are read only until a
-// compaction merges them into the levels below, which writes them again with the column family's
-// own options. So they are written for that short life: uncompressed (no LZ4 when writing them,
+// An import's files land in level 0 (each spans the whole key range; only a batch ingested into
+// an empty column family goes to the bottom level, and the next level-0 compaction, which
+// overlaps it, rewrites it too) and are read only until a compaction merges them into the levels
+// below, which writes them again with the column family's own options. So they are written for
+// that short life: uncompressed (no LZ4 when writing them,
 // none when the next batches' existence checks and that compaction read them), and with one
 // whole filter and index per file instead of partitioned ones (level-0 filters and indexes stay
 // pinned in the block cache: a lookup probes each file's filter without a cache lookup for the
@@ -80,6 +82,10 @@ absl::Status ChunkedMultiGet(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
   }
   return absl::OkStatus();
 }
+
+// The column families an import writes per row, whose files it ingests: level-0 waits and the
+// compaction trigger apply to these.
+constexpr Cf kIngestedCfs[] = {Cf::kRecipients, Cf::kMembers, Cf::kAddrHash};
 
 // This run's writes remembered for the checks made ahead (more than the jobs an import keeps in
 // flight: a check is at most that many writes old).
@@ -354,7 +360,7 @@ void ImportWriter::NoteWrite(const ImportBatch& b, uint64_t before, uint64_t aft
 
 void ImportWriter::SetL0Trigger(int files) {
   rocksdb::DB* db = DbOf(store_);
-  for (Cf cf : {Cf::kRecipients, Cf::kMembers, Cf::kAddrHash}) {
+  for (Cf cf : kIngestedCfs) {
     rocksdb::Status s = db->SetOptions(
         CfOf(store_, cf), {{"level0_file_num_compaction_trigger", absl::StrCat(files)}});
     // Only when compactions start changes; a store reopened gets its own options back anyway.
@@ -369,7 +375,7 @@ void ImportWriter::WaitForCompactions() {
   rocksdb::DB* db = DbOf(store_);
   auto l0_files = [&] {
     uint64_t most = 0;
-    for (Cf cf : {Cf::kRecipients, Cf::kMembers, Cf::kAddrHash}) {
+    for (Cf cf : kIngestedCfs) {
       // A string property: GetIntProperty does not answer it (it always failed here, so the
       // wait never happened before).
       std::string text;
