@@ -36,17 +36,29 @@ inline std::string SinkBin() { return BuildRoot() + "/perf/sink/salvo-sink"; }
 // A salvo-sink on 127.0.0.1:port recording accepted recipients.
 class Sink {
  public:
-  // `port` 0: a free one.
+  // `port` 0: the sink binds port 0 and the kernel picks a free one, read back from the sink's
+  // "listening on" line. (A port from FreePort() could be taken by a parallel test before the
+  // sink binds it, and salvo-sink's SO_REUSEPORT sockets would then share it with another sink.)
   Sink(const TempDir& dir, const std::string& name, std::vector<std::string> extra = {},
        int port = 0)
       : record_(dir.File(name + ".record.tsv")) {
-    port_ = port ? port : FreePort("127.0.0.1");
-    std::vector<std::string> argv = {SinkBin(), "--listen", absl::StrCat("127.0.0.1:", port_),
+    const std::string log = dir.File(name + ".log");
+    const size_t log_start = ReadFile(log).size();  // a restarted sink appends to its log
+    std::vector<std::string> argv = {SinkBin(), "--listen", absl::StrCat("127.0.0.1:", port),
                                      "--threads", "1", "--record", record_, "--quiet"};
     for (auto& e : extra) argv.push_back(e);
-    proc_ = std::make_unique<Subprocess>(argv, std::map<std::string, std::string>{},
-                                         dir.File(name + ".log"));
-    EXPECT_TRUE(WaitForPort("127.0.0.1", port_, std::chrono::seconds(10))) << proc_->Log();
+    proc_ = std::make_unique<Subprocess>(argv, std::map<std::string, std::string>{}, log);
+    const std::string line = "listening on 127.0.0.1:";
+    for (int i = 0; i < 500 && port_ == 0 && proc_->Running(); ++i) {
+      std::string text = ReadFile(log);
+      size_t at = text.find(line, log_start);
+      size_t eol = at == std::string::npos ? at : text.find('\n', at);
+      if (eol != std::string::npos) port_ = std::atoi(text.c_str() + at + line.size());
+      else std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_NE(port_, 0) << proc_->Log();
+    EXPECT_TRUE(port_ != 0 && WaitForPort("127.0.0.1", port_, std::chrono::seconds(10)))
+        << proc_->Log();
   }
   int port() const { return port_; }
   // Stops the sink (SIGTERM: it writes --record) and returns address -> (count, peers).
@@ -64,7 +76,7 @@ class Sink {
   }
 
  private:
-  int port_;
+  int port_ = 0;
   std::string record_;
   std::unique_ptr<Subprocess> proc_;
 };

@@ -2,8 +2,11 @@
 // time), plus helpers to run `salvo serve` on a free loopback port.
 #pragma once
 
+#include <chrono>
+#include <csignal>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -60,17 +63,31 @@ inline HttpReply HttpDo(int port, const std::string& method, const std::string& 
 
 // A `salvo serve` on a free port of 127.0.0.1 with the given config text (`PORT` and `DATA` are
 // replaced). Stops it with SIGTERM in Stop() / the destructor.
+//
+// Another test running in parallel may take the port between FreePort() and the daemon's bind.
+// The daemon then exits, and a bare wait for the port would find the other test's listener (a
+// daemon that answers 404 to our links). So ready() means: this daemon printed its start line
+// (after every listener is up) and still runs; a daemon that could not bind is started again on
+// another port, at most three times.
 class ServeProcess {
  public:
   ServeProcess(const TempDir& dir, std::string config_text,
                const std::map<std::string, std::string>& env = {}) {
-    port_ = FreePort();
-    ReplaceAll(&config_text, "PORT", std::to_string(port_));
-    ReplaceAll(&config_text, "DATA", dir.File("data"));
-    config_ = dir.Write("salvo.toml", config_text);
-    proc_ = std::make_unique<Subprocess>(
-        std::vector<std::string>{SalvoBin(), "serve", "-c", config_}, env, dir.File("serve.log"));
-    ready_ = WaitForPort("127.0.0.1", port_, std::chrono::seconds(15));
+    for (int attempt = 0; attempt < 3 && !ready_; ++attempt) {
+      if (proc_) proc_->Stop(SIGKILL, std::chrono::seconds(5));
+      port_ = FreePort();
+      std::string text = config_text;
+      ReplaceAll(&text, "PORT", std::to_string(port_));
+      ReplaceAll(&text, "DATA", dir.File("data"));
+      config_ = dir.Write("salvo.toml", text);
+      // The log is appended to (a test may restart the daemon in the same directory): only what
+      // this daemon writes counts.
+      log_start_ = ReadFile(dir.File("serve.log")).size();
+      proc_ = std::make_unique<Subprocess>(
+          std::vector<std::string>{SalvoBin(), "serve", "-c", config_}, env, dir.File("serve.log"));
+      ready_ = WaitForStart(std::chrono::seconds(15));
+      if (!ready_ && proc_->Log().find("in use", log_start_) == std::string::npos) break;
+    }
   }
   ~ServeProcess() { Stop(); }
   int Stop() {
@@ -91,7 +108,20 @@ class ServeProcess {
   }
 
  private:
+  // True once the daemon's start line is in its log, it still runs and the port answers.
+  bool WaitForStart(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!proc_->Running()) return false;
+      if (proc_->Log().find("salvo serve: data_dir ", log_start_) != std::string::npos)
+        return proc_->Running() && WaitForPort("127.0.0.1", port_, std::chrono::seconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
   int port_ = 0;
+  size_t log_start_ = 0;
   bool ready_ = false;
   std::string config_;
   std::string log_;
