@@ -48,14 +48,9 @@ class Sink {
                                      "--threads", "1", "--record", record_, "--quiet"};
     for (auto& e : extra) argv.push_back(e);
     proc_ = std::make_unique<Subprocess>(argv, std::map<std::string, std::string>{}, log);
-    const std::string line = "listening on 127.0.0.1:";
-    for (int i = 0; i < 500 && port_ == 0 && proc_->Running(); ++i) {
-      std::string text = ReadFile(log);
-      size_t at = text.find(line, log_start);
-      size_t eol = at == std::string::npos ? at : text.find('\n', at);
-      if (eol != std::string::npos) port_ = std::atoi(text.c_str() + at + line.size());
-      else std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    if (auto rest = WaitForLogLine(*proc_, log_start, "listening on 127.0.0.1:",
+                                   std::chrono::seconds(10)))
+      port_ = std::atoi(rest->c_str());
     EXPECT_NE(port_, 0) << proc_->Log();
     EXPECT_TRUE(port_ != 0 && WaitForPort("127.0.0.1", port_, std::chrono::seconds(10)))
         << proc_->Log();

@@ -110,14 +110,8 @@ class ServeProcess {
  private:
   // True once the daemon's start line is in its log, it still runs and the port answers.
   bool WaitForStart(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (!proc_->Running()) return false;
-      if (proc_->Log().find("salvo serve: data_dir ", log_start_) != std::string::npos)
-        return proc_->Running() && WaitForPort("127.0.0.1", port_, std::chrono::seconds(5));
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
+    return WaitForLogLine(*proc_, log_start_, "salvo serve: data_dir ", timeout) &&
+           proc_->Running() && WaitForPort("127.0.0.1", port_, std::chrono::seconds(5));
   }
 
   int port_ = 0;

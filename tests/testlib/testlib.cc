@@ -144,6 +144,21 @@ int Subprocess::Stop(int sig, std::chrono::milliseconds timeout) {
 
 std::string Subprocess::Log() const { return ReadFile(log_path_); }
 
+std::optional<std::string> WaitForLogLine(Subprocess& p, size_t from, std::string_view marker,
+                                          std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const bool running = p.Running();  // read before the log: a last line still counts
+    const std::string text = p.Log();
+    const size_t at = from <= text.size() ? text.find(marker, from) : std::string::npos;
+    const size_t eol = at == std::string::npos ? at : text.find('\n', at);
+    if (eol != std::string::npos) return text.substr(at + marker.size(), eol - at - marker.size());
+    if (!running) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::nullopt;
+}
+
 RunResult RunProcess(const std::vector<std::string>& argv, const std::string& stdin_data,
               std::chrono::milliseconds timeout, const std::map<std::string, std::string>& env) {
   RunResult res;

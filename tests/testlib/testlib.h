@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -64,6 +65,12 @@ class Subprocess {
   std::string log_path_;
   bool owns_log_ = false;
 };
+
+// Polls `p`'s log, from byte `from` on (a restarted process appends to its log), for a complete
+// line containing `marker`, while `p` runs. Returns what follows the marker on that line, or
+// nullopt when `p` exits first or `timeout` passes.
+std::optional<std::string> WaitForLogLine(Subprocess& p, size_t from, std::string_view marker,
+                                          std::chrono::milliseconds timeout);
 
 struct RunResult {
   int exit_code = -1;   // 128+signal when killed; -1 on timeout
