@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -42,7 +43,51 @@ std::string TempDir::Write(const std::string& name, const std::string& content) 
   return p;
 }
 
+namespace {
+
+// The low end of the kernel's ephemeral port range (bind to port 0 and every outgoing connection
+// take their ports from it), 32768 unless configured otherwise.
+int EphemeralLow() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0, high = 0;
+  if (in >> low >> high && low > 0) return low;
+  return 32768;
+}
+
+// True when a socket could bind host:port just now (without SO_REUSEADDR, so a port with
+// connections in TIME_WAIT counts as taken).
+bool CanBind(const std::string& host, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+// A port from bind(0) can be handed to anyone between our check and the server's bind: to a
+// parallel test's own FreePort(), or as the local port of any outgoing connection (a test's
+// client, a daemon's SMTP session), and the server then fails with "Address already in use" or,
+// worse, the test talks to someone else's server. So ports come from below the ephemeral range,
+// which the kernel never hands out by itself, and each test process walks its own slice of it
+// (chosen by its pid), so parallel tests do not pick the same ones.
 int FreePort(const std::string& host) {
+  constexpr int kLowest = 10000, kSlice = 64;
+  static std::atomic<unsigned> next{0};
+  const int slices = (EphemeralLow() - kLowest) / kSlice;
+  if (slices >= 16) {
+    const int base = kLowest + static_cast<int>(getpid() % slices) * kSlice;
+    for (int i = 0; i < kSlice; ++i) {
+      const int port = base + static_cast<int>(next.fetch_add(1) % kSlice);
+      if (CanBind(host, port)) return port;
+    }
+  }
+  // A small ephemeral-range setting or a full slice: whatever the kernel picks.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;

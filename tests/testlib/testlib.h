@@ -29,7 +29,8 @@ class TempDir {
   std::string path_;
 };
 
-// A TCP port that was free on `host` a moment ago.
+// A TCP port that was free on `host` a moment ago, below the kernel's ephemeral range and from
+// this process's own slice of it (see testlib.cc).
 int FreePort(const std::string& host = "127.0.0.1");
 
 // One raw HTTP exchange with 127.0.0.1:port over a fresh connection: writes `request` as given,
