@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -85,7 +86,7 @@ absl::Status ChunkedMultiGet(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
 
 // The column families an import writes per row, whose files it ingests: level-0 waits and the
 // compaction trigger apply to these.
-constexpr Cf kIngestedCfs[] = {Cf::kRecipients, Cf::kMembers, Cf::kAddrHash};
+constexpr std::array<Cf, 3> kIngestedCfs = {Cf::kRecipients, Cf::kMembers, Cf::kAddrHash};
 
 // This run's writes remembered for the checks made ahead (more than the jobs an import keeps in
 // flight: a check is at most that many writes old).
@@ -170,7 +171,7 @@ ImportWriter::ImportWriter(Store* store, const UpsertOptions& options, size_t in
     : store_(store), options_(options), ingest_min_rows_(ingest_min_rows), max_kept_(max_kept) {}
 
 ImportWriter::~ImportWriter() {
-  if (saved_l0_trigger_ > 0) SetL0Trigger(saved_l0_trigger_);
+  RestoreL0Triggers();
   if (dir_.empty()) return;
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
@@ -184,10 +185,7 @@ absl::Status ImportWriter::Init() {
   cf_->hashes = db->GetOptions(CfOf(store_, Cf::kAddrHash));
   cf_->lists = db->GetOptions(CfOf(store_, Cf::kLists));
   for (rocksdb::Options* o : {&cf_->records, &cf_->members, &cf_->hashes}) ImportFileOptions(o);
-  if (cf_->records.level0_file_num_compaction_trigger < kImportL0CompactionTrigger) {
-    saved_l0_trigger_ = cf_->records.level0_file_num_compaction_trigger;
-    SetL0Trigger(kImportL0CompactionTrigger);
-  }
+  RaiseL0Triggers({&cf_->records, &cf_->members, &cf_->hashes});
   dir_ = absl::StrFormat("%s/%s/%016x-%d", store_->data_dir(), kImportTmpDir, options_.run_id,
                          static_cast<int>(::getpid()));
   std::error_code ec;
@@ -358,14 +356,27 @@ void ImportWriter::NoteWrite(const ImportBatch& b, uint64_t before, uint64_t aft
   recent_.push_back(std::move(w));
 }
 
-void ImportWriter::SetL0Trigger(int files) {
-  rocksdb::DB* db = DbOf(store_);
-  for (Cf cf : kIngestedCfs) {
-    rocksdb::Status s = db->SetOptions(
-        CfOf(store_, cf), {{"level0_file_num_compaction_trigger", absl::StrCat(files)}});
-    // Only when compactions start changes; a store reopened gets its own options back anyway.
-    if (!s.ok()) ++trigger_failures_;
+void ImportWriter::RaiseL0Triggers(const std::array<const rocksdb::Options*, 3>& now) {
+  for (size_t i = 0; i < kIngestedCfs.size(); ++i) {
+    const int own = now[i]->level0_file_num_compaction_trigger;
+    if (own >= kImportL0CompactionTrigger) continue;
+    if (SetL0Trigger(kIngestedCfs[i], kImportL0CompactionTrigger)) saved_l0_trigger_[i] = own;
   }
+}
+
+void ImportWriter::RestoreL0Triggers() {
+  for (size_t i = 0; i < kIngestedCfs.size(); ++i) {
+    if (saved_l0_trigger_[i] > 0) SetL0Trigger(kIngestedCfs[i], saved_l0_trigger_[i]);
+    saved_l0_trigger_[i] = 0;
+  }
+}
+
+bool ImportWriter::SetL0Trigger(Cf cf, int files) {
+  rocksdb::Status s = DbOf(store_)->SetOptions(
+      CfOf(store_, cf), {{"level0_file_num_compaction_trigger", absl::StrCat(files)}});
+  // Only when compactions start changes; a store reopened gets its own options back anyway.
+  if (!s.ok()) ++trigger_failures_;
+  return s.ok();
 }
 
 void ImportWriter::WaitForCompactions() {

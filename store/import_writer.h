@@ -22,6 +22,7 @@
 // Trust: batches come from ImportBatch (checked rows); store values are decoded defensively.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,7 @@
 #include "store/store.h"
 
 namespace rocksdb {
+struct Options;
 struct ReadOptions;
 }  // namespace rocksdb
 
@@ -98,9 +100,12 @@ class ImportWriter {
                  uint64_t max_ops = 0);
   // Waits (up to a minute) while the recipient column families have many level-0 files.
   void WaitForCompactions();
-  // Sets the level-0 compaction trigger of the recipient column families (kRecipients, kMembers,
-  // kAddrHash) while the import runs (see kImportL0CompactionTrigger).
-  void SetL0Trigger(int files);
+  // While the import runs: raises each ingested column family's level-0 compaction trigger to
+  // kImportL0CompactionTrigger (`now`: their options, in kIngestedCfs order), remembering the
+  // ones it raised; RestoreL0Triggers puts those back.
+  void RaiseL0Triggers(const std::array<const rocksdb::Options*, 3>& now);
+  void RestoreL0Triggers();
+  bool SetL0Trigger(Cf cf, int files);  // false (and counted) when SetOptions failed
   // Reads the memberships of `rows` (indices in member-key order) into (*member)[row]; a row
   // whose read failed is marked unreadable and the first such error returned.
   [[nodiscard]] absl::Status ReadMembers(const ImportBatch& b, const rocksdb::ReadOptions& ro,
@@ -122,7 +127,10 @@ class ImportWriter {
   uint64_t ingested_ = 0;
   uint64_t write_batches_ = 0;
   uint64_t l0_waits_ = 0;
-  int saved_l0_trigger_ = 0;  // the column families' own trigger, restored by the destructor
+  // The level-0 compaction trigger of each column family the import ingests into (recipients,
+  // members, addr_hash) as it was before the import raised it; 0: not raised. Restored by the
+  // destructor.
+  std::array<int, 3> saved_l0_trigger_{};
   uint64_t trigger_failures_ = 0;
   double check_s_ = 0, store_s_ = 0;
   // Checks made ahead are valid from this sequence number on: any write to the store that is not

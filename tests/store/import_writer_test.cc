@@ -340,6 +340,36 @@ TEST(ImportWriterFiles, UncompressedWholeFilterFilesAndTheTriggerComesBack) {
   EXPECT_EQ(*RecipientStore(store->get()).ListSize("l"), 50u);
 }
 
+// Each column family gets its own trigger back, and one already at or above the import's is
+// left alone (it was restored to the recipients' trigger before).
+TEST(ImportWriterFiles, EachColumnFamilyGetsItsOwnTriggerBack) {
+  test::TempDir dir;
+  auto store = OpenIn(dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  rocksdb::DB* db = DbOf(store->get());
+  auto trigger = [&](Cf cf) {
+    return db->GetOptions(CfOf(store->get(), cf)).level0_file_num_compaction_trigger;
+  };
+  auto set = [&](Cf cf, int files) {
+    ASSERT_TRUE(db->SetOptions(CfOf(store->get(), cf),
+                               {{"level0_file_num_compaction_trigger", absl::StrCat(files)}})
+                    .ok());
+  };
+  set(Cf::kRecipients, 3);
+  set(Cf::kMembers, 6);
+  set(Cf::kAddrHash, 17);
+  {
+    ImportWriter w(store->get(), UpsertOptions{}, /*ingest_min_rows=*/1);
+    ASSERT_TRUE(w.Init().ok());
+    EXPECT_EQ(trigger(Cf::kRecipients), 16);
+    EXPECT_EQ(trigger(Cf::kMembers), 16);
+    EXPECT_EQ(trigger(Cf::kAddrHash), 17);
+  }
+  EXPECT_EQ(trigger(Cf::kRecipients), 3);
+  EXPECT_EQ(trigger(Cf::kMembers), 6);
+  EXPECT_EQ(trigger(Cf::kAddrHash), 17);
+}
+
 TEST(ImportTmpDir, StoreOpenRemovesWhatAKilledImportLeft) {
   test::TempDir dir;
   std::string data_dir = dir.File("data");
