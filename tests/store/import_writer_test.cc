@@ -284,6 +284,11 @@ TEST(ImportWriterCheck, PastTheKeptBoundMembershipsAreReMarked) {
   }
 }
 
+// A column family's level-0 compaction trigger as RocksDB has it now.
+int L0Trigger(Store* store, Cf cf) {
+  return DbOf(store)->GetOptions(CfOf(store, cf)).level0_file_num_compaction_trigger;
+}
+
 // An import's SST files are written for their short life in level 0 (uncompressed, one whole
 // filter and index) and compactions then rewrite them with the column family's own options; while
 // the import runs, level-0 compactions of the recipient column families wait for more files, and
@@ -293,9 +298,7 @@ TEST(ImportWriterFiles, UncompressedWholeFilterFilesAndTheTriggerComesBack) {
   auto store = OpenIn(dir);
   ASSERT_TRUE(store.ok()) << store.status();
   rocksdb::DB* db = DbOf(store->get());
-  auto trigger = [&](Cf cf) {
-    return db->GetOptions(CfOf(store->get(), cf)).level0_file_num_compaction_trigger;
-  };
+  auto trigger = [&](Cf cf) { return L0Trigger(store->get(), cf); };
   const int own = trigger(Cf::kRecipients);
   ASSERT_LT(own, 16);
   {
@@ -347,9 +350,7 @@ TEST(ImportWriterFiles, EachColumnFamilyGetsItsOwnTriggerBack) {
   auto store = OpenIn(dir);
   ASSERT_TRUE(store.ok()) << store.status();
   rocksdb::DB* db = DbOf(store->get());
-  auto trigger = [&](Cf cf) {
-    return db->GetOptions(CfOf(store->get(), cf)).level0_file_num_compaction_trigger;
-  };
+  auto trigger = [&](Cf cf) { return L0Trigger(store->get(), cf); };
   auto set = [&](Cf cf, int files) {
     ASSERT_TRUE(db->SetOptions(CfOf(store->get(), cf),
                                {{"level0_file_num_compaction_trigger", absl::StrCat(files)}})
