@@ -43,27 +43,30 @@ std::string TempDir::Write(const std::string& name, const std::string& content) 
   return p;
 }
 
-namespace {
+sockaddr_in Ipv4Address(const std::string& host, int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  return a;
+}
 
-// The low end of the kernel's ephemeral port range (bind to port 0 and every outgoing connection
-// take their ports from it), 32768 unless configured otherwise.
-int EphemeralLow() {
+int EphemeralPortLow() {
   std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
   int low = 0, high = 0;
   if (in >> low >> high && low > 0) return low;
   return 32768;
 }
 
+namespace {
+
 // True when a socket could bind host:port just now (without SO_REUSEADDR, so a port with
 // connections in TIME_WAIT counts as taken).
 bool CanBind(const std::string& host, int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, host.c_str(), &a.sin_addr);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  const sockaddr_in a = Ipv4Address(host, port);
+  const bool ok = bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
   close(fd);
   return ok;
 }
@@ -79,7 +82,7 @@ bool CanBind(const std::string& host, int port) {
 int FreePort(const std::string& host) {
   constexpr int kLowest = 10000, kSlice = 64;
   static std::atomic<unsigned> next{0};
-  const int slices = (EphemeralLow() - kLowest) / kSlice;
+  const int slices = (EphemeralPortLow() - kLowest) / kSlice;
   if (slices >= 16) {
     const int base = kLowest + static_cast<int>(getpid() % slices) * kSlice;
     for (int i = 0; i < kSlice; ++i) {
@@ -89,10 +92,7 @@ int FreePort(const std::string& host) {
   }
   // A small ephemeral-range setting or a full slice: whatever the kernel picks.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, host.c_str(), &a.sin_addr);
-  a.sin_port = 0;
+  sockaddr_in a = Ipv4Address(host, 0);
   bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
@@ -105,11 +105,8 @@ bool WaitForPort(const std::string& host, int port, std::chrono::milliseconds ti
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    inet_pton(AF_INET, host.c_str(), &a.sin_addr);
-    a.sin_port = htons(port);
-    int r = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    const sockaddr_in a = Ipv4Address(host, port);
+    int r = connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
     close(fd);
     if (r == 0) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -327,12 +324,9 @@ std::string HttpExchange(int port, const std::string& request, int timeout_s) {
   timeval tv{timeout_s, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const sockaddr_in a = Ipv4Address("127.0.0.1", port);
   std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) {
     size_t off = 0;
     while (off < request.size()) {
       ssize_t n = send(fd, request.data() + off, request.size() - off, MSG_NOSIGNAL);

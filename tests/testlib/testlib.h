@@ -3,6 +3,7 @@
 // 127.0.0.1 / 127.0.0.x and stop it in their destructor.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -28,6 +29,12 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The IPv4 socket address host:port (`host` in dotted form).
+sockaddr_in Ipv4Address(const std::string& host, int port);
+// The low end of the kernel's ephemeral port range (bind to port 0 and every outgoing connection
+// take their ports from it): ip_local_port_range, 32768 when it cannot be read.
+int EphemeralPortLow();
 
 // A TCP port that was free on `host` a moment ago, below the kernel's ephemeral range and from
 // this process's own slice of it (see testlib.cc).
