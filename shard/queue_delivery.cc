@@ -24,6 +24,7 @@
 #include "shard/shared_workers.h"
 #include "store/campaign_store.h"
 #include "store/idempotency_store.h"
+#include "store/link_store.h"
 #include "store/queue_store.h"
 #include "store/suppression_store.h"
 
@@ -208,6 +209,18 @@ void QueueDelivery::Impl::Housekeeping(int64_t now) {
     next_idem_sweep_us = now + absl::ToInt64Microseconds(absl::Hours(1));
     auto idem = IdempotencyStore(store).Sweep(now);
     if (!idem.ok()) Warn(idem.status(), "sweeping idempotency keys");
+    // The inject API's link tables outlive their click tokens by at most the stamp's refresh.
+    const absl::Duration max_age =
+        config->tracking ? config->tracking->token_max_age : absl::ZeroDuration();
+    if (max_age > absl::ZeroDuration()) {
+      const int64_t before =
+          now - absl::ToInt64Microseconds(max_age + LinkStore::kSharedStampRefresh);
+      auto links = LinkStore(store).SweepShared("api.", before, now);
+      if (!links.ok()) Warn(links.status(), "sweeping the inject API's link tables");
+      else if (*links > 0)
+        Log(absl::StrCat("queue: deleted ", *links,
+                         " link tables of the inject API unused for token_max_age and a day"));
+    }
   }
   if (now >= next_gauges_us) {
     next_gauges_us = now + kGaugePeriodUs;

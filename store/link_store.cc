@@ -3,12 +3,16 @@
 // click redirector with values from a verified token, still bounded (id <= 255 bytes).
 #include "store/link_store.h"
 
+#include <memory>
+
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
+#include "store/record_codec.h"
 #include "store/rocks_status.h"
 #include "store/store_internals.h"
 
@@ -30,6 +34,19 @@ std::string Key(std::string_view campaign_id, uint32_t index) {
   k.push_back(static_cast<char>(index >> 8));
   k.push_back(static_cast<char>(index));
   return k;
+}
+
+std::string StampKey(std::string_view campaign_id) {
+  std::string k("linkstamp");
+  k.push_back('\0');
+  k.append(campaign_id);
+  return k;
+}
+
+std::string Stamp(int64_t us) {
+  std::string v;
+  PutBe64(&v, static_cast<uint64_t>(us));
+  return v;
 }
 
 }  // namespace
@@ -61,6 +78,88 @@ absl::StatusOr<std::optional<std::string>> LinkStore::Get(std::string_view campa
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "link store get");
   return std::optional<std::string>(std::move(value));
+}
+
+absl::Status LinkStore::PutShared(std::string_view id, const std::vector<std::string>& urls,
+                                  int64_t now_us) {
+  if (id.empty() || id.size() > 255)
+    return absl::InvalidArgumentError("campaign id must be 1-255 bytes");
+  rocksdb::DB* db = DbOf(store_);
+  rocksdb::ColumnFamilyHandle* cf = CfOf(store_, Cf::kCampaigns);
+  std::string stamp;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, StampKey(id), &stamp);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "link stamp get");
+  rocksdb::WriteBatch batch;
+  if (s.IsNotFound()) {
+    for (size_t i = 0; i < urls.size(); ++i) {
+      s = batch.Put(cf, Key(id, static_cast<uint32_t>(i)), urls[i]);
+      if (!s.ok()) return FromRocks(s, "link store put");
+    }
+  } else if (stamp.size() == 8 &&
+             now_us - static_cast<int64_t>(GetBe64(stamp)) <
+                 absl::ToInt64Microseconds(kSharedStampRefresh)) {
+    return absl::OkStatus();  // the same URLs (same id), stamped recently
+  }
+  s = batch.Put(cf, StampKey(id), Stamp(now_us));
+  if (!s.ok()) return FromRocks(s, "link stamp put");
+  rocksdb::WriteOptions wo;
+  wo.sync = false;  // the caller's queue write that follows is synced, and syncs this WAL too
+  return FromRocks(db->Write(wo, &batch), "link store write");
+}
+
+absl::StatusOr<uint64_t> LinkStore::SweepShared(std::string_view id_prefix, int64_t before_us,
+                                                int64_t now_us) {
+  rocksdb::DB* db = DbOf(store_);
+  rocksdb::ColumnFamilyHandle* cf = CfOf(store_, Cf::kCampaigns);
+  std::string first("links");
+  first.push_back('\0');
+  first.append(id_prefix);
+  std::string end("links");
+  end.push_back('\1');  // past every "links\0..." key
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+  rocksdb::WriteBatch batch;
+  uint64_t deleted = 0;
+  auto flush = [&]() -> absl::Status {
+    if (batch.Count() == 0) return absl::OkStatus();
+    RETURN_IF_ERROR(FromRocks(db->Write(rocksdb::WriteOptions(), &batch), "link table sweep"));
+    batch.Clear();
+    return absl::OkStatus();
+  };
+  it->Seek(first);
+  while (it->Valid()) {
+    // Key: "links\0" id "\0" index(4).
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.size() < first.size() || key.substr(0, first.size()) != first) break;
+    const size_t id_end = key.size() - 5;  // the '\0' before the 4 index bytes
+    if (key.size() < 6 + 5 || key[id_end] != '\0') {
+      it->Next();  // not a table entry this version wrote
+      continue;
+    }
+    const std::string id(key.substr(6, id_end - 6));
+    std::string stamp;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, StampKey(id), &stamp);
+    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "link stamp get");
+    const std::string table = Prefix(id);
+    std::string next = table;
+    next.back() = '\1';  // just past this table
+    if (s.IsNotFound() || stamp.size() != 8) {
+      RETURN_IF_ERROR(FromRocks(batch.Put(cf, StampKey(id), Stamp(now_us)), "link table sweep"));
+    } else if (static_cast<int64_t>(GetBe64(stamp)) < before_us) {
+      for (; it->Valid() && it->key().starts_with(table); it->Next())
+        RETURN_IF_ERROR(FromRocks(batch.Delete(cf, it->key()), "link table sweep"));
+      RETURN_IF_ERROR(FromRocks(it->status(), "link table sweep"));
+      RETURN_IF_ERROR(FromRocks(batch.Delete(cf, StampKey(id)), "link table sweep"));
+      ++deleted;
+    }
+    if (batch.Count() >= 1000) RETURN_IF_ERROR(flush());
+    it->Seek(next);
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "link table sweep"));
+  RETURN_IF_ERROR(flush());
+  return deleted;
 }
 
 }  // namespace salvo

@@ -19,18 +19,6 @@ namespace {
 
 using namespace salvo::test;
 
-// Undoes quoted-printable soft breaks and =3D so that URLs can be found in the raw message.
-std::string Unqp(std::string s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '=' && i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') { i += 2; continue; }
-    if (s[i] == '=' && i + 1 < s.size() && s[i + 1] == '\n') { i += 1; continue; }
-    if (s.compare(i, 3, "=3D") == 0) { out.push_back('='); i += 2; continue; }
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
 TEST(FeedbackE2eTest, RenderClickUnsubscribeThenSendSkipsTheAddress) {
   TempDir dir;
   Sink sink(dir, "sink");

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <map>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -14,6 +15,18 @@
 #include "tests/testlib/testlib.h"
 
 namespace salvo::test {
+
+// Undoes quoted-printable soft breaks and =3D so that URLs can be found in a raw message.
+inline std::string Unqp(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s.substr(i, 3) == "=\r\n") { i += 2; continue; }
+    if (s.substr(i, 2) == "=\n") { i += 1; continue; }
+    if (s.substr(i, 3) == "=3D") { out.push_back('='); i += 2; continue; }
+    out.push_back(s[i]);
+  }
+  return out;
+}
 
 // salvo.toml of a daemon with tracking on a loopback port (ServeProcess fills in DATA and PORT;
 // the test writes tracking.key). Tests append the keys they need to the [tracking] table.
@@ -102,6 +115,10 @@ class ServeProcess {
   pid_t pid() const { return proc_ ? proc_->pid() : -1; }
   const std::string& config() const { return config_; }
   std::string Log() const { return proc_ ? proc_->Log() : log_; }
+  // True once a line with `marker` is in the log this daemon wrote.
+  bool WaitForLog(std::string_view marker, std::chrono::milliseconds timeout) {
+    return proc_ && WaitForLogLine(*proc_, log_start_, marker, timeout).has_value();
+  }
   static void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {
     for (size_t p = s->find(from); p != std::string::npos; p = s->find(from, p + to.size()))
       s->replace(p, from.size(), to);

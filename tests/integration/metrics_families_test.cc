@@ -63,16 +63,6 @@ std::map<std::string, double> FamilyMax(const std::string& text) {
   return out;
 }
 
-std::string Unqp(std::string s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '=' && i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') { i += 2; continue; }
-    if (s.compare(i, 3, "=3D") == 0) { out.push_back('='); i += 2; continue; }
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
 TEST(MetricsFamilies, EachFamilyMovesWhereItsEventHappens) {
   TempDir dir;
   const TestCert cert = MakeCert(dir, "sink", "127.0.0.1", "IP:127.0.0.1");

@@ -2,12 +2,14 @@
 #include "tools/salvo/api_messages.h"
 
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "engine/api/inject_request.h"
 #include "engine/base/address.h"
+#include "engine/base/clock.h"
 #include "engine/base/json.h"
 #include "engine/base/shard.h"
 #include "engine/base/strings.h"
@@ -21,7 +23,8 @@
 namespace salvo {
 namespace {
 
-// A structured request as a campaign: its own id (tokens, link table) per request.
+// A structured request as a campaign, under a random id; one with tracked links is compiled
+// again under SharedLinkTableId.
 absl::StatusOr<CampaignConfig> CampaignOf(const InjectRequest& in) {
   CampaignConfig c;
   unsigned char rnd[8];
@@ -47,6 +50,22 @@ absl::StatusOr<CampaignConfig> CampaignOf(const InjectRequest& in) {
     c.headers.emplace_back(name, value);
   }
   return c;
+}
+
+// The id of a request's link table: "api." and 128 bits of SHA-256 over its URLs (each length
+// prefixed), so requests with the same links share one table instead of adding one each.
+std::string SharedLinkTableId(const std::vector<std::string>& links) {
+  std::string all;
+  for (const std::string& url : links) {
+    const uint64_t n = url.size();
+    for (int i = 0; i < 8; ++i) all.push_back(static_cast<char>(n >> (56 - 8 * i)));
+    all.append(url);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(all.data()), all.size(), digest);
+  std::string id = "api.";
+  for (int i = 0; i < 16; ++i) absl::StrAppend(&id, absl::Hex(digest[i], absl::kZeroPad2));
+  return id;
 }
 
 std::string JsonStrings(const std::vector<std::string>& v) {
@@ -131,8 +150,14 @@ HttpResponse MessagesApi::Post(const HttpRequest& req, const ApiKey& key) {
     if (html.empty()) html = absl::StrCat("<pre>", HtmlEscape(in.text_body), "</pre>");
     std::optional<std::string> text;
     if (!in.text_body.empty()) text = in.text_body;
-    auto c = CompileForQueueFromSources(*campaign, config_, std::move(html), std::move(text), keys_);
+    auto c = CompileForQueueFromSources(*campaign, config_, html, text, keys_);
     if (!c.ok()) return JsonError(400, absl::StrCat("content: ", c.status().message()));
+    if (!(*c)->links().empty()) {
+      // Compiled again under the id its links give (tokens and bounce tags carry the id).
+      campaign->id = SharedLinkTableId((*c)->links());
+      c = CompileForQueueFromSources(*campaign, config_, std::move(html), std::move(text), keys_);
+      if (!c.ok()) return JsonError(400, absl::StrCat("content: ", c.status().message()));
+    }
     compiled = *std::move(c);
   }
   NewMessage raw;
@@ -172,7 +197,8 @@ HttpResponse MessagesApi::Post(const HttpRequest& req, const ApiKey& key) {
   std::vector<std::string> ids;
   if (!messages.empty()) {
     if (compiled && !compiled->links().empty()) {
-      if (absl::Status st = LinkStore(store_).Put(compiled->campaign().id, compiled->links());
+      const CompiledCampaign& c = *compiled;
+      if (absl::Status st = LinkStore(store_).PutShared(c.campaign().id, c.links(), NowUnixMicros());
           !st.ok())
         return JsonError(503, st);
     }
