@@ -355,6 +355,7 @@ std::string Config::Resolve(const std::string& p) const {
     tr.Str("bounce_domain", &tc.bounce_domain);
     tr.StrList("previous_secret_files", &tc.previous_secret_files);
     tr.Dur("token_max_age", &tc.token_max_age);
+    tr.Dur("confirm_max_age", &tc.confirm_max_age);
     tr.Str("expired_url", &tc.expired_url);
     tr.Str("cname_target", &tc.cname_target);
     tr.Finish();

@@ -114,6 +114,8 @@ struct TrackingConfig {
   std::vector<std::string> previous_secret_files;  // rotated-out keys: verify, never sign
   absl::Duration token_max_age = absl::ZeroDuration();  // click tokens older: expired (0: never)
   std::string expired_url;         // where an expired click goes ("" : a plain page)
+  // Double opt-in confirm links older: expired, the page offers a new one (0: never).
+  absl::Duration confirm_max_age = absl::Hours(24 * 30);
   std::string cname_target;        // optional: preflight checks base_url's host is a CNAME to it
   // Loaded by LoadConfig (engine/config/tracking_keys.h): secret_file's key, and the keys of
   // previous_secret_files and of the key ring file next to secret_file.

@@ -3,7 +3,8 @@
 // suppressed beforehand, 50 without consent, 10 invalid) queueing exactly the expected
 // responder and delivery messages, re-posting queueing nothing, Idempotency-Key, and the double
 // opt-in flow (confirm page, consent recorded, after = "confirmed" responder queued, an
-// unconfirmed lead skipped by a broadcast through salvo-sink).
+// unconfirmed lead skipped by a broadcast through salvo-sink), and an expired confirm link
+// (older than confirm_max_age, 30 days by default) that offers and sends a new one.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -12,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "engine/links/token.h"
 #include "store/queue_store.h"
 #include "store/recipient_store.h"
@@ -292,6 +295,88 @@ TEST_F(ApiLeadsTest, DoubleOptInRecordsConsentAndQueuesAfterConfirmed) {
   ASSERT_TRUE(ann.ok() && ann->has_value());
   EXPECT_EQ((*ann)->consent.source, "double_opt_in");
   EXPECT_EQ((*ann)->consent.ip, "127.0.0.1");
+}
+
+TEST_F(ApiLeadsTest, ExpiredConfirmLinkOffersANewOne) {
+  Start();
+  const std::string key = test::CreateKey(config_, "crm", "leads");
+  auto r = Post("/api/v1/lists/doi-leads/leads", "[{\"email\":\"carl@doi.test\"}]", key);
+  ASSERT_EQ(r.status, 202) << r.body;
+  ASSERT_EQ(serve_->Stop(), 0);
+  // The confirm tokens of the queued doi-ask messages, oldest first.
+  auto tokens = [&] {
+    std::vector<std::string> out;
+    auto store = Store::Open({dir_.File("data")});
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return out;
+    QueueStore q(store->get());
+    auto list = q.List({});
+    EXPECT_TRUE(list.ok());
+    if (!list.ok()) return out;
+    for (const QueueEntry& e : *list) {
+      if (e.origin != "responder:doi-ask") continue;
+      const std::string body =
+          absl::StrReplaceAll(q.GetBody(e.body_id).value_or(""), {{"=\r\n", ""}});
+      out.push_back(test::TokenAfter(body, "https://click.example.test/confirm/"));
+    }
+    return out;
+  };
+  const std::vector<std::string> first = tokens();
+  ASSERT_EQ(first.size(), 1u);
+  auto days_on = [](int days) {
+    return std::map<std::string, std::string>{
+        {"SALVO_FAKE_NOW", absl::FormatTime(absl::RFC3339_sec, absl::Now() + absl::Hours(24 * days),
+                                            absl::UTCTimeZone())}};
+  };
+  const std::string text = test::ApiConfig(dir_, tx_sink_.port(), sink_.port());
+
+  // 29 days on the link still confirms (the page asks); 31 days on it has expired.
+  {
+    ServeProcess s(dir_, text, days_on(29));
+    ASSERT_TRUE(s.ready()) << s.Log();
+    auto page = HttpDo(s.port(), "GET", "/confirm/" + first[0]);
+    EXPECT_EQ(page.status, 200) << page.body;
+    EXPECT_TRUE(Has(page.body, ">Confirm<")) << page.body;
+  }
+  {
+    ServeProcess s(dir_, text, days_on(31));
+    ASSERT_TRUE(s.ready()) << s.Log();
+    auto page = HttpDo(s.port(), "GET", "/confirm/" + first[0]);
+    EXPECT_EQ(page.status, 410) << page.body;
+    EXPECT_TRUE(Has(page.body, "Send me a new link")) << page.body;
+    auto resend = HttpDo(s.port(), "POST", "/confirm/" + first[0]);
+    EXPECT_EQ(resend.status, 200) << resend.body;
+    EXPECT_TRUE(Has(resend.body, "New link sent")) << resend.body;
+    // Clicking again within the hour says the same and queues nothing more (checked below).
+    auto again = HttpDo(s.port(), "POST", "/confirm/" + first[0]);
+    EXPECT_EQ(again.status, 200) << again.body;
+    EXPECT_TRUE(Has(again.body, "New link sent")) << again.body;
+    ASSERT_EQ(s.Stop(), 0);
+  }
+  // One new link, not two. (The old entry may have been swept meanwhile: the clock jumped past [queue] keep.)
+  std::vector<std::string> now_queued = tokens();
+  std::erase(now_queued, first[0]);
+  ASSERT_EQ(now_queued.size(), 1u);
+  const std::string fresh = now_queued[0];
+  {
+    // The new link confirms; the old one then says so.
+    ServeProcess s(dir_, text, days_on(32));
+    ASSERT_TRUE(s.ready()) << s.Log();
+    auto ok = HttpDo(s.port(), "POST", "/confirm/" + fresh);
+    EXPECT_EQ(ok.status, 200) << ok.body;
+    EXPECT_TRUE(Has(ok.body, "your address is confirmed")) << ok.body;
+    auto old = HttpDo(s.port(), "POST", "/confirm/" + first[0]);
+    EXPECT_EQ(old.status, 200) << old.body;
+    EXPECT_TRUE(Has(old.body, "already confirmed")) << old.body;
+    ASSERT_EQ(s.Stop(), 0);
+  }
+  for (const std::string& t : tokens())
+    EXPECT_TRUE(t == first[0] || t == fresh) << "confirming queued no third request";
+  auto store = Store::Open({dir_.File("data")});
+  ASSERT_TRUE(store.ok());
+  auto carl = RecipientStore(store->get()).Get("carl@doi.test");
+  ASSERT_TRUE(carl.ok() && carl->has_value());
+  EXPECT_EQ((*carl)->consent.source, "double_opt_in");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/base/address.h"
+#include "engine/base/clock.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "store/link_store.h"
@@ -99,7 +100,7 @@ std::string Responders::ConfirmUrl(std::string_view list, std::string_view addre
   d.purpose = TokenPurpose::kConfirm;
   d.campaign_id = std::string(list);
   d.recipient_id = RecipientId(address_key);
-  d.issued_at = absl::ToUnixSeconds(absl::Now());
+  d.issued_at = NowUnixSeconds();
   std::string url = absl::StrCat(base_url_, "/confirm/");
   // Never null after Create: a reload replaces the ring, it never clears it.
   if (const std::shared_ptr<const TokenKeyRing> ring = keys_->Get()) ring->Issue(d, &url);
@@ -115,7 +116,11 @@ absl::StatusOr<Responders::Confirmation> Responders::VerifyConfirmToken(
   // leads is refused rather than guessed).
   ASSIGN_OR_RETURN(std::vector<std::string> keys, RecipientStore(store_).KeysWithHash(d.recipient_id, 2));
   if (keys.size() != 1) return absl::NotFoundError("no single lead for the token");
-  return Confirmation{std::move(d.campaign_id), std::move(keys[0])};
+  const absl::Duration max_age =
+      config_.tracking ? config_.tracking->confirm_max_age : absl::ZeroDuration();
+  const bool expired = max_age > absl::ZeroDuration() &&
+                       ProcessClock().Now() - absl::FromUnixSeconds(d.issued_at) > max_age;
+  return Confirmation{std::move(d.campaign_id), std::move(keys[0]), expired};
 }
 
 absl::Status Responders::Add(const Compiled& c, const Recipient& lead, uint32_t row,
@@ -157,24 +162,27 @@ absl::StatusOr<std::vector<NewMessage>> Responders::Plan(
   std::vector<NewMessage> out;
   planned->clear();
   const bool arrived = trigger == LeadTrigger::kArrived;
+  const bool again = trigger == LeadTrigger::kConfirmAgain;
   std::vector<const UpsertRowChange*> due;
   for (const UpsertRowChange& ch : changes)
-    if (arrived ? ch.new_member : ch.gained_consent) due.push_back(&ch);
+    if (again ? !ch.merged->HasConsent() : arrived ? ch.new_member : ch.gained_consent)
+      due.push_back(&ch);
   if (due.empty() || items_.empty()) return out;
   std::vector<std::string_view> keys;
   for (const UpsertRowChange* ch : due) keys.push_back(ch->merged->key);
   std::vector<bool> suppressed;
   RETURN_IF_ERROR(SuppressionStore(store_).CheckBatch(keys, &suppressed));
-  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  const int64_t now_us = NowUnixMicros();
   for (size_t k = 0; k < due.size(); ++k) {
     const Recipient& lead = *due[k]->merged;
     for (const Compiled& c : items_) {
       if (c.list != list) continue;
+      if (again && (c.delivery || c.kind != ResponderKind::kDoubleOptIn)) continue;
       if (c.delivery) {
         if (arrived) RETURN_IF_ERROR(Add(c, lead, due[k]->row, now_us, &out, planned));
         continue;
       }
-      if (c.after_confirmed == arrived) continue;
+      if (!again && c.after_confirmed == arrived) continue;
       if (suppressed[k]) continue;
       if (c.kind == ResponderKind::kMarketing && !lead.HasConsent()) continue;
       if (!c.segment.empty() && !c.segment.Matches(lead)) continue;

@@ -7,6 +7,7 @@
 //                            message), and every delivery of the list (to its `to` addresses,
 //                            the lead's fields filling the template, {{lead_email}} its address)
 //   lead confirmed        -> every marketing responder of the list with after = "confirmed"
+//   confirm link again    -> the list's double_opt_in responder, for a lead still without consent
 // A responder is never queued to a suppressed address (checked here; the delivery loop checks
 // again before sending) nor to a lead outside its segment. Thread-safe after Create.
 #pragma once
@@ -27,7 +28,8 @@
 
 namespace salvo {
 
-enum class LeadTrigger { kArrived, kConfirmed };
+// kConfirmAgain: a lead without consent asked for a new confirm link (its old one expired).
+enum class LeadTrigger { kArrived, kConfirmed, kConfirmAgain };
 
 // One planned message: which upserted row and which responder / delivery it is for.
 struct PlannedMessage {
@@ -56,10 +58,12 @@ class Responders {
   // {base_url}/confirm/{token} for a lead of `list`.
   std::string ConfirmUrl(std::string_view list, std::string_view address_key) const;
   // The list and address key of a confirmation token (its recipient id resolved through the
-  // store's address-hash index); an error when it is not one or names no stored lead.
+  // store's address-hash index); an error when it is not one or names no stored lead. `expired`:
+  // issued longer than [tracking] confirm_max_age ago (by the process clock).
   struct Confirmation {
     std::string list;
     std::string address_key;
+    bool expired = false;
   };
   [[nodiscard]] absl::StatusOr<Confirmation> VerifyConfirmToken(std::string_view token) const;
 

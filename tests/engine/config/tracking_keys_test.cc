@@ -17,7 +17,7 @@ TEST(TrackingKeys, CurrentPreviousFilesAndTheKeyRingFile) {
   dir.Write("salvo.toml",
             "[tracking]\nbase_url = \"https://t.example.com\"\nsecret_file = \"tracking.key\"\n"
             "previous_secret_files = [\"old.key\"]\ntoken_max_age = \"400d\"\n"
-            "expired_url = \"https://www.example.com/expired\"\n");
+            "expired_url = \"https://www.example.com/expired\"\nconfirm_max_age = \"7d\"\n");
   auto c = LoadConfig(dir.File("salvo.toml"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->tracking->secret, "current-key");
@@ -25,7 +25,13 @@ TEST(TrackingKeys, CurrentPreviousFilesAndTheKeyRingFile) {
             (std::vector<std::string>{"listed-in-config", "rotated-2", "rotated-1"}));
   EXPECT_EQ(c->tracking->token_max_age, absl::Hours(24 * 400));
   EXPECT_EQ(c->tracking->expired_url, "https://www.example.com/expired");
+  EXPECT_EQ(c->tracking->confirm_max_age, absl::Hours(24 * 7));
   EXPECT_EQ(PreviousKeysPath(dir.File("tracking.key")), dir.File("tracking.key.previous"));
+}
+
+TEST(TrackingKeys, ConfirmLinksLiveThirtyDaysUnlessSet) {
+  EXPECT_EQ(TrackingConfig().confirm_max_age, absl::Hours(24 * 30));
+  EXPECT_EQ(TrackingConfig().token_max_age, absl::ZeroDuration());  // click tokens: never
 }
 
 TEST(TrackingKeys, ErrorsNameTheFileAndTheKey) {
