@@ -484,10 +484,19 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
     return std::make_pair(b->AddressHashOf(j), absl::Hash<std::string_view>()(b->AddressKey(j)));
   };
   for (uint32_t j = 0; j < n; ++j) {
-    // A member of an earlier batch of this run: re-marked with the run id, or left as it was.
-    if (member[j] == kMemberThisRun ||
-        (track && member[j] == kMemberOtherMarker && !kept_.empty() &&
-         kept_.contains(kept_key(j)))) {
+    // A member of an earlier batch of this run: re-marked with the run id, or left as it was
+    // (then in kept_: one probe both asks and records).
+    bool duplicate = member[j] == kMemberThisRun;
+    bool left_as_it_was = false;
+    if (!duplicate && track && member[j] == kMemberOtherMarker) {
+      if (kept_.size() < max_kept_) {
+        left_as_it_was = kept_.insert(kept_key(j)).second;
+        duplicate = !left_as_it_was;
+      } else {
+        duplicate = kept_.contains(kept_key(j));
+      }
+    }
+    if (duplicate) {
       ++counts.duplicate;  // first occurrence wins
       record[j] = kKeep;
       continue;
@@ -498,10 +507,7 @@ absl::StatusOr<UpsertCounts> ImportWriter::Write(ImportBatch* b) {
     new_rows += record[j] == kPutEncoded;
     bool is_member = member[j] != kNotMember;
     write_member[j] = member[j] != kMember;
-    if (track && member[j] == kMemberOtherMarker && kept_.size() < max_kept_) {
-      kept_.insert(kept_key(j));  // a member already: its membership stays as it is
-      write_member[j] = 0;
-    }
+    if (left_as_it_was) write_member[j] = 0;  // a member already: its membership stays as it is
     member_writes += write_member[j];
     if (!is_member) ++new_members;
     if (!exists[j]) {
