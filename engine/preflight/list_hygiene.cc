@@ -121,36 +121,4 @@ void ListHygiene::ReportMx(size_t sampled,
             "suppress those domains (salvo suppress add @DOMAIN): every message to them bounces");
 }
 
-void ReportCapacity(uint64_t eligible, const std::vector<AccountCapacity>& accounts,
-                    PreflightReport* rep) {
-  uint64_t sendable = 0;
-  bool unlimited = false;
-  for (const auto& a : accounts) {
-    if (a.paused) continue;
-    if (a.daily_limit == 0) {
-      unlimited = true;
-      continue;
-    }
-    sendable += a.daily_limit > a.sent_today ? a.daily_limit - a.sent_today : 0;
-  }
-  const std::string e = absl::StrCat(WithThousands(eligible), " eligible");
-  if (unlimited) {
-    rep->Pass("capacity.today", absl::StrCat(e, ", no daily_limit on an active account of the route"));
-    return;
-  }
-  if (sendable >= eligible) {
-    rep->Pass("capacity.today", absl::StrCat(e, ", ", WithThousands(sendable), " sendable today"));
-    return;
-  }
-  if (sendable == 0) {
-    rep->Fail("capacity.today", absl::StrCat(e, ", 0 sendable today (every account paused or at its daily_limit)"),
-              "resume an account (salvo account resume NAME), raise daily_limit or add an account to the route");
-    return;
-  }
-  const uint64_t days = (eligible + sendable - 1) / sendable;
-  rep->Warn("capacity.today",
-            absl::StrCat(e, ", ", WithThousands(sendable), " sendable today: about ", days, " days"),
-            "expect the campaign to pause at each day's limit, or raise daily_limit / add accounts");
-}
-
 }  // namespace salvo

@@ -1,7 +1,7 @@
 // Consent and list hygiene of a campaign's segment, counted member by member: no consent (they
 // will be skipped), consent older than [preflight] consent_max_age, role addresses (postmaster@,
 // info@, ...), addresses already suppressed, and the recipient domains (for the bounded MX
-// sample tools/ asks DNS about). Then the checks, and the capacity of the route today.
+// sample tools/ asks DNS about). Then the checks (the route's capacity: capacity.h).
 #pragma once
 
 #include <cstdint>
@@ -48,17 +48,6 @@ class ListHygiene {
   std::vector<std::string> role_examples_;
   absl::flat_hash_map<std::string, uint64_t> domains_;
 };
-
-// "capacity.today": `eligible` against what the accounts may still send today (nullopt in
-// `sendable` = no daily limit anywhere).
-struct AccountCapacity {
-  std::string account;
-  uint64_t daily_limit = 0;  // 0 = unlimited
-  uint64_t sent_today = 0;
-  bool paused = false;
-};
-void ReportCapacity(uint64_t eligible, const std::vector<AccountCapacity>& accounts,
-                    PreflightReport* rep);
 
 // 120000 -> "120,000"
 std::string WithThousands(uint64_t n);

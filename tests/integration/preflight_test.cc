@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "engine/base/clock.h"
 #include "store/account_store.h"
 #include "tests/integration/campaign_fixture.h"
@@ -329,6 +331,16 @@ TEST_F(Preflight, ConsentPauseAndCapacity) {
   EXPECT_TRUE(absl::StrContains(state, "top up the credit")) << state;
   EXPECT_TRUE(absl::StrContains(r.Check("capacity.today"), "70 eligible, 20 sendable today: about 4 days"))
       << r.json;
+  // `sg` in warm-up since today: 5 today, 10 tomorrow, then warm (no cap): 3 days.
+  const std::string today = absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone());
+  Report warm = Run(GoodZone(dkim_p_), "shop.test", c, "",
+                    absl::StrCat("[[warmup]]\naccount = \"sg\"\nstart = \"", today,
+                                 "\"\ndaily = [5, 10]\n"));
+  const std::string capacity = warm.Check("capacity.today");
+  EXPECT_TRUE(absl::StrContains(capacity, "\"status\":\"warn\"")) << warm.json;
+  EXPECT_TRUE(absl::StrContains(
+      capacity, "70 eligible, 5 sendable today: about 3 days; warm-up: sg day 1 of 2 (5 a day)"))
+      << warm.json;
 }
 
 TEST_F(Preflight, SendStopsOnAFailAndRunsWithSkipPreflight) {

@@ -20,6 +20,7 @@
 #include "engine/policy/segment.h"
 #include "engine/preflight/content_rules.h"
 #include "engine/preflight/dns_checks.h"
+#include "engine/preflight/capacity.h"
 #include "engine/preflight/list_hygiene.h"
 #include "engine/preflight/partners.h"
 #include "engine/preflight/psl.h"
@@ -274,6 +275,9 @@ absl::Status CheckAccounts(const PreflightInput& in, DnsClient& dns, std::option
   std::vector<std::pair<const AccountConfig*, AccountRecord>> paused;
   for (const AccountConfig* a : in.senders) {
     AccountCapacity ac{a->name, a->daily_limit, 0, false};
+    ac.source_ips = a->source_ips;
+    for (const WarmupConfig& w : c.warmups)
+      if (w.account == a->name) ac.warmup = &w;
     if (in.store != nullptr) {
       auto rec = AccountStore(in.store).Get(a->name);
       if (!rec.ok()) return rec.status();
@@ -282,6 +286,7 @@ absl::Status CheckAccounts(const PreflightInput& in, DnsClient& dns, std::option
       ac.sent_today = *sent;
       if (*rec && (*rec)->PausedAt(now)) {
         ac.paused = true;
+        ac.resumes_day = (*rec)->until == 0 ? -1 : (*rec)->until / 86400;
         paused.emplace_back(a, **rec);
       }
     }
@@ -317,7 +322,24 @@ absl::Status CheckAccounts(const PreflightInput& in, DnsClient& dns, std::option
   }
   if (paused.empty())
     rep->Pass("account.state", absl::StrCat(in.senders.size(), " account(s) active"));
-  if (eligible) ReportCapacity(*eligible, cap, rep);
+  if (!eligible) return absl::OkStatus();
+  // The route's source IPs with a warm-up, and what each sent today.
+  std::vector<IpCapacity> ips;
+  for (const WarmupConfig& w : c.warmups) {
+    if (w.source_ip.empty()) continue;
+    bool used = false;
+    for (const AccountConfig* a : in.senders)
+      used = used || std::count(a->source_ips.begin(), a->source_ips.end(), w.source_ip) > 0;
+    if (!used) continue;
+    IpCapacity ip{w.source_ip, &w, 0};
+    if (in.store != nullptr) {
+      auto sent = CampaignStore(in.store).GetDailyCount(absl::StrCat("ip:", w.source_ip), today);
+      if (!sent.ok()) return sent.status();
+      ip.sent_today = *sent;
+    }
+    ips.push_back(std::move(ip));
+  }
+  ReportCapacity(*eligible, cap, ips, now / 86400, rep);
   return absl::OkStatus();
 }
 

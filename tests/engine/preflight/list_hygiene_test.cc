@@ -49,19 +49,5 @@ TEST(ListHygiene, RoleAddresses) {
   EXPECT_FALSE(IsRoleAddress("info"));
 }
 
-TEST(Capacity, DaysAtTheDailyLimit) {
-  PreflightReport rep;
-  ReportCapacity(120000, {{"a", 30000, 0, false}, {"b", 20000, 0, false}, {"c", 0, 0, true}}, &rep);
-  EXPECT_EQ(rep.Find("capacity.today")->found, "120,000 eligible, 50,000 sendable today: about 3 days");
-  EXPECT_EQ(rep.Find("capacity.today")->status, CheckStatus::kWarn);
-  PreflightReport none;
-  ReportCapacity(10, {{"a", 100, 100, false}}, &none);
-  EXPECT_EQ(none.Find("capacity.today")->status, CheckStatus::kFail);
-  PreflightReport unl;
-  ReportCapacity(10, {{"a", 0, 0, false}}, &unl);
-  EXPECT_EQ(unl.Find("capacity.today")->status, CheckStatus::kPass);
-  EXPECT_EQ(WithThousands(1234567), "1,234,567");
-}
-
 }  // namespace
 }  // namespace salvo
