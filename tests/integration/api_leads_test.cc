@@ -330,30 +330,31 @@ TEST_F(ApiLeadsTest, ExpiredConfirmLinkOffersANewOne) {
   };
   const std::string text = test::ApiConfig(dir_, tx_sink_.port(), sink_.port());
 
+  // One request to /confirm/TOKEN: its status and a phrase of its page.
+  auto expect_page = [](int port, const char* method, const std::string& token, int status,
+                        const std::string& phrase) {
+    auto r = HttpDo(port, method, "/confirm/" + token);
+    EXPECT_EQ(r.status, status) << method << " " << r.body;
+    EXPECT_TRUE(Has(r.body, phrase)) << method << " " << r.body;
+  };
+
   // 29 days on the link still confirms (the page asks); 31 days on it has expired.
   {
     ServeProcess s(dir_, text, days_on(29));
     ASSERT_TRUE(s.ready()) << s.Log();
-    auto page = HttpDo(s.port(), "GET", "/confirm/" + first[0]);
-    EXPECT_EQ(page.status, 200) << page.body;
-    EXPECT_TRUE(Has(page.body, ">Confirm<")) << page.body;
+    expect_page(s.port(), "GET", first[0], 200, ">Confirm<");
   }
   {
     ServeProcess s(dir_, text, days_on(31));
     ASSERT_TRUE(s.ready()) << s.Log();
-    auto page = HttpDo(s.port(), "GET", "/confirm/" + first[0]);
-    EXPECT_EQ(page.status, 410) << page.body;
-    EXPECT_TRUE(Has(page.body, "Send me a new link")) << page.body;
-    auto resend = HttpDo(s.port(), "POST", "/confirm/" + first[0]);
-    EXPECT_EQ(resend.status, 200) << resend.body;
-    EXPECT_TRUE(Has(resend.body, "New link sent")) << resend.body;
+    expect_page(s.port(), "GET", first[0], 410, "Send me a new link");
+    expect_page(s.port(), "POST", first[0], 200, "New link sent");
     // Clicking again within the hour says the same and queues nothing more (checked below).
-    auto again = HttpDo(s.port(), "POST", "/confirm/" + first[0]);
-    EXPECT_EQ(again.status, 200) << again.body;
-    EXPECT_TRUE(Has(again.body, "New link sent")) << again.body;
+    expect_page(s.port(), "POST", first[0], 200, "New link sent");
     ASSERT_EQ(s.Stop(), 0);
   }
-  // One new link, not two. (The old entry may have been swept meanwhile: the clock jumped past [queue] keep.)
+  // One new link, not two. (The old entry may have been swept meanwhile: the clock jumped past
+  // [queue] keep.)
   std::vector<std::string> now_queued = tokens();
   std::erase(now_queued, first[0]);
   ASSERT_EQ(now_queued.size(), 1u);
@@ -362,12 +363,8 @@ TEST_F(ApiLeadsTest, ExpiredConfirmLinkOffersANewOne) {
     // The new link confirms; the old one then says so.
     ServeProcess s(dir_, text, days_on(32));
     ASSERT_TRUE(s.ready()) << s.Log();
-    auto ok = HttpDo(s.port(), "POST", "/confirm/" + fresh);
-    EXPECT_EQ(ok.status, 200) << ok.body;
-    EXPECT_TRUE(Has(ok.body, "your address is confirmed")) << ok.body;
-    auto old = HttpDo(s.port(), "POST", "/confirm/" + first[0]);
-    EXPECT_EQ(old.status, 200) << old.body;
-    EXPECT_TRUE(Has(old.body, "already confirmed")) << old.body;
+    expect_page(s.port(), "POST", fresh, 200, "your address is confirmed");
+    expect_page(s.port(), "POST", first[0], 200, "already confirmed");
     ASSERT_EQ(s.Stop(), 0);
   }
   for (const std::string& t : tokens())
