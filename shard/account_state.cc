@@ -135,6 +135,15 @@ bool IpWarmup::OnVerdict(bool bounced, int64_t now_us, std::string* why) {
   return halted_day.exchange(day, std::memory_order_acq_rel) != day;
 }
 
+DomainLimit* AccountState::DomainLimitFor(int ip, std::string_view domain,
+                                          const ThrottleConfig& t) {
+  std::lock_guard<std::mutex> l(mu_);
+  DomainLimit& d = domain_limits_[absl::StrCat(ip, "|", Av(domain))];
+  if (d.rate.rate() != t.rate_per_second)
+    d.rate.Set(t.rate_per_second, DomainLimit::Burst(t.rate_per_second));
+  return &d;
+}
+
 bool AccountState::AnyIpAllowed(int64_t now_us) const {
   if (ip_warmups_.empty()) return true;
   for (IpWarmup* w : ip_warmups_)

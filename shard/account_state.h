@@ -12,11 +12,18 @@
 // binds it, counted under "ip:ADDRESS" in the daily counts; a tripped guard halts the IP for the
 // rest of the UTC day.
 //
-// Thread-safe. Checks on the send path (PausedAt, the rate, the daily cap) take no lock; pausing
-// and resuming do (they are rare and write the store).
+// A [[throttle]]'s rate_per_second and max_connections hold for each (account, source IP,
+// domain) in the whole process (DomainLimit): every campaign and the queue's delivery loop
+// together stay within them; each feeder's own share and adaptive cut come on top
+// (shard/runner/egress_chooser.h).
+//
+// Thread-safe. Checks on the send path (PausedAt, the rate, the daily cap, a domain's limits)
+// take no lock; pausing and resuming do (they are rare and write the store), and so does the
+// first use of a domain limit by a feeder.
 #pragma once
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -25,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "engine/config/config.h"
 #include "engine/policy/throttle.h"
@@ -57,6 +65,15 @@ struct IpWarmup {
   // A verdict on a message sent from this IP: feeds the guard; true when it tripped now (the IP
   // is halted for the rest of the UTC day; *why says why).
   bool OnVerdict(bool bounced, int64_t now_us, std::string* why);
+};
+
+// The process-wide limits of one (account, source IP, [[throttle]] domain).
+struct DomainLimit {
+  // Bursts of a tenth of a second's messages, plus a few: the feeders' own shares start
+  // together, and their sum must not be cut by this ceiling.
+  static double Burst(double rate) { return std::ceil(rate / 10) + 8; }
+  SharedRate rate{0, 1};
+  std::atomic<uint32_t> inflight{0};  // connections (messages in flight) to the domain
 };
 
 class AccountState {
@@ -106,6 +123,11 @@ class AccountState {
 
   AccountRecord record() const;
 
+  // The process-wide limits of (this account, source IP number `ip`, `domain`) under throttle
+  // `t` (its rate is taken up when it changed: a config reload). The pointer stays valid for the
+  // process's life. Takes a lock: feeders keep the pointer.
+  DomainLimit* DomainLimitFor(int ip, std::string_view domain, const ThrottleConfig& t);
+
   // Pauses the account for `reason` (account_quota, account_auth, ..., manual) because of
   // `reply`, from `now` until `until` (0: until resumed by hand); persisted before it takes
   // effect. Returns false (changing nothing) when it is already paused.
@@ -131,6 +153,7 @@ class AccountState {
   std::atomic<int64_t> paused_until_{0};
   mutable std::mutex mu_;
   AccountRecord record_;  // guarded by mu_
+  absl::node_hash_map<std::string, DomainLimit> domain_limits_;  // guarded by mu_
   int64_t loaded_day_ = -1;  // guarded by AccountStates::mu_
 };
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/base/address.h"
 #include "engine/base/strings.h"
+#include "shard/account_state.h"
 
 namespace salvo {
 
@@ -34,6 +35,15 @@ absl::flat_hash_map<std::string, AdaptiveRate>::iterator EgressChooser::CreateDo
   if (throttle >= 0 && s_->config->throttles[throttle].rate_per_second > 0)
     base = s_->config->throttles[throttle].rate_per_second / s_->workers;
   return dom_rate_.emplace(key, AdaptiveRate(base)).first;
+}
+
+DomainLimit* EgressChooser::Shared(const std::string& key, size_t account, int ip,
+                                   std::string_view domain, int throttle) {
+  auto [it, fresh] = shared_.try_emplace(key, nullptr);
+  if (fresh)
+    it->second = s_->accounts[account]->state->DomainLimitFor(ip, domain,
+                                                             s_->config->throttles[throttle]);
+  return it->second;
 }
 
 bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
@@ -87,10 +97,23 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
       }
     }
     if (throttle >= 0) {
-      const uint32_t cap = s_->config->throttles[throttle].max_connections;
+      const ThrottleConfig& t = s_->config->throttles[throttle];
+      const uint32_t cap = t.max_connections;
       if (cap > 0 && InFlight(key) >= std::max<uint32_t>(1, cap / s_->workers)) {
         next = std::min(next, now + 5'000);
         return false;
+      }
+      // The process-wide ceiling: other campaigns and the queue send to the pair too.
+      if (cap > 0 || t.rate_per_second > 0) {
+        DomainLimit* shared = Shared(key, a, ip, domain, throttle);
+        if (cap > 0 && shared->inflight.load(std::memory_order_relaxed) >= cap) {
+          next = std::min(next, now + 5'000);
+          return false;
+        }
+        if (const int64_t at = shared->rate.NextAvailable(now); at > now) {
+          wait_for_rate(at, absl::StrCat(key, "|process"), t.rate_per_second);
+          return false;
+        }
       }
     }
     return true;
@@ -118,12 +141,39 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
       *retry_at = now + 1000;  // pick again: the IP is now skipped
       return false;
     }
+    // The pair's process-wide connection and rate, which other feeders race for.
+    DomainLimit* shared = nullptr;  // holding one of its connections
+    if (throttle >= 0) {
+      const ThrottleConfig& t = s_->config->throttles[throttle];
+      const std::string key = DomKey(e.account, e.ip, domain);
+      DomainLimit* limit = t.max_connections > 0 || t.rate_per_second > 0
+                               ? Shared(key, e.account, e.ip, domain, throttle)
+                               : nullptr;
+      if (limit && t.max_connections > 0) {
+        if (limit->inflight.fetch_add(1, std::memory_order_acq_rel) >= t.max_connections) {
+          limit->inflight.fetch_sub(1, std::memory_order_acq_rel);
+          Release(e.account, e.ip, item);
+          *retry_at = now + 5'000;
+          return false;
+        }
+        shared = limit;
+      }
+      if (const int64_t at = limit && t.rate_per_second > 0 ? limit->rate.TryTake(now) : 0;
+          at != 0) {
+        if (shared) shared->inflight.fetch_sub(1, std::memory_order_acq_rel);
+        Release(e.account, e.ip, item);
+        *retry_at = Spaced(at, absl::StrCat(key, "|process"), t.rate_per_second);
+        return false;
+      }
+    }
     if (const int64_t t = st.rate().TryTake(now); t != 0) {
+      if (shared) shared->inflight.fetch_sub(1, std::memory_order_acq_rel);
       Release(e.account, e.ip, item);
       *retry_at = Spaced(t, AccountKey(e.account), st.rate().rate());
       return false;
     }
     if (!st.daily().Allowed(now)) chosen.DailyLimitGauge(1);
+    item->domain_limit = shared;
   }
   item->acct = e.account;
   item->ip = e.ip;
@@ -165,6 +215,8 @@ void EgressChooser::Release(int account, int ip, RunItem* item) {
 }
 
 void EgressChooser::Done(const RunItem& item, int64_t replied_at) {
+  if (item.domain_limit != nullptr)
+    item.domain_limit->inflight.fetch_sub(1, std::memory_order_acq_rel);
   if (item.dom_key.empty()) return;
   if (replied_at >= 0 && item.counted_at >= 0)
     if (auto r = dom_rate_.find(item.dom_key); r != dom_rate_.end())

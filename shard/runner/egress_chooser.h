@@ -17,7 +17,8 @@ namespace salvo {
 // One per feeder (not thread-safe). The accounts' own limits (pause, daily_limit,
 // rate_per_second) are the process's (shard/account_state.h), shared with every campaign; the
 // per-domain limits ([[throttle]] rates and connection caps, and rates cut by throttling
-// replies) are this feeder's share, per (account, source IP, domain).
+// replies) are this feeder's share, per (account, source IP, domain), under the process-wide
+// ceiling of each [[throttle]] (DomainLimit: every campaign and the queue together).
 class EgressChooser {
  public:
   // An account paused for at most this long (a rate limit) is waited for rather than counted out.
@@ -56,6 +57,10 @@ class EgressChooser {
   absl::flat_hash_map<std::string, AdaptiveRate>::iterator CreateDomRate(const std::string& key,
                                                                          int throttle);
 
+  // The process-wide limit of a pair under [[throttle]] number `throttle` (looked up once).
+  DomainLimit* Shared(const std::string& key, size_t account, int ip, std::string_view domain,
+                      int throttle);
+
   static std::string AccountKey(size_t account);
   // The retry time of a message held back by the limiter `key` (`rate` slots per second; <= 0:
   // unlimited, nothing to space) that frees its next slot at `t`: `t`, or the slot after the one
@@ -68,6 +73,7 @@ class EgressChooser {
   absl::flat_hash_map<std::string, int64_t> promised_;
   absl::flat_hash_map<std::string, AdaptiveRate> dom_rate_;
   absl::flat_hash_map<std::string, uint32_t> dom_inflight_;
+  absl::flat_hash_map<std::string, DomainLimit*> shared_;  // per DomKey
 };
 
 }  // namespace salvo

@@ -10,6 +10,8 @@
 
 namespace salvo {
 
+struct DomainLimit;  // shard/account_state.h
+
 struct RunItem {
   Recipient r;
   std::optional<ProgressRecord> prog;  // as stored
@@ -19,6 +21,7 @@ struct RunItem {
   int64_t ip_daily_day = -1;  // ... and its source IP's warm-up count (-1: the IP has none)
   std::string dom_key;    // account '|' ip '|' domain when a domain limiter applies
   int64_t counted_at = -1;  // when the domain limiter counted its send (-1: it had none yet)
+  DomainLimit* domain_limit = nullptr;  // the process-wide limit it holds a connection of
   bool slim = false;      // waiting in the delay heap: r keeps only key and shard (reloaded when due)
   uint64_t batch = 0;     // the attempt batch (marker) of its current or last attempt (0: none)
 };

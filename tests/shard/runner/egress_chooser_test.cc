@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <vector>
+
+#include "shard/account_state.h"
 #include "tests/shard/runner/run_fixture.h"
 
 namespace salvo {
@@ -249,6 +253,63 @@ TEST(EgressChooser, MessagesHeldBackByADomainRateGetSuccessiveSlots) {
   // Another domain is not held back meanwhile.
   RunItem other = Item("x@fast.test");
   EXPECT_TRUE(e.Pick(&other, now, &retry));
+}
+
+// Two choosers over the same account states stand for two runs of one process (a campaign and
+// the queue's delivery loop): each has the whole share of a one-worker run, and the
+// [[throttle]]'s connection cap and rate hold for both together.
+TEST(EgressChooser, ThrottleLimitsHoldForEveryRunOfTheProcess) {
+  test::RunFixture f;
+  ThrottleConfig t;
+  t.domains = {"slow.test"};
+  t.max_connections = 2;
+  f.config.throttles.push_back(t);
+  f.Rebuild();
+  ASSERT_EQ(f.s->workers, 1u);
+  EgressChooser campaign(f.s.get()), queue(f.s.get());
+  int64_t retry = 0;
+  RunItem a = Item("a@slow.test"), b = Item("b@slow.test"), c = Item("c@slow.test");
+  ASSERT_TRUE(campaign.Pick(&a, kNow, &retry));
+  ASSERT_TRUE(campaign.Pick(&b, kNow, &retry));
+  EXPECT_FALSE(queue.Pick(&c, kNow, &retry));  // the process has both connections in use
+  EXPECT_EQ(retry, kNow + 5000);
+  campaign.Done(a, kNow);
+  ASSERT_TRUE(queue.Pick(&c, kNow, &retry));
+  RunItem d = Item("d@slow.test");
+  EXPECT_FALSE(campaign.Pick(&d, kNow, &retry));
+  queue.Done(c, kNow);
+  campaign.Done(b, kNow);
+  EXPECT_TRUE(campaign.Pick(&d, kNow, &retry));
+  campaign.Done(d, kNow);
+}
+
+TEST(EgressChooser, ThrottleRateHoldsForEveryRunOfTheProcess) {
+  test::RunFixture f;
+  ThrottleConfig t;
+  t.domains = {"slow.test"};
+  t.rate_per_second = 4;
+  f.config.throttles.push_back(t);
+  f.Rebuild();
+  // Twelve runs at once, each allowed a message now by its own share (burst 1): the process
+  // takes its burst (DomainLimit::Burst(4) = 9), then 4 a second.
+  std::vector<std::unique_ptr<EgressChooser>> runs;
+  for (int i = 0; i < 12; ++i) runs.push_back(std::make_unique<EgressChooser>(f.s.get()));
+  ASSERT_EQ(DomainLimit::Burst(4), 9);
+  auto round = [&](int64_t now) {
+    int sent = 0;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      RunItem it = Item("r" + std::to_string(i) + "-" + std::to_string(now) + "@slow.test");
+      int64_t retry = 0;
+      if (!runs[i]->Pick(&it, now, &retry)) continue;
+      ++sent;
+      runs[i]->Done(it, now);
+    }
+    return sent;
+  };
+  EXPECT_EQ(round(kNow), 9);
+  const int next_second = round(kNow + 1'000'000);
+  EXPECT_GE(next_second, 3);
+  EXPECT_LE(next_second, 5);
 }
 
 }  // namespace
