@@ -21,6 +21,16 @@ RunItem Item(const std::string& key) {
   return it;
 }
 
+// A [[throttle]] on slow.test, and the fixture's run state rebuilt with it.
+void ThrottleSlowTest(test::RunFixture& f, uint32_t max_connections, double rate_per_second) {
+  ThrottleConfig t;
+  t.domains = {"slow.test"};
+  t.max_connections = max_connections;
+  t.rate_per_second = rate_per_second;
+  f.config.throttles.push_back(t);
+  f.Rebuild();
+}
+
 TEST(EgressChooser, SharesByWeightAndCountsAttempts) {
   test::RunFixture f({3, 1});
   EgressChooser e(f.s.get());
@@ -133,11 +143,7 @@ TEST(EgressChooser, ShortPausesAreWaitedForLongOnesLeaveTheAccountOut) {
 
 TEST(EgressChooser, DomainConnectionCapAndThrottledRate) {
   test::RunFixture f;
-  ThrottleConfig t;
-  t.domains = {"slow.test"};
-  t.max_connections = 1;
-  f.config.throttles.push_back(t);
-  f.Rebuild();
+  ThrottleSlowTest(f, 1, 0);
   EgressChooser e(f.s.get());
   RunItem a = Item("a@slow.test"), b = Item("b@slow.test"), c = Item("c@fast.test");
   int64_t retry = 0;
@@ -222,11 +228,7 @@ TEST(EgressChooser, MessagesHeldBackByOneRateGetSuccessiveSlots) {
 
 TEST(EgressChooser, MessagesHeldBackByADomainRateGetSuccessiveSlots) {
   test::RunFixture f;
-  ThrottleConfig t;
-  t.domains = {"slow.test"};
-  t.rate_per_second = 4.0 * f.s->workers;  // 4/s in this feeder's share
-  f.config.throttles.push_back(t);
-  f.Rebuild();
+  ThrottleSlowTest(f, 0, 4.0 * f.s->workers);  // 4/s in this feeder's share
   EgressChooser e(f.s.get());
   int64_t now = kNow;
   int64_t retry = 0;
@@ -260,11 +262,7 @@ TEST(EgressChooser, MessagesHeldBackByADomainRateGetSuccessiveSlots) {
 // [[throttle]]'s connection cap and rate hold for both together.
 TEST(EgressChooser, ThrottleLimitsHoldForEveryRunOfTheProcess) {
   test::RunFixture f;
-  ThrottleConfig t;
-  t.domains = {"slow.test"};
-  t.max_connections = 2;
-  f.config.throttles.push_back(t);
-  f.Rebuild();
+  ThrottleSlowTest(f, 2, 0);
   ASSERT_EQ(f.s->workers, 1u);
   EgressChooser campaign(f.s.get()), queue(f.s.get());
   int64_t retry = 0;
@@ -285,11 +283,7 @@ TEST(EgressChooser, ThrottleLimitsHoldForEveryRunOfTheProcess) {
 
 TEST(EgressChooser, ThrottleRateHoldsForEveryRunOfTheProcess) {
   test::RunFixture f;
-  ThrottleConfig t;
-  t.domains = {"slow.test"};
-  t.rate_per_second = 4;
-  f.config.throttles.push_back(t);
-  f.Rebuild();
+  ThrottleSlowTest(f, 0, 4);
   // Twelve runs at once, each allowed a message now by its own share (burst 1): the process
   // takes its burst (DomainLimit::Burst(4) = 9), then 4 a second.
   std::vector<std::unique_ptr<EgressChooser>> runs;
