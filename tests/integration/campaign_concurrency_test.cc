@@ -1,13 +1,20 @@
 // Campaigns that run at the same time in one `salvo serve`: a campaign id runs once at a time (a
 // second `salvo send` or `campaign resume` of it is refused and changes nothing, every recipient
-// gets exactly one message), and two different campaigns on one account share its connection
-// pools (together at most max_connections connections to the server).
+// gets exactly one message), two different campaigns on one account share its connection
+// pools (together at most max_connections connections to the server), and a campaign and the
+// queue's delivery loop share a [[throttle]]'s connection cap.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <set>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -192,6 +199,76 @@ TEST(CampaignConcurrency, DailyLimitIsSharedAndHoldsAcrossARestart) {
   size_t messages = 0;
   for (const auto& [addr, v] : got) messages += v.first;
   EXPECT_EQ(messages, 5000u);
+}
+
+// A [[throttle]] holds for the campaigns and the queue's delivery loop together: with
+// max_connections = 1 to slow.test and every RCPT held 250 ms by the sink, a campaign and
+// `salvo inject` sending to slow.test at the same time reach the sink one message at a time
+// (before, the campaign and the queue each had the one connection).
+TEST(CampaignConcurrency, ACampaignAndTheQueueShareAThrottle) {
+  TempDir dir;
+  Population camp = Populate(dir.File("data"), "list-a", 12, "c", "slow.test");
+  const std::string arrivals = dir.File("arrivals.tsv");
+  Sink sink(dir, "sink", {"--arrivals", arrivals, "--faults", "tarpit:100%", "--tarpit-ms", "250"});
+  ServeProcess serve(dir, ServeConfig(dir, {{"acct", sink.port()}}, "",
+                                      "[[throttle]]\ndomains = [\"slow.test\"]\n"
+                                      "max_connections = 1\n"));
+  ASSERT_TRUE(serve.ready()) << serve.Log();
+  auto send = SalvoAsync(dir, "a",
+                         {"send", "--skip-preflight", "-c", serve.config(), "--campaign",
+                          CampaignFile(dir, "ta", "list-a"), "--json"});
+  const std::string msg =
+      dir.Write("msg.eml", "From: Shop <shop@example.test>\nSubject: Order\n\nThanks.\n");
+  std::vector<std::string> inject = {SalvoBin(), "inject", "-c", serve.config(), "--from",
+                                     "shop@example.test", "--file", msg, "--route", "r"};
+  std::set<std::string> queued;
+  for (int i = 0; i < 12; ++i) {
+    queued.insert(absl::StrCat("q", i, "@slow.test"));
+    inject.push_back("--to");
+    inject.push_back(absl::StrCat("q", i, "@slow.test"));
+  }
+  RunResult r = RunProcess(inject, "", std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(send->Wait(std::chrono::seconds(120)), 0) << send->Log();
+  // The queue's last messages may still be on their way.
+  auto delivered = [&] {
+    RunResult l = RunProcess({SalvoBin(), "queue", "list", "-c", serve.config(), "--state",
+                              "delivered", "--json"},
+                             "", std::chrono::seconds(30));
+    size_t n = 0;
+    for (size_t p = l.out.find("\"id\":"); p != std::string::npos; p = l.out.find("\"id\":", p + 1))
+      ++n;
+    return n;
+  };
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (delivered() < queued.size() && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(serve.Stop(), 0) << serve.Log();
+  Population all = camp;
+  all.eligible.insert(queued.begin(), queued.end());
+  ExpectExactlyOnce(sink.StopAndRead(), all);
+  // End of data, oldest first: each message had the one connection to itself, so each ends at
+  // least a held RCPT (250 ms) after the one before.
+  std::vector<std::pair<int64_t, std::string>> got;
+  for (const std::string& line : RecordLines(arrivals)) {
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    if (f.size() == 2) got.emplace_back(std::stoll(f[1]), f[0]);
+  }
+  std::sort(got.begin(), got.end());
+  ASSERT_EQ(got.size(), all.eligible.size());
+  int64_t shortest = INT64_MAX;
+  for (size_t i = 1; i < got.size(); ++i) shortest = std::min(shortest, got[i].first - got[i - 1].first);
+  EXPECT_GE(shortest, 200'000) << "two messages to slow.test were in flight at once";
+  // The two senders did run at the same time (else the check above proves nothing).
+  auto span = [&](char first) {
+    int64_t lo = INT64_MAX, hi = 0;
+    for (const auto& [t, a] : got)
+      if (a[0] == first) lo = std::min(lo, t), hi = std::max(hi, t);
+    return std::make_pair(lo, hi);
+  };
+  const auto [c_lo, c_hi] = span('c');
+  const auto [q_lo, q_hi] = span('q');
+  EXPECT_TRUE(c_lo < q_hi && q_lo < c_hi) << "the campaign and the queue did not overlap";
 }
 
 }  // namespace
