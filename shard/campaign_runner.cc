@@ -157,6 +157,7 @@ StageCpuUs StageFigures(const RunState& s, uint64_t smtp_ns, uint64_t process_ns
     rec.list_size = list_size;
     rec.runs++;
     rec.route = s.route->name;
+    rec.skip_preflight = rec.skip_preflight || options.skip_preflight;
     rec.in_flight_at_resume += markers;
     if (!options.campaign_file.empty()) rec.campaign_file = options.campaign_file;
     if (!options.config_file.empty()) rec.config_file = options.config_file;
@@ -170,6 +171,7 @@ StageCpuUs StageFigures(const RunState& s, uint64_t smtp_ns, uint64_t process_ns
   snap.list = campaign.list;
   snap.route = s.route->name;
   snap.dry_run = options.dry_run;
+  snap.preflight_skipped = rec.skip_preflight || options.skip_preflight;
   snap.list_size = list_size;
   snap.in_flight_at_resume = markers;
   const auto t0 = std::chrono::steady_clock::now();

@@ -61,6 +61,7 @@ struct CampaignProgress {
   // only by hand, `campaign resume`).
   int64_t next_action_at = 0;
   bool dry_run = false;
+  bool preflight_skipped = false;  // a start of it skipped `salvo preflight` (--skip-preflight)
   uint64_t list_size = 0;
   uint64_t delivered = 0, bounced = 0, failed = 0;
   uint64_t deferred = 0;        // all deferred (retrying + gave up)
@@ -109,6 +110,7 @@ enum class PauseEnd : int {
 struct RunnerOptions {
   uint32_t workers = 0;                 // 0: config.workers, else one per core
   bool dry_run = false;                 // evaluate, count, send nothing, write nothing
+  bool skip_preflight = false;          // this start skipped preflight: recorded for good
   std::string campaign_file;            // recorded for `campaign resume`
   std::string config_file;
   const std::atomic<bool>* interrupt = nullptr;  // set (SIGINT): pause cleanly

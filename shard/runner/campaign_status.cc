@@ -25,6 +25,7 @@ std::string CampaignProgress::ToJson() const {
       JsonString(route), ",\"state\":\"", state, "\",\"pause_reason\":",
       JsonString(pause_reason), ",\"next_action_at\":", next_action_at,
       ",\"dry_run\":", dry_run ? "true" : "false",
+      ",\"preflight_skipped\":", preflight_skipped ? "true" : "false",
       ",\"pid\":", getpid(), ",\"list_size\":", list_size, ",\"eligible\":", Eligible(),
       ",\"delivered\":", delivered, ",\"bounced\":", bounced, ",\"failed\":", failed,
       ",\"deferred\":", deferred, ",\"deferred_final\":", deferred_final,
@@ -80,6 +81,7 @@ absl::StatusOr<CampaignProgress> CampaignStatusFromStore(Store* store, const std
   p.pause_reason = rec->pause_reason;
   p.next_action_at = rec->next_action_at;
   p.route = rec->route;
+  p.preflight_skipped = rec->skip_preflight;
   RecipientStore rs(store);
   auto size = rs.ListSize(rec->list);
   p.list_size = size.ok() ? *size : rec->list_size;

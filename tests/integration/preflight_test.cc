@@ -360,6 +360,12 @@ TEST_F(Preflight, SendStopsOnAFailAndRunsWithSkipPreflight) {
   EXPECT_EQ(sent.exit_code, 0) << sent.err;
   EXPECT_GT(JsonInt(sent.out, "delivered"), 0) << sent.out;
   EXPECT_TRUE(sink_->StopAndRead().size() > 0);
+  // The skip is recorded with the campaign: its status says so, in JSON and in words.
+  EXPECT_TRUE(absl::StrContains(sent.out, "\"preflight_skipped\":true")) << sent.out;
+  RunResult status = RunProcess({SalvoBin(), "campaign", "status", "-c", cfg, "--id", "good"}, "",
+                                std::chrono::seconds(60), env);
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_TRUE(absl::StrContains(status.out, "preflight: skipped (--skip-preflight)")) << status.out;
 }
 
 // rspamd started here with a minimal config (its own run, log and db directories; DNS pointed at

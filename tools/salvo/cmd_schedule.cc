@@ -132,6 +132,7 @@ int List(CommandContext& ctx, const std::string& config_path, bool json) {
       absl::StrAppend(&j, first ? "" : ",", "{\"id\":", JsonString(r.id), ",\"state\":\"",
                       Av(CampaignStateName(r.state)), "\",\"reason\":", JsonString(reason),
                       ",\"next_action_at\":", next, ",\"scheduled_at\":", r.scheduled_at,
+                      ",\"preflight_skipped\":", r.skip_preflight ? "true" : "false",
                       ",\"list\":", JsonString(r.list), ",\"route\":", JsonString(r.route),
                       ",\"list_size\":", p->list_size, ",\"delivered\":", p->delivered,
                       ",\"bounced\":", p->bounced, ",\"failed\":", p->failed,

@@ -56,6 +56,7 @@ void PrintSummary(FILE* out, const CampaignProgress& p) {
   }
   absl::FPrintF(out, "\n");
   if (!p.pause_reason.empty()) absl::FPrintF(out, "  reason: %s\n", p.pause_reason);
+  if (p.preflight_skipped) absl::FPrintF(out, "  preflight: skipped (--skip-preflight)\n");
   if (p.next_action_at > 0 && (p.state == "waiting" || p.state == "paused"))
     absl::FPrintF(out, "  %s at %s (salvo serve)\n",
                   p.state == "paused" ? "resumes by itself"
@@ -167,6 +168,7 @@ int RunSend(CommandContext& ctx, const std::string& config_path, const std::stri
   RunnerOptions opt;
   opt.workers = workers;
   opt.dry_run = dry_run;
+  opt.skip_preflight = skip_preflight && !campaign_path.empty();  // a resume checks nothing anew
   opt.campaign_file = loaded->snapshot.campaign_path;
   opt.config_file = ctx.Path(config_path);
   // In the daemon, retries far ahead are left to its calendar: the command ends "waiting".
