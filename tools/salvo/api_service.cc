@@ -4,7 +4,7 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "engine/base/clock.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/strings.h"
 #include "store/idempotency_store.h"
@@ -43,7 +43,7 @@ HttpResponse ApiService::Idempotent(const HttpRequest& req, const ApiKey& key, F
                             idem_mu_.size()];
   std::lock_guard<std::mutex> lock(mu);
   IdempotencyStore store(store_);
-  auto seen = store.Get(key.name, idem, absl::ToUnixMicros(absl::Now()));
+  auto seen = store.Get(key.name, idem, NowUnixMicros());
   if (!seen.ok()) return JsonError(503, seen.status());
   if (seen->has_value()) {
     HttpResponse r = Json((*seen)->status, (*seen)->body);
@@ -53,7 +53,7 @@ HttpResponse ApiService::Idempotent(const HttpRequest& req, const ApiKey& key, F
   }
   HttpResponse r = run();
   if (r.status == 202) {
-    if (absl::Status st = store.Put(key.name, idem, absl::ToUnixMicros(absl::Now()),
+    if (absl::Status st = store.Put(key.name, idem, NowUnixMicros(),
                                     StoredReply{r.status, r.body});
         !st.ok())
       r.headers.emplace_back("Warning", "199 salvo \"Idempotency-Key not remembered\"");
