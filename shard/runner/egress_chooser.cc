@@ -123,6 +123,7 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
     *retry_at = any_usable ? Spaced(next, next_key, next_rate) : -1;
     return false;
   }
+  std::string key;  // the pair's limiter key, when a domain limiter may apply
   {
     // Reserve one of the account's daily messages and a slot of its rate; every campaign of
     // the process races for the last ones.
@@ -143,9 +144,9 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
     }
     // The pair's process-wide connection and rate, which other feeders race for.
     DomainLimit* shared = nullptr;  // holding one of its connections
+    if (throttle >= 0 || !dom_rate_.empty()) key = DomKey(e.account, e.ip, domain);
     if (throttle >= 0) {
       const ThrottleConfig& t = s_->config->throttles[throttle];
-      const std::string key = DomKey(e.account, e.ip, domain);
       DomainLimit* limit = t.max_connections > 0 || t.rate_per_second > 0
                                ? Shared(key, e.account, e.ip, domain, throttle)
                                : nullptr;
@@ -180,7 +181,6 @@ bool EgressChooser::Pick(RunItem* item, int64_t now, int64_t* retry_at) {
   item->dom_key.clear();
   item->counted_at = -1;
   if (throttle >= 0 || !dom_rate_.empty()) {
-    std::string key = DomKey(e.account, e.ip, domain);
     auto it = dom_rate_.find(key);
     if (it != dom_rate_.end()) {
       it->second.TryAcquire(now);
