@@ -276,8 +276,7 @@ absl::Status CheckAccounts(const PreflightInput& in, DnsClient& dns, std::option
   for (const AccountConfig* a : in.senders) {
     AccountCapacity ac{a->name, a->daily_limit, 0, false};
     ac.source_ips = a->source_ips;
-    for (const WarmupConfig& w : c.warmups)
-      if (w.account == a->name) ac.warmup = &w;
+    ac.warmup = c.FindWarmup(a->name, "");
     if (in.store != nullptr) {
       auto rec = AccountStore(in.store).Get(a->name);
       if (!rec.ok()) return rec.status();
@@ -323,21 +322,22 @@ absl::Status CheckAccounts(const PreflightInput& in, DnsClient& dns, std::option
   if (paused.empty())
     rep->Pass("account.state", absl::StrCat(in.senders.size(), " account(s) active"));
   if (!eligible) return absl::OkStatus();
-  // The route's source IPs with a warm-up, and what each sent today.
+  // The route's source IPs with a warm-up (each once), and what each sent today.
   std::vector<IpCapacity> ips;
-  for (const WarmupConfig& w : c.warmups) {
-    if (w.source_ip.empty()) continue;
-    bool used = false;
-    for (const AccountConfig* a : in.senders)
-      used = used || std::count(a->source_ips.begin(), a->source_ips.end(), w.source_ip) > 0;
-    if (!used) continue;
-    IpCapacity ip{w.source_ip, &w, 0};
-    if (in.store != nullptr) {
-      auto sent = CampaignStore(in.store).GetDailyCount(absl::StrCat("ip:", w.source_ip), today);
-      if (!sent.ok()) return sent.status();
-      ip.sent_today = *sent;
+  for (const AccountConfig* a : in.senders) {
+    for (const std::string& addr : a->source_ips) {
+      const WarmupConfig* w = c.FindWarmup("", addr);
+      if (w == nullptr || std::any_of(ips.begin(), ips.end(),
+                                      [&](const IpCapacity& ip) { return ip.ip == addr; }))
+        continue;
+      IpCapacity ip{addr, w, 0};
+      if (in.store != nullptr) {
+        auto sent = CampaignStore(in.store).GetDailyCount(absl::StrCat("ip:", addr), today);
+        if (!sent.ok()) return sent.status();
+        ip.sent_today = *sent;
+      }
+      ips.push_back(std::move(ip));
     }
-    ips.push_back(std::move(ip));
   }
   ReportCapacity(*eligible, cap, ips, now / 86400, rep);
   return absl::OkStatus();
